@@ -1,0 +1,207 @@
+package io.deltaforge.api;
+
+import io.deltaforge.api.internal.Engine;
+import io.deltaforge.spi.CommitPolicy;
+import io.deltaforge.spi.Envelope;
+import io.deltaforge.spi.Sink;
+import io.deltaforge.spi.Source;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletionStage;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One source streaming into one or more sinks, with at-least-once delivery that the sinks' de-duplication
+ * turns into exactly-once: the source is acknowledged only up to the last transaction that every required
+ * sink has durably accepted.
+ *
+ * <pre>{@code
+ * Pipeline p = Pipeline.builder()
+ *     .source(PostgresSource.builder().dsn(dsn).slot("deltaforge_users").publication("users_pub").build())
+ *     .sink(NatsSink.builder().url(natsUrl).stream("USERS").subject("users.events").build())
+ *     .envelope(CloudEventsEnvelope.withTypePrefix("com.acme.users"))
+ *     .build();
+ * p.start();
+ * ...
+ * p.stop();
+ * }</pre>
+ *
+ * <p>Thread-safe: every method may be called from any thread. Two pipelines share nothing.
+ */
+public interface Pipeline extends AutoCloseable {
+    static Builder builder() {
+        return new Builder();
+    }
+
+    String name();
+
+    /**
+     * Starts the sinks and the source. Returns once the source streams, or once its first attempt failed
+     * with a passing error (it then keeps retrying in the background: see {@link #status()}).
+     *
+     * @throws DeltaforgeException when a sink or the source cannot start for good (bad configuration,
+     *         missing stream or publication); the pipeline is then FAILED and released
+     * @throws IllegalStateException when called twice
+     */
+    void start();
+
+    /**
+     * Stops gracefully: stops reading, delivers what was read, acknowledges it to the source, closes.
+     * Waits up to 30 seconds for deliveries; what is not delivered by then is replayed after a restart.
+     * A second call, or a call on a failed pipeline, returns at once.
+     */
+    void stop();
+
+    /** Like {@link #stop()} with a chosen wait for in-flight deliveries; true if everything was delivered. */
+    boolean stop(Duration drainTimeout);
+
+    /** Waits until the pipeline has stopped or failed; true if it did within the timeout. */
+    boolean awaitTermination(Duration timeout) throws InterruptedException;
+
+    /** Completes when the pipeline stops, exceptionally with the cause when it fails. */
+    CompletionStage<Void> termination();
+
+    PipelineStatus status();
+
+    /** Same as {@link #stop()}. */
+    @Override
+    void close();
+
+    /**
+     * Configures a pipeline. Mutable and used once: {@link #build()} checks everything, reports all
+     * problems together, and copies the settings into an immutable pipeline. Setters reject null.
+     */
+    final class Builder {
+        private String name = "pipeline";
+        private @Nullable Source source;
+        private final List<SinkBinding> sinks = new ArrayList<>();
+        private @Nullable Envelope envelope;
+        private BatchConfig batch = BatchConfig.defaults();
+        private CommitPolicy commitPolicy = CommitPolicy.required();
+        private int queueCapacity = 8192;
+        private int maxInFlightBatches = 8;
+        private Duration retryInitialBackoff = Duration.ofMillis(200);
+        private Duration retryMaxBackoff = Duration.ofSeconds(30);
+        private @Nullable MeterRegistry meterRegistry;
+
+        Builder() {
+        }
+
+        /** A name for logs and metrics; defaults to {@code pipeline}. */
+        public Builder name(String name) {
+            this.name = Objects.requireNonNull(name, "name");
+            return this;
+        }
+
+        public Builder source(Source source) {
+            this.source = Objects.requireNonNull(source, "source");
+            return this;
+        }
+
+        /** Adds a required sink that uses the pipeline's envelope. */
+        public Builder sink(Sink sink) {
+            return sink(SinkBinding.of(Objects.requireNonNull(sink, "sink")));
+        }
+
+        /** Adds a sink with its own envelope and required flag. */
+        public Builder sink(SinkBinding binding) {
+            sinks.add(Objects.requireNonNull(binding, "binding"));
+            return this;
+        }
+
+        /** The envelope of every sink that does not name its own. */
+        public Builder envelope(Envelope envelope) {
+            this.envelope = Objects.requireNonNull(envelope, "envelope");
+            return this;
+        }
+
+        public Builder batch(BatchConfig batch) {
+            this.batch = Objects.requireNonNull(batch, "batch");
+            return this;
+        }
+
+        /** Defaults to {@link CommitPolicy#required()}. */
+        public Builder commitPolicy(CommitPolicy policy) {
+            this.commitPolicy = Objects.requireNonNull(policy, "policy");
+            return this;
+        }
+
+        /** Records buffered between the source and the batcher; defaults to 8192. */
+        public Builder queueCapacity(int capacity) {
+            this.queueCapacity = capacity;
+            return this;
+        }
+
+        /** Batches a sink may hold unconfirmed before the batcher waits; defaults to 8. */
+        public Builder maxInFlightBatches(int n) {
+            this.maxInFlightBatches = n;
+            return this;
+        }
+
+        /** Backoff between retries of a passing failure: doubles from {@code initial} to {@code max}, with jitter. */
+        public Builder retryBackoff(Duration initial, Duration max) {
+            this.retryInitialBackoff = Objects.requireNonNull(initial, "initial");
+            this.retryMaxBackoff = Objects.requireNonNull(max, "max");
+            return this;
+        }
+
+        /** Where metrics go; by default they are kept in a registry private to the pipeline. */
+        public Builder meterRegistry(MeterRegistry registry) {
+            this.meterRegistry = Objects.requireNonNull(registry, "registry");
+            return this;
+        }
+
+        /**
+         * @throws ConfigException listing every problem: no source, no sink, a sink without envelope,
+         *         duplicate sink ids, out-of-range numbers
+         */
+        public Pipeline build() {
+            List<ConfigException.Problem> problems = new ArrayList<>();
+            if (source == null) {
+                problems.add(new ConfigException.Problem("source", "is required; call source(...)"));
+            }
+            if (sinks.isEmpty()) {
+                problems.add(new ConfigException.Problem("sinks", "at least one sink is required; call sink(...)"));
+            }
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < sinks.size(); i++) {
+                SinkBinding b = sinks.get(i);
+                String id = b.sink().id();
+                if (ids.contains(id)) {
+                    problems.add(new ConfigException.Problem("sinks[" + i + "]",
+                            "sink id '" + id + "' is used twice; give each sink its own id"));
+                }
+                ids.add(id);
+                if (b.envelope() == null && envelope == null) {
+                    problems.add(new ConfigException.Problem("sinks[" + i + "]",
+                            "sink '" + id + "' has no envelope; set envelope(...) on the pipeline or the sink"));
+                }
+            }
+            if (queueCapacity < 1) {
+                problems.add(new ConfigException.Problem("queueCapacity", "must be at least 1, was " + queueCapacity));
+            }
+            if (maxInFlightBatches < 1) {
+                problems.add(new ConfigException.Problem("maxInFlightBatches",
+                        "must be at least 1, was " + maxInFlightBatches));
+            }
+            if (retryInitialBackoff.isNegative() || retryInitialBackoff.isZero()
+                    || retryMaxBackoff.compareTo(retryInitialBackoff) < 0) {
+                problems.add(new ConfigException.Problem("retryBackoff",
+                        "needs 0 < initial <= max, was " + retryInitialBackoff + " and " + retryMaxBackoff));
+            }
+            if (!problems.isEmpty()) {
+                throw new ConfigException(problems);
+            }
+            List<SinkBinding> bound = new ArrayList<>();
+            for (SinkBinding b : sinks) {
+                bound.add(b.envelope() == null ? b.withEnvelope(envelope) : b);
+            }
+            return new Engine(new Engine.Settings(name, Objects.requireNonNull(source), List.copyOf(bound), batch,
+                    commitPolicy, queueCapacity, maxInFlightBatches, retryInitialBackoff, retryMaxBackoff,
+                    meterRegistry));
+        }
+    }
+}

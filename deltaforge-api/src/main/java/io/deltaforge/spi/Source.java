@@ -1,0 +1,44 @@
+package io.deltaforge.spi;
+
+import io.deltaforge.api.Lsn;
+import java.time.Duration;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Captures changes from a database and hands them over in log order.
+ *
+ * <p>Threading: {@link #start()}, {@link #poll(Duration)} and {@link #close()} are called from the
+ * engine's reader thread only; {@link #acknowledge(Lsn)} may be called from any thread.
+ *
+ * <p>A source never advances its server-side position on its own: only {@link #acknowledge(Lsn)},
+ * called by the engine once everything up to that position is delivered, may do so. After a restart it
+ * resumes from the last acknowledged position, so records after it are handed over again, with the same
+ * event ids.
+ */
+public interface Source extends AutoCloseable {
+    /** The configured source id; it is part of every event id, so it must stay the same across restarts. */
+    String id();
+
+    /** Connects and prepares the stream (slot, publication); throws a DeltaforgeException naming the fix. */
+    void start();
+
+    /**
+     * Waits up to {@code timeout} for the next record.
+     *
+     * @return the next record, or null when none arrived in time
+     * @throws io.deltaforge.api.RetryableException when the connection broke; the engine calls
+     *         {@link #start()} again after a backoff
+     */
+    @Nullable SourceRecord poll(Duration timeout) throws InterruptedException;
+
+    /**
+     * Everything up to and including {@code position} (a {@link TransactionCommit#endLsn()} or a
+     * {@link Heartbeat#lsn()}) is delivered; the source may tell its server. Thread-safe; positions only
+     * grow.
+     */
+    void acknowledge(Lsn position);
+
+    /** Disconnects. Idempotent. */
+    @Override
+    void close();
+}
