@@ -1,0 +1,128 @@
+package io.deltaforge.api.internal;
+
+import io.deltaforge.api.Lsn;
+import io.deltaforge.api.SinkBinding;
+import io.deltaforge.spi.CommitPolicy;
+import io.deltaforge.spi.SinkOutcome;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The single writer of the source position. Batches are registered in log order; sinks report how each
+ * batch went, in any order; the coordinator moves the checkpoint only across a prefix of batches that
+ * all satisfy the commit policy, to the last transaction end that prefix contains.
+ *
+ * <p>Thread-safe: sink callbacks report from their own threads.
+ */
+final class CommitCoordinator {
+    private final CommitPolicy policy;
+    private final List<SinkBinding> sinks;
+    private final Consumer<Lsn> acknowledge;
+    private final ArrayDeque<Entry> pending = new ArrayDeque<>();
+    private @Nullable Lsn checkpoint;
+    private long delivered;
+
+    CommitCoordinator(CommitPolicy policy, List<SinkBinding> sinks, Consumer<Lsn> acknowledge) {
+        this.policy = policy;
+        this.sinks = sinks;
+        this.acknowledge = acknowledge;
+    }
+
+    /**
+     * Registers the next batch in log order.
+     *
+     * @param checkpoint the position to acknowledge once this batch and all before it are delivered;
+     *                   null when the batch ends inside a transaction
+     */
+    synchronized Entry register(long sequence, int eventCount, @Nullable Lsn checkpoint) {
+        Entry entry = new Entry(sequence, eventCount, checkpoint, sinks.size());
+        if (eventCount == 0) {
+            java.util.Arrays.fill(entry.states, SinkOutcome.State.DELIVERED);
+        }
+        pending.addLast(entry);
+        advance();
+        return entry;
+    }
+
+    /** Records how one sink finished with a batch. */
+    synchronized void complete(Entry entry, int sinkIndex, SinkOutcome.State state) {
+        entry.states[sinkIndex] = state;
+        advance();
+    }
+
+    synchronized @Nullable Lsn checkpoint() {
+        return checkpoint;
+    }
+
+    synchronized long delivered() {
+        return delivered;
+    }
+
+    synchronized boolean isIdle() {
+        return pending.isEmpty();
+    }
+
+    /** Waits until every registered batch is committed; true if that happened in time. */
+    synchronized boolean awaitIdle(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!pending.isEmpty()) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return false;
+            }
+            wait(Math.max(1, left / 1_000_000));
+        }
+        return true;
+    }
+
+    private void advance() {
+        Lsn newest = null;
+        while (!pending.isEmpty()) {
+            Entry head = pending.peekFirst();
+            if (!policy.isSatisfied(head.outcomes(sinks))) {
+                break;
+            }
+            pending.removeFirst();
+            delivered += head.eventCount;
+            if (head.checkpoint != null) {
+                newest = head.checkpoint;
+            }
+        }
+        if (newest != null && (checkpoint == null || newest.isAfter(checkpoint))) {
+            checkpoint = newest;
+            acknowledge.accept(newest);
+        }
+        if (pending.isEmpty()) {
+            notifyAll();
+        }
+    }
+
+    /** One registered batch; its states are guarded by the coordinator's lock. */
+    static final class Entry {
+        final long sequence;
+        final int eventCount;
+        final @Nullable Lsn checkpoint;
+        final SinkOutcome.State[] states;
+
+        Entry(long sequence, int eventCount, @Nullable Lsn checkpoint, int sinkCount) {
+            this.sequence = sequence;
+            this.eventCount = eventCount;
+            this.checkpoint = checkpoint;
+            this.states = new SinkOutcome.State[sinkCount];
+            java.util.Arrays.fill(states, SinkOutcome.State.PENDING);
+        }
+
+        List<SinkOutcome> outcomes(List<SinkBinding> sinks) {
+            List<SinkOutcome> out = new ArrayList<>(states.length);
+            for (int i = 0; i < states.length; i++) {
+                SinkBinding b = sinks.get(i);
+                out.add(new SinkOutcome(b.sink().id(), b.required(), states[i]));
+            }
+            return out;
+        }
+    }
+}

@@ -1,0 +1,181 @@
+package io.deltaforge.api.internal;
+
+import io.deltaforge.api.ChangeEvent;
+import io.deltaforge.api.DeltaforgeException;
+import io.deltaforge.api.RetryableException;
+import io.deltaforge.api.SinkBinding;
+import io.deltaforge.spi.Batch;
+import io.deltaforge.spi.SinkOutcome;
+import io.micrometer.core.instrument.Counter;
+import java.time.Duration;
+import java.util.PriorityQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Feeds one sink from its own thread, so that {@code Sink.send} is always called by one thread, in log
+ * order. At most {@code maxUnconfirmed} batches are held between submission and confirmation; the
+ * batcher waits beyond that, which is how a slow sink slows the source down.
+ *
+ * <p>A batch that fails with a {@link RetryableException} is sent again after a backoff, before any new
+ * batch; the sink de-duplicates what had already arrived. Any other failure is permanent: for a required
+ * sink it fails the pipeline, for an optional one it is logged, counted and the batch is skipped.
+ */
+final class SinkDriver implements Runnable {
+    private static final Logger log = LoggerFactory.getLogger(SinkDriver.class);
+
+    private final int index;
+    private final SinkBinding binding;
+    private final CommitCoordinator coordinator;
+    private final Backoff backoff;
+    private final Consumer<Throwable> failPipeline;
+    private final Counter retries;
+    private final Counter failures;
+    private final int maxUnconfirmed;
+    private final Semaphore unconfirmed;
+    private final LinkedBlockingQueue<Work> incoming = new LinkedBlockingQueue<>();
+    /** Failed batches waiting for their retry, oldest first; guarded by itself. */
+    private final PriorityQueue<Work> retryQueue = new PriorityQueue<>((a, b) -> Long.compare(a.batch.sequence(), b.batch.sequence()));
+    private volatile boolean closing;
+    private int consecutiveFailures;
+    private long retryNotBefore;
+
+    SinkDriver(int index, SinkBinding binding, CommitCoordinator coordinator, int maxUnconfirmed, Backoff backoff,
+               Consumer<Throwable> failPipeline, Counter retries, Counter failures) {
+        this.index = index;
+        this.binding = binding;
+        this.coordinator = coordinator;
+        this.backoff = backoff;
+        this.failPipeline = failPipeline;
+        this.retries = retries;
+        this.failures = failures;
+        this.maxUnconfirmed = maxUnconfirmed;
+        this.unconfirmed = new Semaphore(maxUnconfirmed);
+    }
+
+    String sinkId() {
+        return binding.sink().id();
+    }
+
+    /** Hands over a batch; blocks while the sink holds too many unconfirmed batches. */
+    void submit(CommitCoordinator.Entry entry, Batch batch) throws InterruptedException {
+        unconfirmed.acquire();
+        incoming.add(new Work(entry, batch));
+    }
+
+    /** No more batches will come; the thread ends once the last one is confirmed. */
+    void finish() {
+        closing = true;
+    }
+
+    @Override
+    public void run() {
+        try {
+            while (true) {
+                Work work = nextWork();
+                if (work == null) {
+                    if (closing && idle()) {
+                        return;
+                    }
+                    continue;
+                }
+                send(work);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Every submitted batch is confirmed (delivered, or skipped for an optional sink). */
+    private boolean idle() {
+        return unconfirmed.availablePermits() == maxUnconfirmed;
+    }
+
+    /** A due retry first, else a new batch; none while a retry waits for its backoff, to keep order. */
+    private @Nullable Work nextWork() throws InterruptedException {
+        synchronized (retryQueue) {
+            if (!retryQueue.isEmpty()) {
+                long wait = retryNotBefore - System.nanoTime();
+                if (wait <= 0) {
+                    return retryQueue.poll();
+                }
+                retryQueue.wait(Math.max(1, Math.min(TimeUnit.NANOSECONDS.toMillis(wait), 50)));
+                return null;
+            }
+        }
+        return incoming.poll(50, TimeUnit.MILLISECONDS);
+    }
+
+    private void send(Work work) {
+        CompletionStage<Void> stage;
+        try {
+            stage = binding.sink().send(work.batch);
+        } catch (RuntimeException e) {
+            // Sinks must report failures through the stage; a throw is still handled, and named.
+            stage = CompletableFuture.failedFuture(e);
+        }
+        stage.whenComplete((ok, error) -> onComplete(work, error));
+    }
+
+    private void onComplete(Work work, @Nullable Throwable error) {
+        Throwable cause = unwrap(error);
+        if (cause == null) {
+            synchronized (retryQueue) {
+                consecutiveFailures = 0;
+            }
+            confirm(work, SinkOutcome.State.DELIVERED);
+        } else if (cause instanceof RetryableException) {
+            retries.increment();
+            synchronized (retryQueue) {
+                Duration delay = backoff.delay(consecutiveFailures++);
+                retryNotBefore = System.nanoTime() + delay.toNanos();
+                retryQueue.add(work);
+                retryQueue.notifyAll();
+                log.warn("sink '{}': batch {} failed, retrying in {} ms: {}", sinkId(), work.batch.sequence(),
+                        delay.toMillis(), cause.getMessage());
+            }
+        } else if (binding.required()) {
+            failures.increment();
+            failPipeline.accept(new DeltaforgeException("sink '" + sinkId() + "' failed for good on batch "
+                    + work.batch.sequence() + describeFirst(work.batch) + ": " + cause.getMessage()
+                    + "; the source was not acknowledged past this batch, so a restart resends it", cause));
+        } else {
+            failures.increment();
+            log.error("optional sink '{}' dropped batch {}{}: {}", sinkId(), work.batch.sequence(),
+                    describeFirst(work.batch), cause.toString());
+            confirm(work, SinkOutcome.State.FAILED);
+        }
+    }
+
+    private void confirm(Work work, SinkOutcome.State state) {
+        coordinator.complete(work.entry, index, state);
+        unconfirmed.release();
+    }
+
+    private static String describeFirst(Batch batch) {
+        if (batch.events().isEmpty()) {
+            return "";
+        }
+        ChangeEvent first = batch.events().get(0);
+        return " (" + batch.size() + " events from " + first.table() + " at LSN " + first.position().lsn()
+                + ", first id " + first.id() + ")";
+    }
+
+    private static @Nullable Throwable unwrap(@Nullable Throwable t) {
+        while (t instanceof CompletionException && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    private record Work(CommitCoordinator.Entry entry, Batch batch) {
+    }
+}

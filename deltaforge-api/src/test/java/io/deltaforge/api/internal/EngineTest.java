@@ -1,0 +1,283 @@
+package io.deltaforge.api.internal;
+
+import static io.deltaforge.api.internal.Fakes.tx;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.deltaforge.api.BatchConfig;
+import io.deltaforge.api.DeltaforgeException;
+import io.deltaforge.api.Lsn;
+import io.deltaforge.api.Pipeline;
+import io.deltaforge.api.PipelineState;
+import io.deltaforge.api.RetryableException;
+import io.deltaforge.api.SinkBinding;
+import io.deltaforge.api.internal.Fakes.FakeSink;
+import io.deltaforge.api.internal.Fakes.FakeSource;
+import io.deltaforge.spi.Batch;
+import io.deltaforge.spi.CommitPolicy;
+import io.deltaforge.spi.Heartbeat;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(30)
+class EngineTest {
+    private final FakeSource source = new FakeSource();
+    private Pipeline pipeline;
+
+    @AfterEach
+    void tearDown() {
+        if (pipeline != null) {
+            pipeline.stop(Duration.ofSeconds(2));
+        }
+    }
+
+    private Pipeline.Builder builder() {
+        return Pipeline.builder().name("test").source(source).envelope(Fakes.TEXT)
+                .retryBackoff(Duration.ofMillis(5), Duration.ofMillis(20));
+    }
+
+    @Test
+    void acknowledgesCommitOnlyAfterSinkConfirms() {
+        FakeSink sink = new FakeSink("a");
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        sink.behaviour = b -> gate;
+        pipeline = builder().sink(sink).build();
+        pipeline.start();
+        source.records.addAll(tx(1, 100, 3));
+
+        await().atMost(5, TimeUnit.SECONDS).until(() -> !sink.sent.isEmpty());
+        sleep(100);
+        assertThat(source.acknowledged).isEmpty();
+
+        gate.complete(null);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
+    }
+
+    @Test
+    void keepsATransactionInOneBatch() {
+        FakeSink sink = new FakeSink("a");
+        pipeline = builder().sink(sink).batch(BatchConfig.defaults().withMaxEvents(5)).build();
+        tx(1, 100, 3).forEach(source.records::add);
+        tx(2, 200, 3).forEach(source.records::add);
+        pipeline.start();
+
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(201).equals(source.lastAck()));
+        assertThat(sink.sent).extracting(Batch::size).containsExactly(3, 3);
+    }
+
+    @Test
+    void splitsATransactionLargerThanABatchButAcknowledgesOnlyAtItsCommit() {
+        FakeSink sink = new FakeSink("a");
+        pipeline = builder().sink(sink).batch(BatchConfig.defaults().withMaxEvents(4)).build();
+        var records = tx(1, 100, 10);
+        pipeline.start();
+        records.subList(0, 10).forEach(source.records::add);
+
+        await().atMost(5, TimeUnit.SECONDS).until(() -> sink.sent.size() >= 2);
+        sleep(100);
+        assertThat(source.acknowledged).isEmpty();
+
+        source.records.add(records.get(10));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
+        assertThat(sink.sent.stream().mapToInt(Batch::size).sum()).isEqualTo(10);
+    }
+
+    @Test
+    void retriesAPassingFailureAndAcknowledgesOnlyAfterTheRetrySucceeds() {
+        FakeSink sink = new FakeSink("a");
+        AtomicInteger calls = new AtomicInteger();
+        sink.behaviour = b -> calls.incrementAndGet() <= 3
+                ? CompletableFuture.failedFuture(new RetryableException("server restarting"))
+                : CompletableFuture.completedFuture(null);
+        pipeline = builder().sink(sink).build();
+        pipeline.start();
+        source.records.addAll(tx(1, 100, 2));
+
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
+        assertThat(sink.sent).hasSize(4);
+        assertThat(sink.sent).allSatisfy(b -> assertThat(b.size()).isEqualTo(2));
+        assertThat(pipeline.status().state()).isEqualTo(PipelineState.RUNNING);
+    }
+
+    @Test
+    void failsThePipelineOnAPermanentFailureOfARequiredSinkWithoutAcknowledgingIt() {
+        FakeSink sink = new FakeSink("a");
+        sink.behaviour = b -> b.events().get(0).position().xid() == 2
+                ? CompletableFuture.failedFuture(new DeltaforgeException("message too large"))
+                : CompletableFuture.completedFuture(null);
+        pipeline = builder().sink(sink).build();
+        pipeline.start();
+        source.records.addAll(tx(1, 100, 1));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
+        source.records.addAll(tx(2, 200, 1));
+
+        assertThatThrownBy(() -> pipeline.termination().toCompletableFuture().get(5, TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class)
+                .hasMessageContaining("sink 'a'")
+                .hasMessageContaining("public.t")
+                .hasMessageContaining("message too large");
+        assertThat(pipeline.status().state()).isEqualTo(PipelineState.FAILED);
+        assertThat(source.acknowledged).containsExactly(new Lsn(101));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> source.closed && sink.closed);
+    }
+
+    @Test
+    void skipsAPermanentFailureOfAnOptionalSink() {
+        FakeSink main = new FakeSink("main");
+        FakeSink audit = new FakeSink("audit");
+        audit.behaviour = b -> CompletableFuture.failedFuture(new IllegalStateException("disk full"));
+        pipeline = builder().sink(main).sink(SinkBinding.of(audit).withRequired(false)).build();
+        pipeline.start();
+        source.records.addAll(tx(1, 100, 2));
+
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
+        assertThat(pipeline.status().state()).isEqualTo(PipelineState.RUNNING);
+    }
+
+    @Test
+    void waitsForEveryRequiredSink() {
+        FakeSink fast = new FakeSink("fast");
+        FakeSink slow = new FakeSink("slow");
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        slow.behaviour = b -> gate;
+        pipeline = builder().sink(fast).sink(slow).build();
+        pipeline.start();
+        source.records.addAll(tx(1, 100, 2));
+
+        await().atMost(5, TimeUnit.SECONDS).until(() -> !fast.sent.isEmpty() && !slow.sent.isEmpty());
+        sleep(100);
+        assertThat(source.acknowledged).isEmpty();
+        gate.complete(null);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
+    }
+
+    @Test
+    void quorumCommitsOnceEnoughSinksConfirm() {
+        FakeSink a = new FakeSink("a");
+        FakeSink b = new FakeSink("b");
+        FakeSink c = new FakeSink("c");
+        c.behaviour = x -> new CompletableFuture<>();
+        pipeline = builder()
+                .sink(SinkBinding.of(a).withRequired(false))
+                .sink(SinkBinding.of(b).withRequired(false))
+                .sink(SinkBinding.of(c).withRequired(false))
+                .commitPolicy(CommitPolicy.quorum(2)).build();
+        pipeline.start();
+        source.records.addAll(tx(1, 100, 2));
+
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
+    }
+
+    @Test
+    void acknowledgesAHeartbeatOnlyAfterEverythingBeforeItIsDelivered() {
+        FakeSink sink = new FakeSink("a");
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        sink.behaviour = b -> gate;
+        pipeline = builder().sink(sink).build();
+        pipeline.start();
+        source.records.addAll(tx(1, 100, 1));
+        source.records.add(new Heartbeat(new Lsn(500)));
+
+        await().atMost(5, TimeUnit.SECONDS).until(() -> !sink.sent.isEmpty());
+        sleep(200);
+        assertThat(source.acknowledged).isEmpty();
+        gate.complete(null);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(500).equals(source.lastAck()));
+    }
+
+    @Test
+    void acknowledgesAnIdleHeartbeat() {
+        pipeline = builder().sink(new FakeSink("a")).build();
+        pipeline.start();
+        source.records.add(new Heartbeat(new Lsn(42)));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(42).equals(source.lastAck()));
+    }
+
+    @Test
+    void stopDeliversWhatWasReadAndAcknowledgesItBeforeClosingTheSource() {
+        FakeSink sink = new FakeSink("a");
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        sink.behaviour = b -> gate.thenApply(Function.identity());
+        pipeline = builder().sink(sink).build();
+        pipeline.start();
+        source.records.addAll(tx(1, 100, 5));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> !sink.sent.isEmpty());
+
+        new Thread(() -> {
+            sleep(200);
+            gate.complete(null);
+        }).start();
+        assertThat(pipeline.stop(Duration.ofSeconds(5))).isTrue();
+        assertThat(source.acknowledged).containsExactly(new Lsn(101));
+        assertThat(source.closed).isTrue();
+        assertThat(sink.closed).isTrue();
+        assertThat(pipeline.status().state()).isEqualTo(PipelineState.STOPPED);
+        pipeline.stop();
+    }
+
+    @Test
+    void reconnectsTheSourceAfterAPassingFailure() {
+        FakeSink sink = new FakeSink("a");
+        AtomicInteger polls = new AtomicInteger();
+        FakeSource flaky = new FakeSource() {
+            @Override
+            public io.deltaforge.spi.SourceRecord poll(Duration timeout) throws InterruptedException {
+                if (polls.incrementAndGet() == 2) {
+                    throw new RetryableException("connection reset");
+                }
+                return super.poll(timeout);
+            }
+        };
+        pipeline = Pipeline.builder().name("flaky").source(flaky).envelope(Fakes.TEXT).sink(sink)
+                .retryBackoff(Duration.ofMillis(5), Duration.ofMillis(20)).build();
+        pipeline.start();
+        flaky.records.addAll(tx(1, 100, 1));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(flaky.lastAck()));
+        assertThat(flaky.starts).isGreaterThanOrEqualTo(2);
+    }
+
+    @Test
+    void reportsAPermanentSourceErrorFromStart() {
+        FakeSource broken = new FakeSource() {
+            @Override
+            public void start() {
+                throw new DeltaforgeException("publication 'users_pub' does not exist");
+            }
+        };
+        FakeSink sink = new FakeSink("a");
+        pipeline = Pipeline.builder().source(broken).envelope(Fakes.TEXT).sink(sink).build();
+        assertThatThrownBy(pipeline::start).hasMessageContaining("users_pub");
+        assertThat(pipeline.status().state()).isEqualTo(PipelineState.FAILED);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> sink.closed && broken.closed);
+    }
+
+    @Test
+    void builderReportsEveryProblemAtOnce() {
+        assertThatThrownBy(() -> Pipeline.builder().queueCapacity(0).build())
+                .hasMessageContaining("source: is required")
+                .hasMessageContaining("sinks: at least one sink")
+                .hasMessageContaining("queueCapacity");
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @SuppressWarnings("unused")
+    private static CompletionStage<Void> never(Batch b) {
+        return new CompletableFuture<>();
+    }
+}
