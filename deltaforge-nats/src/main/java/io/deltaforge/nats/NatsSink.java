@@ -1,0 +1,344 @@
+package io.deltaforge.nats;
+
+import io.deltaforge.api.ConfigException;
+import io.deltaforge.api.ConfigException.Problem;
+import io.deltaforge.nats.internal.JetStreamPublisher;
+import io.deltaforge.nats.internal.NatsSinkSettings;
+import io.deltaforge.nats.internal.Subjects;
+import io.deltaforge.spi.Batch;
+import io.deltaforge.spi.Sink;
+import io.nats.client.impl.Headers;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Publishes events to a NATS JetStream stream, one NATS message per event, with the event id as
+ * {@code Nats-Msg-Id} so that JetStream drops the copies a resend produces (within the stream's
+ * duplicate window).
+ *
+ * <pre>{@code
+ * Sink sink = NatsSink.builder()
+ *         .id("users-nats")
+ *         .url("nats://127.0.0.1:4222")
+ *         .subject("users.events")
+ *         .stream("USERS")            // must exist and capture the subject
+ *         .build();
+ * }</pre>
+ *
+ * <p>Each message carries the message's own headers (for example CloudEvents {@code ce-*}), the static
+ * {@link Builder#headers(Map) headers}, {@code Content-Type} and {@code Nats-Msg-Id}; the body is the
+ * payload as is. At most {@link Builder#maxInFlight(int)} messages wait for their acknowledgement at once;
+ * {@link #send(Batch)} blocks while the window is full, which slows the pipeline down instead of
+ * buffering.
+ *
+ * <p>Failures: a missing acknowledgement within {@code sendTimeout}, a dropped connection (publishes
+ * fail at once while disconnected, nothing is buffered) and server-side trouble that may pass fail the
+ * batch with {@link io.deltaforge.api.RetryableException}; the engine resends it. A lost connection is
+ * not resumed by jnats: the next {@code send} opens a fresh one, so nothing queued on the old one can
+ * overtake the resends. While a failed batch waits for its resend, later batches fail at once (also
+ * retryably), so the stream keeps log order. A message bigger than
+ * the server or stream allows, a stream deleted after start, or a subject taken by another stream fail it
+ * for good with a {@link io.deltaforge.api.DeltaforgeException} naming the event.
+ *
+ * <p>Thread safety: called by one engine thread, as the {@link Sink} contract says; the counters may be
+ * read from any thread.
+ */
+public final class NatsSink implements Sink {
+    private final NatsSinkSettings settings;
+    private final JetStreamPublisher publisher;
+
+    NatsSink(NatsSinkSettings settings) {
+        this.settings = settings;
+        this.publisher = new JetStreamPublisher(settings);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    @Override
+    public String id() {
+        return settings.id();
+    }
+
+    /**
+     * Connects and checks that the stream exists and captures the subject. Throws a
+     * {@link io.deltaforge.api.RetryableException} when no server can be reached (the server may be
+     * starting), and a {@link io.deltaforge.api.DeltaforgeException} for a missing stream, a subject the
+     * stream does not capture, or refused credentials.
+     */
+    @Override
+    public void start() {
+        publisher.start();
+    }
+
+    /** Publishes the batch; see the class comment. Never throws; failures complete the stage. */
+    @Override
+    public CompletionStage<Void> send(Batch batch) {
+        return publisher.send(batch);
+    }
+
+    /** Flushes and closes the connection, waiting a few seconds at most. */
+    @Override
+    public void close() {
+        publisher.close();
+    }
+
+    /**
+     * Whether the connection is up now: false before start, after close, and after a connection loss
+     * until the next {@link #send(Batch)} reconnects.
+     */
+    public boolean isConnected() {
+        return publisher.isConnected();
+    }
+
+    /** Messages JetStream acknowledged, duplicates included. */
+    public long published() {
+        return publisher.published();
+    }
+
+    /** Acknowledgements that said "duplicate": a resent message JetStream already had, and dropped. */
+    public long duplicates() {
+        return publisher.duplicates();
+    }
+
+    @Override
+    public String toString() {
+        return "NatsSink[" + settings + "]";
+    }
+
+    /**
+     * Configures a {@link NatsSink}. Setters reject null; {@link #build()} checks everything and reports
+     * every problem at once in a {@link ConfigException}. Not thread-safe; use once.
+     */
+    public static final class Builder {
+        private static final Set<String> SCHEMES = Set.of("nats", "tls", "opentls", "ws", "wss");
+
+        private String id = "nats";
+        private @Nullable String url;
+        private @Nullable String subject;
+        private @Nullable String stream;
+        private Duration sendTimeout = Duration.ofSeconds(5);
+        private Duration batchTimeout = Duration.ofSeconds(30);
+        private int maxInFlight = 4096;
+        private @Nullable Path credentialsFile;
+        private @Nullable String username;
+        private @Nullable String password;
+        private @Nullable String token;
+        private Map<String, String> headers = Map.of();
+
+        private Builder() {
+        }
+
+        /** A short name for logs and errors; default {@code nats}. */
+        public Builder id(String id) {
+            this.id = Objects.requireNonNull(id, "id");
+            return this;
+        }
+
+        /** The server URL, or several separated by commas: {@code nats://a:4222,nats://b:4222}. Required. */
+        public Builder url(String url) {
+            this.url = Objects.requireNonNull(url, "url");
+            return this;
+        }
+
+        /** The literal subject to publish to, e.g. {@code users.events}. Required. */
+        public Builder subject(String subject) {
+            this.subject = Objects.requireNonNull(subject, "subject");
+            return this;
+        }
+
+        /** The JetStream stream that must capture the subject; it must already exist. Required. */
+        public Builder stream(String stream) {
+            this.stream = Objects.requireNonNull(stream, "stream");
+            return this;
+        }
+
+        /** How long one publish may wait for its acknowledgement; default 5 s. */
+        public Builder sendTimeout(Duration sendTimeout) {
+            this.sendTimeout = Objects.requireNonNull(sendTimeout, "sendTimeout");
+            return this;
+        }
+
+        /** How long a whole batch may take, waiting for window room included; default 30 s. */
+        public Builder batchTimeout(Duration batchTimeout) {
+            this.batchTimeout = Objects.requireNonNull(batchTimeout, "batchTimeout");
+            return this;
+        }
+
+        /** How many messages may wait for an acknowledgement at once; default 4096. */
+        public Builder maxInFlight(int maxInFlight) {
+            this.maxInFlight = maxInFlight;
+            return this;
+        }
+
+        /** A NATS {@code .creds} file (JWT + NKey seed). */
+        public Builder credentialsFile(Path credentialsFile) {
+            this.credentialsFile = Objects.requireNonNull(credentialsFile, "credentialsFile");
+            return this;
+        }
+
+        public Builder username(String username) {
+            this.username = Objects.requireNonNull(username, "username");
+            return this;
+        }
+
+        /** The password for {@link #username(String)}; never logged. */
+        public Builder password(String password) {
+            this.password = Objects.requireNonNull(password, "password");
+            return this;
+        }
+
+        /** An auth token; never logged. */
+        public Builder token(String token) {
+            this.token = Objects.requireNonNull(token, "token");
+            return this;
+        }
+
+        /** Static headers added to every message; a message's own headers win on the same name. */
+        public Builder headers(Map<String, String> headers) {
+            Objects.requireNonNull(headers, "headers");
+            this.headers = new LinkedHashMap<>(headers);
+            return this;
+        }
+
+        /**
+         * Checks the settings and makes the sink (not yet connected).
+         *
+         * @throws ConfigException listing every problem, each under {@code sink.nats.<key>}
+         */
+        public NatsSink build() {
+            return build("sink.nats");
+        }
+
+        /** As {@link #build()}, with problems reported under {@code path}. */
+        NatsSink build(String path) {
+            List<Problem> problems = problems(path);
+            if (!problems.isEmpty()) {
+                throw new ConfigException(problems);
+            }
+            return new NatsSink(new NatsSinkSettings(id, servers(), Objects.requireNonNull(subject),
+                    Objects.requireNonNull(stream), sendTimeout, batchTimeout, maxInFlight, credentialsFile,
+                    username, password, token, headers));
+        }
+
+        /** Every problem with the settings; keys are the YAML keys. */
+        List<Problem> problems(String path) {
+            List<Problem> problems = new ArrayList<>();
+            String prefix = path.isEmpty() ? "" : path + ".";
+            if (id.isBlank()) {
+                problems.add(new Problem(prefix + "id", "must not be empty"));
+            }
+            if (url == null || url.isBlank()) {
+                problems.add(new Problem(prefix + "url", "is required; e.g. nats://127.0.0.1:4222"));
+            } else {
+                for (String server : url.split(",")) {
+                    String why = problemWithUrl(server.trim());
+                    if (!why.isEmpty()) {
+                        problems.add(new Problem(prefix + "url", why));
+                    }
+                }
+            }
+            String why = subject == null ? "is required; e.g. users.events" : Subjects.problemWithPublishSubject(subject);
+            if (!why.isEmpty()) {
+                problems.add(new Problem(prefix + "subject", why));
+            }
+            why = stream == null ? "is required; e.g. USERS" : Subjects.problemWithStreamName(stream);
+            if (!why.isEmpty()) {
+                problems.add(new Problem(prefix + "stream", why));
+            }
+            if (sendTimeout.isNegative() || sendTimeout.isZero()) {
+                problems.add(new Problem(prefix + "send_timeout_secs", sendTimeout + " must be positive"));
+            }
+            if (batchTimeout.isNegative() || batchTimeout.isZero()) {
+                problems.add(new Problem(prefix + "batch_timeout_secs", batchTimeout + " must be positive"));
+            } else if (batchTimeout.compareTo(sendTimeout) < 0) {
+                problems.add(new Problem(prefix + "batch_timeout_secs", batchTimeout.toSeconds()
+                        + " s is shorter than send_timeout_secs (" + sendTimeout.toSeconds()
+                        + " s); a batch needs at least as long as one publish"));
+            }
+            if (maxInFlight < 1 || maxInFlight > 1_000_000) {
+                problems.add(new Problem(prefix + "max_in_flight", maxInFlight + " is out of range; expected 1 to 1000000"));
+            }
+            if (credentialsFile != null && !Files.isReadable(credentialsFile)) {
+                problems.add(new Problem(prefix + "credentials_file", "'" + credentialsFile
+                        + "' is not a readable file; give the path of a NATS .creds file"));
+            }
+            if ((username == null) != (password == null)) {
+                problems.add(new Problem(prefix + (username == null ? "username" : "password"),
+                        "is required together with " + (username == null ? "password" : "username")));
+            }
+            int kinds = (credentialsFile != null ? 1 : 0) + (username != null ? 1 : 0) + (token != null ? 1 : 0);
+            if (kinds > 1) {
+                problems.add(new Problem(prefix + "credentials_file", "credentials_file, username/password and"
+                        + " token are alternatives; set only one"));
+            }
+            for (Map.Entry<String, String> h : headers.entrySet()) {
+                String headerWhy = problemWithHeader(h.getKey(), h.getValue());
+                if (!headerWhy.isEmpty()) {
+                    problems.add(new Problem(prefix + "headers." + h.getKey(), headerWhy));
+                }
+            }
+            return problems;
+        }
+
+        private List<String> servers() {
+            List<String> servers = new ArrayList<>();
+            for (String server : Objects.requireNonNull(url).split(",")) {
+                String s = server.trim();
+                servers.add(s.contains("://") ? s : "nats://" + s);
+            }
+            return servers;
+        }
+
+        private static String problemWithUrl(String server) {
+            String shown = NatsSinkSettings.redact(server);
+            if (server.isEmpty()) {
+                return "has an empty entry; separate URLs with single commas";
+            }
+            if (!server.contains("://") && server.contains("/")) {
+                return "'" + shown + "' is not a URI; expected nats://host:port";
+            }
+            String full = server.contains("://") ? server : "nats://" + server;
+            try {
+                URI uri = new URI(full);
+                if (uri.getScheme() == null || !SCHEMES.contains(uri.getScheme().toLowerCase(Locale.ROOT))) {
+                    return "'" + shown + "' has an unsupported scheme; expected nats://host:port (or tls, ws, wss)";
+                }
+                if (uri.getHost() == null) {
+                    return "'" + shown + "' has no host; expected nats://host:port";
+                }
+                if (uri.getPath() != null && !uri.getPath().isEmpty() && !uri.getPath().equals("/")) {
+                    return "'" + shown + "' has a path; expected nats://host:port";
+                }
+            } catch (URISyntaxException e) {
+                return "'" + shown + "' is not a URI; expected nats://host:port";
+            }
+            return "";
+        }
+
+        private static String problemWithHeader(String name, String value) {
+            if (name.regionMatches(true, 0, "Nats-", 0, 5) || name.equalsIgnoreCase("Content-Type")) {
+                return "is set by the sink itself; choose another header name";
+            }
+            try {
+                new Headers().put(name, value);
+            } catch (IllegalArgumentException e) {
+                return "is not a valid NATS header: " + e.getMessage();
+            }
+            return "";
+        }
+    }
+}

@@ -1,0 +1,69 @@
+package io.deltaforge.nats.internal;
+
+/**
+ * NATS subject rules as the server applies them: tokens separated by {@code .}, {@code *} matching
+ * exactly one token, {@code >} (last token only) matching one or more trailing tokens.
+ */
+public final class Subjects {
+    private Subjects() {
+    }
+
+    /** Whether {@code subject} (a literal subject) is captured by {@code filter} (may hold wildcards). */
+    public static boolean matches(String filter, String subject) {
+        String[] f = filter.split("\\.", -1);
+        String[] s = subject.split("\\.", -1);
+        for (int i = 0; i < f.length; i++) {
+            if (f[i].equals(">")) {
+                // '>' needs at least one token left, and only counts as the last token of a filter.
+                return i == f.length - 1 && s.length > i;
+            }
+            if (i >= s.length) {
+                return false;
+            }
+            if (!f[i].equals("*") && !f[i].equals(s[i])) {
+                return false;
+            }
+        }
+        return f.length == s.length;
+    }
+
+    /**
+     * Why {@code subject} cannot be published to: it must be non-empty tokens
+     * without wildcards or whitespace. Empty when the subject is fine.
+     */
+    public static String problemWithPublishSubject(String subject) {
+        if (subject.isBlank()) {
+            return "is required";
+        }
+        for (int i = 0; i < subject.length(); i++) {
+            char c = subject.charAt(i);
+            if (Character.isWhitespace(c)) {
+                return "'" + subject + "' contains whitespace; use tokens separated by dots, e.g. users.events";
+            }
+        }
+        for (String token : subject.split("\\.", -1)) {
+            if (token.isEmpty()) {
+                return "'" + subject + "' has an empty token; use tokens separated by single dots, e.g. users.events";
+            }
+            if (token.equals("*") || token.equals(">")) {
+                return "'" + subject + "' contains a wildcard; a publish subject must be literal, e.g. users.events";
+            }
+        }
+        return "";
+    }
+
+    /** Why {@code name} is not a valid stream name, or empty when it is. */
+    public static String problemWithStreamName(String name) {
+        if (name.isBlank()) {
+            return "is required";
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (Character.isWhitespace(c) || c == '.' || c == '*' || c == '>' || c == '/' || c == '\\') {
+                return "'" + name + "' is not a valid stream name; it may not contain whitespace, '.', '*', '>', "
+                        + "'/' or '\\', e.g. USERS";
+            }
+        }
+        return "";
+    }
+}

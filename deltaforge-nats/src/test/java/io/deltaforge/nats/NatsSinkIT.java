@@ -1,0 +1,348 @@
+package io.deltaforge.nats;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.deltaforge.api.ChangeEvent;
+import io.deltaforge.api.DeltaforgeException;
+import io.deltaforge.api.EventIds;
+import io.deltaforge.api.Lsn;
+import io.deltaforge.api.Op;
+import io.deltaforge.api.RetryableException;
+import io.deltaforge.api.Row;
+import io.deltaforge.api.SourcePosition;
+import io.deltaforge.api.TableId;
+import io.deltaforge.spi.Batch;
+import io.deltaforge.spi.Message;
+import io.deltaforge.testkit.NatsServer;
+import io.nats.client.Connection;
+import io.nats.client.JetStreamManagement;
+import io.nats.client.api.MessageInfo;
+import io.nats.client.api.StorageType;
+import io.nats.client.api.StreamConfiguration;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+@SuppressWarnings("try")
+class NatsSinkIT {
+    private static final TableId USERS = TableId.parse("public.users");
+    private static final List<String> COLUMNS = List.of("id", "name");
+
+    private static NatsServer nats;
+    private Connection admin;
+    private JetStreamManagement jsm;
+    private final List<NatsSink> sinks = new ArrayList<>();
+    private long lsn = 1000;
+    private long sequence;
+
+    @BeforeAll
+    static void startServer() {
+        nats = NatsServer.start();
+    }
+
+    @AfterAll
+    static void stopServer() {
+        if (nats != null) {
+            nats.close();
+        }
+    }
+
+    @BeforeEach
+    void createStream() throws Exception {
+        if (!nats.isRunning()) {
+            nats.startAgain();
+        }
+        admin = nats.connect();
+        jsm = admin.jetStreamManagement();
+        for (String name : jsm.getStreamNames()) {
+            jsm.deleteStream(name);
+        }
+        jsm.addStream(StreamConfiguration.builder().name("USERS").subjects("users.>")
+                .storageType(StorageType.File).duplicateWindow(Duration.ofMinutes(2)).build());
+    }
+
+    @AfterEach
+    void closeAll() throws Exception {
+        sinks.forEach(NatsSink::close);
+        admin.close();
+    }
+
+    @Test
+    void publishesEachEventWithItsIdAsNatsMsgIdAndItsContentType() throws Exception {
+        NatsSink sink = started(NatsSink.builder().headers(Map.of("x-team", "identity")));
+        Batch batch = batch(5);
+
+        await(sink.send(batch));
+
+        assertThat(jsm.getStreamInfo("USERS").getStreamState().getMsgCount()).isEqualTo(5);
+        for (int i = 0; i < 5; i++) {
+            MessageInfo stored = jsm.getMessage("USERS", i + 1);
+            Message sent = batch.messages().get(i);
+            assertThat(stored.getSubject()).isEqualTo("users.events");
+            assertThat(stored.getHeaders().getFirst("Nats-Msg-Id")).isEqualTo(batch.events().get(i).id());
+            assertThat(stored.getHeaders().getFirst("Content-Type")).isEqualTo("application/cloudevents+json");
+            assertThat(stored.getHeaders().getFirst("ce-type")).isEqualTo("com.acme.users.created");
+            assertThat(stored.getHeaders().getFirst("x-team")).isEqualTo("identity");
+            assertThat(stored.getData()).isEqualTo(sent.payload());
+        }
+        assertThat(sink.published()).isEqualTo(5);
+        assertThat(sink.duplicates()).isZero();
+    }
+
+    @Test
+    void sendingTheSameBatchTwiceStoresOneCopy() throws Exception {
+        NatsSink sink = started(NatsSink.builder());
+        Batch batch = batch(20);
+
+        await(sink.send(batch));
+        await(sink.send(batch));
+
+        assertThat(jsm.getStreamInfo("USERS").getStreamState().getMsgCount()).isEqualTo(20);
+        assertThat(sink.duplicates()).isEqualTo(20);
+        assertThat(sink.published()).isEqualTo(40);
+    }
+
+    @Test
+    void startFailsNamingTheStreamWhenItDoesNotExist() throws Exception {
+        jsm.deleteStream("USERS");
+        NatsSink sink = NatsSink.builder().id("users-nats").url(nats.url()).subject("users.events").stream("USERS")
+                .build();
+        sinks.add(sink);
+
+        assertThatThrownBy(sink::start).isInstanceOf(DeltaforgeException.class)
+                .isNotInstanceOf(RetryableException.class)
+                .hasMessage("sink users-nats: stream 'USERS' does not exist; create it with subjects covering"
+                        + " 'users.events' (e.g. nats stream add USERS --subjects 'users.>')");
+    }
+
+    @Test
+    void startFailsWhenTheStreamDoesNotCaptureTheSubject() {
+        NatsSink sink = NatsSink.builder().id("users-nats").url(nats.url()).subject("orders.events")
+                .stream("USERS").build();
+        sinks.add(sink);
+
+        assertThatThrownBy(sink::start).isInstanceOf(DeltaforgeException.class)
+                .hasMessageContaining("stream 'USERS' does not capture subject 'orders.events'")
+                .hasMessageContaining("[users.>]");
+    }
+
+    @Test
+    void startFailsRetryablyWhenNoServerAnswers() {
+        NatsSink sink = NatsSink.builder().url("nats://127.0.0.1:1").subject("users.events").stream("USERS")
+                .build();
+        sinks.add(sink);
+
+        assertThatThrownBy(sink::start).isInstanceOf(RetryableException.class)
+                .hasMessageContaining("cannot connect to NATS at [nats://127.0.0.1:1]");
+    }
+
+    @Test
+    void aStoppedServerFailsTheBatchRetryablyAndAResendSucceedsAfterItReturns() throws Exception {
+        NatsSink sink = started(NatsSink.builder().sendTimeout(Duration.ofSeconds(2))
+                .batchTimeout(Duration.ofSeconds(4)));
+        await(sink.send(batch(3)));
+        Batch batch = batch(10);
+
+        nats.stop();
+        long t0 = System.nanoTime();
+        Throwable failure = failureOf(sink.send(batch));
+        assertThat(failure).isInstanceOf(RetryableException.class).hasMessageContaining("users-nats");
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(10));
+
+        nats.startAgain();
+        resendUntilDelivered(sink, batch, Duration.ofSeconds(30));
+        try (Connection c = nats.connect()) {
+            assertThat(c.jetStreamManagement().getStreamInfo("USERS").getStreamState().getMsgCount()).isEqualTo(13);
+        }
+    }
+
+    @Test
+    void batchesAfterAFailedOneWaitForItsResendToKeepLogOrder() throws Exception {
+        NatsSink sink = started(NatsSink.builder().sendTimeout(Duration.ofSeconds(2))
+                .batchTimeout(Duration.ofSeconds(4)));
+        Batch first = batch(50);
+        Batch second = batch(50);
+
+        nats.stop();
+        assertThat(failureOf(sink.send(first))).isInstanceOf(RetryableException.class);
+        nats.startAgain();
+
+        assertThat(failureOf(sink.send(second))).isInstanceOf(RetryableException.class)
+                .hasMessageContaining("waits for batch " + first.sequence());
+        await(sink.send(first));
+        await(sink.send(second));
+
+        try (Connection c = nats.connect()) {
+            JetStreamManagement m = c.jetStreamManagement();
+            List<String> ids = new ArrayList<>();
+            long count = m.getStreamInfo("USERS").getStreamState().getMsgCount();
+            for (long seq = 1; seq <= count; seq++) {
+                ids.add(m.getMessage("USERS", seq).getHeaders().getFirst("Nats-Msg-Id"));
+            }
+            List<String> expected = new ArrayList<>();
+            first.events().forEach(e -> expected.add(e.id()));
+            second.events().forEach(e -> expected.add(e.id()));
+            assertThat(ids).containsExactlyElementsOf(expected);
+        }
+    }
+
+    @Test
+    void aServerStoppedMidBatchStillLeavesTheStreamInLogOrder() throws Exception {
+        NatsSink sink = started(NatsSink.builder().sendTimeout(Duration.ofSeconds(2))
+                .batchTimeout(Duration.ofSeconds(5)));
+        List<Batch> batches = List.of(batch(3000), batch(3000), batch(3000));
+        Thread stopper = new Thread(() -> {
+            try {
+                Thread.sleep(30);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            nats.stop();
+        });
+
+        stopper.start();
+        List<CompletableFuture<Void>> stages = new ArrayList<>();
+        for (Batch b : batches) {
+            stages.add(sink.send(b).toCompletableFuture());
+        }
+        stopper.join();
+        nats.startAgain();
+        // What the engine does: resend every batch that failed, in order, until delivered.
+        for (int i = 0; i < batches.size(); i++) {
+            try {
+                stages.get(i).get(60, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                assertThat(e.getCause()).isInstanceOf(RetryableException.class);
+                resendUntilDelivered(sink, batches.get(i), Duration.ofSeconds(30));
+            }
+        }
+
+        try (Connection c = nats.connect()) {
+            JetStreamManagement m = c.jetStreamManagement();
+            long count = m.getStreamInfo("USERS").getStreamState().getMsgCount();
+            assertThat(count).isEqualTo(9000);
+            List<String> expected = new ArrayList<>();
+            batches.forEach(b -> b.events().forEach(e -> expected.add(e.id())));
+            for (long seq = 1; seq <= count; seq++) {
+                assertThat(m.getMessage("USERS", seq).getHeaders().getFirst("Nats-Msg-Id"))
+                        .as("message %d", seq).isEqualTo(expected.get((int) seq - 1));
+            }
+        }
+    }
+
+    @Test
+    void aFullInFlightWindowBlocksSendButTheBatchStillCompletes() throws Exception {
+        NatsSink sink = started(NatsSink.builder().maxInFlight(2));
+
+        await(sink.send(batch(500)));
+        await(sink.send(batch(500)));
+
+        assertThat(jsm.getStreamInfo("USERS").getStreamState().getMsgCount()).isEqualTo(1000);
+    }
+
+    @Test
+    void aMessageTooBigForTheStreamFailsForGoodNamingTheEvent() throws Exception {
+        jsm.deleteStream("USERS");
+        jsm.addStream(StreamConfiguration.builder().name("USERS").subjects("users.>")
+                .storageType(StorageType.File).maximumMessageSize(1024).build());
+        NatsSink sink = started(NatsSink.builder());
+        Batch batch = batch(1, new byte[4096]);
+
+        Throwable failure = failureOf(sink.send(batch));
+
+        assertThat(failure).isInstanceOf(DeltaforgeException.class).isNotInstanceOf(RetryableException.class)
+                .hasMessageContaining(batch.events().get(0).id())
+                .hasMessageContaining("public.users")
+                .hasMessageContaining("4096 bytes")
+                .hasMessageContaining("err_code 10054")
+                .hasMessageContaining("max_msg_size 1024 bytes");
+    }
+
+    @Test
+    void aStreamDeletedAfterStartFailsForGoodOnceTheResendConfirmsIt() throws Exception {
+        NatsSink sink = started(NatsSink.builder().sendTimeout(Duration.ofSeconds(2))
+                .batchTimeout(Duration.ofSeconds(4)));
+        jsm.deleteStream("USERS");
+        Batch batch = batch(1);
+
+        Throwable first = failureOf(sink.send(batch));
+        assertThat(first).isInstanceOf(RetryableException.class).hasMessageContaining("no JetStream responder");
+        Throwable second = failureOf(sink.send(batch));
+
+        assertThat(second).isInstanceOf(DeltaforgeException.class).isNotInstanceOf(RetryableException.class)
+                .hasMessageContaining("stream 'USERS' does not exist");
+    }
+
+    // ---- helpers -------------------------------------------------------------------------------------
+
+    private NatsSink started(NatsSink.Builder builder) {
+        NatsSink sink = builder.id("users-nats").url(nats.url()).subject("users.events").stream("USERS").build();
+        sinks.add(sink);
+        sink.start();
+        return sink;
+    }
+
+    private Batch batch(int size) {
+        return batch(size, null);
+    }
+
+    private Batch batch(int size, byte[] payload) {
+        List<ChangeEvent> events = new ArrayList<>();
+        List<Message> messages = new ArrayList<>();
+        Lsn commit = new Lsn(lsn++);
+        for (int i = 0; i < size; i++) {
+            String id = EventIds.forChange("users-postgres", commit, i);
+            events.add(new ChangeEvent(id, "users-postgres", Op.CREATE, USERS, null, Row.of(COLUMNS, (long) i, "n" + i),
+                    new SourcePosition(commit, commit, i, 7, Instant.parse("2025-01-15T10:30:00Z"))));
+            byte[] body = payload != null ? payload : ("{\"id\":\"" + id + "\"}").getBytes(StandardCharsets.UTF_8);
+            messages.add(new Message(id, Map.of("ce-type", "com.acme.users.created"), "application/cloudevents+json",
+                    body));
+        }
+        return new Batch(++sequence, events, messages);
+    }
+
+    private static void await(CompletionStage<Void> stage) throws Exception {
+        stage.toCompletableFuture().get(60, TimeUnit.SECONDS);
+    }
+
+    private static Throwable failureOf(CompletionStage<Void> stage) throws Exception {
+        CompletableFuture<Void> f = stage.toCompletableFuture();
+        try {
+            f.get(60, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            return e.getCause();
+        }
+        throw new AssertionError("the batch was expected to fail but was delivered");
+    }
+
+    /** What the engine does: resend the failed batch (with backoff) until it is delivered. */
+    private static void resendUntilDelivered(NatsSink sink, Batch batch, Duration limit) throws Exception {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (true) {
+            try {
+                await(sink.send(batch));
+                return;
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof RetryableException) || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(250);
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+package io.deltaforge.nats;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.deltaforge.api.ConfigException;
+import io.deltaforge.spi.ProviderConfig;
+import io.deltaforge.spi.Sink;
+import io.deltaforge.spi.SinkProvider;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.ServiceLoader;
+import org.junit.jupiter.api.Test;
+
+class NatsSinkProviderTest {
+    private static final ProviderConfig.PipelineInfo PIPELINE = new ProviderConfig.PipelineInfo("p", null);
+
+    @Test
+    void isFoundByServiceLoaderAsNats() {
+        assertThat(ServiceLoader.load(SinkProvider.class).stream().map(ServiceLoader.Provider::get)
+                .filter(p -> p.type().equals("nats")).findFirst()).get().isInstanceOf(NatsSinkProvider.class);
+    }
+
+    @Test
+    void createsTheSeedYamlSink() {
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("id", "users-nats");
+        values.put("url", "nats://127.0.0.1:4222");
+        values.put("subject", "users.events");
+        values.put("stream", "USERS");
+        values.put("send_timeout_secs", 5);
+        values.put("batch_timeout_secs", 30);
+        values.put("max_in_flight", "128");
+        values.put("headers", Map.of("x-team", "identity"));
+        Sink sink = new NatsSinkProvider().create(ProviderConfig.of("spec.sinks[0].config", values, PIPELINE));
+        assertThat(sink.id()).isEqualTo("users-nats");
+        assertThat(sink.toString()).contains("maxInFlight=128", "headers=[x-team]", "stream=USERS");
+    }
+
+    @Test
+    void reportsTypeErrorsMissingKeysAndUnknownKeysTogether() {
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("url", "nats//x");
+        values.put("send_timeout_secs", "soon");
+        values.put("strem", "USERS");
+        values.put("headers", "x");
+        ProviderConfig config = ProviderConfig.of("spec.sinks[0].config", values, PIPELINE);
+        assertThatThrownBy(() -> new NatsSinkProvider().create(config)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("spec.sinks[0].config.url: 'nats//x' is not a URI")
+                .hasMessageContaining("spec.sinks[0].config.send_timeout_secs: 'soon' is not a whole number")
+                .hasMessageContaining("spec.sinks[0].config.subject: is required")
+                .hasMessageContaining("spec.sinks[0].config.stream: is required")
+                .hasMessageContaining("spec.sinks[0].config.headers: expected a mapping")
+                .hasMessageContaining("spec.sinks[0].config.strem: unknown key");
+    }
+}
