@@ -118,14 +118,10 @@ public final class Engine implements Pipeline {
             throw new IllegalStateException("pipeline '" + name() + "' was already started");
         }
         log.info("pipeline '{}' starting: {} sink(s)", name(), drivers.size());
-        List<SinkBinding> started = new ArrayList<>();
         try {
-            for (SinkBinding b : settings.sinks()) {
-                b.sink().start();
-                started.add(b);
-            }
+            drivers.forEach(SinkDriver::startSink);
         } catch (RuntimeException e) {
-            started.forEach(b -> closeQuietly(b.sink()));
+            settings.sinks().forEach(b -> closeQuietly(b.sink()));
             closeQuietly(source);
             markFailed(e);
             throw e;

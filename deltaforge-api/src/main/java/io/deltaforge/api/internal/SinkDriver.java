@@ -45,6 +45,7 @@ final class SinkDriver implements Runnable {
     /** Failed batches waiting for their retry, oldest first; guarded by itself. */
     private final PriorityQueue<Work> retryQueue = new PriorityQueue<>((a, b) -> Long.compare(a.batch.sequence(), b.batch.sequence()));
     private volatile boolean closing;
+    private volatile boolean started;
     private int consecutiveFailures;
     private long retryNotBefore;
 
@@ -76,9 +77,43 @@ final class SinkDriver implements Runnable {
         closing = true;
     }
 
+    /**
+     * Starts the sink on the caller's thread. A passing failure (server not up yet) is left for the
+     * driver thread to retry; anything else is thrown.
+     */
+    void startSink() {
+        try {
+            binding.sink().start();
+            started = true;
+        } catch (RetryableException e) {
+            log.warn("sink '{}' unavailable at start, retrying in the background: {}", sinkId(), e.getMessage());
+        }
+    }
+
+    private void startWithRetry() throws InterruptedException {
+        int attempt = 0;
+        while (!started && !closing) {
+            Duration delay = backoff.delay(attempt++);
+            Thread.sleep(delay.toMillis());
+            try {
+                binding.sink().start();
+                started = true;
+                log.info("sink '{}' started", sinkId());
+            } catch (RetryableException e) {
+                retries.increment();
+                log.warn("sink '{}' still unavailable, retrying in about {} ms: {}", sinkId(),
+                        backoff.delay(attempt).toMillis(), e.getMessage());
+            } catch (RuntimeException e) {
+                failPipeline.accept(new DeltaforgeException("sink '" + sinkId() + "' cannot start: " + e.getMessage(), e));
+                return;
+            }
+        }
+    }
+
     @Override
     public void run() {
         try {
+            startWithRetry();
             while (true) {
                 Work work = nextWork();
                 if (work == null) {

@@ -261,6 +261,24 @@ class EngineTest {
     }
 
     @Test
+    void retriesASinkThatIsNotReachableAtStart() {
+        AtomicInteger starts = new AtomicInteger();
+        FakeSink sink = new FakeSink("late") {
+            @Override
+            public void start() {
+                if (starts.incrementAndGet() < 3) {
+                    throw new RetryableException("no servers available");
+                }
+            }
+        };
+        pipeline = builder().sink(sink).build();
+        pipeline.start();
+        source.records.addAll(tx(1, 100, 1));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
+        assertThat(starts.get()).isEqualTo(3);
+    }
+
+    @Test
     void builderReportsEveryProblemAtOnce() {
         assertThatThrownBy(() -> Pipeline.builder().queueCapacity(0).build())
                 .hasMessageContaining("source: is required")

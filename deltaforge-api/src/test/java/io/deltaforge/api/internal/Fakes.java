@@ -85,7 +85,7 @@ final class Fakes {
     }
 
     /** A sink whose answer per batch is chosen by the test: by default it confirms at once. */
-    static final class FakeSink implements Sink {
+    static class FakeSink implements Sink {
         final String id;
         final List<Batch> sent = new CopyOnWriteArrayList<>();
         final List<CompletableFuture<Void>> stages = new CopyOnWriteArrayList<>();
