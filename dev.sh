@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Local infrastructure for trying DeltaForge: a PostgreSQL with wal_level=logical and a nats-server with
+# JetStream, both as plain child processes (no Docker). See `./dev.sh help`.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")" && pwd)
+DEV_DIR=${DELTAFORGE_DEV_DIR:-/tmp/deltaforge-dev}
+PG_PORT=${PG_PORT:-55432}
+NATS_PORT=${NATS_PORT:-54222}
+PG_USER_OS=deltaforge-pg
+export POSTGRES_DSN=${POSTGRES_DSN:-postgres://postgres:postgres@127.0.0.1:$PG_PORT/postgres}
+export NATS_URL=${NATS_URL:-nats://127.0.0.1:$NATS_PORT}
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'dev.sh: %s\n' "$*" >&2; exit 1; }
+
+apt_install() {
+  [ "$(id -u)" = 0 ] || die "$1 is missing; install it (e.g. sudo apt-get install -y $1)"
+  say "installing $1 (apt-get)"
+  if [ -z "${APT_UPDATED:-}" ]; then DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+}
+
+pg_bin() {
+  local d
+  if [ -n "${DELTAFORGE_PG_BIN:-}" ]; then echo "$DELTAFORGE_PG_BIN"; return; fi
+  if command -v pg_config >/dev/null && [ -x "$(pg_config --bindir)/initdb" ]; then pg_config --bindir; return; fi
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+  if [ -n "$d" ] && [ -x "$d/initdb" ]; then echo "$d"; return; fi
+  if command -v initdb >/dev/null; then dirname "$(readlink -f "$(command -v initdb)")"; return; fi
+  return 1
+}
+
+ensure_tools() {
+  command -v java >/dev/null || die "java (17+) is missing"
+  command -v mvn >/dev/null || die "maven is missing"
+  pg_bin >/dev/null || apt_install postgresql
+  command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || apt_install nats-server
+  PG_BIN=$(pg_bin)
+  NATS_SERVER=$(command -v nats-server || echo /usr/sbin/nats-server)
+}
+
+# PostgreSQL refuses to run as root: run its programs as an unprivileged user then.
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then
+    id "$PG_USER_OS" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$PG_USER_OS"
+    runuser -u "$PG_USER_OS" -- "$@"
+  else
+    "$@"
+  fi
+}
+
+pg_up() {
+  local data=$DEV_DIR/pg
+  mkdir -p "$DEV_DIR"; chmod 755 "$DEV_DIR"
+  if [ ! -f "$data/PG_VERSION" ]; then
+    say "initdb $data"
+    mkdir -p "$data"
+    echo postgres > "$DEV_DIR/pwfile"
+    [ "$(id -u)" = 0 ] && { as_pg true 2>/dev/null || true; chown -R "$PG_USER_OS" "$data" "$DEV_DIR/pwfile"; }
+    as_pg "$PG_BIN/initdb" -D "$data" -U postgres --pwfile="$DEV_DIR/pwfile" --auth=scram-sha-256 -E UTF8 --locale=C >/dev/null
+    cat >> "$data/postgresql.conf" <<CONF
+wal_level = logical
+max_replication_slots = 10
+max_wal_senders = 10
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$data'
+CONF
+  fi
+  if as_pg "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then say "PostgreSQL already running"; return; fi
+  say "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+  as_pg "$PG_BIN/pg_ctl" -D "$data" -o "-p $PG_PORT" -l "$data/server.log" -w start >/dev/null
+}
+
+nats_up() {
+  mkdir -p "$DEV_DIR/nats"
+  if [ -f "$DEV_DIR/nats.pid" ] && kill -0 "$(cat "$DEV_DIR/nats.pid")" 2>/dev/null; then say "nats-server already running"; return; fi
+  say "starting nats-server -js on 127.0.0.1:$NATS_PORT"
+  nohup "$NATS_SERVER" -js -a 127.0.0.1 -p "$NATS_PORT" -sd "$DEV_DIR/nats" >"$DEV_DIR/nats.log" 2>&1 &
+  echo $! > "$DEV_DIR/nats.pid"
+  for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$NATS_PORT") 2>/dev/null && return; sleep 0.1; done
+  die "nats-server did not start; see $DEV_DIR/nats.log"
+}
+
+up() {
+  ensure_tools; pg_up; nats_up
+  say "ready:  export POSTGRES_DSN=$POSTGRES_DSN"
+  say "        export NATS_URL=$NATS_URL"
+}
+
+down() {
+  ensure_tools
+  if [ -f "$DEV_DIR/pg/PG_VERSION" ]; then as_pg "$PG_BIN/pg_ctl" -D "$DEV_DIR/pg" -m fast stop >/dev/null 2>&1 || true; fi
+  if [ -f "$DEV_DIR/nats.pid" ]; then kill "$(cat "$DEV_DIR/nats.pid")" 2>/dev/null || true; rm -f "$DEV_DIR/nats.pid"; fi
+  if [ "${1:-}" = "--wipe" ]; then rm -rf "$DEV_DIR"; say "stopped and wiped $DEV_DIR"; else say "stopped (data kept in $DEV_DIR; --wipe deletes it)"; fi
+}
+
+psql_() {
+  ensure_tools
+  PGPASSWORD=postgres "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"
+}
+
+devtools() {
+  local jar=$ROOT/examples/devtools/target/deltaforge-devtools.jar
+  if [ ! -f "$jar" ]; then
+    say "building the dev tools (first use)"
+    (cd "$ROOT" && mvn -B -q -DskipTests install -pl examples/devtools -am)
+  fi
+  java -jar "$jar" "$@"
+}
+
+demo() {
+  down --wipe >/dev/null 2>&1 || true
+  up
+  say "creating tables and publication users_pub"
+  psql_ -q <<'SQL'
+CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL, email text, created_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE profiles (user_id int PRIMARY KEY REFERENCES users(id), bio text);
+CREATE TABLE user_sessions (id bigserial PRIMARY KEY, user_id int NOT NULL, started_at timestamptz DEFAULT now());
+CREATE PUBLICATION users_pub FOR TABLE users, profiles, user_sessions;
+SQL
+  devtools stream-add USERS 'users.>'
+  if [ ! -f "$ROOT/deltaforge-yaml/target/deltaforge-runner.jar" ]; then
+    say "building DeltaForge (first use)"; (cd "$ROOT" && mvn -B -q -DskipTests install)
+  fi
+  say "starting: ./deltaforge run --config examples/postgres-nats.yaml"
+  "$ROOT/deltaforge" run --config "$ROOT/examples/postgres-nats.yaml" >"$DEV_DIR/pipeline.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 120); do grep -q "streaming" "$DEV_DIR/pipeline.log" 2>/dev/null && break; kill -0 $pid 2>/dev/null || { cat "$DEV_DIR/pipeline.log" >&2; die "the pipeline exited"; }; sleep 0.5; done
+  grep -q "streaming" "$DEV_DIR/pipeline.log" || { cat "$DEV_DIR/pipeline.log" >&2; die "the pipeline did not start streaming"; }
+  say "inserting and updating Alice"
+  psql_ -q <<'SQL'
+INSERT INTO users (name, email, created_at) VALUES ('Alice', 'alice@example.com', NOW());
+UPDATE users SET email = 'alice.new@example.com' WHERE name = 'Alice';
+SQL
+  say "CloudEvents in stream USERS:"
+  local rc=0
+  devtools sub 'users.>' --stream USERS --expect 2 --wait 30 || rc=$?
+  say "stopping the pipeline (SIGTERM)"
+  kill -TERM $pid; wait $pid || true
+  tail -n 3 "$DEV_DIR/pipeline.log" >&2
+  say "infrastructure left running for you to explore: ./dev.sh psql, ./dev.sh nats-sub 'users.>'; ./dev.sh down to stop"
+  return $rc
+}
+
+case "${1:-help}" in
+  up) up ;;
+  down) shift; down "$@" ;;
+  psql) shift; psql_ "$@" ;;
+  nats-stream-add) shift; ensure_tools; devtools stream-add "$@" ;;
+  nats-sub) shift; ensure_tools; devtools sub "$1" --wait "${WAIT:-10}" ;;
+  demo) demo ;;
+  env) echo "export POSTGRES_DSN=$POSTGRES_DSN"; echo "export NATS_URL=$NATS_URL" ;;
+  *) cat <<HELP
+usage: ./dev.sh COMMAND
+  up                       start PostgreSQL (wal_level=logical, port \$PG_PORT=$PG_PORT) and nats-server -js (\$NATS_PORT=$NATS_PORT)
+  down [--wipe]            stop both (and delete their data)
+  psql [ARGS]              psql into the local database
+  nats-stream-add NAME SUBJ  create a file-backed JetStream stream
+  nats-sub SUBJ            print the messages of the stream capturing SUBJ, validated as CloudEvents
+  demo                     the seed example end to end: infra, tables, publication, stream, pipeline,
+                           INSERT + UPDATE, and the resulting CloudEvents
+  env                      print the POSTGRES_DSN and NATS_URL exports
+State lives in \$DELTAFORGE_DEV_DIR ($DEV_DIR).
+HELP
+  ;;
+esac
