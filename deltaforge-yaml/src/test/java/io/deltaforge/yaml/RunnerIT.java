@@ -1,0 +1,132 @@
+package io.deltaforge.yaml;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.deltaforge.testkit.NatsServer;
+import io.deltaforge.testkit.PostgresServer;
+import io.nats.client.Connection;
+import io.nats.client.JetStreamManagement;
+import io.nats.client.api.StreamConfiguration;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The seed YAML, verbatim, through the packaged runner jar in its own JVM, against real servers; then
+ * SIGTERM, which must stop the pipeline gracefully with exit code 0.
+ */
+@Timeout(180)
+class RunnerIT {
+    private static final Path JAR = Path.of("target", "deltaforge-runner.jar");
+
+    @Test
+    @SuppressWarnings("try") // Connection.close() may throw InterruptedException; the test method throws anyway
+    void seedPipelineRunsFromTheRunnerJarAndStopsCleanlyOnSigterm(@TempDir Path tmp) throws Exception {
+        try (PostgresServer pg = PostgresServer.start(); NatsServer nats = NatsServer.start()) {
+            pg.execute("""
+                    CREATE TABLE public.users (id int PRIMARY KEY, name text, email text, created_at timestamptz);
+                    CREATE TABLE public.profiles (id int PRIMARY KEY, bio text);
+                    CREATE TABLE public.user_sessions (id int PRIMARY KEY, user_id int);
+                    CREATE PUBLICATION users_pub FOR TABLE public.users, public.profiles, public.user_sessions;
+                    """);
+            createStream(nats);
+            Path log = tmp.resolve("runner.log");
+            ProcessBuilder pb = new ProcessBuilder(javaBin(), "-jar", JAR.toAbsolutePath().toString(), "run",
+                    "--config", PipelineConfigLoaderTest.SEED.toString())
+                    .redirectErrorStream(true).redirectOutput(log.toFile());
+            pb.environment().put("POSTGRES_DSN", pg.dsn());
+            pb.environment().put("NATS_URL", nats.url());
+            Process runner = pb.start();
+            try {
+                waitFor(() -> Files.readString(log).contains("pipeline(s) running"), Duration.ofSeconds(60), log);
+                pg.execute("INSERT INTO public.users VALUES (1, 'Alice', 'alice@example.com', now())");
+                waitFor(() -> messages(nats) >= 1, Duration.ofSeconds(60), log);
+
+                runner.destroy(); // SIGTERM
+
+                assertThat(runner.waitFor(60, TimeUnit.SECONDS)).as("runner exits").isTrue();
+                assertThat(runner.exitValue()).as(Files.readString(log)).isZero();
+                assertThat(Files.readString(log)).contains("stop requested");
+                assertThat(messages(nats)).isEqualTo(1);
+            } finally {
+                runner.destroyForcibly();
+            }
+        }
+    }
+
+    @Test
+    void aPipelineThatCannotStartEndsTheRunnerWithExitCodeOne(@TempDir Path tmp) throws Exception {
+        try (PostgresServer pg = PostgresServer.start(); NatsServer nats = NatsServer.start()) {
+            // the tables but no publication: the source fails for good
+            pg.execute("CREATE TABLE public.users (id int PRIMARY KEY)");
+            createStream(nats);
+            Path log = tmp.resolve("runner.log");
+            ProcessBuilder pb = new ProcessBuilder(javaBin(), "-jar", JAR.toAbsolutePath().toString(), "run",
+                    "--config", PipelineConfigLoaderTest.SEED.toString())
+                    .redirectErrorStream(true).redirectOutput(log.toFile());
+            pb.environment().put("POSTGRES_DSN", pg.dsn());
+            pb.environment().put("NATS_URL", nats.url());
+            Process runner = pb.start();
+            try {
+                if (!runner.waitFor(60, TimeUnit.SECONDS)) {
+                    Process jstack = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jstack")
+                            .toString(), String.valueOf(runner.pid())).redirectErrorStream(true).start();
+                    String dump = new String(jstack.getInputStream().readAllBytes());
+                    throw new AssertionError("runner did not exit; log:\n" + tail(log) + "\nthreads:\n" + dump);
+                }
+                String out = Files.readString(log);
+                assertThat(runner.exitValue()).as(out).isEqualTo(1);
+                assertThat(out).contains("error: pipeline 'users-postgres-to-nats' failed to start: source "
+                        + "'users-postgres': publication 'users_pub' does not exist");
+            } finally {
+                runner.destroyForcibly();
+            }
+        }
+    }
+
+    @SuppressWarnings("try")
+    private static void createStream(NatsServer nats) throws Exception {
+        try (Connection c = nats.connect()) {
+            JetStreamManagement jsm = c.jetStreamManagement();
+            jsm.addStream(StreamConfiguration.builder().name("USERS").subjects("users.events", "users.events.>")
+                    .build());
+        }
+    }
+
+    @SuppressWarnings("try")
+    private static long messages(NatsServer nats) throws Exception {
+        try (Connection c = nats.connect()) {
+            return c.jetStreamManagement().getStreamInfo("USERS").getStreamState().getMsgCount();
+        }
+    }
+
+    private static String javaBin() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    interface Check {
+        boolean ok() throws Exception;
+    }
+
+    private static void waitFor(Check check, Duration timeout, Path log) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (check.ok()) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("timed out; runner log:\n" + tail(log));
+    }
+
+    private static String tail(Path log) throws IOException {
+        List<String> lines = Files.readAllLines(log);
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+    }
+}
