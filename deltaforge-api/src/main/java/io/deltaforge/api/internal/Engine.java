@@ -370,7 +370,8 @@ public final class Engine implements Pipeline {
         if (!markFailed(cause)) {
             return;
         }
-        log.error("pipeline '{}' failed: {}", name(), cause.getMessage(), cause);
+        log.error("pipeline '{}' failed: {}", name(), cause.getMessage());
+        log.debug("pipeline '{}' failure detail", name(), cause);
         stopReading = true;
         // Clean up off the caller's thread: it may be a sink callback or one of the threads we stop.
         newThread("shutdown", () -> {
