@@ -1,0 +1,414 @@
+package io.deltaforge.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.deltaforge.api.ChangeEvent;
+import io.deltaforge.api.DeltaforgeException;
+import io.deltaforge.api.Lsn;
+import io.deltaforge.api.Op;
+import io.deltaforge.api.RawJson;
+import io.deltaforge.api.RetryableException;
+import io.deltaforge.api.TableId;
+import io.deltaforge.spi.Heartbeat;
+import io.deltaforge.spi.SourceRecord;
+import io.deltaforge.spi.TransactionCommit;
+import io.deltaforge.testkit.PostgresServer;
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class PostgresSourceIT {
+    private static PostgresServer pg;
+    private static final AtomicInteger names = new AtomicInteger();
+
+    @BeforeAll
+    static void startServer() {
+        pg = PostgresServer.start();
+        // Settings that would change pgoutput's text output; the source's session options must win.
+        pg.execute("ALTER DATABASE postgres SET TimeZone = 'Asia/Kolkata';"
+                + "ALTER DATABASE postgres SET DateStyle = 'SQL, DMY';"
+                + "ALTER DATABASE postgres SET extra_float_digits = 0");
+    }
+
+    @AfterAll
+    static void stopServer() {
+        if (pg != null) {
+            pg.close();
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void insertUpdateDeleteArriveInOrderWithTransactionCommits() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY, name text, created_at timestamptz, local_at timestamp,"
+                + " day date, amount numeric(12,3), doc jsonb, flag bool, score float8, ratio float4, big bigint,"
+                + " blob bytea, tags text[], uid uuid)");
+        try (PostgresSource source = source(t).build()) {
+            source.start();
+            pg.execute("INSERT INTO " + t + " VALUES (1, 'Alice', '2025-01-15 12:30:00+02', '2025-01-15 10:30:00.123456',"
+                    + " '2025-01-15', 12.5, '{\"a\": [1, 2]}', true, 'NaN', 0.1, 9007199254740993, '\\xdeadbeef',"
+                    + " '{x,\"y z\",NULL}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11')");
+            pg.execute("UPDATE " + t + " SET name = 'Alicia' WHERE id = 1");
+            pg.execute("DELETE FROM " + t + " WHERE id = 1");
+
+            List<SourceRecord> records = pollCommits(source, 3);
+            List<SourceRecord> data = records.stream().filter(r -> !(r instanceof Heartbeat)).toList();
+            assertThat(data).hasSize(6);
+            ChangeEvent insert = (ChangeEvent) data.get(0);
+            TransactionCommit c1 = (TransactionCommit) data.get(1);
+            ChangeEvent update = (ChangeEvent) data.get(2);
+            TransactionCommit c2 = (TransactionCommit) data.get(3);
+            ChangeEvent delete = (ChangeEvent) data.get(4);
+            TransactionCommit c3 = (TransactionCommit) data.get(5);
+
+            assertThat(insert.op()).isEqualTo(Op.CREATE);
+            assertThat(insert.table()).isEqualTo(TableId.parse(t));
+            assertThat(insert.before()).isNull();
+            assertThat(insert.after().asMap())
+                    .containsEntry("id", 1L)
+                    .containsEntry("name", "Alice")
+                    .containsEntry("created_at", "2025-01-15T10:30:00.000Z")
+                    .containsEntry("local_at", "2025-01-15T10:30:00.123456")
+                    .containsEntry("day", "2025-01-15")
+                    .containsEntry("amount", new BigDecimal("12.500"))
+                    .containsEntry("doc", new RawJson("{\"a\": [1, 2]}"))
+                    .containsEntry("flag", true)
+                    .containsEntry("score", "NaN")
+                    .containsEntry("big", 9007199254740993L)
+                    .containsEntry("blob", "3q2+7w==")
+                    .containsEntry("uid", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
+            assertThat(insert.after().get("tags")).isEqualTo(java.util.Arrays.asList("x", "y z", null));
+            assertThat((Double) insert.after().get("ratio")).isCloseTo(0.1, org.assertj.core.data.Offset.offset(1e-6));
+            assertThat(insert.position().indexInTx()).isZero();
+            assertThat(insert.position().commitLsn()).isEqualTo(c1.commitLsn());
+            assertThat(c1.eventCount()).isEqualTo(1);
+            assertThat(c1.endLsn()).isGreaterThan(c1.commitLsn());
+            assertThat(insert.position().commitTime()).isEqualTo(c1.commitTime());
+
+            assertThat(update.op()).isEqualTo(Op.UPDATE);
+            assertThat(update.before()).isNull(); // default replica identity, key unchanged
+            assertThat(update.after().get("name")).isEqualTo("Alicia");
+            assertThat(c2.commitLsn()).isGreaterThan(c1.commitLsn());
+
+            assertThat(delete.op()).isEqualTo(Op.DELETE);
+            assertThat(delete.after()).isNull();
+            assertThat(delete.before().asMap()).containsOnlyKeys("id").containsEntry("id", 1L);
+            assertThat(c3.eventCount()).isEqualTo(1);
+            assertThat(List.of(insert.id(), update.id(), delete.id())).doesNotHaveDuplicates();
+        }
+    }
+
+    @Test
+    void multiTableTransactionStaysTogetherAndFilteredTablesCountOnlyTowardTheCommit() throws Exception {
+        String a = table("CREATE TABLE %s (id int PRIMARY KEY)");
+        String b = table("CREATE TABLE %s (id int PRIMARY KEY, v text)");
+        String c = table("CREATE TABLE %s (id int PRIMARY KEY)");
+        String pub = "pub_" + names.incrementAndGet();
+        pg.execute("CREATE PUBLICATION " + pub + " FOR TABLE " + a + ", " + b + ", " + c);
+        try (PostgresSource source = builder(pub).tables(List.of(a, b)).build()) {
+            source.start();
+            pg.execute("BEGIN; INSERT INTO " + a + " VALUES (1); INSERT INTO " + c + " VALUES (1);"
+                    + " INSERT INTO " + b + " VALUES (1, 'x'); INSERT INTO " + a + " VALUES (2); COMMIT");
+            pg.execute("INSERT INTO " + c + " VALUES (2)");
+            List<SourceRecord> data = pollCommits(source, 2).stream().filter(r -> !(r instanceof Heartbeat)).toList();
+            assertThat(data).hasSize(5);
+            assertThat(data.subList(0, 3)).allMatch(r -> r instanceof ChangeEvent);
+            List<ChangeEvent> events = data.subList(0, 3).stream().map(ChangeEvent.class::cast).toList();
+            assertThat(events).extracting(e -> e.table().toString()).containsExactly(a, b, a);
+            assertThat(events).extracting(e -> e.position().indexInTx()).containsExactly(0, 2, 3);
+            assertThat(((TransactionCommit) data.get(3)).eventCount()).isEqualTo(3);
+            // A transaction that touched only filtered tables still closes with a commit.
+            assertThat(((TransactionCommit) data.get(4)).eventCount()).isZero();
+        }
+    }
+
+    @Test
+    void restartResumesAfterTheAcknowledgedTransactionOnly() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
+        PostgresSource.Builder builder = source(t);
+        List<SourceRecord> first;
+        try (PostgresSource source = builder.build()) {
+            source.start();
+            pg.execute("INSERT INTO " + t + " VALUES (1)");
+            pg.execute("INSERT INTO " + t + " VALUES (2)");
+            first = data(pollCommits(source, 2));
+            source.acknowledge(((TransactionCommit) first.get(1)).endLsn());
+        }
+        String slot = builder.build().slot();
+        awaitSlotInactive(slot);
+        assertThat(Lsn.parse(pg.queryString("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '"
+                + slot + "'"))).isEqualTo(((TransactionCommit) first.get(1)).endLsn());
+
+        try (PostgresSource source = builder.build()) {
+            source.start();
+            pg.execute("INSERT INTO " + t + " VALUES (3)");
+            List<SourceRecord> second = data(pollCommits(source, 2));
+            ChangeEvent replayed = (ChangeEvent) second.get(0);
+            assertThat(replayed.after().get("id")).isEqualTo(2L);
+            assertThat(replayed.id()).isEqualTo(((ChangeEvent) first.get(2)).id());
+            assertThat(((ChangeEvent) second.get(2)).after().get("id")).isEqualTo(3L);
+        }
+    }
+
+    @Test
+    void unacknowledgedTransactionsComeBackWithTheSameIds() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
+        PostgresSource.Builder builder = source(t);
+        List<String> ids = new ArrayList<>();
+        try (PostgresSource source = builder.build()) {
+            source.start();
+            pg.execute("BEGIN; INSERT INTO " + t + " VALUES (1); INSERT INTO " + t + " VALUES (2); COMMIT");
+            for (SourceRecord r : data(pollCommits(source, 1))) {
+                if (r instanceof ChangeEvent e) {
+                    ids.add(e.id());
+                }
+            }
+        }
+        awaitSlotInactive(builder.build().slot());
+        try (PostgresSource source = builder.build()) {
+            source.start();
+            List<String> again = new ArrayList<>();
+            for (SourceRecord r : data(pollCommits(source, 1))) {
+                if (r instanceof ChangeEvent e) {
+                    again.add(e.id());
+                }
+            }
+            assertThat(again).hasSize(2).isEqualTo(ids);
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void slotStaysPutUntilAcknowledgedEvenAcrossStatusIntervals() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
+        PostgresSource.Builder builder = source(t).statusInterval(Duration.ofSeconds(1));
+        try (PostgresSource source = builder.build()) {
+            source.start();
+            String slot = source.slot();
+            Lsn created = slotPosition(slot);
+            pg.execute("INSERT INTO " + t + " VALUES (1)");
+            pg.execute("INSERT INTO " + t + " VALUES (2)");
+            List<SourceRecord> data = data(pollCommits(source, 2));
+            TransactionCommit firstCommit = (TransactionCommit) data.get(1);
+            pollFor(source, Duration.ofSeconds(3), r -> false); // several status updates and keepalives
+            assertThat(slotPosition(slot)).isEqualTo(created);
+
+            source.acknowledge(firstCommit.endLsn());
+            pollFor(source, Duration.ofSeconds(3), r -> false);
+            assertThat(slotPosition(slot)).isEqualTo(firstCommit.endLsn());
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void idleStreamStaysAliveOverSeveralStatusIntervalsAndStillDelivers() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
+        try (PostgresSource source = source(t).statusInterval(Duration.ofSeconds(1)).build()) {
+            source.start();
+            pollFor(source, Duration.ofMillis(3500), r -> false);
+            pg.execute("INSERT INTO " + t + " VALUES (42)");
+            List<SourceRecord> data = data(pollCommits(source, 1));
+            assertThat(((ChangeEvent) data.get(0)).after().get("id")).isEqualTo(42L);
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void heartbeatFollowsAcknowledgementWhenIdle() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
+        try (PostgresSource source = source(t).statusInterval(Duration.ofSeconds(1)).build()) {
+            source.start();
+            pg.execute("INSERT INTO " + t + " VALUES (1)");
+            TransactionCommit commit = (TransactionCommit) data(pollCommits(source, 1)).get(1);
+            source.acknowledge(commit.endLsn());
+            pg.execute("CREATE TABLE unpublished_" + names.incrementAndGet() + " (id int)");
+            SourceRecord hb = pollFor(source, Duration.ofSeconds(20), r -> r instanceof Heartbeat);
+            assertThat(hb).isInstanceOf(Heartbeat.class);
+            assertThat(((Heartbeat) hb).lsn()).isGreaterThan(commit.endLsn());
+        }
+    }
+
+    @Test
+    @Timeout(90)
+    void brokenConnectionIsRetryableAndStartingAgainResumes() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
+        PostgresSource source = source(t).build();
+        try {
+            source.start();
+            pg.execute("INSERT INTO " + t + " VALUES (1)");
+            source.acknowledge(((TransactionCommit) data(pollCommits(source, 1)).get(1)).endLsn());
+            // Act like the engine while the server shuts down: PostgreSQL waits for a logical walsender's
+            // client to confirm everything sent, which it does by acknowledging the heartbeat.
+            java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+            Thread reader = new Thread(() -> {
+                try {
+                    while (true) {
+                        SourceRecord r = source.poll(Duration.ofMillis(100));
+                        if (r instanceof Heartbeat h) {
+                            source.acknowledge(h.lsn());
+                        }
+                    }
+                } catch (Throwable e) {
+                    failure.set(e);
+                }
+            });
+            reader.start();
+            long before = System.nanoTime();
+            pg.restart();
+            reader.join(30_000);
+            assertThat(failure.get()).isInstanceOf(RetryableException.class).hasMessageContaining("broke");
+            assertThat(Duration.ofNanos(System.nanoTime() - before)).isLessThan(Duration.ofSeconds(30));
+            source.close();
+            pg.execute("INSERT INTO " + t + " VALUES (2)");
+            source.start();
+            List<SourceRecord> again = data(pollCommits(source, 1));
+            assertThat(((ChangeEvent) again.get(0)).after().get("id")).isEqualTo(2L);
+        } finally {
+            source.close();
+        }
+    }
+
+    @Test
+    void missingPublicationFailsNamingItAndTheFix() {
+        try (PostgresSource source = builder("no_such_pub").tables(List.of("public.users")).build()) {
+            assertThatThrownBy(source::start)
+                    .isInstanceOf(DeltaforgeException.class)
+                    .isNotInstanceOf(RetryableException.class)
+                    .hasMessageContaining("publication 'no_such_pub' does not exist")
+                    .hasMessageContaining("CREATE PUBLICATION \"no_such_pub\" FOR TABLE public.users;");
+        }
+    }
+
+    @Test
+    void slotInUseByAnotherConnectionIsRetryable() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
+        PostgresSource.Builder builder = source(t);
+        try (PostgresSource first = builder.build(); PostgresSource second = builder.build()) {
+            first.start();
+            first.poll(Duration.ofMillis(100));
+            assertThatThrownBy(second::start)
+                    .isInstanceOf(RetryableException.class)
+                    .hasMessageContaining("'" + first.slot() + "' is in use");
+        }
+    }
+
+    @Test
+    void missingSlotWithoutCreateSlotFailsPermanently() {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
+        try (PostgresSource source = source(t).createSlot(false).build()) {
+            assertThatThrownBy(source::start)
+                    .isInstanceOf(DeltaforgeException.class)
+                    .isNotInstanceOf(RetryableException.class)
+                    .hasMessageContaining("does not exist and create_slot is false")
+                    .hasMessageContaining("pg_create_logical_replication_slot");
+        }
+    }
+
+    @Test
+    void wrongPasswordFailsPermanentlyWithoutShowingIt() {
+        String dsn = "postgres://postgres:WrongPassword123@" + pg.host() + ":" + pg.port() + "/postgres";
+        try (PostgresSource source = PostgresSource.builder().dsn(dsn).slot("never_created").publication("p").build()) {
+            assertThatThrownBy(source::start)
+                    .isInstanceOf(DeltaforgeException.class)
+                    .isNotInstanceOf(RetryableException.class)
+                    .satisfies(e -> assertThat(e.getMessage()).doesNotContain("WrongPassword123"));
+        }
+    }
+
+    @Test
+    void unreachableServerIsRetryable() throws Exception {
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        try (PostgresSource source = PostgresSource.builder().dsn("postgres://u:p@127.0.0.1:" + port + "/db")
+                .slot("s").publication("p").build()) {
+            assertThatThrownBy(source::start).isInstanceOf(RetryableException.class);
+        }
+    }
+
+    // ---- helpers --------------------------------------------------------------------------------------
+
+    /** Creates a uniquely named table from a template with %s, plus a publication for it. */
+    private static String table(String ddlTemplate) {
+        String name = "public.t" + names.incrementAndGet();
+        pg.execute(String.format(ddlTemplate, name));
+        return name;
+    }
+
+    private static PostgresSource.Builder source(String table) {
+        String pub = "pub_" + names.incrementAndGet();
+        pg.execute("CREATE PUBLICATION " + pub + " FOR TABLE " + table);
+        return builder(pub);
+    }
+
+    private static PostgresSource.Builder builder(String publication) {
+        return PostgresSource.builder()
+                .id("it")
+                .dsn(pg.dsn())
+                .slot("slot_" + names.incrementAndGet())
+                .publication(publication)
+                .statusInterval(Duration.ofSeconds(1));
+    }
+
+    /** Polls until {@code commits} transaction commits arrived; returns everything polled. */
+    private static List<SourceRecord> pollCommits(PostgresSource source, int commits) throws InterruptedException {
+        List<SourceRecord> out = new ArrayList<>();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        int seen = 0;
+        while (seen < commits) {
+            assertThat(System.nanoTime()).as("waiting for %d commits, got %s", commits, out).isLessThan(deadline);
+            SourceRecord r = source.poll(Duration.ofMillis(200));
+            if (r != null) {
+                out.add(r);
+                if (r instanceof TransactionCommit) {
+                    seen++;
+                }
+            }
+        }
+        return out;
+    }
+
+    private static List<SourceRecord> data(List<SourceRecord> records) {
+        return records.stream().filter(r -> !(r instanceof Heartbeat)).toList();
+    }
+
+    /** Polls for {@code time} or until a record matches; returns the match or null. */
+    private static SourceRecord pollFor(PostgresSource source, Duration time, Predicate<SourceRecord> stop)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + time.toNanos();
+        while (System.nanoTime() < deadline) {
+            SourceRecord r = source.poll(Duration.ofMillis(100));
+            if (r != null && stop.test(r)) {
+                return r;
+            }
+            if (r != null) {
+                assertThat(r).as("no data expected while idle").isNotInstanceOf(ChangeEvent.class);
+            }
+        }
+        return null;
+    }
+
+    private static Lsn slotPosition(String slot) {
+        return Lsn.parse(pg.queryString("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '"
+                + slot + "'"));
+    }
+
+    private static void awaitSlotInactive(String slot) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!"f".equals(pg.queryString("SELECT active FROM pg_replication_slots WHERE slot_name = '" + slot + "'"))
+                && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+    }
+}

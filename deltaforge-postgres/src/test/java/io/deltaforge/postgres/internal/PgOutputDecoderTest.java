@@ -1,0 +1,273 @@
+package io.deltaforge.postgres.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.deltaforge.api.ChangeEvent;
+import io.deltaforge.api.DeltaforgeException;
+import io.deltaforge.api.EventIds;
+import io.deltaforge.api.Lsn;
+import io.deltaforge.api.Op;
+import io.deltaforge.api.RawJson;
+import io.deltaforge.api.Row;
+import io.deltaforge.api.TableId;
+import io.deltaforge.spi.SourceRecord;
+import io.deltaforge.spi.TransactionCommit;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class PgOutputDecoderTest {
+    private static final Lsn COMMIT = Lsn.parse("0/16B3748");
+    private static final Lsn END = Lsn.parse("0/16B3778");
+    /** 2025-01-15T10:30:00Z in microseconds since 2000-01-01. */
+    private static final long TS = (Instant.parse("2025-01-15T10:30:00Z").getEpochSecond() - 946_684_800L) * 1_000_000L;
+
+    private final PgOutputDecoder decoder = new PgOutputDecoder("pg", Set.of(), new TypeMapper());
+
+    @Test
+    void decodesInsertWithTypedValuesAndDeterministicId() {
+        decode(begin(COMMIT, 7));
+        assertThat(decoder.inTransaction()).isTrue();
+        decode(usersRelation(16384));
+        ChangeEvent e = (ChangeEvent) decode(insert(16384, text("1"), text("Alice"), text("{\"x\":1}"), nul()));
+        assertThat(e.op()).isEqualTo(Op.CREATE);
+        assertThat(e.table()).isEqualTo(new TableId("public", "users"));
+        assertThat(e.before()).isNull();
+        assertThat(e.after()).isEqualTo(Row.of(List.of("id", "name", "doc", "note"), 1L, "Alice",
+                new RawJson("{\"x\":1}"), null));
+        assertThat(e.id()).isEqualTo(EventIds.forChange("pg", COMMIT, 0));
+        assertThat(e.sourceId()).isEqualTo("pg");
+        assertThat(e.position().commitLsn()).isEqualTo(COMMIT);
+        assertThat(e.position().lsn()).isEqualTo(new Lsn(100));
+        assertThat(e.position().indexInTx()).isZero();
+        assertThat(e.position().xid()).isEqualTo(7);
+        assertThat(e.position().commitTime()).isEqualTo(Instant.parse("2025-01-15T10:30:00Z"));
+
+        TransactionCommit c = (TransactionCommit) decode(commit(COMMIT, END));
+        assertThat(c).isEqualTo(new TransactionCommit(7, COMMIT, END, Instant.parse("2025-01-15T10:30:00.000001Z"), 1));
+        assertThat(decoder.inTransaction()).isFalse();
+    }
+
+    @Test
+    void decodesUpdateWithKeyOnlyOldTupleAndDelete() {
+        decode(begin(COMMIT, 8));
+        decode(usersRelation(16384));
+        ChangeEvent u = (ChangeEvent) decode(update(16384, 'K', new byte[][]{text("1"), nul(), nul(), nul()},
+                text("2"), text("Bob"), nul(), nul()));
+        assertThat(u.op()).isEqualTo(Op.UPDATE);
+        assertThat(u.before()).isEqualTo(Row.of(List.of("id"), 1L));
+        assertThat(u.after().get("id")).isEqualTo(2L);
+        assertThat(u.position().indexInTx()).isZero();
+
+        ChangeEvent d = (ChangeEvent) decode(delete(16384, 'O', text("2"), text("Bob"), nul(), text("n")));
+        assertThat(d.op()).isEqualTo(Op.DELETE);
+        assertThat(d.after()).isNull();
+        assertThat(d.before()).isEqualTo(Row.of(List.of("id", "name", "doc", "note"), 2L, "Bob", null, "n"));
+        assertThat(d.position().indexInTx()).isEqualTo(1);
+        assertThat(d.id()).isEqualTo(EventIds.forChange("pg", COMMIT, 1));
+    }
+
+    @Test
+    void updateWithoutOldTupleHasNoBefore() {
+        decode(begin(COMMIT, 8));
+        decode(usersRelation(16384));
+        ChangeEvent u = (ChangeEvent) decode(update(16384, (char) 0, null, text("1"), text("A"), nul(), nul()));
+        assertThat(u.before()).isNull();
+    }
+
+    @Test
+    void leavesUnchangedToastColumnsOutOfTheRow() {
+        decode(begin(COMMIT, 9));
+        decode(usersRelation(16384));
+        ChangeEvent u = (ChangeEvent) decode(update(16384, (char) 0, null, text("1"), text("A"), toast(), nul()));
+        assertThat(u.after().columns()).containsExactly("id", "name", "note");
+        assertThat(u.after().hasColumn("doc")).isFalse();
+        assertThat(u.after().get("note")).isNull();
+    }
+
+    @Test
+    void filteredTablesStillCountTowardIndexesAndCommit() {
+        PgOutputDecoder filtered = new PgOutputDecoder("pg", Set.of(new TableId("public", "orders")), new TypeMapper());
+        filtered.decode(ByteBuffer.wrap(begin(COMMIT, 10)), new Lsn(90));
+        filtered.decode(ByteBuffer.wrap(usersRelation(1)), new Lsn(95));
+        filtered.decode(ByteBuffer.wrap(relation(2, "public", "orders", new String[]{"id"},
+                new int[]{TypeMapper.INT8}, new boolean[]{true})), new Lsn(96));
+        assertThat(filtered.decode(ByteBuffer.wrap(insert(1, text("1"), text("A"), nul(), nul())), new Lsn(100))).isNull();
+        ChangeEvent o = (ChangeEvent) filtered.decode(ByteBuffer.wrap(insert(2, text("5"))), new Lsn(101));
+        assertThat(o.position().indexInTx()).isEqualTo(1);
+        assertThat(o.id()).isEqualTo(EventIds.forChange("pg", COMMIT, 1));
+        TransactionCommit c = (TransactionCommit) filtered.decode(ByteBuffer.wrap(commit(COMMIT, END)), new Lsn(102));
+        assertThat(c.eventCount()).isEqualTo(1);
+    }
+
+    @Test
+    void emptyTransactionStillYieldsACommit() {
+        decode(begin(COMMIT, 11));
+        TransactionCommit c = (TransactionCommit) decode(commit(COMMIT, END));
+        assertThat(c.eventCount()).isZero();
+        assertThat(c.endLsn()).isEqualTo(END);
+    }
+
+    @Test
+    void relationResendReplacesTheColumns() {
+        decode(begin(COMMIT, 12));
+        decode(usersRelation(16384));
+        decode(relation(16384, "public", "users", new String[]{"id", "email"},
+                new int[]{TypeMapper.INT4, 25}, new boolean[]{true, false}));
+        ChangeEvent e = (ChangeEvent) decode(insert(16384, text("3"), text("c@x")));
+        assertThat(e.after()).isEqualTo(Row.of(List.of("id", "email"), 3L, "c@x"));
+    }
+
+    @Test
+    void skipsTypeOriginTruncateMessageAndUnknownMessages() {
+        decode(begin(COMMIT, 13));
+        decode(usersRelation(16384));
+        assertThat(decode(msg('Y').i32(16400).str("public").str("mood").bytes())).isNull();
+        assertThat(decode(msg('O').i64(5).str("node1").bytes())).isNull();
+        assertThat(decode(msg('T').i32(1).i8(0).i32(16384).bytes())).isNull();
+        assertThat(decode(msg('M').i8(1).i64(5).str("p").i32(2).raw(new byte[]{1, 2}).bytes())).isNull();
+        assertThat(decode(msg('Z').i32(1).bytes())).isNull();
+        // The truncate reserved index 0.
+        ChangeEvent e = (ChangeEvent) decode(insert(16384, text("1"), text("A"), nul(), nul()));
+        assertThat(e.position().indexInTx()).isEqualTo(1);
+    }
+
+    @Test
+    void mapsEmptyNamespaceToPgCatalog() {
+        decode(begin(COMMIT, 14));
+        decode(relation(5, "", "pg_thing", new String[]{"a"}, new int[]{25}, new boolean[]{false}));
+        ChangeEvent e = (ChangeEvent) decode(insert(5, text("x")));
+        assertThat(e.table()).isEqualTo(new TableId("pg_catalog", "pg_thing"));
+    }
+
+    @Test
+    void rejectsChangesOfUnknownRelationsAndTruncatedMessages() {
+        decode(begin(COMMIT, 15));
+        assertThatThrownBy(() -> decode(insert(999, text("1")))).isInstanceOf(DeltaforgeException.class)
+                .hasMessageContaining("relation OID 999");
+        assertThatThrownBy(() -> decode(msg('R').i32(1).bytes())).isInstanceOf(DeltaforgeException.class)
+                .hasMessageContaining("truncated");
+    }
+
+    @Test
+    void rejectsChangesOutsideATransaction() {
+        assertThatThrownBy(() -> decode(insert(1, text("1")))).isInstanceOf(DeltaforgeException.class)
+                .hasMessageContaining("outside a transaction");
+    }
+
+    @Test
+    void decodesUtf8Text() {
+        decode(begin(COMMIT, 16));
+        decode(usersRelation(16384));
+        ChangeEvent e = (ChangeEvent) decode(insert(16384, text("1"), text("Zoë 🚀"), nul(), nul()));
+        assertThat(e.after().get("name")).isEqualTo("Zoë 🚀");
+    }
+
+    // ---- message builders -----------------------------------------------------------------------------
+
+    private SourceRecord decode(byte[] message) {
+        return decoder.decode(ByteBuffer.wrap(message), new Lsn(100));
+    }
+
+    private static byte[] begin(Lsn finalLsn, int xid) {
+        return msg('B').i64(finalLsn.value()).i64(TS).i32(xid).bytes();
+    }
+
+    private static byte[] commit(Lsn commitLsn, Lsn endLsn) {
+        return msg('C').i8(0).i64(commitLsn.value()).i64(endLsn.value()).i64(TS + 1).bytes();
+    }
+
+    private static byte[] usersRelation(int oid) {
+        return relation(oid, "public", "users", new String[]{"id", "name", "doc", "note"},
+                new int[]{TypeMapper.INT8, 1043, TypeMapper.JSONB, 25}, new boolean[]{true, false, false, false});
+    }
+
+    private static byte[] relation(int oid, String ns, String name, String[] cols, int[] types, boolean[] key) {
+        Msg m = msg('R').i32(oid).str(ns).str(name).i8('d').i16(cols.length);
+        for (int i = 0; i < cols.length; i++) {
+            m.i8(key[i] ? 1 : 0).str(cols[i]).i32(types[i]).i32(-1);
+        }
+        return m.bytes();
+    }
+
+    private static byte[] insert(int oid, byte[]... cols) {
+        return tuple(msg('I').i32(oid).i8('N'), cols).bytes();
+    }
+
+    private static byte[] update(int oid, char oldKind, byte[][] old, byte[]... cols) {
+        Msg m = msg('U').i32(oid);
+        if (oldKind != 0) {
+            tuple(m.i8(oldKind), old);
+        }
+        return tuple(m.i8('N'), cols).bytes();
+    }
+
+    private static byte[] delete(int oid, char kind, byte[]... cols) {
+        return tuple(msg('D').i32(oid).i8(kind), cols).bytes();
+    }
+
+    private static Msg tuple(Msg m, byte[][] cols) {
+        m.i16(cols.length);
+        for (byte[] c : cols) {
+            m.raw(c);
+        }
+        return m;
+    }
+
+    private static byte[] text(String s) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        return new Msg().i8('t').i32(b.length).raw(b).bytes();
+    }
+
+    private static byte[] nul() {
+        return new byte[]{'n'};
+    }
+
+    private static byte[] toast() {
+        return new byte[]{'u'};
+    }
+
+    private static Msg msg(char type) {
+        return new Msg().i8(type);
+    }
+
+    private static final class Msg {
+        private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+
+        Msg i8(int v) {
+            out.write(v);
+            return this;
+        }
+
+        Msg i16(int v) {
+            return raw(ByteBuffer.allocate(2).putShort((short) v).array());
+        }
+
+        Msg i32(int v) {
+            return raw(ByteBuffer.allocate(4).putInt(v).array());
+        }
+
+        Msg i64(long v) {
+            return raw(ByteBuffer.allocate(8).putLong(v).array());
+        }
+
+        Msg str(String s) {
+            raw(s.getBytes(StandardCharsets.UTF_8));
+            return i8(0);
+        }
+
+        Msg raw(byte[] b) {
+            out.writeBytes(b);
+            return this;
+        }
+
+        byte[] bytes() {
+            return out.toByteArray();
+        }
+    }
+}
