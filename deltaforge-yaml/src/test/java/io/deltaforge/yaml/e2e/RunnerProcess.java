@@ -1,0 +1,85 @@
+package io.deltaforge.yaml.e2e;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The runner as a user starts it: {@code java -jar deltaforge-runner.jar run --config FILE}, in its own
+ * JVM, so tests can stop it with SIGTERM or kill it with SIGKILL at any instant.
+ */
+final class RunnerProcess implements AutoCloseable {
+    static final Path JAR = Path.of("target", "deltaforge-runner.jar").toAbsolutePath();
+
+    private final Process process;
+    private final Path log;
+
+    private RunnerProcess(Process process, Path log) {
+        this.process = process;
+        this.log = log;
+    }
+
+    static RunnerProcess start(Path config, Map<String, String> env, Path log, String... jvmArgs) throws IOException {
+        if (!Files.exists(JAR)) {
+            throw new IllegalStateException(JAR + " is missing; it is built in the package phase (mvn verify)");
+        }
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(List.of(jvmArgs));
+        cmd.addAll(List.of("-jar", JAR.toString(), "run", "--config", config.toString()));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        pb.environment().putAll(env);
+        return new RunnerProcess(pb.start(), log);
+    }
+
+    /** Waits for a line containing {@code text} in the log (appended since start); false on timeout or exit. */
+    boolean awaitLog(String text, Duration timeout) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (Files.exists(log) && Files.readString(log).contains(text)) {
+                return true;
+            }
+            if (!process.isAlive()) {
+                return Files.exists(log) && Files.readString(log).contains(text);
+            }
+            Thread.sleep(50);
+        }
+        return false;
+    }
+
+    String log() throws IOException {
+        return Files.exists(log) ? Files.readString(log) : "";
+    }
+
+    void kill9() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(10, TimeUnit.SECONDS);
+    }
+
+    /** SIGTERM, then the exit code (or -1 if it did not exit in time). */
+    int terminate(Duration timeout) throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            process.destroyForcibly();
+            return -1;
+        }
+        return process.exitValue();
+    }
+
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        if (process.isAlive()) {
+            kill9();
+        }
+    }
+}

@@ -1,0 +1,159 @@
+package io.deltaforge.yaml.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.deltaforge.testkit.NatsServer;
+import io.deltaforge.testkit.PostgresServer;
+import io.nats.client.Connection;
+import io.nats.client.api.StorageType;
+import io.nats.client.api.StreamConfiguration;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The seed's YAML, verbatim, run by the runner jar against real PostgreSQL and nats-server: what the
+ * product document promises a user sees.
+ */
+@Timeout(180)
+class SeedPipelineIT {
+    static final Path SEED = Path.of("..", "examples", "postgres-nats.yaml").toAbsolutePath().normalize();
+
+    static PostgresServer pg;
+    static NatsServer nats;
+    static Connection nc;
+
+    @BeforeAll
+    static void servers() throws Exception {
+        pg = PostgresServer.start();
+        nats = NatsServer.start();
+        nc = nats.connect();
+        pg.execute("""
+                CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL, email text,
+                                    created_at timestamptz NOT NULL DEFAULT now());
+                CREATE TABLE profiles (user_id int PRIMARY KEY REFERENCES users(id), bio text);
+                CREATE TABLE user_sessions (id bigserial PRIMARY KEY, user_id int NOT NULL,
+                                            started_at timestamptz DEFAULT now());
+                CREATE PUBLICATION users_pub FOR TABLE users, profiles, user_sessions;
+                """);
+        nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("USERS").subjects("users.>")
+                .storageType(StorageType.File).build());
+    }
+
+    @AfterAll
+    static void stopServers() throws Exception {
+        if (nc != null) {
+            nc.close();
+        }
+        if (nats != null) {
+            nats.close();
+        }
+        if (pg != null) {
+            pg.close();
+        }
+    }
+
+    private Map<String, String> env() {
+        return Map.of("POSTGRES_DSN", pg.dsn(), "NATS_URL", nats.url());
+    }
+
+    private List<StreamContents.Entry> awaitStream(int count) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        List<StreamContents.Entry> entries = StreamContents.read(nc, "USERS");
+        while (entries.size() < count && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            entries = StreamContents.read(nc, "USERS");
+        }
+        return entries;
+    }
+
+    @Test
+    void seedYamlStreamsInsertsUpdatesAndDeletesAsCloudEventsAndResumesWithoutGapAfterRestart(@TempDir Path tmp)
+            throws Exception {
+        Path log = tmp.resolve("runner.log");
+        try (RunnerProcess runner = RunnerProcess.start(SEED, env(), log)) {
+            assertThat(runner.awaitLog("streaming", Duration.ofSeconds(60))).as(runner.log()).isTrue();
+
+            pg.execute("INSERT INTO users (name, email, created_at) VALUES ('Alice', 'alice@example.com', NOW())");
+            pg.execute("UPDATE users SET email = 'alice.new@example.com' WHERE name = 'Alice'");
+            // One transaction over three tables: its events must arrive together and in commit order.
+            pg.execute("""
+                    BEGIN;
+                    INSERT INTO users (name, email) VALUES ('Bob', 'bob@example.com');
+                    INSERT INTO profiles (user_id, bio) SELECT id, 'hi' FROM users WHERE name = 'Bob';
+                    INSERT INTO user_sessions (user_id) SELECT id FROM users WHERE name = 'Bob';
+                    COMMIT;
+                    """);
+            pg.execute("DELETE FROM user_sessions");
+
+            List<StreamContents.Entry> entries = awaitStream(6);
+            assertThat(entries).hasSize(6);
+
+            StreamContents.Entry insert = entries.get(0);
+            assertThat(insert.subject()).isEqualTo("users.events");
+            assertThat(insert.event().getSpecVersion().toString()).isEqualTo("1.0");
+            assertThat(insert.event().getType()).isEqualTo("com.acme.users.created");
+            assertThat(insert.event().getSource().toString()).isEqualTo("deltaforge/users-postgres/public.users");
+            assertThat(insert.event().getSubject()).isEqualTo("public.users");
+            assertThat(insert.event().getDataContentType()).isEqualTo("application/json");
+            assertThat(insert.json().get("time").asText()).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3,6}Z");
+            assertThat(insert.data().get("op").asText()).isEqualTo("c");
+            assertThat(insert.data().get("before").isNull()).isTrue();
+            assertThat(insert.data().get("after").get("id").asInt()).isEqualTo(1);
+            assertThat(insert.data().get("after").get("name").asText()).isEqualTo("Alice");
+            assertThat(insert.data().get("after").get("email").asText()).isEqualTo("alice@example.com");
+            assertThat(insert.data().get("after").get("created_at").asText())
+                    .matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3,6}Z");
+
+            StreamContents.Entry update = entries.get(1);
+            assertThat(update.event().getType()).isEqualTo("com.acme.users.updated");
+            assertThat(update.data().get("after").get("email").asText()).isEqualTo("alice.new@example.com");
+
+            assertThat(entries.subList(2, 5)).extracting(e -> e.event().getSubject())
+                    .containsExactly("public.users", "public.profiles", "public.user_sessions");
+            assertThat(entries.get(5).event().getType()).isEqualTo("com.acme.users.deleted");
+            assertThat(entries.get(5).data().get("after").isNull()).isTrue();
+            assertThat(entries.get(5).data().get("before").get("id").asInt()).isEqualTo(1);
+
+            for (StreamContents.Entry e : entries) {
+                assertThat(e.msgId()).isEqualTo(e.event().getId());
+            }
+            assertThat(entries.stream().map(StreamContents.Entry::msgId).collect(Collectors.toSet())).hasSize(6);
+
+            assertThat(runner.terminate(Duration.ofSeconds(30))).as(runner.log()).isZero();
+        }
+
+        // While the pipeline is down, the database moves on; the slot keeps what it missed.
+        pg.execute("INSERT INTO users (name) VALUES ('Carol')");
+        pg.execute("INSERT INTO users (name) VALUES ('Dave')");
+
+        try (RunnerProcess runner = RunnerProcess.start(SEED, env(), tmp.resolve("runner2.log"))) {
+            assertThat(runner.awaitLog("streaming", Duration.ofSeconds(60))).as(runner.log()).isTrue();
+            pg.execute("INSERT INTO users (name) VALUES ('Eve')");
+            List<StreamContents.Entry> entries = awaitStream(9);
+            Thread.sleep(500);
+            entries = StreamContents.read(nc, "USERS");
+            assertThat(entries).hasSize(9);
+            assertThat(entries.subList(6, 9)).extracting(e -> e.data().get("after").get("name").asText())
+                    .containsExactly("Carol", "Dave", "Eve");
+            Set<String> ids = new HashSet<>();
+            entries.forEach(e -> assertThat(ids.add(e.msgId())).isTrue());
+            assertThat(runner.terminate(Duration.ofSeconds(30))).isZero();
+        }
+        String confirmed = pg.queryString("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 'deltaforge_users'");
+        String current = pg.queryString("SELECT pg_current_wal_lsn()");
+        assertThat(confirmed).isNotNull();
+        assertThat(Files.exists(log)).isTrue();
+        assertThat(current).isNotNull();
+    }
+}
