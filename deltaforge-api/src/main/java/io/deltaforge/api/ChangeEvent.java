@@ -1,11 +1,12 @@
 package io.deltaforge.api;
 
 import io.deltaforge.spi.SourceRecord;
+import java.util.List;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
 /**
- * One captured change of one row, immutable.
+ * One captured change of one row (or one truncate, or one logical decoding message), immutable.
  *
  * <pre>{@code
  * if (event.op() == Op.UPDATE) {
@@ -13,23 +14,71 @@ import org.jspecify.annotations.Nullable;
  * }
  * }</pre>
  *
- * @param id       stable identity of the change, a pure function of its source and position (see
- *                 {@link EventIds}); the same change replayed gets the same id
- * @param sourceId the configured id of the source that captured it
- * @param op       what happened
- * @param table    the table it happened to
- * @param before   the old row as the server sent it (key columns only, unless REPLICA IDENTITY FULL);
- *                 null for inserts and when the server sent none
- * @param after    the new row; null for deletes
- * @param position where the change sits in the log
+ * @param id               stable identity of the change, a pure function of its source and position
+ *                         (see {@link EventIds}); the same change replayed gets the same id
+ * @param sourceId         the configured id of the source that captured it
+ * @param op               what happened
+ * @param table            the table it happened to (for {@link Op#MESSAGE}: schema {@code ""} and the
+ *                         message prefix as table name)
+ * @param before           the old row as the server sent it (key columns only, unless REPLICA IDENTITY
+ *                         FULL); null for inserts and when the server sent none
+ * @param after            the new row; null for deletes. Columns listed in {@code unchangedColumns}
+ *                         are absent from it
+ * @param position         where the change sits in the log
+ * @param schemaVersion    the version of the table's column list this row was decoded with; it grows
+ *                         whenever the source sees the table's definition change (0 when unknown)
+ * @param unchangedColumns columns whose value the server did not send because it did not change and
+ *                         is stored out of line (PostgreSQL TOAST); never null, usually empty
+ * @param detail           what only some ops carry: {@link Detail.Truncate} or {@link Detail.Message};
+ *                         null otherwise
  */
 public record ChangeEvent(String id, String sourceId, Op op, TableId table, @Nullable Row before,
-                          @Nullable Row after, SourcePosition position) implements SourceRecord {
+                          @Nullable Row after, SourcePosition position, int schemaVersion,
+                          List<String> unchangedColumns, @Nullable Detail detail) implements SourceRecord {
     public ChangeEvent {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(sourceId, "sourceId");
         Objects.requireNonNull(op, "op");
         Objects.requireNonNull(table, "table");
         Objects.requireNonNull(position, "position");
+        unchangedColumns = List.copyOf(unchangedColumns);
+    }
+
+    /** A row change without schema version, unchanged columns or detail. */
+    public ChangeEvent(String id, String sourceId, Op op, TableId table, @Nullable Row before,
+                       @Nullable Row after, SourcePosition position) {
+        this(id, sourceId, op, table, before, after, position, 0, List.of(), null);
+    }
+
+    /** The same event with some columns projected away (filters use it); ids and positions are kept. */
+    public ChangeEvent withRows(@Nullable Row newBefore, @Nullable Row newAfter) {
+        return new ChangeEvent(id, sourceId, op, table, newBefore, newAfter, position, schemaVersion,
+                unchangedColumns, detail);
+    }
+
+    /** What only some ops carry. */
+    public sealed interface Detail permits Detail.Truncate, Detail.Message {
+        /**
+         * Flags of a {@code TRUNCATE}: one event per truncated table.
+         *
+         * @param cascade         {@code TRUNCATE ... CASCADE}
+         * @param restartIdentity {@code TRUNCATE ... RESTART IDENTITY}
+         */
+        record Truncate(boolean cascade, boolean restartIdentity) implements Detail {
+        }
+
+        /**
+         * A logical decoding message ({@code pg_logical_emit_message}).
+         *
+         * @param prefix        the prefix it was emitted with
+         * @param content       its bytes; not copied, do not change them
+         * @param transactional whether it was emitted inside a transaction (else it is delivered alone)
+         */
+        record Message(String prefix, byte[] content, boolean transactional) implements Detail {
+            public Message {
+                Objects.requireNonNull(prefix, "prefix");
+                Objects.requireNonNull(content, "content");
+            }
+        }
     }
 }

@@ -86,6 +86,7 @@ public interface Pipeline extends AutoCloseable {
         private Duration retryInitialBackoff = Duration.ofMillis(200);
         private Duration retryMaxBackoff = Duration.ofSeconds(30);
         private @Nullable MeterRegistry meterRegistry;
+        private EventFilter filter = EventFilter.ALL;
 
         Builder() {
         }
@@ -148,6 +149,12 @@ public interface Pipeline extends AutoCloseable {
             return this;
         }
 
+        /** Applied to every event before any sink sees it; replaces an earlier filter. */
+        public Builder filter(EventFilter filter) {
+            this.filter = Objects.requireNonNull(filter, "filter");
+            return this;
+        }
+
         /** Where metrics go; by default they are kept in a registry private to the pipeline. */
         public Builder meterRegistry(MeterRegistry registry) {
             this.meterRegistry = Objects.requireNonNull(registry, "registry");
@@ -201,7 +208,7 @@ public interface Pipeline extends AutoCloseable {
             }
             return new Engine(new Engine.Settings(name, Objects.requireNonNull(source), List.copyOf(bound), batch,
                     commitPolicy, queueCapacity, maxInFlightBatches, retryInitialBackoff, retryMaxBackoff,
-                    meterRegistry));
+                    meterRegistry, filter));
         }
     }
 }

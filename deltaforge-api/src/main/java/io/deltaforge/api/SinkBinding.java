@@ -11,24 +11,31 @@ import org.jspecify.annotations.Nullable;
  *
  * <pre>{@code SinkBinding.of(auditSink).withEnvelope(debezium).withRequired(false) }</pre>
  *
+ * @param filter   what of the pipeline's events this sink gets ({@link EventFilter#ALL} for everything)
  * @param required a required sink's batches are retried until delivered and hold the checkpoint back;
  *                 an optional sink's permanent failures are logged and counted, then skipped
  */
-public record SinkBinding(Sink sink, @Nullable Envelope envelope, boolean required) {
+public record SinkBinding(Sink sink, @Nullable Envelope envelope, boolean required, EventFilter filter) {
     public SinkBinding {
         Objects.requireNonNull(sink, "sink");
+        Objects.requireNonNull(filter, "filter");
     }
 
-    /** A required sink using the pipeline's envelope. */
+    /** A required sink using the pipeline's envelope and no filter of its own. */
     public static SinkBinding of(Sink sink) {
-        return new SinkBinding(sink, null, true);
+        return new SinkBinding(sink, null, true, EventFilter.ALL);
     }
 
     public SinkBinding withEnvelope(@Nullable Envelope e) {
-        return new SinkBinding(sink, e, required);
+        return new SinkBinding(sink, e, required, filter);
     }
 
     public SinkBinding withRequired(boolean r) {
-        return new SinkBinding(sink, envelope, r);
+        return new SinkBinding(sink, envelope, r, filter);
+    }
+
+    /** Events this sink gets, after the pipeline's filter; what it drops still moves the checkpoint. */
+    public SinkBinding withFilter(EventFilter f) {
+        return new SinkBinding(sink, envelope, required, f);
     }
 }

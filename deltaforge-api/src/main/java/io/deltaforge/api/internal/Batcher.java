@@ -3,6 +3,7 @@ package io.deltaforge.api.internal;
 import io.deltaforge.api.BatchConfig;
 import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.DeltaforgeException;
+import io.deltaforge.api.EventFilter;
 import io.deltaforge.api.Lsn;
 import io.deltaforge.spi.Envelope;
 import io.deltaforge.spi.Heartbeat;
@@ -18,66 +19,65 @@ import org.jspecify.annotations.Nullable;
  * order, {@link #flushIdle} when the source is quiet or the oldest event waited {@code maxWait}, and
  * {@link #flushAll} when stopping.
  *
- * <p>Each event is encoded once per distinct envelope as it arrives, so batch sizes are measured in real
- * bytes. A batch carries a checkpoint only when it ends at a transaction boundary; with
- * {@code respectSourceTx} it ends only there, unless one transaction alone outgrows the limits.
+ * <p>Each event passes the pipeline filter, then each sink's filter, and is encoded once per distinct
+ * (envelope, filtered event) pair as it arrives, so batch sizes are measured in real bytes. A batch
+ * carries a checkpoint only when it ends at a transaction boundary; with {@code respectSourceTx} it ends
+ * only there, unless one transaction alone outgrows the limits.
  */
 final class Batcher {
-    /** Receives each closed batch; {@code messages.get(s)} are the encodings for sink {@code s}. */
+    /** Receives each closed batch: for sink {@code s}, {@code events.get(s)} and their encodings. */
     interface Emitter {
-        void emit(List<ChangeEvent> events, List<List<Message>> messages, @Nullable Lsn checkpoint)
-                throws InterruptedException;
+        void emit(int eventCount, List<List<ChangeEvent>> events, List<List<Message>> messages,
+                  @Nullable Lsn checkpoint) throws InterruptedException;
+    }
+
+    /** One source event as each sink sees it: null where the sink's filter dropped it. */
+    private record Fanout(@Nullable ChangeEvent[] events, @Nullable Message[] messages, long bytes) {
     }
 
     private final BatchConfig config;
-    private final List<Envelope> envelopes;
-    /** For each sink, the index of its envelope in {@link #envelopes}: sinks that share one encode once. */
-    private final int[] envelopeOfSink;
+    private final EventFilter pipelineFilter;
+    private final Envelope[] envelopes;
+    private final EventFilter[] filters;
     private final Emitter emitter;
 
-    private List<ChangeEvent> events = new ArrayList<>();
-    private List<List<Message>> encoded;
+    private List<Fanout> pending = new ArrayList<>();
     private long bytes;
     private long firstEventNanos;
-    /** Events before this index belong to committed transactions. */
+    /** Entries before this index belong to committed transactions. */
     private int committedCount;
-    /** Position to acknowledge once the first {@link #committedCount} events are delivered. */
+    /** Position to acknowledge once the first {@link #committedCount} entries are delivered. */
     private @Nullable Lsn committedCheckpoint;
 
-    Batcher(BatchConfig config, List<Envelope> sinkEnvelopes, Emitter emitter) {
+    Batcher(BatchConfig config, EventFilter pipelineFilter, List<Envelope> sinkEnvelopes,
+            List<EventFilter> sinkFilters, Emitter emitter) {
         this.config = config;
+        this.pipelineFilter = pipelineFilter;
+        this.envelopes = sinkEnvelopes.toArray(Envelope[]::new);
+        this.filters = sinkFilters.toArray(EventFilter[]::new);
         this.emitter = emitter;
-        this.envelopes = new ArrayList<>();
-        this.envelopeOfSink = new int[sinkEnvelopes.size()];
-        for (int s = 0; s < sinkEnvelopes.size(); s++) {
-            Envelope e = sinkEnvelopes.get(s);
-            int existing = indexOfIdentical(envelopes, e);
-            if (existing < 0) {
-                envelopes.add(e);
-                existing = envelopes.size() - 1;
-            }
-            envelopeOfSink[s] = existing;
-        }
-        this.encoded = newEncodedLists();
     }
 
     void add(SourceRecord record) throws InterruptedException {
         if (record instanceof ChangeEvent event) {
-            addEvent(event);
+            ChangeEvent kept = pipelineFilter.apply(event);
+            if (kept != null) {
+                addEvent(kept);
+            }
         } else if (record instanceof TransactionCommit commit) {
             markBoundary(commit.endLsn());
         } else if (record instanceof Heartbeat heartbeat) {
-            if (committedCount == events.size()) {
+            if (!insideTransaction()) {
                 markBoundary(heartbeat.lsn());
             }
         }
-        if (events.size() >= config.maxEvents() || bytes >= config.maxBytes()) {
+        if (pending.size() >= config.maxEvents() || bytes >= config.maxBytes()) {
             flushFull();
         }
     }
 
     boolean isEmpty() {
-        return events.isEmpty() && committedCheckpoint == null;
+        return pending.isEmpty() && committedCheckpoint == null;
     }
 
     /** Nanos when the oldest event of the open batch arrived; meaningful only when it has events. */
@@ -87,7 +87,7 @@ final class Batcher {
 
     /** Whether the open batch holds part of a transaction whose commit has not arrived yet. */
     boolean insideTransaction() {
-        return committedCount < events.size();
+        return committedCount < pending.size();
     }
 
     /** Closes what can close now: everything up to the last transaction boundary (all of it without tx respect). */
@@ -95,121 +95,139 @@ final class Batcher {
         if (config.respectSourceTx()) {
             emitCommittedPrefix();
         } else {
-            emitAll();
+            emitFirst(pending.size());
         }
     }
 
     /** Closes everything, mid-transaction or not; the checkpoint still covers only complete transactions. */
     void flushAll() throws InterruptedException {
-        emitAll();
+        emitFirst(pending.size());
     }
 
     private void addEvent(ChangeEvent event) {
-        if (events.isEmpty()) {
+        if (pending.isEmpty()) {
             firstEventNanos = System.nanoTime();
         }
-        events.add(event);
+        int sinks = envelopes.length;
+        ChangeEvent[] perSink = new ChangeEvent[sinks];
+        Message[] messages = new Message[sinks];
         long largest = 0;
-        Message[] byEnvelope = new Message[envelopes.size()];
-        for (int e = 0; e < byEnvelope.length; e++) {
-            try {
-                byEnvelope[e] = envelopes.get(e).encode(event);
-            } catch (RuntimeException ex) {
-                throw new DeltaforgeException("envelope " + envelopes.get(e).getClass().getName()
-                        + " cannot encode the " + event.op().code() + " event of " + event.table() + " at LSN "
-                        + event.position().lsn() + " (id " + event.id() + "): " + ex.getMessage(), ex);
+        for (int s = 0; s < sinks; s++) {
+            ChangeEvent kept = filters[s] == EventFilter.ALL ? event : filters[s].apply(event);
+            if (kept == null) {
+                continue;
             }
-            largest = Math.max(largest, byEnvelope[e].payload().length);
+            perSink[s] = kept;
+            messages[s] = encodedBefore(s, kept, perSink, messages);
+            if (messages[s] == null) {
+                messages[s] = encode(envelopes[s], kept);
+            }
+            largest = Math.max(largest, messages[s].payload().length);
         }
-        for (int s = 0; s < envelopeOfSink.length; s++) {
-            encoded.get(s).add(byEnvelope[envelopeOfSink[s]]);
-        }
+        pending.add(new Fanout(perSink, messages, largest));
         bytes += largest;
     }
 
+    /** The message of an earlier sink with the same envelope and the same (filtered) event: encode once. */
+    private @Nullable Message encodedBefore(int s, ChangeEvent kept, ChangeEvent[] perSink, Message[] messages) {
+        for (int t = 0; t < s; t++) {
+            if (envelopes[t] == envelopes[s] && perSink[t] == kept) {
+                return messages[t];
+            }
+        }
+        return null;
+    }
+
+    private static Message encode(Envelope envelope, ChangeEvent event) {
+        try {
+            return envelope.encode(event);
+        } catch (RuntimeException ex) {
+            throw new DeltaforgeException("envelope " + envelope.getClass().getName() + " cannot encode the "
+                    + event.op().code() + " event of " + event.table() + " at LSN " + event.position().lsn()
+                    + " (id " + event.id() + "): " + ex.getMessage(), ex);
+        }
+    }
+
     private void markBoundary(Lsn position) {
-        committedCount = events.size();
+        committedCount = pending.size();
         committedCheckpoint = position;
     }
 
     private void flushFull() throws InterruptedException {
         if (!config.respectSourceTx()) {
-            emitAll();
+            emitFirst(pending.size());
             return;
         }
         emitCommittedPrefix();
         // What is left is one transaction larger than a batch: it spans several, and the checkpoint
         // moves only when its commit arrives.
-        if (events.size() >= config.maxEvents() || bytes >= config.maxBytes()) {
-            emitAll();
+        if (pending.size() >= config.maxEvents() || bytes >= config.maxBytes()) {
+            emitFirst(pending.size());
         }
     }
 
     private void emitCommittedPrefix() throws InterruptedException {
-        if (committedCount == events.size()) {
-            emitAll();
+        if (committedCount > 0 || committedCheckpoint != null) {
+            emitFirst(committedCount);
+        }
+    }
+
+    /**
+     * Emits the first {@code n} entries. The checkpoint goes with them when they include the last
+     * boundary (it then covers exactly the committed prefix, which they contain).
+     */
+    private void emitFirst(int n) throws InterruptedException {
+        if (n == 0 && committedCheckpoint == null) {
             return;
         }
-        if (committedCount == 0 && committedCheckpoint == null) {
-            return;
-        }
-        int n = committedCount;
-        List<ChangeEvent> head = new ArrayList<>(events.subList(0, n));
-        List<List<Message>> headMessages = new ArrayList<>(encoded.size());
-        long headBytes = 0;
-        for (List<Message> perSink : encoded) {
-            headMessages.add(new ArrayList<>(perSink.subList(0, n)));
-            perSink.subList(0, n).clear();
-        }
-        for (int i = 0; i < n; i++) {
-            headBytes += largestPayload(headMessages, i);
-        }
-        events.subList(0, n).clear();
-        Lsn checkpoint = committedCheckpoint;
-        bytes -= headBytes;
-        committedCount = 0;
-        committedCheckpoint = null;
-        firstEventNanos = System.nanoTime();
-        emitter.emit(head, headMessages, checkpoint);
-    }
-
-    private void emitAll() throws InterruptedException {
-        if (isEmpty()) {
-            return;
-        }
-        List<ChangeEvent> batch = events;
-        List<List<Message>> messages = encoded;
-        Lsn checkpoint = committedCheckpoint;
-        events = new ArrayList<>();
-        encoded = newEncodedLists();
-        bytes = 0;
-        committedCount = 0;
-        committedCheckpoint = null;
-        emitter.emit(batch, messages, checkpoint);
-    }
-
-    private static long largestPayload(List<List<Message>> messages, int i) {
-        long largest = 0;
-        for (List<Message> perSink : messages) {
-            largest = Math.max(largest, perSink.get(i).payload().length);
-        }
-        return largest;
-    }
-
-    private List<List<Message>> newEncodedLists() {
-        List<List<Message>> lists = new ArrayList<>(envelopeOfSink.length);
-        for (int s = 0; s < envelopeOfSink.length; s++) {
-            lists.add(new ArrayList<>());
-        }
-        return lists;
-    }
-
-    private static int indexOfIdentical(List<Envelope> list, Envelope e) {
-        for (int i = 0; i < list.size(); i++) {
-            if (list.get(i) == e) {
-                return i;
+        Lsn checkpoint = n >= committedCount ? committedCheckpoint : null;
+        List<Fanout> head;
+        if (n == pending.size()) {
+            head = pending;
+            pending = new ArrayList<>();
+            bytes = 0;
+        } else {
+            head = new ArrayList<>(pending.subList(0, n));
+            pending.subList(0, n).clear();
+            for (Fanout f : head) {
+                bytes -= f.bytes();
             }
         }
-        return -1;
+        if (checkpoint != null) {
+            committedCheckpoint = null;
+            committedCount = 0;
+        } else {
+            committedCount -= n;
+        }
+        firstEventNanos = System.nanoTime();
+        emitter.emit(head.size(), eventsPerSink(head), messagesPerSink(head), checkpoint);
+    }
+
+    private List<List<ChangeEvent>> eventsPerSink(List<Fanout> head) {
+        List<List<ChangeEvent>> out = new ArrayList<>(envelopes.length);
+        for (int s = 0; s < envelopes.length; s++) {
+            List<ChangeEvent> list = new ArrayList<>(head.size());
+            for (Fanout f : head) {
+                if (f.events()[s] != null) {
+                    list.add(f.events()[s]);
+                }
+            }
+            out.add(list);
+        }
+        return out;
+    }
+
+    private List<List<Message>> messagesPerSink(List<Fanout> head) {
+        List<List<Message>> out = new ArrayList<>(envelopes.length);
+        for (int s = 0; s < envelopes.length; s++) {
+            List<Message> list = new ArrayList<>(head.size());
+            for (Fanout f : head) {
+                if (f.messages()[s] != null) {
+                    list.add(f.messages()[s]);
+                }
+            }
+            out.add(list);
+        }
+        return out;
     }
 }

@@ -35,13 +35,17 @@ final class CommitCoordinator {
     /**
      * Registers the next batch in log order.
      *
-     * @param checkpoint the position to acknowledge once this batch and all before it are delivered;
-     *                   null when the batch ends inside a transaction
+     * @param checkpoint  the position to acknowledge once this batch and all before it are delivered;
+     *                    null when the batch ends inside a transaction
+     * @param nothingFor  for each sink, whether the batch holds nothing for it (everything filtered
+     *                    out): such a sink counts as delivered at once
      */
-    synchronized Entry register(long sequence, int eventCount, @Nullable Lsn checkpoint) {
+    synchronized Entry register(long sequence, int eventCount, @Nullable Lsn checkpoint, boolean[] nothingFor) {
         Entry entry = new Entry(sequence, eventCount, checkpoint, sinks.size());
-        if (eventCount == 0) {
-            java.util.Arrays.fill(entry.states, SinkOutcome.State.DELIVERED);
+        for (int s = 0; s < nothingFor.length; s++) {
+            if (nothingFor[s]) {
+                entry.states[s] = SinkOutcome.State.DELIVERED;
+            }
         }
         pending.addLast(entry);
         advance();

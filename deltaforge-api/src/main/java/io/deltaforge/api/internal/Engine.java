@@ -3,6 +3,7 @@ package io.deltaforge.api.internal;
 import io.deltaforge.api.BatchConfig;
 import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.DeltaforgeException;
+import io.deltaforge.api.EventFilter;
 import io.deltaforge.api.Lsn;
 import io.deltaforge.api.Pipeline;
 import io.deltaforge.api.PipelineState;
@@ -52,7 +53,7 @@ public final class Engine implements Pipeline {
     public record Settings(String name, Source source, List<SinkBinding> sinks, BatchConfig batch,
                            CommitPolicy commitPolicy, int queueCapacity, int maxInFlightBatches,
                            Duration retryInitialBackoff, Duration retryMaxBackoff,
-                           @Nullable MeterRegistry meterRegistry) {
+                           @Nullable MeterRegistry meterRegistry, EventFilter filter) {
         public Settings {
             Objects.requireNonNull(name, "name");
             Objects.requireNonNull(source, "source");
@@ -310,12 +311,15 @@ public final class Engine implements Pipeline {
 
     private void runBatcher() {
         List<Envelope> envelopes = new ArrayList<>();
+        List<EventFilter> filters = new ArrayList<>();
         for (SinkBinding b : settings.sinks()) {
             envelopes.add(Objects.requireNonNull(b.envelope()));
+            filters.add(b.filter());
         }
         AtomicLong sequence = new AtomicLong();
-        Batcher batcher = new Batcher(settings.batch(), envelopes,
-                (events, messages, checkpoint) -> dispatch(sequence.incrementAndGet(), events, messages, checkpoint));
+        Batcher batcher = new Batcher(settings.batch(), settings.filter(), envelopes, filters,
+                (count, events, messages, checkpoint) -> dispatch(sequence.incrementAndGet(), count, events, messages,
+                        checkpoint));
         long maxWaitNanos = settings.batch().maxWait().toNanos();
         try {
             while (true) {
@@ -347,15 +351,20 @@ public final class Engine implements Pipeline {
         }
     }
 
-    private void dispatch(long sequence, List<ChangeEvent> events, List<List<Message>> messages,
-                          @Nullable Lsn checkpoint) throws InterruptedException {
-        CommitCoordinator.Entry entry = coordinator.register(sequence, events.size(), checkpoint);
-        if (events.isEmpty()) {
-            return;
+    private void dispatch(long sequence, int eventCount, List<List<ChangeEvent>> events,
+                          List<List<Message>> messages, @Nullable Lsn checkpoint) throws InterruptedException {
+        boolean[] nothingFor = new boolean[drivers.size()];
+        for (int s = 0; s < nothingFor.length; s++) {
+            nothingFor[s] = events.get(s).isEmpty();
         }
-        batches.increment();
+        CommitCoordinator.Entry entry = coordinator.register(sequence, eventCount, checkpoint, nothingFor);
+        if (eventCount > 0) {
+            batches.increment();
+        }
         for (int s = 0; s < drivers.size(); s++) {
-            drivers.get(s).submit(entry, new Batch(sequence, events, messages.get(s)));
+            if (!nothingFor[s]) {
+                drivers.get(s).submit(entry, new Batch(sequence, events.get(s), messages.get(s)));
+            }
         }
     }
 

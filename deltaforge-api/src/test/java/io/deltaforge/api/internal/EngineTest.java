@@ -279,6 +279,49 @@ class EngineTest {
     }
 
     @Test
+    void filteredOutEventsStillMoveTheCheckpoint() {
+        FakeSink sink = new FakeSink("a");
+        pipeline = builder().sink(sink).filter(e -> null).build();
+        pipeline.start();
+        source.records.addAll(tx(1, 100, 3));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
+        assertThat(sink.sent).isEmpty();
+    }
+
+    @Test
+    void eachSinkGetsWhatItsOwnFilterKeeps() {
+        FakeSink all = new FakeSink("all");
+        FakeSink evenOnly = new FakeSink("even");
+        pipeline = builder().sink(all)
+                .sink(SinkBinding.of(evenOnly).withFilter(e -> e.position().indexInTx() % 2 == 0 ? e : null))
+                .build();
+        pipeline.start();
+        source.records.addAll(tx(1, 100, 4));
+        source.records.addAll(tx(2, 200, 1));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(201).equals(source.lastAck()));
+        assertThat(all.sent.stream().mapToInt(Batch::size).sum()).isEqualTo(5);
+        assertThat(evenOnly.sent.stream().flatMap(b -> b.events().stream()).map(e -> e.position().indexInTx()))
+                .containsExactly(0, 2, 0);
+    }
+
+    @Test
+    void aTrimmedColumnNeverReachesTheEnvelope() {
+        FakeSink sink = new FakeSink("a");
+        java.util.List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        pipeline = Pipeline.builder().source(source).sink(sink)
+                .envelope(e -> {
+                    seen.add(String.valueOf(e.after()));
+                    return Fakes.TEXT.encode(e);
+                })
+                .filter(e -> e.withRows(null, io.deltaforge.api.Row.of(java.util.List.of())))
+                .build();
+        pipeline.start();
+        source.records.addAll(tx(1, 100, 1));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
+        assertThat(seen).containsExactly("{}");
+    }
+
+    @Test
     void builderReportsEveryProblemAtOnce() {
         assertThatThrownBy(() -> Pipeline.builder().queueCapacity(0).build())
                 .hasMessageContaining("source: is required")
