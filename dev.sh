@@ -142,6 +142,16 @@ SQL
   return $rc
 }
 
+bench() {
+  ensure_tools
+  local jar=$ROOT/examples/benchmark/target/deltaforge-benchmark.jar
+  if [ ! -f "$jar" ]; then
+    say "building the benchmark (first use)"
+    (cd "$ROOT" && mvn -B -q -DskipTests install -pl examples/benchmark -am)
+  fi
+  (cd "$ROOT/examples/benchmark" && java ${BENCH_JAVA_OPTS:-} -jar "$jar" "$@")
+}
+
 case "${1:-help}" in
   up) up ;;
   down) shift; down "$@" ;;
@@ -149,6 +159,7 @@ case "${1:-help}" in
   nats-stream-add) shift; ensure_tools; devtools stream-add "$@" ;;
   nats-sub) shift; ensure_tools; devtools sub "$1" --wait "${WAIT:-10}" ;;
   demo) demo ;;
+  bench) shift; bench "$@" ;;
   env) echo "export POSTGRES_DSN=$POSTGRES_DSN"; echo "export NATS_URL=$NATS_URL" ;;
   *) cat <<HELP
 usage: ./dev.sh COMMAND
@@ -159,6 +170,9 @@ usage: ./dev.sh COMMAND
   nats-sub SUBJ            print the messages of the stream capturing SUBJ, validated as CloudEvents
   demo                     the seed example end to end: infra, tables, publication, stream, pipeline,
                            INSERT + UPDATE, and the resulting CloudEvents
+  bench [--quick] [--skip-w2] [--skip-w3]
+                           the benchmark (own servers; W1 backlog drain vs limits L1/L2, W2 latency,
+                           W3 one big transaction); table + examples/benchmark/target/benchmark-results.json
   env                      print the POSTGRES_DSN and NATS_URL exports
 State lives in \$DELTAFORGE_DEV_DIR ($DEV_DIR).
 HELP
