@@ -115,6 +115,16 @@ public final class NatsSink implements Sink {
         return publisher.duplicates();
     }
 
+    /** Oversized events replaced by a record on the dead-letter subject. */
+    public long deadLettered() {
+        return publisher.deadLettered();
+    }
+
+    /** Payload bytes sent and not yet acknowledged. */
+    public long bytesInFlight() {
+        return publisher.bytesInFlight();
+    }
+
     @Override
     public String toString() {
         return "NatsSink[" + settings + "]";
