@@ -33,25 +33,33 @@ import org.jspecify.annotations.Nullable;
  * Sink sink = NatsSink.builder()
  *         .id("users-nats")
  *         .url("nats://127.0.0.1:4222")
- *         .subject("users.events")
- *         .stream("USERS")            // must exist and capture the subject
+ *         .subject("users.events.{table}")  // {schema} {table} {op} {tenant}
+ *         .stream("USERS")                  // must capture users.events.*
+ *         .createStream(true)               // else it must already exist
  *         .build();
  * }</pre>
  *
+ * <p>Subjects: a template's placeholders are filled per event ({@code .}, {@code *}, {@code >} and
+ * whitespace in names become {@code _}). At start the stream must capture every subject the template can
+ * produce: the template with each placeholder token as {@code *} ({@code users.events.*}) must be covered
+ * by one of the stream's subject filters ({@code users.events.*}, {@code users.>}, ...).
+ *
  * <p>Each message carries the message's own headers (for example CloudEvents {@code ce-*}), the static
- * {@link Builder#headers(Map) headers}, {@code Content-Type} and {@code Nats-Msg-Id}; the body is the
- * payload as is. At most {@link Builder#maxInFlight(int)} messages wait for their acknowledgement at once;
- * {@link #send(Batch)} blocks while the window is full, which slows the pipeline down instead of
- * buffering.
+ * {@link Builder#headers(Map) headers}, {@code Content-Type} (the envelope's) and {@code Nats-Msg-Id};
+ * the body is the payload as is. At most {@link Builder#maxInFlight(int)} messages and
+ * {@link Builder#maxInFlightBytes(long)} bytes wait for their acknowledgement at once; {@link #send(Batch)}
+ * blocks while the window is full, which slows the pipeline down instead of buffering.
  *
  * <p>Failures: a missing acknowledgement within {@code sendTimeout}, a dropped connection (publishes
  * fail at once while disconnected, nothing is buffered) and server-side trouble that may pass fail the
- * batch with {@link io.deltaforge.api.RetryableException}; the engine resends it. A lost connection is
- * not resumed by jnats: the next {@code send} opens a fresh one, so nothing queued on the old one can
- * overtake the resends. While a failed batch waits for its resend, later batches fail at once (also
- * retryably), so the stream keeps log order. A message bigger than
- * the server or stream allows, a stream deleted after start, or a subject taken by another stream fail it
- * for good with a {@link io.deltaforge.api.DeltaforgeException} naming the event.
+ * batch with {@link io.deltaforge.api.RetryableException}; the engine resends it after a backoff. A lost
+ * connection is not resumed by jnats: the next {@code send} opens a fresh one, so nothing queued on the
+ * old one can overtake the resends; the loss and the recovery are logged once each. While a failed batch
+ * waits for its resend, later batches fail at once (also retryably), so the stream keeps log order. An
+ * event bigger than the server's {@code max_payload} or the stream's {@code max_msg_size} fails for good
+ * naming its table and LSN, unless {@link Builder#deadLetterSubject(String)} is set: then a record of it
+ * is published there in its place. A stream deleted after start, a subject taken by another stream, or a
+ * publish the user has no permission for also fail for good.
  *
  * <p>Thread safety: called by one engine thread, as the {@link Sink} contract says; the counters may be
  * read from any thread.

@@ -11,7 +11,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Makes a {@link NatsSink} from a {@code type: nats} sink section.
+ * Makes a {@link NatsSink} from a {@code type: nats} sink section; every key is described in
+ * {@code docs/nats-sink.md}.
  *
  * <pre>{@code
  * sinks:
@@ -19,17 +20,24 @@ import java.util.Map;
  *     config:
  *       id: users-nats
  *       url: nats://127.0.0.1:4222     # or several, comma separated
- *       subject: users.events
+ *       subject: users.events.{table}  # {schema} {table} {op} {tenant}
  *       stream: USERS
- *       send_timeout_secs: 5          # optional, default 5
- *       batch_timeout_secs: 30        # optional, default 30
- *       max_in_flight: 4096           # optional
- *       credentials_file: /etc/nats/app.creds   # or username + password, or token
- *       headers: { x-team: identity } # optional static headers
+ *       create_stream: true            # optional, default false
+ *       stream_config: {storage: file, replicas: 1, duplicate_window_secs: 120, max_age_secs: 0}
+ *       send_timeout_secs: 5           # optional, default 5
+ *       batch_timeout_secs: 30         # optional, default 30
+ *       max_in_flight: 4096            # optional
+ *       max_in_flight_bytes: 67108864  # optional
+ *       credentials_file: /etc/nats/app.creds   # or nkey_seed_file, username + password, or token
+ *       tls: {ca_file: /etc/nats/ca.pem}         # or tls: true for system trust
+ *       headers: { x-team: identity }  # optional static headers
+ *       dead_letter_subject: users.dead          # optional
+ *       expected_restart_secs: 120     # optional
  * }</pre>
  *
  * <p>The pipeline-level keys of a sink section ({@code envelope}, {@code encoding}, {@code required}) are
- * handled by the loader and never reach this provider.
+ * handled by the loader and never reach this provider. {@code {tenant}} is the pipeline's
+ * {@code metadata.tenant}.
  */
 public final class NatsSinkProvider implements SinkProvider {
     public NatsSinkProvider() {

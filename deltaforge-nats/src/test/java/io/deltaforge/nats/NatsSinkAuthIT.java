@@ -55,6 +55,25 @@ class NatsSinkAuthIT {
     }
 
     @Test
+    void aSubjectTheUserMayNotPublishToFailsTheBatchForGood() throws Exception {
+        NatsServer nats = server("authorization { users = [ { user: app, password: pw,"
+                + " permissions: { publish: { deny: [\"users.events\"] } } } ] }");
+        NatsSink sink = sink(NatsSink.builder().url(nats.url()).username("app").password("pw").createStream(true)
+                .streamSubjects(List.of("users.>")).sendTimeout(java.time.Duration.ofSeconds(2))
+                .batchTimeout(java.time.Duration.ofSeconds(4)));
+        sink.start();
+        Throwable failure;
+        try {
+            sink.send(new Batches().batch(1)).toCompletableFuture().get(60, TimeUnit.SECONDS);
+            throw new AssertionError("expected the publish to be refused");
+        } catch (java.util.concurrent.ExecutionException e) {
+            failure = e.getCause();
+        }
+        assertThat(failure).isInstanceOf(DeltaforgeException.class).isNotInstanceOf(RetryableException.class)
+                .hasMessageContaining("does not allow this user to publish to 'users.events'");
+    }
+
+    @Test
     void aTokenIsAccepted() throws Exception {
         NatsServer nats = server("authorization { token: \"t0ken-value\" }");
         assertPublishes(NatsSink.builder().url(nats.url()).token("t0ken-value"));

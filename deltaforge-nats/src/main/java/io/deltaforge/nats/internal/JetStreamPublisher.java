@@ -58,6 +58,8 @@ public final class JetStreamPublisher {
     /** Set from the first connection loss until a new connection is up, so each is logged once. */
     private final AtomicBoolean outage = new AtomicBoolean();
     private final AtomicInteger failedConnects = new AtomicInteger();
+    /** Permission errors the server reported, e.g. {@code Permissions Violation for Publish to "x"}. */
+    private final java.util.Set<String> deniedSubjects = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** What jnats last reported through the error listener; a failed TLS handshake only shows up there. */
     private final java.util.concurrent.atomic.AtomicReference<@Nullable Exception> lastConnectionError =
             new java.util.concurrent.atomic.AtomicReference<>();
@@ -588,6 +590,16 @@ public final class JetStreamPublisher {
         return false;
     }
 
+    private boolean permissionDenied(String subject) {
+        String quoted = "Publish to \"" + subject + "\"";
+        for (String error : deniedSubjects) {
+            if (error.contains(quoted)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Bytes the Nats-Msg-Id and Nats-Expected-Stream headers add, which jnats writes from the options. */
     private int idHeadersLength(String id) {
         return "Nats-Msg-Id: \r\n".length() + id.length() + "Nats-Expected-Stream: \r\n".length()
@@ -632,6 +644,12 @@ public final class JetStreamPublisher {
                 settings.sendTimeout(), limits, event, payloadBytes, error);
         if (e instanceof RetryableException && String.valueOf(e.getMessage()).contains("no JetStream responder")) {
             recheckStream = true;
+        }
+        if (e instanceof RetryableException && permissionDenied(subject)) {
+            // The server refuses the publish with -ERR and never acknowledges it: a resend cannot help.
+            return new DeltaforgeException(name + ": the NATS server does not allow this user to publish to '"
+                    + subject + "' (Permissions Violation), so event " + event.id() + " of " + event.table()
+                    + " cannot be delivered; grant publish permission for the sink's subjects", e);
         }
         return e;
     }
@@ -749,6 +767,9 @@ public final class JetStreamPublisher {
 
         @Override
         public void errorOccurred(Connection conn, String error) {
+            if (error.contains("Permissions Violation")) {
+                deniedSubjects.add(error);
+            }
             log.warn("{}: server reported: {}", name, error);
         }
 
