@@ -10,7 +10,9 @@ import io.deltaforge.api.ConfigException;
 import io.deltaforge.api.ConfigException.Problem;
 import io.deltaforge.api.Op;
 import io.deltaforge.api.SourcePosition;
+import io.deltaforge.api.TableId;
 import io.deltaforge.envelopes.internal.JsonOutput;
+import io.deltaforge.envelopes.internal.PartitionKeys;
 import io.deltaforge.envelopes.internal.PercentEncoding;
 import io.deltaforge.envelopes.internal.Rfc3339;
 import io.deltaforge.spi.Envelope;
@@ -20,6 +22,7 @@ import java.net.URI;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,7 +42,7 @@ import org.jspecify.annotations.Nullable;
  * {"specversion":"1.0","id":"<event id>","source":"deltaforge/users-postgres/public.users",
  *  "type":"com.acme.users.created","time":"2025-01-15T10:30:00.000Z","datacontenttype":"application/json",
  *  "subject":"public.users","txid":"740","lsn":"0/16B3748","sequence":"00000000016B3790-0000000000",
- *  "data":{"before":null,"after":{"id":1,"name":"Alice"},"op":"c"}}
+ *  "partitionkey":"1","tenant":"acme","data":{"before":null,"after":{"id":1,"name":"Alice"},"op":"c"}}
  * }</pre>
  *
  * <ul>
@@ -50,12 +53,22 @@ import org.jspecify.annotations.Nullable;
  *       {@code c u d r t m}.
  *   <li>{@code time}: the commit time, RFC 3339 in UTC with at least millisecond digits (six or nine when
  *       the time has them).
- *   <li>{@code subject}: {@code <schema>.<table>}; {@code data}: before, after (each a row object or
- *       null, always present) and the op code.
- *   <li>Extensions, all strings: {@code txid} (the transaction id in decimal), {@code lsn} (the change's
- *       LSN as PostgreSQL writes it), {@code sequence} (see below), {@code tenant} when set, then any
- *       extensions given to the builder, in the order given.
+ *   <li>{@code subject}: {@code <schema>.<table>} (a logical message: its prefix); {@code data}: before,
+ *       after (each a row object or null, always present) and the op code; a truncate adds
+ *       {@code "truncate":{"cascade":..,"restart_identity":..}}, a logical message
+ *       {@code "message":{"prefix":..,"content":..,"transactional":..}} ({@code content_base64} instead of
+ *       {@code content} when the bytes are not UTF-8 text).
+ *   <li>Extensions, all strings, each of the standard ones switchable ({@link StandardExtension}):
+ *       {@code txid} (the transaction id in decimal), {@code lsn} (the change's LSN as PostgreSQL writes
+ *       it), {@code sequence} (see below), {@code partitionkey} (the row's primary key, see below),
+ *       {@code tenant} when set, then any constant extensions given to the builder, in the order given.
  * </ul>
+ *
+ * <p>{@code partitionkey}: change events do not carry which columns are the key, so the envelope uses
+ * the columns configured with {@link Builder#keyColumns}, else a column named {@code id}, else for
+ * updates and deletes the columns of a key-only {@code before} row; when none applies (and for
+ * truncates and messages) the attribute is left out. One key column gives its value as text, several a
+ * JSON array such as {@code [7,"eu"]}.
  *
  * <p>{@code sequence} follows the CloudEvents sequence extension: a string whose lexicographic order is
  * the capture order. It is the commit LSN as 16 upper-case hex digits, a dash, and the event's index in
@@ -87,7 +100,8 @@ public final class CloudEventsEnvelope implements Envelope {
     private static final Pattern EXTENSION_NAME = Pattern.compile("[a-z0-9]+");
     /** Attribute names that extensions may not take: the spec's own and the ones this envelope sets. */
     private static final Set<String> RESERVED = Set.of("specversion", "id", "source", "type", "time",
-            "datacontenttype", "dataschema", "subject", "data", "txid", "lsn", "sequence", "tenant");
+            "datacontenttype", "dataschema", "subject", "data", "txid", "lsn", "sequence", "partitionkey",
+            "tenant");
 
     private static final SerializedString F_SPECVERSION = new SerializedString("specversion");
     private static final SerializedString F_ID = new SerializedString("id");
@@ -96,10 +110,6 @@ public final class CloudEventsEnvelope implements Envelope {
     private static final SerializedString F_TIME = new SerializedString("time");
     private static final SerializedString F_DATACONTENTTYPE = new SerializedString("datacontenttype");
     private static final SerializedString F_SUBJECT = new SerializedString("subject");
-    private static final SerializedString F_TXID = new SerializedString("txid");
-    private static final SerializedString F_LSN = new SerializedString("lsn");
-    private static final SerializedString F_SEQUENCE = new SerializedString("sequence");
-    private static final SerializedString F_TENANT = new SerializedString("tenant");
     private static final SerializedString F_DATA = new SerializedString("data");
 
     private static final JsonOutput.Body<CloudEventsEnvelope> STRUCTURED = CloudEventsEnvelope::writeStructured;
@@ -113,10 +123,34 @@ public final class CloudEventsEnvelope implements Envelope {
         BINARY
     }
 
+    /**
+     * The extension attributes the envelope computes per event, each on by default and switched off with
+     * {@link Builder#enable(StandardExtension, boolean)} (YAML: {@code extensions: {txid: false}}).
+     */
+    public enum StandardExtension {
+        /** {@code txid}: the transaction id in decimal. */
+        TXID,
+        /** {@code lsn}: the change's LSN as PostgreSQL writes it, e.g. {@code 0/16B3748}. */
+        LSN,
+        /** {@code sequence}: commit LSN and index in the transaction, ordered as text. */
+        SEQUENCE,
+        /** {@code partitionkey}: the row's primary key, when it can be told (see the class comment). */
+        PARTITIONKEY,
+        /** {@code tenant}: the configured tenant, when one is set. */
+        TENANT;
+
+        /** The attribute name, e.g. {@code txid}. */
+        public String attribute() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
     private final String typePrefix;
     private final Mode mode;
     private final @Nullable String tenant;
     private final Map<String, String> extensions;
+    private final EnumSet<StandardExtension> enabled;
+    private final PartitionKeys partitionKeys;
     /** {@code <prefix>.<verb>} for each {@link Op}, by ordinal: computed once, not per event. */
     private final String[] types;
     private final SerializedString[] extensionFields;
@@ -127,6 +161,8 @@ public final class CloudEventsEnvelope implements Envelope {
         this.mode = b.mode;
         this.tenant = b.tenant;
         this.extensions = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(b.extensions));
+        this.enabled = EnumSet.copyOf(b.enabled);
+        this.partitionKeys = new PartitionKeys(b.keyColumns);
         this.types = new String[Op.values().length];
         for (Op op : Op.values()) {
             types[op.ordinal()] = typePrefix + '.' + verb(op);
@@ -180,6 +216,11 @@ public final class CloudEventsEnvelope implements Envelope {
         return tenant;
     }
 
+    /** Whether a standard extension is written. */
+    public boolean isEnabled(StandardExtension extension) {
+        return enabled.contains(extension) && (extension != StandardExtension.TENANT || tenant != null);
+    }
+
     @Override
     public Message encode(ChangeEvent event) {
         if (mode == Mode.STRUCTURED) {
@@ -202,12 +243,10 @@ public final class CloudEventsEnvelope implements Envelope {
                 .withType(types[event.op().ordinal()])
                 .withTime(OffsetDateTime.ofInstant(p.commitTime(), ZoneOffset.UTC))
                 .withDataContentType(DATA_CONTENT_TYPE)
-                .withSubject(event.table().toString());
-        b.withExtension("txid", Long.toString(p.xid()));
-        b.withExtension("lsn", p.lsn().toString());
-        b.withExtension("sequence", sequence(p));
-        if (tenant != null) {
-            b.withExtension("tenant", tenant);
+                .withSubject(subject(event));
+        String[] ext = standardExtensions(event);
+        for (int i = 0; i < ext.length; i += 2) {
+            b.withExtension(ext[i], ext[i + 1]);
         }
         extensions.forEach(b::withExtension);
         return b.withData(BytesCloudEventData.wrap(JsonOutput.toBytes(event, this, DATA_ONLY))).build();
@@ -236,16 +275,11 @@ public final class CloudEventsEnvelope implements Envelope {
         g.writeFieldName(F_DATACONTENTTYPE);
         g.writeString(DATA_CONTENT_TYPE);
         g.writeFieldName(F_SUBJECT);
-        g.writeString(event.table().toString());
-        g.writeFieldName(F_TXID);
-        g.writeString(Long.toString(p.xid()));
-        g.writeFieldName(F_LSN);
-        g.writeString(p.lsn().toString());
-        g.writeFieldName(F_SEQUENCE);
-        g.writeString(sequence(p));
-        if (self.tenant != null) {
-            g.writeFieldName(F_TENANT);
-            g.writeString(self.tenant);
+        g.writeString(subject(event));
+        String[] ext = self.standardExtensions(event);
+        for (int i = 0; i < ext.length; i += 2) {
+            g.writeFieldName(ext[i]);
+            g.writeString(ext[i + 1]);
         }
         for (int i = 0; i < self.extensionFields.length; i++) {
             g.writeFieldName(self.extensionFields[i]);
@@ -264,7 +298,8 @@ public final class CloudEventsEnvelope implements Envelope {
 
     private Map<String, String> headers(ChangeEvent event) {
         SourcePosition p = event.position();
-        int n = 10 + (tenant == null ? 0 : 1) + extensionValues.length;
+        String[] ext = standardExtensions(event);
+        int n = 7 + ext.length / 2 + extensionValues.length;
         @SuppressWarnings("unchecked")
         Map.Entry<String, String>[] h = new Map.Entry[n];
         int i = 0;
@@ -274,12 +309,9 @@ public final class CloudEventsEnvelope implements Envelope {
         h[i++] = header("type", types[event.op().ordinal()]);
         h[i++] = header("time", Rfc3339.format(p.commitTime()));
         h[i++] = header("datacontenttype", DATA_CONTENT_TYPE);
-        h[i++] = header("subject", event.table().toString());
-        h[i++] = header("txid", Long.toString(p.xid()));
-        h[i++] = header("lsn", p.lsn().toString());
-        h[i++] = header("sequence", sequence(p));
-        if (tenant != null) {
-            h[i++] = header("tenant", tenant);
+        h[i++] = header("subject", subject(event));
+        for (int k = 0; k < ext.length; k += 2) {
+            h[i++] = header(ext[k], ext[k + 1]);
         }
         for (int k = 0; k < extensionValues.length; k++) {
             h[i++] = header(extensionFields[k].getValue(), extensionValues[k]);
@@ -292,10 +324,47 @@ public final class CloudEventsEnvelope implements Envelope {
         return Map.entry(HEADER_PREFIX + attribute, PercentEncoding.headerValue(value));
     }
 
+    /** Name/value pairs of the enabled standard extensions that have a value for this event, in order. */
+    private String[] standardExtensions(ChangeEvent event) {
+        SourcePosition p = event.position();
+        String[] out = new String[10];
+        int n = 0;
+        if (enabled.contains(StandardExtension.TXID)) {
+            out[n++] = "txid";
+            out[n++] = Long.toString(p.xid());
+        }
+        if (enabled.contains(StandardExtension.LSN)) {
+            out[n++] = "lsn";
+            out[n++] = p.lsn().toString();
+        }
+        if (enabled.contains(StandardExtension.SEQUENCE)) {
+            out[n++] = "sequence";
+            out[n++] = sequence(p);
+        }
+        if (enabled.contains(StandardExtension.PARTITIONKEY)) {
+            String key = partitionKeys.keyOf(event);
+            if (key != null) {
+                out[n++] = "partitionkey";
+                out[n++] = key;
+            }
+        }
+        if (enabled.contains(StandardExtension.TENANT) && tenant != null) {
+            out[n++] = "tenant";
+            out[n++] = tenant;
+        }
+        return n == out.length ? out : java.util.Arrays.copyOf(out, n);
+    }
+
+    /** {@code schema.table}; for a logical message, its prefix. */
+    static String subject(ChangeEvent event) {
+        return JsonOutput.qualifiedName(event.table());
+    }
+
     static String source(ChangeEvent event) {
-        return "deltaforge/" + PercentEncoding.pathSegment(event.sourceId()) + '/'
-                + PercentEncoding.pathSegment(event.table().schema()) + '.'
+        String table = event.table().schema().isEmpty() ? PercentEncoding.pathSegment(event.table().table())
+                : PercentEncoding.pathSegment(event.table().schema()) + '.'
                 + PercentEncoding.pathSegment(event.table().table());
+        return "deltaforge/" + PercentEncoding.pathSegment(event.sourceId()) + '/' + table;
     }
 
     static String sequence(SourcePosition p) {
@@ -323,6 +392,8 @@ public final class CloudEventsEnvelope implements Envelope {
         private Mode mode = Mode.STRUCTURED;
         private @Nullable String tenant;
         private final Map<String, String> extensions = new LinkedHashMap<>();
+        private final EnumSet<StandardExtension> enabled = EnumSet.allOf(StandardExtension.class);
+        private final Map<TableId, List<String>> keyColumns = new LinkedHashMap<>();
 
         private Builder() {
         }
@@ -358,6 +429,31 @@ public final class CloudEventsEnvelope implements Envelope {
             return this;
         }
 
+        /** Switches a standard extension on (the default) or off; never null. */
+        public Builder enable(StandardExtension extension, boolean on) {
+            Objects.requireNonNull(extension, "extension");
+            if (on) {
+                enabled.add(extension);
+            } else {
+                enabled.remove(extension);
+            }
+            return this;
+        }
+
+        /**
+         * The key columns of a table for {@code partitionkey}; without them the envelope guesses (see the
+         * class comment).
+         *
+         * @param table   never null
+         * @param columns one or more column names, in key order; never null
+         */
+        public Builder keyColumns(TableId table, List<String> columns) {
+            Objects.requireNonNull(table, "table");
+            Objects.requireNonNull(columns, "columns");
+            keyColumns.put(table, List.copyOf(columns));
+            return this;
+        }
+
         /**
          * Checks everything and builds.
          *
@@ -388,6 +484,12 @@ public final class CloudEventsEnvelope implements Envelope {
                             + "' is set by the envelope itself; choose another name"));
                 }
             }
+            keyColumns.forEach((table, columns) -> {
+                if (columns.isEmpty()) {
+                    problems.add(new Problem("cloudevents.partition_key_columns." + table,
+                            "is empty; list the key columns, e.g. [id]"));
+                }
+            });
             if (!problems.isEmpty()) {
                 throw new ConfigException(problems);
             }

@@ -11,6 +11,7 @@ import io.deltaforge.spi.Envelope;
 import io.deltaforge.spi.Message;
 import java.io.IOException;
 import java.time.Instant;
+import java.util.Base64;
 import java.util.Map;
 import java.util.Objects;
 
@@ -41,9 +42,15 @@ import java.util.Objects;
  *       text, json embedded), not Kafka Connect's logical types (epoch micros, base64 decimals).
  *   <li>{@link Builder#schemaWrapper(boolean) schemaWrapper} gives {@code {"schema":null,"payload":...}},
  *       the {@code schemas.enable=true} layout without the schema: generating Connect schemas is not done.
- *   <li>Truncates and logical messages ({@code op} {@code t}, {@code m}) keep this shape, with the
- *       rows the source gave; Debezium writes messages with a separate {@code message} block.
+ *   <li>{@code transaction} is always null: Debezium fills it only with
+ *       {@code provide.transaction.metadata}, whose per-table counters a single event cannot know.
  * </ul>
+ *
+ * <p>Truncates and logical decoding messages take Debezium's shapes for them: a truncate
+ * ({@code op: t}) has {@code source}, {@code op}, the times and {@code transaction}, and no
+ * {@code before}/{@code after}; a message ({@code op: m}) has {@code op}, the times, {@code source}
+ * (with empty {@code schema} and {@code table}, and {@code txId} null when the message was not
+ * transactional) and {@code "message":{"prefix":"..","content":"<base64>"}}.
  *
  * <pre>{@code
  * Envelope envelope = DebeziumEnvelope.builder().database("app").build();
@@ -122,16 +129,57 @@ public final class DebeziumEnvelope implements Envelope {
     }
 
     private static void writePayload(JsonGenerator g, ChangeEvent event, String database) throws IOException {
-        SourcePosition p = event.position();
-        Instant t = p.commitTime();
+        Instant t = event.position().commitTime();
         long tsMs = t.toEpochMilli();
         long tsUs = Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000L), t.getNano() / 1_000);
         g.writeStartObject();
-        g.writeFieldName(JsonOutput.BEFORE);
-        JsonOutput.writeRow(g, event.before(), event);
-        g.writeFieldName(JsonOutput.AFTER);
-        JsonOutput.writeRow(g, event.after(), event);
+        if (event.op() == Op.MESSAGE) {
+            // Debezium's logical decoding message: no rows, a "message" block with base64 content.
+            g.writeFieldName(JsonOutput.OP);
+            g.writeString(event.op().code());
+            writeTimes(g, t, tsMs, tsUs);
+            writeSource(g, event, database, tsMs, tsUs, t);
+            ChangeEvent.Detail.Message m = event.detail() instanceof ChangeEvent.Detail.Message dm ? dm : null;
+            g.writeFieldName(JsonOutput.MESSAGE);
+            g.writeStartObject();
+            g.writeFieldName(JsonOutput.PREFIX);
+            g.writeString(m != null ? m.prefix() : event.table().table());
+            g.writeFieldName(JsonOutput.CONTENT);
+            g.writeString(Base64.getEncoder().encodeToString(m != null ? m.content() : new byte[0]));
+            g.writeEndObject();
+        } else if (event.op() == Op.TRUNCATE) {
+            // Debezium's truncate event has no before/after.
+            writeSource(g, event, database, tsMs, tsUs, t);
+            g.writeFieldName(JsonOutput.OP);
+            g.writeString(event.op().code());
+            writeTimes(g, t, tsMs, tsUs);
+            g.writeFieldName(F_TRANSACTION);
+            g.writeNull();
+        } else {
+            g.writeFieldName(JsonOutput.BEFORE);
+            JsonOutput.writeRow(g, event.before(), event);
+            g.writeFieldName(JsonOutput.AFTER);
+            JsonOutput.writeRow(g, event.after(), event);
+            writeSource(g, event, database, tsMs, tsUs, t);
+            g.writeFieldName(JsonOutput.OP);
+            g.writeString(event.op().code());
+            writeTimes(g, t, tsMs, tsUs);
+            g.writeFieldName(F_TRANSACTION);
+            g.writeNull();
+        }
+        g.writeEndObject();
+    }
 
+    private static void writeTimes(JsonGenerator g, Instant t, long tsMs, long tsUs) throws IOException {
+        g.writeFieldName(JsonOutput.TS_MS);
+        g.writeNumber(tsMs);
+        writeMicrosAndNanos(g, t, tsUs);
+    }
+
+    private static void writeSource(JsonGenerator g, ChangeEvent event, String database, long tsMs, long tsUs,
+                                    Instant t) throws IOException {
+        SourcePosition p = event.position();
+        boolean message = event.op() == Op.MESSAGE;
         g.writeFieldName(JsonOutput.SOURCE);
         g.writeStartObject();
         g.writeFieldName(F_VERSION);
@@ -150,23 +198,18 @@ public final class DebeziumEnvelope implements Envelope {
         g.writeString("[\"" + JsonOutput.decimal(p.commitLsn()) + "\",\"" + JsonOutput.decimal(p.lsn()) + "\"]");
         writeMicrosAndNanos(g, t, tsUs);
         g.writeFieldName(F_SCHEMA);
-        g.writeString(event.table().schema());
+        g.writeString(message ? "" : event.table().schema());
         g.writeFieldName(F_TABLE);
-        g.writeString(event.table().table());
+        g.writeString(message ? "" : event.table().table());
         g.writeFieldName(F_TXID);
-        g.writeNumber(p.xid());
+        if (message && event.detail() instanceof ChangeEvent.Detail.Message m && !m.transactional()) {
+            g.writeNull();
+        } else {
+            g.writeNumber(p.xid());
+        }
         g.writeFieldName(F_LSN);
         JsonOutput.writeUnsigned(g, p.lsn().value());
         g.writeFieldName(F_XMIN);
-        g.writeNull();
-        g.writeEndObject();
-
-        g.writeFieldName(JsonOutput.OP);
-        g.writeString(event.op().code());
-        g.writeFieldName(JsonOutput.TS_MS);
-        g.writeNumber(tsMs);
-        writeMicrosAndNanos(g, t, tsUs);
-        g.writeFieldName(F_TRANSACTION);
         g.writeNull();
         g.writeEndObject();
     }

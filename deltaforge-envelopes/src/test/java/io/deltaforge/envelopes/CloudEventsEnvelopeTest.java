@@ -47,13 +47,13 @@ class CloudEventsEnvelopeTest {
                 {"specversion":"1.0","id":"%s",
                  "source":"deltaforge/users-postgres/public.users","type":"com.acme.users.created",
                  "time":"2025-01-15T10:30:00.000Z","datacontenttype":"application/json","subject":"public.users",
-                 "txid":"740","lsn":"0/16B3748","sequence":"00000000016B3790-0000000000",
+                 "txid":"740","lsn":"0/16B3748","sequence":"00000000016B3790-0000000000","partitionkey":"1",
                  "data":{"before":null,"after":{"id":1,"name":"Alice","email":"alice@example.com",
                  "created_at":"2025-01-15T10:30:00.000Z"},"op":"c"}}""".formatted(event.id());
         JsonNode actual = MAPPER.readTree(m.payload());
         assertThat(actual).isEqualTo(MAPPER.readTree(expected));
         assertThat(fieldNames(actual)).containsExactly("specversion", "id", "source", "type", "time",
-                "datacontenttype", "subject", "txid", "lsn", "sequence", "data");
+                "datacontenttype", "subject", "txid", "lsn", "sequence", "partitionkey", "data");
         assertThat(fieldNames(actual.get("data"))).containsExactly("before", "after", "op");
         assertThat(fieldNames(actual.get("data").get("after"))).containsExactly("id", "name", "email", "created_at");
         assertThat(m.id()).isEqualTo(event.id());
@@ -172,7 +172,7 @@ class CloudEventsEnvelopeTest {
         JsonNode json = MAPPER.readTree(tagged.encode(Events.insert()).payload());
         assertThat(json.get("tenant").asText()).isEqualTo("acme");
         assertThat(json.get("region").asText()).isEqualTo("eu1");
-        assertThat(fieldNames(json)).endsWith("sequence", "tenant", "region", "data");
+        assertThat(fieldNames(json)).endsWith("sequence", "partitionkey", "tenant", "region", "data");
 
         CloudEvent read = readStructured(tagged.encode(Events.insert()).payload());
         assertThat(read.getExtension("tenant")).isEqualTo("acme");
@@ -209,8 +209,9 @@ class CloudEventsEnvelopeTest {
                 .containsEntry("ce-txid", "740")
                 .containsEntry("ce-lsn", "0/16B3748")
                 .containsEntry("ce-sequence", "00000000016B3790-0000000000")
+                .containsEntry("ce-partitionkey", "1")
                 .containsEntry("ce-tenant", "Euro%20%E2%82%AC%20%F0%9F%98%80")
-                .hasSize(11);
+                .hasSize(12);
         assertThat(MAPPER.readTree(m.payload())).isEqualTo(
                 MAPPER.readTree(envelope.encode(event).payload()).get("data"));
     }

@@ -43,6 +43,20 @@ final class Events {
                 new SourcePosition(COMMIT, LSN, index, XID, committed));
     }
 
+    /** {@code TRUNCATE public.users}, the 3rd event of its transaction. */
+    static ChangeEvent truncate(boolean cascade, boolean restartIdentity) {
+        return new ChangeEvent(EventIds.forChange(SOURCE, COMMIT, 2), SOURCE, Op.TRUNCATE, USERS, null, null,
+                new SourcePosition(COMMIT, LSN, 2, XID, COMMITTED), 0, List.of(),
+                new ChangeEvent.Detail.Truncate(cascade, restartIdentity));
+    }
+
+    /** {@code pg_logical_emit_message(transactional, prefix, content)}, the 4th event of its transaction. */
+    static ChangeEvent message(String prefix, byte[] content, boolean transactional) {
+        return new ChangeEvent(EventIds.forChange(SOURCE, COMMIT, 3), SOURCE, Op.MESSAGE, new TableId("", prefix),
+                null, null, new SourcePosition(COMMIT, LSN, 3, XID, COMMITTED), 0, List.of(),
+                new ChangeEvent.Detail.Message(prefix, content, transactional));
+    }
+
     static ChangeEvent withAfter(Row after) {
         return event(Op.CREATE, null, after, 0, COMMITTED);
     }

@@ -4,6 +4,7 @@ import io.deltaforge.api.ConfigException;
 import io.deltaforge.api.ConfigException.Problem;
 import io.deltaforge.nats.internal.JetStreamPublisher;
 import io.deltaforge.nats.internal.NatsSinkSettings;
+import io.deltaforge.nats.internal.SubjectTemplate;
 import io.deltaforge.nats.internal.Subjects;
 import io.deltaforge.spi.Batch;
 import io.deltaforge.spi.Sink;
@@ -32,25 +33,33 @@ import org.jspecify.annotations.Nullable;
  * Sink sink = NatsSink.builder()
  *         .id("users-nats")
  *         .url("nats://127.0.0.1:4222")
- *         .subject("users.events")
- *         .stream("USERS")            // must exist and capture the subject
+ *         .subject("users.events.{table}")  // {schema} {table} {op} {tenant}
+ *         .stream("USERS")                  // must capture users.events.*
+ *         .createStream(true)               // else it must already exist
  *         .build();
  * }</pre>
  *
+ * <p>Subjects: a template's placeholders are filled per event ({@code .}, {@code *}, {@code >} and
+ * whitespace in names become {@code _}). At start the stream must capture every subject the template can
+ * produce: the template with each placeholder token as {@code *} ({@code users.events.*}) must be covered
+ * by one of the stream's subject filters ({@code users.events.*}, {@code users.>}, ...).
+ *
  * <p>Each message carries the message's own headers (for example CloudEvents {@code ce-*}), the static
- * {@link Builder#headers(Map) headers}, {@code Content-Type} and {@code Nats-Msg-Id}; the body is the
- * payload as is. At most {@link Builder#maxInFlight(int)} messages wait for their acknowledgement at once;
- * {@link #send(Batch)} blocks while the window is full, which slows the pipeline down instead of
- * buffering.
+ * {@link Builder#headers(Map) headers}, {@code Content-Type} (the envelope's) and {@code Nats-Msg-Id};
+ * the body is the payload as is. At most {@link Builder#maxInFlight(int)} messages and
+ * {@link Builder#maxInFlightBytes(long)} bytes wait for their acknowledgement at once; {@link #send(Batch)}
+ * blocks while the window is full, which slows the pipeline down instead of buffering.
  *
  * <p>Failures: a missing acknowledgement within {@code sendTimeout}, a dropped connection (publishes
  * fail at once while disconnected, nothing is buffered) and server-side trouble that may pass fail the
- * batch with {@link io.deltaforge.api.RetryableException}; the engine resends it. A lost connection is
- * not resumed by jnats: the next {@code send} opens a fresh one, so nothing queued on the old one can
- * overtake the resends. While a failed batch waits for its resend, later batches fail at once (also
- * retryably), so the stream keeps log order. A message bigger than
- * the server or stream allows, a stream deleted after start, or a subject taken by another stream fail it
- * for good with a {@link io.deltaforge.api.DeltaforgeException} naming the event.
+ * batch with {@link io.deltaforge.api.RetryableException}; the engine resends it after a backoff. A lost
+ * connection is not resumed by jnats: the next {@code send} opens a fresh one, so nothing queued on the
+ * old one can overtake the resends; the loss and the recovery are logged once each. While a failed batch
+ * waits for its resend, later batches fail at once (also retryably), so the stream keeps log order. An
+ * event bigger than the server's {@code max_payload} or the stream's {@code max_msg_size} fails for good
+ * naming its table and LSN, unless {@link Builder#deadLetterSubject(String)} is set: then a record of it
+ * is published there in its place. A stream deleted after start, a subject taken by another stream, or a
+ * publish the user has no permission for also fail for good.
  *
  * <p>Thread safety: called by one engine thread, as the {@link Sink} contract says; the counters may be
  * read from any thread.
@@ -114,6 +123,16 @@ public final class NatsSink implements Sink {
         return publisher.duplicates();
     }
 
+    /** Oversized events replaced by a record on the dead-letter subject. */
+    public long deadLettered() {
+        return publisher.deadLettered();
+    }
+
+    /** Payload bytes sent and not yet acknowledged. */
+    public long bytesInFlight() {
+        return publisher.bytesInFlight();
+    }
+
     @Override
     public String toString() {
         return "NatsSink[" + settings + "]";
@@ -130,14 +149,29 @@ public final class NatsSink implements Sink {
         private @Nullable String url;
         private @Nullable String subject;
         private @Nullable String stream;
+        private @Nullable String tenant;
         private Duration sendTimeout = Duration.ofSeconds(5);
         private Duration batchTimeout = Duration.ofSeconds(30);
         private int maxInFlight = 4096;
+        private long maxInFlightBytes = 64L * 1024 * 1024;
+        private boolean createStream;
+        private List<String> streamSubjects = List.of();
+        private @Nullable String streamStorage;
+        private @Nullable Integer streamReplicas;
+        private @Nullable Duration streamDuplicateWindow;
+        private @Nullable Duration streamMaxAge;
         private @Nullable Path credentialsFile;
+        private @Nullable Path nkeySeedFile;
         private @Nullable String username;
         private @Nullable String password;
         private @Nullable String token;
+        private boolean tls;
+        private @Nullable Path tlsCaFile;
+        private @Nullable Path tlsCertFile;
+        private @Nullable Path tlsKeyFile;
         private Map<String, String> headers = Map.of();
+        private @Nullable String deadLetterSubject;
+        private Duration expectedRestart = Duration.ofSeconds(120);
 
         private Builder() {
         }
@@ -154,15 +188,24 @@ public final class NatsSink implements Sink {
             return this;
         }
 
-        /** The literal subject to publish to, e.g. {@code users.events}. Required. */
+        /**
+         * The subject to publish to, literal ({@code users.events}) or a template with {@code {schema}},
+         * {@code {table}}, {@code {op}} and {@code {tenant}} ({@code users.events.{table}}). Required.
+         */
         public Builder subject(String subject) {
             this.subject = Objects.requireNonNull(subject, "subject");
             return this;
         }
 
-        /** The JetStream stream that must capture the subject; it must already exist. Required. */
+        /** The JetStream stream that must capture the subject. Required. */
         public Builder stream(String stream) {
             this.stream = Objects.requireNonNull(stream, "stream");
+            return this;
+        }
+
+        /** The value of {@code {tenant}} in the subject; null (the default) when the pipeline has none. */
+        public Builder tenant(@Nullable String tenant) {
+            this.tenant = tenant;
             return this;
         }
 
@@ -184,9 +227,60 @@ public final class NatsSink implements Sink {
             return this;
         }
 
+        /**
+         * How many payload bytes may wait for an acknowledgement at once; default 64 MiB. A single message
+         * bigger than this still goes, alone.
+         */
+        public Builder maxInFlightBytes(long maxInFlightBytes) {
+            this.maxInFlightBytes = maxInFlightBytes;
+            return this;
+        }
+
+        /** Create the stream at start when it is missing (default false: it must exist). */
+        public Builder createStream(boolean createStream) {
+            this.createStream = createStream;
+            return this;
+        }
+
+        /** Subjects of a created stream; default: the subject with each placeholder token as {@code *}. */
+        public Builder streamSubjects(List<String> subjects) {
+            this.streamSubjects = List.copyOf(Objects.requireNonNull(subjects, "subjects"));
+            return this;
+        }
+
+        /** {@code file} (default when creating) or {@code memory}. */
+        public Builder streamStorage(String storage) {
+            this.streamStorage = Objects.requireNonNull(storage, "storage");
+            return this;
+        }
+
+        /** Replicas of a created stream; default 1. */
+        public Builder streamReplicas(int replicas) {
+            this.streamReplicas = replicas;
+            return this;
+        }
+
+        /** Duplicate window of a created stream; default {@link #expectedRestart(Duration)}. */
+        public Builder streamDuplicateWindow(Duration window) {
+            this.streamDuplicateWindow = Objects.requireNonNull(window, "window");
+            return this;
+        }
+
+        /** Maximum message age of a created stream; default zero (keep forever). */
+        public Builder streamMaxAge(Duration maxAge) {
+            this.streamMaxAge = Objects.requireNonNull(maxAge, "maxAge");
+            return this;
+        }
+
         /** A NATS {@code .creds} file (JWT + NKey seed). */
         public Builder credentialsFile(Path credentialsFile) {
             this.credentialsFile = Objects.requireNonNull(credentialsFile, "credentialsFile");
+            return this;
+        }
+
+        /** A file holding an NKey user seed ({@code SU...}); the seed is never logged. */
+        public Builder nkeySeedFile(Path nkeySeedFile) {
+            this.nkeySeedFile = Objects.requireNonNull(nkeySeedFile, "nkeySeedFile");
             return this;
         }
 
@@ -207,10 +301,48 @@ public final class NatsSink implements Sink {
             return this;
         }
 
+        /** TLS with the JVM's default trust (system trust); implied by any other tls setting. */
+        public Builder tls(boolean tls) {
+            this.tls = tls;
+            return this;
+        }
+
+        /** PEM CA certificates to trust instead of the JVM's default store; turns TLS on. */
+        public Builder tlsCaFile(Path caFile) {
+            this.tlsCaFile = Objects.requireNonNull(caFile, "caFile");
+            return this;
+        }
+
+        /** A PEM client certificate and its unencrypted PKCS#8 PEM key, for servers that verify clients. */
+        public Builder tlsClientCertificate(Path certFile, Path keyFile) {
+            this.tlsCertFile = Objects.requireNonNull(certFile, "certFile");
+            this.tlsKeyFile = Objects.requireNonNull(keyFile, "keyFile");
+            return this;
+        }
+
         /** Static headers added to every message; a message's own headers win on the same name. */
         public Builder headers(Map<String, String> headers) {
             Objects.requireNonNull(headers, "headers");
             this.headers = new LinkedHashMap<>(headers);
+            return this;
+        }
+
+        /**
+         * Opt-in: an event too big to publish is replaced by a small JSON record of it (id, table, op, LSNs,
+         * size, limit) on this literal subject, and the pipeline goes on. Default: such an event fails the
+         * pipeline. Either way a warning is logged; nothing is dropped silently.
+         */
+        public Builder deadLetterSubject(String deadLetterSubject) {
+            this.deadLetterSubject = Objects.requireNonNull(deadLetterSubject, "deadLetterSubject");
+            return this;
+        }
+
+        /**
+         * The longest restart or outage after which replays must still be de-duplicated; start warns when
+         * the stream's duplicate window is shorter. Default 120 s.
+         */
+        public Builder expectedRestart(Duration expectedRestart) {
+            this.expectedRestart = Objects.requireNonNull(expectedRestart, "expectedRestart");
             return this;
         }
 
@@ -229,9 +361,15 @@ public final class NatsSink implements Sink {
             if (!problems.isEmpty()) {
                 throw new ConfigException(problems);
             }
-            return new NatsSink(new NatsSinkSettings(id, servers(), Objects.requireNonNull(subject),
-                    Objects.requireNonNull(stream), sendTimeout, batchTimeout, maxInFlight, credentialsFile,
-                    username, password, token, headers));
+            SubjectTemplate template = SubjectTemplate.parse(Objects.requireNonNull(subject), tenant, new ArrayList<>());
+            NatsSinkSettings.Tls tlsSettings = tls || tlsCaFile != null || tlsCertFile != null
+                    ? new NatsSinkSettings.Tls(tlsCaFile, tlsCertFile, tlsKeyFile) : null;
+            return new NatsSink(new NatsSinkSettings(id, servers(), template, Objects.requireNonNull(stream),
+                    sendTimeout, batchTimeout, maxInFlight, maxInFlightBytes, createStream,
+                    new NatsSinkSettings.StreamSpec(streamSubjects, streamStorage, streamReplicas,
+                            streamDuplicateWindow, streamMaxAge),
+                    new NatsSinkSettings.Auth(credentialsFile, nkeySeedFile, username, password, token),
+                    tlsSettings, headers, deadLetterSubject, expectedRestart));
         }
 
         /** Every problem with the settings; keys are the YAML keys. */
@@ -251,11 +389,14 @@ public final class NatsSink implements Sink {
                     }
                 }
             }
-            String why = subject == null ? "is required; e.g. users.events" : Subjects.problemWithPublishSubject(subject);
-            if (!why.isEmpty()) {
-                problems.add(new Problem(prefix + "subject", why));
+            if (subject == null) {
+                problems.add(new Problem(prefix + "subject", "is required; e.g. users.events or users.events.{table}"));
+            } else {
+                List<String> why = new ArrayList<>();
+                SubjectTemplate.parse(subject, tenant, why);
+                why.forEach(w -> problems.add(new Problem(prefix + "subject", w)));
             }
-            why = stream == null ? "is required; e.g. USERS" : Subjects.problemWithStreamName(stream);
+            String why = stream == null ? "is required; e.g. USERS" : Subjects.problemWithStreamName(stream);
             if (!why.isEmpty()) {
                 problems.add(new Problem(prefix + "stream", why));
             }
@@ -272,18 +413,28 @@ public final class NatsSink implements Sink {
             if (maxInFlight < 1 || maxInFlight > 1_000_000) {
                 problems.add(new Problem(prefix + "max_in_flight", maxInFlight + " is out of range; expected 1 to 1000000"));
             }
-            if (credentialsFile != null && !Files.isReadable(credentialsFile)) {
-                problems.add(new Problem(prefix + "credentials_file", "'" + credentialsFile
-                        + "' is not a readable file; give the path of a NATS .creds file"));
+            if (maxInFlightBytes < 1024) {
+                problems.add(new Problem(prefix + "max_in_flight_bytes", maxInFlightBytes
+                        + " is too small; expected at least 1024 (default 67108864, 64 MiB)"));
             }
+            if (expectedRestart.isNegative()) {
+                problems.add(new Problem(prefix + "expected_restart_secs", expectedRestart + " must not be negative"));
+            }
+            streamProblems(prefix, problems);
+            readable(prefix + "credentials_file", credentialsFile, "a NATS .creds file", problems);
+            readable(prefix + "nkey_seed_file", nkeySeedFile, "a file holding an NKey user seed (SU...)", problems);
+            readable(prefix + "tls.ca_file", tlsCaFile, "a PEM file of CA certificates", problems);
+            readable(prefix + "tls.cert_file", tlsCertFile, "a PEM client certificate", problems);
+            readable(prefix + "tls.key_file", tlsKeyFile, "a PEM private key", problems);
             if ((username == null) != (password == null)) {
                 problems.add(new Problem(prefix + (username == null ? "username" : "password"),
                         "is required together with " + (username == null ? "password" : "username")));
             }
-            int kinds = (credentialsFile != null ? 1 : 0) + (username != null ? 1 : 0) + (token != null ? 1 : 0);
+            int kinds = (credentialsFile != null ? 1 : 0) + (nkeySeedFile != null ? 1 : 0)
+                    + (username != null ? 1 : 0) + (token != null ? 1 : 0);
             if (kinds > 1) {
-                problems.add(new Problem(prefix + "credentials_file", "credentials_file, username/password and"
-                        + " token are alternatives; set only one"));
+                problems.add(new Problem(prefix + "credentials_file", "credentials_file, nkey_seed_file,"
+                        + " username/password and token are alternatives; set only one"));
             }
             for (Map.Entry<String, String> h : headers.entrySet()) {
                 String headerWhy = problemWithHeader(h.getKey(), h.getValue());
@@ -291,7 +442,50 @@ public final class NatsSink implements Sink {
                     problems.add(new Problem(prefix + "headers." + h.getKey(), headerWhy));
                 }
             }
+            if (deadLetterSubject != null) {
+                String dlq = Subjects.problemWithPublishSubject(deadLetterSubject);
+                if (!dlq.isEmpty()) {
+                    problems.add(new Problem(prefix + "dead_letter_subject", dlq));
+                } else if (deadLetterSubject.contains("{")) {
+                    problems.add(new Problem(prefix + "dead_letter_subject", "'" + deadLetterSubject
+                            + "' has a placeholder; the dead-letter subject must be literal, e.g. users.dead"));
+                }
+            }
             return problems;
+        }
+
+        private void streamProblems(String prefix, List<Problem> problems) {
+            String sc = prefix + "stream_config.";
+            boolean anyStreamSetting = !streamSubjects.isEmpty() || streamStorage != null || streamReplicas != null
+                    || streamDuplicateWindow != null || streamMaxAge != null;
+            if (anyStreamSetting && !createStream) {
+                problems.add(new Problem(prefix + "stream_config", "is only used with create_stream: true; set it,"
+                        + " or remove stream_config (an existing stream is never changed)"));
+            }
+            for (String s : streamSubjects) {
+                String w = Subjects.problemWithFilter(s);
+                if (!w.isEmpty()) {
+                    problems.add(new Problem(sc + "subjects", w));
+                }
+            }
+            if (streamStorage != null && !streamStorage.equals("file") && !streamStorage.equals("memory")) {
+                problems.add(new Problem(sc + "storage", "'" + streamStorage + "' is not a storage type; expected file or memory"));
+            }
+            if (streamReplicas != null && (streamReplicas < 1 || streamReplicas > 5)) {
+                problems.add(new Problem(sc + "replicas", streamReplicas + " is out of range; expected 1 to 5"));
+            }
+            if (streamDuplicateWindow != null && (streamDuplicateWindow.isNegative() || streamDuplicateWindow.isZero())) {
+                problems.add(new Problem(sc + "duplicate_window_secs", "must be positive"));
+            }
+            if (streamMaxAge != null && streamMaxAge.isNegative()) {
+                problems.add(new Problem(sc + "max_age_secs", "must not be negative (0 keeps messages forever)"));
+            }
+        }
+
+        private static void readable(String key, @Nullable Path file, String what, List<Problem> problems) {
+            if (file != null && !Files.isReadable(file)) {
+                problems.add(new Problem(key, "'" + file + "' is not a readable file; give the path of " + what));
+            }
         }
 
         private List<String> servers() {

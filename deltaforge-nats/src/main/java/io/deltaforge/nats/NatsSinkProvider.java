@@ -11,7 +11,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Makes a {@link NatsSink} from a {@code type: nats} sink section.
+ * Makes a {@link NatsSink} from a {@code type: nats} sink section; every key is described in
+ * {@code docs/nats-sink.md}.
  *
  * <pre>{@code
  * sinks:
@@ -19,17 +20,24 @@ import java.util.Map;
  *     config:
  *       id: users-nats
  *       url: nats://127.0.0.1:4222     # or several, comma separated
- *       subject: users.events
+ *       subject: users.events.{table}  # {schema} {table} {op} {tenant}
  *       stream: USERS
- *       send_timeout_secs: 5          # optional, default 5
- *       batch_timeout_secs: 30        # optional, default 30
- *       max_in_flight: 4096           # optional
- *       credentials_file: /etc/nats/app.creds   # or username + password, or token
- *       headers: { x-team: identity } # optional static headers
+ *       create_stream: true            # optional, default false
+ *       stream_config: {storage: file, replicas: 1, duplicate_window_secs: 120, max_age_secs: 0}
+ *       send_timeout_secs: 5           # optional, default 5
+ *       batch_timeout_secs: 30         # optional, default 30
+ *       max_in_flight: 4096            # optional
+ *       max_in_flight_bytes: 67108864  # optional
+ *       credentials_file: /etc/nats/app.creds   # or nkey_seed_file, username + password, or token
+ *       tls: {ca_file: /etc/nats/ca.pem}         # or tls: true for system trust
+ *       headers: { x-team: identity }  # optional static headers
+ *       dead_letter_subject: users.dead          # optional
+ *       expected_restart_secs: 120     # optional
  * }</pre>
  *
  * <p>The pipeline-level keys of a sink section ({@code envelope}, {@code encoding}, {@code required}) are
- * handled by the loader and never reach this provider.
+ * handled by the loader and never reach this provider. {@code {tenant}} is the pipeline's
+ * {@code metadata.tenant}.
  */
 public final class NatsSinkProvider implements SinkProvider {
     public NatsSinkProvider() {
@@ -56,17 +64,38 @@ public final class NatsSinkProvider implements SinkProvider {
         if (stream != null) {
             b.stream(stream);
         }
+        b.tenant(config.pipeline().tenant());
         b.sendTimeout(config.seconds("send_timeout_secs", Duration.ofSeconds(5), 1, 3600));
         b.batchTimeout(config.seconds("batch_timeout_secs", Duration.ofSeconds(30), 1, 86_400));
         b.maxInFlight(config.integer("max_in_flight", 4096, 1, 1_000_000));
-        String creds = config.string("credentials_file");
-        if (creds != null) {
-            try {
-                b.credentialsFile(Path.of(creds));
-            } catch (InvalidPathException e) {
-                config.problem("credentials_file", "'" + creds + "' is not a valid path");
+        b.maxInFlightBytes(config.number("max_in_flight_bytes", 64L * 1024 * 1024, 1024, Long.MAX_VALUE));
+        b.expectedRestart(config.seconds("expected_restart_secs", Duration.ofSeconds(120), 0, 30L * 86_400));
+        b.createStream(config.bool("create_stream", false));
+        ProviderConfig streamConfig = config.section("stream_config");
+        if (streamConfig != null) {
+            if (streamConfig.has("subjects")) {
+                b.streamSubjects(streamConfig.stringList("subjects"));
+            }
+            String storage = streamConfig.string("storage");
+            if (storage != null) {
+                b.streamStorage(storage.trim().toLowerCase(java.util.Locale.ROOT));
+            }
+            if (streamConfig.has("replicas")) {
+                b.streamReplicas(streamConfig.integer("replicas", 1, 1, 5));
+            }
+            if (streamConfig.has("duplicate_window_secs")) {
+                b.streamDuplicateWindow(streamConfig.seconds("duplicate_window_secs", Duration.ofSeconds(120), 1, 30L * 86_400));
+            }
+            if (streamConfig.has("max_age_secs")) {
+                b.streamMaxAge(streamConfig.seconds("max_age_secs", Duration.ZERO, 0, Long.MAX_VALUE / 1_000_000_000L));
+            }
+            for (String unknown : streamConfig.unknownKeys()) {
+                streamConfig.problem(unknown, "unknown key; known keys: subjects, storage, replicas, duplicate_window_secs,"
+                        + " max_age_secs");
             }
         }
+        path(config, "credentials_file").ifPresent(b::credentialsFile);
+        path(config, "nkey_seed_file").ifPresent(b::nkeySeedFile);
         String username = config.string("username");
         if (username != null) {
             b.username(username);
@@ -79,12 +108,50 @@ public final class NatsSinkProvider implements SinkProvider {
         if (token != null) {
             b.token(token);
         }
+        Object tls = config.raw("tls");
+        if (tls instanceof Map<?, ?>) {
+            ProviderConfig t = config.section("tls");
+            if (t != null) {
+                path(t, "ca_file").ifPresent(b::tlsCaFile);
+                java.util.Optional<Path> cert = path(t, "cert_file");
+                java.util.Optional<Path> key = path(t, "key_file");
+                if (cert.isPresent() && key.isPresent()) {
+                    b.tlsClientCertificate(cert.get(), key.get());
+                } else if (cert.isPresent() != key.isPresent()) {
+                    t.problem(cert.isPresent() ? "key_file" : "cert_file", "is required together with "
+                            + (cert.isPresent() ? "cert_file" : "key_file"));
+                }
+                b.tls(true);
+                for (String unknown : t.unknownKeys()) {
+                    t.problem(unknown, "unknown key; known keys: ca_file, cert_file, key_file");
+                }
+            }
+        } else if (tls != null) {
+            b.tls(config.bool("tls", false));
+        }
+        String dlq = config.string("dead_letter_subject");
+        if (dlq != null) {
+            b.deadLetterSubject(dlq);
+        }
         b.headers(headers(config));
         for (Problem p : b.problems("")) {
             config.problem(p.path(), p.message());
         }
         config.throwIfInvalid();
         return b.build(config.path());
+    }
+
+    private static java.util.Optional<Path> path(ProviderConfig config, String key) {
+        String value = config.string(key);
+        if (value == null) {
+            return java.util.Optional.empty();
+        }
+        try {
+            return java.util.Optional.of(Path.of(value));
+        } catch (InvalidPathException e) {
+            config.problem(key, "'" + value + "' is not a valid path");
+            return java.util.Optional.empty();
+        }
     }
 
     private static Map<String, String> headers(ProviderConfig config) {

@@ -38,6 +38,48 @@ class NatsSinkProviderTest {
     }
 
     @Test
+    void readsEveryKeyOfTheDocumentedSinkSection(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path ca = java.nio.file.Files.writeString(dir.resolve("ca.pem"), "x");
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("id", "users-nats");
+        values.put("url", "nats://127.0.0.1:4222");
+        values.put("subject", "users.{tenant}.{table}");
+        values.put("stream", "USERS");
+        values.put("create_stream", true);
+        values.put("stream_config", Map.of("subjects", java.util.List.of("users.>"), "storage", "memory",
+                "replicas", 1, "duplicate_window_secs", 300, "max_age_secs", 86400));
+        values.put("max_in_flight_bytes", 1048576);
+        values.put("expected_restart_secs", 600);
+        values.put("dead_letter_subject", "users.dead");
+        values.put("token", "secret-token");
+        values.put("tls", Map.of("ca_file", ca.toString()));
+        Sink sink = new NatsSinkProvider().create(ProviderConfig.of("spec.sinks[0].config", values,
+                new ProviderConfig.PipelineInfo("p", "acme")));
+        assertThat(sink.toString()).contains("subject=users.{tenant}.{table}", "createStream=true",
+                "maxInFlightBytes=1048576", "deadLetterSubject=users.dead", "expectedRestart=PT10M", "tls=true",
+                "auth=token").doesNotContain("secret-token");
+    }
+
+    @Test
+    void reportsUnknownPlaceholdersAndBadStreamAndTlsSettings() {
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("url", "nats://127.0.0.1:4222");
+        values.put("subject", "users.{tenant}.{tabel}");
+        values.put("stream", "USERS");
+        values.put("stream_config", Map.of("storage", "disk", "replicaz", 3));
+        values.put("tls", Map.of("cert_file", "/nonexistent/c.pem"));
+        ProviderConfig config = ProviderConfig.of("s", values, PIPELINE);
+        assertThatThrownBy(() -> new NatsSinkProvider().create(config)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("s.subject: 'users.{tenant}.{tabel}' has an unknown placeholder {tabel}")
+                .hasMessageContaining("s.subject: 'users.{tenant}.{tabel}' uses {tenant} but the pipeline has no tenant")
+                .hasMessageContaining("s.stream_config: is only used with create_stream: true")
+                .hasMessageContaining("s.stream_config.storage: 'disk' is not a storage type")
+                .hasMessageContaining("s.stream_config.replicaz: unknown key")
+                .hasMessageContaining("s.tls.key_file: is required together with cert_file");
+    }
+
+    @Test
     void reportsTypeErrorsMissingKeysAndUnknownKeysTogether() {
         Map<String, Object> values = new LinkedHashMap<>();
         values.put("url", "nats//x");

@@ -10,9 +10,15 @@ import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.Lsn;
 import io.deltaforge.api.RawJson;
 import io.deltaforge.api.Row;
+import io.deltaforge.api.TableId;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
@@ -23,7 +29,8 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Row values are written as the {@link Row} contract lists them: numbers as JSON numbers
  * ({@link BigDecimal} in plain notation with every digit, never {@code 1E+3}), {@link RawJson} embedded as
- * JSON, lists as arrays. Non-finite doubles become the strings {@code "NaN"}, {@code "Infinity"},
+ * JSON, lists as arrays, maps (composites, ranges, geometric types) as objects in their iteration order,
+ * nested freely. Non-finite doubles become the strings {@code "NaN"}, {@code "Infinity"},
  * {@code "-Infinity"}, since JSON has no such numbers.
  *
  * <p>Thread-safe: the factory is configured once and only read afterwards.
@@ -38,6 +45,14 @@ public final class JsonOutput {
     public static final SerializedString OP = new SerializedString("op");
     public static final SerializedString SOURCE = new SerializedString("source");
     public static final SerializedString TS_MS = new SerializedString("ts_ms");
+    public static final SerializedString MESSAGE = new SerializedString("message");
+    public static final SerializedString PREFIX = new SerializedString("prefix");
+    public static final SerializedString CONTENT = new SerializedString("content");
+    private static final SerializedString TRUNCATE = new SerializedString("truncate");
+    private static final SerializedString CASCADE = new SerializedString("cascade");
+    private static final SerializedString RESTART_IDENTITY = new SerializedString("restart_identity");
+    private static final SerializedString CONTENT_BASE64 = new SerializedString("content_base64");
+    private static final SerializedString TRANSACTIONAL = new SerializedString("transactional");
 
     private static final int FIRST_BLOCK = 1024;
 
@@ -65,7 +80,11 @@ public final class JsonOutput {
         return out.toByteArray();
     }
 
-    /** {@code "before": ..., "after": ..., "op": "c"}, the three always present. */
+    /**
+     * {@code "before": ..., "after": ..., "op": "c"}, the three always present; then, for a truncate, a
+     * {@code "truncate"} object and, for a logical message, a {@code "message"} object (see
+     * {@link #writeDetail}).
+     */
     public static void writeChange(JsonGenerator g, ChangeEvent event) throws IOException {
         g.writeFieldName(BEFORE);
         writeRow(g, event.before(), event);
@@ -73,6 +92,73 @@ public final class JsonOutput {
         writeRow(g, event.after(), event);
         g.writeFieldName(OP);
         g.writeString(event.op().code());
+        writeDetail(g, event);
+    }
+
+    /**
+     * {@code "truncate":{"cascade":false,"restart_identity":false}} or
+     * {@code "message":{"prefix":"p","content":"text","transactional":true}}; nothing for other events.
+     * Message content is written as text when it is valid UTF-8, else as {@code "content_base64"}: exactly
+     * one of the two is present.
+     */
+    public static void writeDetail(JsonGenerator g, ChangeEvent event) throws IOException {
+        ChangeEvent.Detail detail = event.detail();
+        if (detail instanceof ChangeEvent.Detail.Truncate t) {
+            g.writeFieldName(TRUNCATE);
+            g.writeStartObject();
+            g.writeFieldName(CASCADE);
+            g.writeBoolean(t.cascade());
+            g.writeFieldName(RESTART_IDENTITY);
+            g.writeBoolean(t.restartIdentity());
+            g.writeEndObject();
+        } else if (detail instanceof ChangeEvent.Detail.Message m) {
+            g.writeFieldName(MESSAGE);
+            g.writeStartObject();
+            g.writeFieldName(PREFIX);
+            g.writeString(m.prefix());
+            String text = utf8OrNull(m.content());
+            if (text != null) {
+                g.writeFieldName(CONTENT);
+                g.writeString(text);
+            } else {
+                g.writeFieldName(CONTENT_BASE64);
+                g.writeString(Base64.getEncoder().encodeToString(m.content()));
+            }
+            g.writeFieldName(TRANSACTIONAL);
+            g.writeBoolean(m.transactional());
+            g.writeEndObject();
+        }
+    }
+
+    /** The bytes as text when they are well-formed UTF-8, else null. */
+    public static @Nullable String utf8OrNull(byte[] bytes) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            return null;
+        }
+    }
+
+    /**
+     * {@code schema.table}, or just the name when the schema is empty (logical messages carry their prefix
+     * as the table name and no schema).
+     */
+    public static String qualifiedName(TableId table) {
+        return table.schema().isEmpty() ? table.table() : table.toString();
+    }
+
+    /** One value as compact JSON text, with the same rules as row values. */
+    public static String valueToJson(@Nullable Object value, ChangeEvent event, String column) {
+        ByteArrayBuilder out = new ByteArrayBuilder(64);
+        try (JsonGenerator g = FACTORY.createGenerator(out)) {
+            writeValue(g, value, event, column);
+        } catch (IOException e) {
+            throw new DeltaforgeException("cannot write event " + event.id() + " as JSON: " + e.getMessage(), e);
+        }
+        return new String(out.toByteArray(), StandardCharsets.UTF_8);
     }
 
     /** A row as an object with columns in table order, or {@code null}. */
@@ -106,7 +192,7 @@ public final class JsonOutput {
         return Long.toUnsignedString(lsn.value());
     }
 
-    private static void writeValue(JsonGenerator g, @Nullable Object value, ChangeEvent event, String column)
+    static void writeValue(JsonGenerator g, @Nullable Object value, ChangeEvent event, String column)
             throws IOException {
         if (value == null) {
             g.writeNull();
@@ -136,6 +222,7 @@ public final class JsonOutput {
         } else if (value instanceof Float f) {
             writeDouble(g, f.doubleValue());
         } else if (value instanceof Map<?, ?> map) {
+            // Composites, ranges and geometric values: an object in the map's own (iteration) order.
             g.writeStartObject();
             for (Map.Entry<?, ?> e : map.entrySet()) {
                 g.writeFieldName(String.valueOf(e.getKey()));
@@ -145,7 +232,7 @@ public final class JsonOutput {
         } else {
             throw new DeltaforgeException("column '" + column + "' of " + event.table() + " (event " + event.id()
                     + ") holds a " + value.getClass().getName() + ", which JSON envelopes cannot encode; the source"
-                    + " must map values to null, Boolean, Long, Double, BigDecimal, String, RawJson or List");
+                    + " must map values to null, Boolean, Long, Double, BigDecimal, String, RawJson, List or Map");
         }
     }
 

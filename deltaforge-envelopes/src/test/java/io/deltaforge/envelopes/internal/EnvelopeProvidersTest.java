@@ -64,6 +64,24 @@ class EnvelopeProvidersTest {
     }
 
     @Test
+    void cloudeventsSwitchesStandardExtensionsFromTheExtensionsMapping() {
+        CloudEventsEnvelope e = (CloudEventsEnvelope) create("cloudevents", Map.of("type_prefix", "a.b",
+                "extensions", Map.of("txid", false, "lsn", "false", "tenant", false, "region", "eu1"),
+                "partition_key_columns", Map.of("public.memberships", java.util.List.of("user_id", "group_id"))), ACME);
+        assertThat(e.isEnabled(CloudEventsEnvelope.StandardExtension.TXID)).isFalse();
+        assertThat(e.isEnabled(CloudEventsEnvelope.StandardExtension.LSN)).isFalse();
+        assertThat(e.isEnabled(CloudEventsEnvelope.StandardExtension.TENANT)).isFalse();
+        assertThat(e.isEnabled(CloudEventsEnvelope.StandardExtension.SEQUENCE)).isTrue();
+        assertThat(e.isEnabled(CloudEventsEnvelope.StandardExtension.PARTITIONKEY)).isTrue();
+
+        assertThatThrownBy(() -> create("cloudevents", Map.of("type_prefix", "a.b",
+                "extensions", Map.of("sequence", "yes"), "partition_key_columns", Map.of("users", "id")), ACME))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(PATH + ".extensions.sequence: 'yes' is not true or false")
+                .hasMessageContaining(PATH + ".partition_key_columns.users: expected a list of column names");
+    }
+
+    @Test
     void debeziumReadsSchemaWrapperAndDatabase() {
         DebeziumEnvelope e = (DebeziumEnvelope) create("debezium",
                 Map.of("schema_wrapper", true, "database", "app"), ACME);

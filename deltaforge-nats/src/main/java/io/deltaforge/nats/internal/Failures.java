@@ -35,8 +35,9 @@ public final class Failures {
     public static DeltaforgeException classify(String sinkId, String stream, String subject, Duration sendTimeout,
                                                String limits, ChangeEvent event, int payloadBytes, Throwable error) {
         Throwable t = unwrap(error);
-        String what = "sink " + sinkId + ": publishing event " + event.id() + " of " + event.table() + " to '"
-                + subject + "' (stream '" + stream + "')";
+        String what = "sink " + sinkId + ": publishing event " + event.id() + " of " + event.table() + " (LSN "
+                + event.position().lsn() + ", commit LSN " + event.position().commitLsn() + ") to '" + subject
+                + "' (stream '" + stream + "')";
         if (t instanceof DeltaforgeException de) {
             return de;
         }
@@ -53,7 +54,7 @@ public final class Failures {
                 && t.getMessage().contains("payload size")) {
             return new DeltaforgeException(what + " failed: the message is " + payloadBytes
                     + " bytes, more than the server's max_payload (" + t.getMessage()
-                    + "); raise max_payload in the nats-server configuration", t);
+                    + "); raise max_payload in the nats-server configuration, or set dead_letter_subject", t);
         }
         if (t instanceof JetStreamApiException api) {
             return classifyApi(what, stream, limits, payloadBytes, api);

@@ -20,13 +20,17 @@ import io.nats.client.api.StreamConfiguration;
 import io.nats.client.api.StreamInfo;
 import io.nats.client.impl.Headers;
 import java.io.IOException;
+import io.nats.client.api.StorageType;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
@@ -42,7 +46,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class JetStreamPublisher {
     private static final Logger log = LoggerFactory.getLogger(JetStreamPublisher.class);
-    private static final Duration MIN_DUPLICATE_WINDOW = Duration.ofMinutes(2);
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
     private static final long NONE = Long.MAX_VALUE;
     static final String CONTENT_TYPE = "Content-Type";
@@ -50,6 +53,18 @@ public final class JetStreamPublisher {
     private final NatsSinkSettings settings;
     private final String name;
     private final Semaphore window;
+    private final ByteWindow bytesWindow;
+    private final AtomicLong deadLettered = new AtomicLong();
+    /** Set from the first connection loss until a new connection is up, so each is logged once. */
+    private final AtomicBoolean outage = new AtomicBoolean();
+    private final AtomicInteger failedConnects = new AtomicInteger();
+    /** Permission errors the server reported, e.g. {@code Permissions Violation for Publish to "x"}. */
+    private final java.util.Set<String> deniedSubjects = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** What jnats last reported through the error listener; a failed TLS handshake only shows up there. */
+    private final java.util.concurrent.atomic.AtomicReference<@Nullable Exception> lastConnectionError =
+            new java.util.concurrent.atomic.AtomicReference<>();
+    /** The smallest size limit for one message (server max_payload, stream max_msg_size); 0: unknown. */
+    private volatile long sizeLimit;
     private final AtomicLong published = new AtomicLong();
     private final AtomicLong duplicates = new AtomicLong();
     /** The lowest batch sequence that failed retryably and has not been sent again; NONE when none. */
@@ -58,6 +73,7 @@ public final class JetStreamPublisher {
     private volatile boolean recheckStream;
     /** The size limits seen at start, for error messages. */
     private volatile String limits = "limits unknown";
+    private volatile long streamMaxMsg = -1;
     private volatile @Nullable Connection connection;
     private volatile boolean started;
     private volatile boolean closed;
@@ -67,6 +83,7 @@ public final class JetStreamPublisher {
         this.settings = settings;
         this.name = "sink " + settings.id();
         this.window = new Semaphore(settings.maxInFlight());
+        this.bytesWindow = new ByteWindow(settings.maxInFlightBytes());
     }
 
     public long published() {
@@ -75,6 +92,16 @@ public final class JetStreamPublisher {
 
     public long duplicates() {
         return duplicates.get();
+    }
+
+    /** Events replaced by a dead-letter record because they were too big. */
+    public long deadLettered() {
+        return deadLettered.get();
+    }
+
+    /** Payload bytes waiting for acknowledgement now. */
+    public long bytesInFlight() {
+        return bytesWindow.inFlight();
     }
 
     public boolean isConnected() {
@@ -131,10 +158,13 @@ public final class JetStreamPublisher {
             nc = connect();
             connection = nc;
             jetStream = nc.jetStream();
+            limits(nc, null);
             // The stream may have gone while we were away; a resend into nothing would only time out.
             recheckStream = true;
             return jetStream;
         } catch (IOException | RuntimeException e) {
+            int attempts = failedConnects.incrementAndGet();
+            log.debug("{}: reconnect attempt {} failed: {}", name, attempts, e.toString());
             acks.completeExceptionally(e instanceof DeltaforgeException de ? de
                     : new RetryableException(name + ": cannot reconnect for batch " + batch.sequence() + ": " + e, e));
             return null;
@@ -166,14 +196,32 @@ public final class JetStreamPublisher {
                         settings.maxInFlight() + 1024))
                 .connectionListener(new LoggingListener(name))
                 .errorListener(new LoggingErrors(name));
-        if (settings.credentialsFile() != null) {
-            options.credentialPath(settings.credentialsFile().toString());
+        NatsSinkSettings.Auth auth = settings.auth();
+        if (auth.credentialsFile() != null) {
+            options.credentialPath(auth.credentialsFile().toString());
         }
-        if (settings.username() != null && settings.password() != null) {
-            options.userInfo(settings.username().toCharArray(), settings.password().toCharArray());
+        if (auth.nkeySeedFile() != null) {
+            NKeySeedAuth nkey = new NKeySeedAuth(name, auth.nkeySeedFile());
+            nkey.check();
+            options.authHandler(nkey);
         }
-        if (settings.token() != null) {
-            options.token(settings.token().toCharArray());
+        if (auth.username() != null && auth.password() != null) {
+            options.userInfo(auth.username().toCharArray(), auth.password().toCharArray());
+        }
+        if (auth.token() != null) {
+            options.token(auth.token().toCharArray());
+        }
+        NatsSinkSettings.Tls tls = settings.tls();
+        if (tls != null) {
+            if (tls.caFile() == null && tls.certFile() == null) {
+                try {
+                    options.sslContext(javax.net.ssl.SSLContext.getDefault());
+                } catch (java.security.NoSuchAlgorithmException e) {
+                    throw new DeltaforgeException(name + ": this JVM has no default TLS context: " + e.getMessage(), e);
+                }
+            } else {
+                options.sslContext(TlsContexts.create(name, tls.caFile(), tls.certFile(), tls.keyFile()));
+            }
         }
         Options built;
         try {
@@ -182,13 +230,21 @@ public final class JetStreamPublisher {
             throw new DeltaforgeException(name + ": invalid NATS connection options for "
                     + settings.redactedServers() + ": " + e.getMessage(), e);
         }
+        lastConnectionError.set(null);
         try {
             return Nats.connect(built);
         } catch (AuthenticationException e) {
             throw new DeltaforgeException(name + ": the NATS server at " + settings.redactedServers()
                     + " refused our credentials (" + settings.authKind() + "): " + e.getMessage()
-                    + "; check credentials_file, username/password or token", e);
+                    + "; check credentials_file, nkey_seed_file, username/password or token", e);
         } catch (IOException e) {
+            Exception reported = lastConnectionError.get();
+            Throwable tlsFailure = isTlsFailure(e) ? e : reported != null && isTlsFailure(reported) ? reported : null;
+            if (tlsFailure != null) {
+                throw new DeltaforgeException(name + ": TLS with the NATS server at " + settings.redactedServers()
+                        + " failed: " + rootMessage(tlsFailure) + "; check tls (ca_file for a private CA; cert_file and"
+                        + " key_file when the server verifies clients) and that the server has TLS enabled", e);
+            }
             throw new RetryableException(name + ": cannot connect to NATS at " + settings.redactedServers() + ": "
                     + e.getMessage() + "; is nats-server running and reachable?", e);
         } catch (InterruptedException e) {
@@ -198,8 +254,10 @@ public final class JetStreamPublisher {
     }
 
     /**
-     * Checks that the stream exists and captures our subject; at start also reports its duplicate window.
-     * Throws DeltaforgeException when the stream is unusable, IOException when JetStream did not answer.
+     * Checks that the stream exists (creating it when configured to) and captures every subject the
+     * template can produce; at start also compares the configured stream settings, checks the dead-letter
+     * subject and reports the duplicate window. Throws DeltaforgeException when the stream is unusable,
+     * IOException when JetStream did not answer.
      */
     private void checkStream(JetStreamManagement jsm, boolean atStart) throws IOException {
         StreamInfo info;
@@ -207,44 +265,149 @@ public final class JetStreamPublisher {
             info = jsm.getStreamInfo(settings.stream());
         } catch (JetStreamApiException e) {
             if (e.getApiErrorCode() == Failures.STREAM_NOT_FOUND || e.getErrorCode() == 404) {
-                throw new DeltaforgeException(name + ": stream '" + settings.stream() + "' does not exist; create it"
-                        + " with subjects covering '" + settings.subject() + "' (e.g. nats stream add "
-                        + settings.stream() + " --subjects '" + suggestedFilter() + "')", e);
-            }
-            if (e.getErrorCode() == 503) {
+                if (atStart && settings.createStream()) {
+                    info = createStream(jsm);
+                } else {
+                    throw new DeltaforgeException(name + ": stream '" + settings.stream() + "' does not exist; create it"
+                            + " with subjects covering '" + wanted() + "' (e.g. nats stream add "
+                            + settings.stream() + " --subjects '" + suggestedFilter() + "') or set create_stream: true", e);
+                }
+            } else if (e.getErrorCode() == 503) {
                 throw new IOException("JetStream is not available: " + e.getErrorDescription(), e);
+            } else {
+                throw new DeltaforgeException(name + ": cannot read stream '" + settings.stream() + "': "
+                        + e.getErrorDescription() + " (err_code " + e.getApiErrorCode() + ")", e);
             }
-            throw new DeltaforgeException(name + ": cannot read stream '" + settings.stream() + "': "
-                    + e.getErrorDescription() + " (err_code " + e.getApiErrorCode() + ")", e);
         }
         StreamConfiguration config = info.getConfiguration();
-        Connection nc = connection;
-        limits = "stream max_msg_size " + (config.getMaximumMessageSize() < 0 ? "unlimited" : config.getMaximumMessageSize() + " bytes")
-                + (nc == null ? "" : ", server max_payload " + nc.getServerInfo().getMaxPayload() + " bytes");
+        limits(connection, config);
         List<String> subjects = config.getSubjects();
-        if (subjects.stream().noneMatch(f -> Subjects.matches(f, settings.subject()))) {
-            throw new DeltaforgeException(name + ": stream '" + settings.stream() + "' does not capture subject '"
-                    + settings.subject() + "'; its subjects are " + subjects + ". Add a covering subject (e.g. nats"
-                    + " stream edit " + settings.stream() + " --subjects '" + suggestedFilter()
-                    + "') or set subject to one the stream captures");
+        String pattern = wanted();
+        if (subjects.stream().noneMatch(f -> Subjects.covers(f, pattern))) {
+            throw new DeltaforgeException(name + ": stream '" + settings.stream() + "' does not capture subject"
+                    + (settings.subject().hasPlaceholders() ? " template '" + settings.subject() + "' (every subject"
+                    + " matching '" + pattern + "' must be captured by one of the stream's subjects)" : " '" + pattern + "'")
+                    + "; its subjects are " + subjects + ". Add a covering subject (e.g. nats stream edit "
+                    + settings.stream() + " --subjects '" + suggestedFilter() + "') or set subject to one the stream"
+                    + " captures");
         }
         if (!atStart) {
             return;
         }
+        compareWithConfigured(config);
+        checkDeadLetterSubject(jsm);
         Duration window = config.getDuplicateWindow();
-        if (window == null || window.compareTo(MIN_DUPLICATE_WINDOW) < 0) {
-            log.warn("{}: stream '{}' has a duplicate window of {}; events replayed after an outage or restart"
-                            + " longer than that will be stored twice. Consider at least 2 minutes"
-                            + " (nats stream edit {} --dupe-window 2m)",
-                    name, settings.stream(), window, settings.stream());
+        if (window == null || window.compareTo(settings.expectedRestart()) < 0) {
+            log.warn("{}: stream '{}' has a duplicate window of {}, shorter than expected_restart_secs ({} s);"
+                            + " events replayed after an outage or restart longer than the window will be stored"
+                            + " twice. Raise it (nats stream edit {} --dupe-window {}s) or lower expected_restart_secs",
+                    name, settings.stream(), window, settings.expectedRestart().toSeconds(), settings.stream(),
+                    settings.expectedRestart().toSeconds());
         } else {
             log.info("{}: stream '{}' captures '{}' (subjects {}), duplicate window {}", name, settings.stream(),
                     settings.subject(), subjects, window);
         }
     }
 
+    /** The subjects the template can produce, as a pattern with {@code *} for placeholder tokens. */
+    private String wanted() {
+        return settings.subject().wildcard();
+    }
+
+    private StreamInfo createStream(JetStreamManagement jsm) throws IOException {
+        NatsSinkSettings.StreamSpec spec = settings.streamSpec();
+        List<String> subjects = spec.subjects().isEmpty() ? List.of(wanted()) : spec.subjects();
+        StreamConfiguration.Builder b = StreamConfiguration.builder()
+                .name(settings.stream())
+                .subjects(subjects)
+                .storageType("memory".equals(spec.storage()) ? StorageType.Memory : StorageType.File)
+                .replicas(spec.replicas() == null ? 1 : spec.replicas())
+                .duplicateWindow(spec.duplicateWindow() == null ? settings.expectedRestart() : spec.duplicateWindow());
+        if (spec.maxAge() != null) {
+            b.maxAge(spec.maxAge());
+        }
+        try {
+            StreamInfo info = jsm.addStream(b.build());
+            log.info("{}: created stream '{}' with subjects {}, {} storage, {} replica(s), duplicate window {}, max age {}",
+                    name, settings.stream(), subjects, info.getConfiguration().getStorageType(),
+                    info.getConfiguration().getReplicas(), info.getConfiguration().getDuplicateWindow(),
+                    info.getConfiguration().getMaxAge());
+            return info;
+        } catch (JetStreamApiException e) {
+            if (e.getErrorCode() == 503) {
+                throw new IOException("JetStream is not available: " + e.getErrorDescription(), e);
+            }
+            throw new DeltaforgeException(name + ": cannot create stream '" + settings.stream() + "' with subjects "
+                    + subjects + ": " + e.getErrorDescription() + " (err_code " + e.getApiErrorCode()
+                    + "); another stream may already capture these subjects, or the account may lack JetStream", e);
+        }
+    }
+
+    /** Reports every configured stream setting that the existing stream does not have; never changes it. */
+    private void compareWithConfigured(StreamConfiguration actual) {
+        if (!settings.createStream()) {
+            return;
+        }
+        NatsSinkSettings.StreamSpec spec = settings.streamSpec();
+        List<String> diffs = new ArrayList<>();
+        if (!spec.subjects().isEmpty() && !new HashSet<>(spec.subjects()).equals(new HashSet<>(actual.getSubjects()))) {
+            diffs.add("subjects " + actual.getSubjects() + " (configured " + spec.subjects() + ")");
+        }
+        if (spec.storage() != null && !actual.getStorageType().toString().equalsIgnoreCase(spec.storage())) {
+            diffs.add("storage " + actual.getStorageType().toString().toLowerCase(java.util.Locale.ROOT)
+                    + " (configured " + spec.storage() + ")");
+        }
+        if (spec.replicas() != null && actual.getReplicas() != spec.replicas()) {
+            diffs.add("replicas " + actual.getReplicas() + " (configured " + spec.replicas() + ")");
+        }
+        if (spec.duplicateWindow() != null && !spec.duplicateWindow().equals(actual.getDuplicateWindow())) {
+            diffs.add("duplicate_window " + actual.getDuplicateWindow().toSeconds() + " s (configured "
+                    + spec.duplicateWindow().toSeconds() + " s)");
+        }
+        if (spec.maxAge() != null && !spec.maxAge().equals(actual.getMaxAge())) {
+            diffs.add("max_age " + actual.getMaxAge().toSeconds() + " s (configured " + spec.maxAge().toSeconds() + " s)");
+        }
+        if (!diffs.isEmpty()) {
+            throw new DeltaforgeException(name + ": stream '" + settings.stream() + "' exists with " + String.join(", ", diffs)
+                    + "; DeltaForge never changes an existing stream: edit the stream (nats stream edit "
+                    + settings.stream() + ") or make stream_config match it");
+        }
+    }
+
+    private void checkDeadLetterSubject(JetStreamManagement jsm) throws IOException {
+        String dlq = settings.deadLetterSubject();
+        if (dlq == null) {
+            return;
+        }
+        try {
+            if (jsm.getStreamNames(dlq).isEmpty()) {
+                throw new DeltaforgeException(name + ": no stream captures dead_letter_subject '" + dlq + "'; add it to"
+                        + " a stream's subjects (e.g. to '" + settings.stream() + "') or choose a captured subject");
+            }
+        } catch (JetStreamApiException e) {
+            throw new DeltaforgeException(name + ": cannot check dead_letter_subject '" + dlq + "': "
+                    + e.getErrorDescription(), e);
+        }
+    }
+
+    /** Records the size limits, for the pre-publish size check and for messages. */
+    private void limits(@Nullable Connection nc, @Nullable StreamConfiguration config) {
+        long maxPayload = nc == null ? 0 : nc.getServerInfo().getMaxPayload();
+        long maxMsg = config == null ? -1 : config.getMaximumMessageSize();
+        if (config != null) {
+            limits = "stream max_msg_size " + (maxMsg < 0 ? "unlimited" : maxMsg + " bytes")
+                    + (nc == null ? "" : ", server max_payload " + maxPayload + " bytes");
+            streamMaxMsg = maxMsg;
+        }
+        long limit = maxPayload > 0 ? maxPayload : Long.MAX_VALUE;
+        if (streamMaxMsg > 0) {
+            limit = Math.min(limit, streamMaxMsg);
+        }
+        sizeLimit = limit == Long.MAX_VALUE ? 0 : limit;
+    }
+
     private String suggestedFilter() {
-        String subject = settings.subject();
+        String subject = wanted();
         int dot = subject.indexOf('.');
         return dot < 0 ? subject : subject.substring(0, dot) + ".>";
     }
@@ -301,25 +464,56 @@ public final class JetStreamPublisher {
         for (int i = 0; i < messages.size() && !acks.isDone(); i++) {
             ChangeEvent event = events.get(i);
             Message message = messages.get(i);
-            if (!acquire(deadline, batch, acks)) {
+            String subject = settings.subject().render(event);
+            Headers headers = headersFor(message);
+            byte[] body = message.payload();
+            int size = body.length + headers.serializedLength() + idHeadersLength(message.id());
+            long limit = sizeLimit;
+            if (limit > 0 && size > limit) {
+                String dlq = settings.deadLetterSubject();
+                String what = "event " + event.id() + " of " + event.table() + " (op " + event.op().code() + ", LSN "
+                        + event.position().lsn() + ", commit LSN " + event.position().commitLsn() + ") is " + size
+                        + " bytes with headers, more than the " + limit + " bytes NATS accepts (" + limits + ")";
+                if (dlq == null) {
+                    acks.completeExceptionally(new DeltaforgeException(name + ": " + what + "; raise max_payload"
+                            + " (nats-server) or the stream's max_msg_size, or set dead_letter_subject to record such"
+                            + " events instead of stopping"));
+                    return;
+                }
+                log.warn("{}: {}; publishing its metadata to dead_letter_subject '{}' instead", name, what, dlq);
+                subject = dlq;
+                body = deadLetterRecord(event, subject, settings.subject().render(event), size, limit);
+                headers = new Headers();
+                headers.put(CONTENT_TYPE, "application/json");
+                headers.put("DeltaForge-Dead-Letter", "too-large");
+                size = body.length + headers.serializedLength() + idHeadersLength(message.id());
+                deadLettered.incrementAndGet();
+            }
+            if (!acquire(deadline, batch, acks, size)) {
                 return;
             }
             CompletableFuture<PublishAck> ack;
             try {
-                ack = js.publishAsync(settings.subject(), headersFor(message), message.payload(),
-                        PublishOptions.builder().messageId(message.id()).expectedStream(settings.stream()).build());
+                PublishOptions.Builder options = PublishOptions.builder().messageId(message.id());
+                if (!subject.equals(settings.deadLetterSubject())) {
+                    options.expectedStream(settings.stream());
+                }
+                ack = js.publishAsync(subject, headers, body, options.build());
             } catch (RuntimeException e) {
                 window.release();
+                bytesWindow.release(size);
                 // Stop at the first refusal: later messages must not overtake this one once it resends.
-                acks.completeExceptionally(fail(event, message.payload().length, e));
+                acks.completeExceptionally(fail(event, subject, size, e));
                 return;
             }
             pending.incrementAndGet();
-            int size = message.payload().length;
+            int sent = size;
+            String sentTo = subject;
             ack.orTimeout(settings.sendTimeout().toNanos(), TimeUnit.NANOSECONDS).whenComplete((pa, error) -> {
                 window.release();
+                bytesWindow.release(sent);
                 if (error != null) {
-                    acks.completeExceptionally(fail(event, size, error));
+                    acks.completeExceptionally(fail(event, sentTo, sent, error));
                     return;
                 }
                 published.incrementAndGet();
@@ -375,14 +569,18 @@ public final class JetStreamPublisher {
         }
     }
 
-    private boolean acquire(long deadline, Batch batch, CompletableFuture<Void> acks) {
+    private boolean acquire(long deadline, Batch batch, CompletableFuture<Void> acks, int bytes) {
         try {
             long wait = deadline - System.nanoTime();
             if (wait > 0 && window.tryAcquire(wait, TimeUnit.NANOSECONDS)) {
-                return true;
+                if (bytesWindow.tryAcquire(bytes, deadline)) {
+                    return true;
+                }
+                window.release();
             }
             acks.completeExceptionally(new RetryableException(name + ": the in-flight window of "
-                    + settings.maxInFlight() + " messages stayed full for the whole batch timeout ("
+                    + settings.maxInFlight() + " messages / " + settings.maxInFlightBytes()
+                    + " bytes stayed full for the whole batch timeout ("
                     + settings.batchTimeout().toMillis() + " ms) while sending batch " + batch.sequence()));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -392,11 +590,66 @@ public final class JetStreamPublisher {
         return false;
     }
 
-    private DeltaforgeException fail(ChangeEvent event, int payloadBytes, Throwable error) {
-        DeltaforgeException e = Failures.classify(settings.id(), settings.stream(), settings.subject(),
+    private boolean permissionDenied(String subject) {
+        String quoted = "Publish to \"" + subject + "\"";
+        for (String error : deniedSubjects) {
+            if (error.contains(quoted)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Bytes the Nats-Msg-Id and Nats-Expected-Stream headers add, which jnats writes from the options. */
+    private int idHeadersLength(String id) {
+        return "Nats-Msg-Id: \r\n".length() + id.length() + "Nats-Expected-Stream: \r\n".length()
+                + settings.stream().length();
+    }
+
+    /** What replaces an oversized event on the dead-letter subject: enough to find and replay it. */
+    private byte[] deadLetterRecord(ChangeEvent event, String dlq, String subject, int size, long limit) {
+        StringBuilder json = new StringBuilder(256).append('{');
+        field(json, "id", event.id()).append(',');
+        field(json, "source", event.sourceId()).append(',');
+        field(json, "table", event.table().toString()).append(',');
+        field(json, "op", event.op().code()).append(',');
+        field(json, "lsn", event.position().lsn().toString()).append(',');
+        field(json, "commit_lsn", event.position().commitLsn().toString()).append(',');
+        json.append("\"index_in_tx\":").append(event.position().indexInTx()).append(',');
+        json.append("\"txid\":").append(event.position().xid()).append(',');
+        field(json, "subject", subject).append(',');
+        json.append("\"size\":").append(size).append(',');
+        json.append("\"limit\":").append(limit).append(',');
+        field(json, "reason", "too large").append('}');
+        return json.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private static StringBuilder field(StringBuilder json, String key, String value) {
+        json.append('"').append(key).append("\":\"");
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c == '"' || c == '\\') {
+                json.append('\\').append(c);
+            } else if (c < 0x20) {
+                json.append(String.format("\\u%04x", (int) c));
+            } else {
+                json.append(c);
+            }
+        }
+        return json.append('"');
+    }
+
+    private DeltaforgeException fail(ChangeEvent event, String subject, int payloadBytes, Throwable error) {
+        DeltaforgeException e = Failures.classify(settings.id(), settings.stream(), subject,
                 settings.sendTimeout(), limits, event, payloadBytes, error);
         if (e instanceof RetryableException && String.valueOf(e.getMessage()).contains("no JetStream responder")) {
             recheckStream = true;
+        }
+        if (e instanceof RetryableException && permissionDenied(subject)) {
+            // The server refuses the publish with -ERR and never acknowledges it: a resend cannot help.
+            return new DeltaforgeException(name + ": the NATS server does not allow this user to publish to '"
+                    + subject + "' (Permissions Violation), so event " + event.id() + " of " + event.table()
+                    + " cannot be delivered; grant publish permission for the sink's subjects", e);
         }
         return e;
     }
@@ -407,6 +660,23 @@ public final class JetStreamPublisher {
         message.headers().forEach(headers::put);
         headers.put(CONTENT_TYPE, message.contentType());
         return headers;
+    }
+
+    private static boolean isTlsFailure(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof javax.net.ssl.SSLException || t instanceof java.security.cert.CertificateException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getClass().getSimpleName() + ": " + t.getMessage();
     }
 
     // ---- close ---------------------------------------------------------------------------------------
@@ -444,7 +714,7 @@ public final class JetStreamPublisher {
     }
 
     /** Logs connection changes; never prints URLs with user info. */
-    private static final class LoggingListener implements ConnectionListener {
+    private final class LoggingListener implements ConnectionListener {
         private final String name;
 
         LoggingListener(String name) {
@@ -462,24 +732,33 @@ public final class JetStreamPublisher {
         public void connectionEvent(Connection conn, Events type, @Nullable Long time, @Nullable String uriDetails) {
             String url = NatsSinkSettings.redact(uriDetails);
             switch (type) {
-                case CONNECTED -> log.info("{}: connected to {}", name, url);
+                case CONNECTED -> {
+                    if (outage.compareAndSet(true, false)) {
+                        log.info("{}: connected again to {} after {} failed attempt(s); resending from the first"
+                                + " unacknowledged batch", name, url, failedConnects.getAndSet(0));
+                    } else {
+                        log.info("{}: connected to {}", name, url);
+                    }
+                }
                 case DISCONNECTED -> {
                     if (uriDetails == null) {
                         log.debug("{}: a connection attempt failed", name);
+                    } else if (!closed && outage.compareAndSet(false, true)) {
+                        log.warn("{}: lost the connection to {}; unacknowledged batches will be resent over a new"
+                                + " connection once the server answers (further attempts are logged at debug)", name, url);
                     } else {
-                        log.info("{}: lost the connection to {}; unacknowledged batches will be resent over a new"
-                                + " connection", name, url);
+                        log.debug("{}: disconnected from {}", name, url);
                     }
                 }
                 case RECONNECTED -> log.info("{}: reconnected to {}", name, url);
-                case CLOSED -> log.info("{}: connection closed", name);
+                case CLOSED -> log.debug("{}: connection closed", name);
                 case LAME_DUCK -> log.info("{}: server {} is entering lame duck mode", name, url);
                 default -> log.debug("{}: connection event {}", name, type);
             }
         }
     }
 
-    private static final class LoggingErrors implements ErrorListener {
+    private final class LoggingErrors implements ErrorListener {
         private final String name;
 
         LoggingErrors(String name) {
@@ -488,11 +767,15 @@ public final class JetStreamPublisher {
 
         @Override
         public void errorOccurred(Connection conn, String error) {
+            if (error.contains("Permissions Violation")) {
+                deniedSubjects.add(error);
+            }
             log.warn("{}: server reported: {}", name, error);
         }
 
         @Override
         public void exceptionOccurred(Connection conn, Exception exp) {
+            lastConnectionError.set(exp);
             log.debug("{}: connection exception: {}", name, exp.toString());
         }
     }

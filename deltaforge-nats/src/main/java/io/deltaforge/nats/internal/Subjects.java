@@ -28,6 +28,31 @@ public final class Subjects {
     }
 
     /**
+     * Whether every subject that {@code pattern} matches (literal tokens and {@code *}, no {@code >}) is
+     * captured by {@code filter}: {@code users.>} covers {@code users.events.*}, {@code users.events.a}
+     * does not.
+     */
+    public static boolean covers(String filter, String pattern) {
+        String[] f = filter.split("\\.", -1);
+        String[] p = pattern.split("\\.", -1);
+        for (int i = 0; i < f.length; i++) {
+            if (f[i].equals(">")) {
+                return i == f.length - 1 && p.length > i;
+            }
+            if (i >= p.length) {
+                return false;
+            }
+            if (f[i].equals("*")) {
+                continue;
+            }
+            if (p[i].equals("*") || !f[i].equals(p[i])) {
+                return false;
+            }
+        }
+        return f.length == p.length;
+    }
+
+    /**
      * Why {@code subject} cannot be published to: it must be non-empty tokens
      * without wildcards or whitespace. Empty when the subject is fine.
      */
@@ -47,6 +72,20 @@ public final class Subjects {
             }
             if (token.equals("*") || token.equals(">")) {
                 return "'" + subject + "' contains a wildcard; a publish subject must be literal, e.g. users.events";
+            }
+        }
+        return "";
+    }
+
+    /** Why {@code filter} is not a valid stream subject filter, or empty when it is. */
+    public static String problemWithFilter(String filter) {
+        if (filter.isBlank() || filter.chars().anyMatch(Character::isWhitespace)) {
+            return "'" + filter + "' is not a subject filter; use tokens separated by dots, e.g. users.>";
+        }
+        String[] tokens = filter.split("\\.", -1);
+        for (int i = 0; i < tokens.length; i++) {
+            if (tokens[i].isEmpty() || (tokens[i].equals(">") && i != tokens.length - 1)) {
+                return "'" + filter + "' is not a subject filter; tokens must be non-empty and '>' may only be last";
             }
         }
         return "";

@@ -1,0 +1,42 @@
+package io.deltaforge.nats;
+
+import io.deltaforge.api.ChangeEvent;
+import io.deltaforge.api.EventIds;
+import io.deltaforge.api.Lsn;
+import io.deltaforge.api.Op;
+import io.deltaforge.api.Row;
+import io.deltaforge.api.SourcePosition;
+import io.deltaforge.api.TableId;
+import io.deltaforge.spi.Batch;
+import io.deltaforge.spi.Message;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** Makes batches of change events with distinct, deterministic ids, for sink tests. */
+final class Batches {
+    static final TableId USERS = TableId.parse("public.users");
+    private static final List<String> COLUMNS = List.of("id", "name");
+    private long lsn = 1000;
+    private long sequence;
+
+    Batch batch(int size) {
+        return batch(USERS, Op.CREATE, size, null);
+    }
+
+    Batch batch(TableId table, Op op, int size, byte[] payload) {
+        List<ChangeEvent> events = new ArrayList<>();
+        List<Message> messages = new ArrayList<>();
+        Lsn commit = new Lsn(lsn++);
+        for (int i = 0; i < size; i++) {
+            String id = EventIds.forChange("users-postgres", commit, i);
+            events.add(new ChangeEvent(id, "users-postgres", op, table, null, Row.of(COLUMNS, (long) i, "n" + i),
+                    new SourcePosition(commit, commit, i, 7, Instant.parse("2025-01-15T10:30:00Z"))));
+            byte[] body = payload != null ? payload : ("{\"id\":\"" + id + "\"}").getBytes(StandardCharsets.UTF_8);
+            messages.add(new Message(id, Map.of(), "application/cloudevents+json", body));
+        }
+        return new Batch(++sequence, events, messages);
+    }
+}
