@@ -31,10 +31,13 @@ import org.jspecify.annotations.Nullable;
  *                         is stored out of line (PostgreSQL TOAST); never null, usually empty
  * @param detail           what only some ops carry: {@link Detail.Truncate} or {@link Detail.Message};
  *                         null otherwise
+ * @param keyColumns       the table's replica-identity key columns in key order (usually the primary
+ *                         key); never null, empty when the table has none or the source does not know
  */
 public record ChangeEvent(String id, String sourceId, Op op, TableId table, @Nullable Row before,
                           @Nullable Row after, SourcePosition position, int schemaVersion,
-                          List<String> unchangedColumns, @Nullable Detail detail) implements SourceRecord {
+                          List<String> unchangedColumns, @Nullable Detail detail, List<String> keyColumns)
+        implements SourceRecord {
     public ChangeEvent {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(sourceId, "sourceId");
@@ -42,18 +45,26 @@ public record ChangeEvent(String id, String sourceId, Op op, TableId table, @Nul
         Objects.requireNonNull(table, "table");
         Objects.requireNonNull(position, "position");
         unchangedColumns = List.copyOf(unchangedColumns);
+        keyColumns = List.copyOf(keyColumns);
     }
 
-    /** A row change without schema version, unchanged columns or detail. */
+    /** An event without key column information. */
+    public ChangeEvent(String id, String sourceId, Op op, TableId table, @Nullable Row before,
+                       @Nullable Row after, SourcePosition position, int schemaVersion,
+                       List<String> unchangedColumns, @Nullable Detail detail) {
+        this(id, sourceId, op, table, before, after, position, schemaVersion, unchangedColumns, detail, List.of());
+    }
+
+    /** A row change without schema version, unchanged columns, detail or key columns. */
     public ChangeEvent(String id, String sourceId, Op op, TableId table, @Nullable Row before,
                        @Nullable Row after, SourcePosition position) {
-        this(id, sourceId, op, table, before, after, position, 0, List.of(), null);
+        this(id, sourceId, op, table, before, after, position, 0, List.of(), null, List.of());
     }
 
     /** The same event with some columns projected away (filters use it); ids and positions are kept. */
     public ChangeEvent withRows(@Nullable Row newBefore, @Nullable Row newAfter) {
         return new ChangeEvent(id, sourceId, op, table, newBefore, newAfter, position, schemaVersion,
-                unchangedColumns, detail);
+                unchangedColumns, detail, keyColumns);
     }
 
     /** What only some ops carry. */
