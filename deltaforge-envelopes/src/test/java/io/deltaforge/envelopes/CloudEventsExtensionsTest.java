@@ -97,6 +97,17 @@ class CloudEventsExtensionsTest {
     }
 
     @Test
+    void partitionKeyUsesTheKeyColumnsTheSourceReported() throws Exception {
+        TableId members = new TableId("public", "memberships");
+        CloudEventsEnvelope e = CloudEventsEnvelope.withTypePrefix("com.acme");
+        ChangeEvent plain = Events.event(members, Op.CREATE, null, Row.of(MEMBER_COLUMNS, 7L, "eu", "x"), 0,
+                Events.COMMITTED);
+        ChangeEvent insert = new ChangeEvent(plain.id(), plain.sourceId(), plain.op(), plain.table(), null,
+                plain.after(), plain.position(), 1, List.of(), null, List.of("group_id", "user_id"));
+        assertThat(MAPPER.readTree(e.encode(insert).payload()).get("partitionkey").asText()).isEqualTo("[\"eu\",7]");
+    }
+
+    @Test
     void truncateIsRenderedWithItsFlagsAndNoKey() throws Exception {
         CloudEventsEnvelope e = CloudEventsEnvelope.builder().typePrefix("com.acme.users").tenant("acme").build();
         ChangeEvent truncate = Events.truncate(true, false);

@@ -11,9 +11,10 @@ import org.jspecify.annotations.Nullable;
 /**
  * The value of the CloudEvents {@code partitionkey} extension: the changed row's primary key, as text.
  *
- * <p>A {@link ChangeEvent} does not say which columns form the key, so the columns are chosen, in order:
+ * <p>The key columns are chosen, in order:
  * <ol>
  *   <li>the columns configured for the table ({@code partition_key_columns});
+ *   <li>the event's own {@link ChangeEvent#keyColumns()}, when the source reported them;
  *   <li>a column named {@code id}, when the row has one;
  *   <li>for updates and deletes, the columns of {@code before} when it looks like a key-only old row
  *       (REPLICA IDENTITY DEFAULT or INDEX: a delete's old row, or an update's old row with fewer
@@ -46,6 +47,12 @@ public final class PartitionKeys {
         if (columns != null) {
             Row source = containsAll(row, columns) ? row : event.before();
             return source != null && containsAll(source, columns) ? format(source, columns, event) : null;
+        }
+        if (!event.keyColumns().isEmpty()) {
+            Row source = containsAll(row, event.keyColumns()) ? row : event.before();
+            if (source != null && containsAll(source, event.keyColumns())) {
+                return format(source, event.keyColumns(), event);
+            }
         }
         if (row.hasColumn(ID)) {
             return format(row, List.of(ID), event);
