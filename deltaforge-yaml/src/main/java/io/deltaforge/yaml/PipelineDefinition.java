@@ -1,6 +1,7 @@
 package io.deltaforge.yaml;
 
 import io.deltaforge.api.BatchConfig;
+import io.deltaforge.api.EventFilter;
 import io.deltaforge.api.Pipeline;
 import io.deltaforge.api.SinkBinding;
 import io.deltaforge.spi.CommitPolicy;
@@ -32,11 +33,13 @@ import org.jspecify.annotations.Nullable;
  * @param envelope     {@code spec.envelope}, the envelope of sinks that name none; null when not set
  * @param batch        {@code spec.batch}, with {@link BatchConfig#defaults()} for what is not set
  * @param commitPolicy {@code spec.commit_policy}
+ * @param filter       {@code spec.filters} as one filter ({@link EventFilter#ALL} when not set); each sink's
+ *                     own {@code filters} are in its {@link SinkBinding#filter()}
  * @param origin       where the document is, e.g. {@code pipelines.yaml:12}, for messages
  */
 public record PipelineDefinition(String name, @Nullable String tenant, Map<String, String> labels, Source source,
                                  List<SinkBinding> sinks, @Nullable Envelope envelope, BatchConfig batch,
-                                 CommitPolicy commitPolicy, String origin) {
+                                 CommitPolicy commitPolicy, EventFilter filter, String origin) {
     public PipelineDefinition {
         Objects.requireNonNull(name, "name");
         labels = Map.copyOf(labels);
@@ -44,12 +47,14 @@ public record PipelineDefinition(String name, @Nullable String tenant, Map<Strin
         sinks = List.copyOf(sinks);
         Objects.requireNonNull(batch, "batch");
         Objects.requireNonNull(commitPolicy, "commitPolicy");
+        Objects.requireNonNull(filter, "filter");
         Objects.requireNonNull(origin, "origin");
     }
 
     /** A new builder holding everything this definition says; each call gives a fresh builder. */
     public Pipeline.Builder toBuilder() {
-        Pipeline.Builder b = Pipeline.builder().name(name).source(source).batch(batch).commitPolicy(commitPolicy);
+        Pipeline.Builder b = Pipeline.builder().name(name).source(source).batch(batch).commitPolicy(commitPolicy)
+                .filter(filter);
         if (envelope != null) {
             b.envelope(envelope);
         }

@@ -3,10 +3,19 @@ package io.deltaforge.yaml;
 import io.deltaforge.api.ConfigException;
 import io.deltaforge.api.Pipeline;
 import io.deltaforge.yaml.internal.Causes;
+import io.deltaforge.yaml.internal.OpsServer;
+import io.deltaforge.yaml.internal.ProgressReporter;
 import io.deltaforge.yaml.internal.Supervisor;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -17,6 +26,7 @@ import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
@@ -26,6 +36,7 @@ import org.jspecify.annotations.Nullable;
  * <pre>
  * deltaforge validate --config pipelines.yaml     # exit 0 and "ok: 1 pipeline(s) valid", or 2 and the problems
  * deltaforge run --config /etc/deltaforge/        # runs until SIGINT/SIGTERM, then stops gracefully, exit 0
+ * deltaforge run --config p.yaml --metrics-port 9464   # plus /health, /ready and /metrics over HTTP
  * deltaforge --version
  * </pre>
  *
@@ -38,6 +49,8 @@ public final class Runner {
     static final int USAGE = 2;
     private static final Duration DEFAULT_DRAIN = Duration.ofSeconds(30);
 
+    private static final Duration DEFAULT_PROGRESS = Duration.ofSeconds(30);
+
     private static final String USAGE_TEXT = """
             Usage: deltaforge <command> [options]
 
@@ -48,12 +61,19 @@ public final class Runner {
             Options:
               -c, --config FILE|DIR        a YAML file (several pipelines separated by ---) or a directory of
                                            *.yaml/*.yml files; may be repeated; default: $DELTAFORGE_CONFIG
+              --metrics-port N             run: serve /health, /ready and /metrics over HTTP on port N
+                                           (0 picks a free port; default $DELTAFORGE_METRICS_PORT, else off)
+              --metrics-bind ADDRESS       run: the address to listen on (default 0.0.0.0)
+              --progress-interval SECONDS  run: log each pipeline's progress this often (default 30; 0 = never)
               --drain-timeout SECONDS      run: how long stopping may wait for deliveries (default 30)
+              --check-connections          validate: also connect to each source and sink (not available yet)
               -h, --help                   show this help
               -V, --version                show the version
 
             Environment:
-              ${VAR} and ${VAR:-default} in YAML values are replaced from the environment.
+              ${VAR} and ${VAR:-default} in YAML values are replaced from the environment; $${ is a literal ${.
+              DELTAFORGE_CONFIG            the configuration when --config is not given
+              DELTAFORGE_METRICS_PORT      the HTTP port when --metrics-port is not given
               DELTAFORGE_DEBUG=1           print stack traces with errors
               DELTAFORGE_JAVA_OPTS         JVM options for the launcher script
 
@@ -77,6 +97,21 @@ public final class Runner {
      * @return the exit code
      */
     public static int execute(String[] args, PrintStream out, PrintStream err, Function<String, @Nullable String> env) {
+        return execute(args, out, err, env, Control.PROCESS);
+    }
+
+    /**
+     * How a run is stopped and watched: by signals in the real process; by a future in tests.
+     *
+     * @param stopRequested completes to stop the pipelines; null: SIGINT/SIGTERM do it
+     * @param httpStarted   told where the HTTP server listens, once it does
+     */
+    record Control(@Nullable CompletableFuture<Void> stopRequested, Consumer<InetSocketAddress> httpStarted) {
+        static final Control PROCESS = new Control(null, a -> { });
+    }
+
+    static int execute(String[] args, PrintStream out, PrintStream err, Function<String, @Nullable String> env,
+                       Control control) {
         Objects.requireNonNull(args, "args");
         Objects.requireNonNull(out, "out");
         Objects.requireNonNull(err, "err");
@@ -116,9 +151,19 @@ public final class Runner {
         }
         boolean debug = isSet(env.apply("DELTAFORGE_DEBUG"));
 
-        List<Pipeline> pipelines;
+        if (options.checkConnections()) {
+            // TODO: needs a probe hook on Source and Sink (see docs/configuration.md); starting them instead
+            // would have side effects (a postgres source creates its slot), so refuse rather than pretend.
+            err.println("error: --check-connections is not available yet: sources and sinks offer no connection "
+                    + "check; run validate without it for the static checks");
+            return USAGE;
+        }
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        List<Pipeline> pipelines = new ArrayList<>();
         try {
-            pipelines = PipelineConfigLoader.create().withEnvironment(env).load(options.configs());
+            for (PipelineDefinition d : PipelineConfigLoader.create().withEnvironment(env).definitions(options.configs())) {
+                pipelines.add(d.toBuilder().meterRegistry(registry).build());
+            }
         } catch (YamlConfigException e) {
             e.located().forEach(err::println);
             return USAGE;
@@ -136,11 +181,47 @@ public final class Runner {
             out.println("ok: " + pipelines.size() + " pipeline(s) valid");
             return OK;
         }
-        return run(pipelines, err, debug, options.drainTimeout());
+        bindJvmMetrics(registry);
+        OpsServer http = null;
+        if (options.metricsPort() != null) {
+            InetSocketAddress address = new InetSocketAddress(options.metricsBind(), options.metricsPort());
+            try {
+                http = OpsServer.start(address, pipelines, registry);
+            } catch (IOException | RuntimeException e) {
+                err.println("error: cannot serve HTTP on " + options.metricsBind() + ":" + options.metricsPort()
+                        + ": " + Causes.oneLine(e) + "; choose another --metrics-port");
+                return FAILED;
+            }
+            control.httpStarted().accept(http.address());
+        }
+        ProgressReporter progress = options.progressInterval().isZero() ? null
+                : ProgressReporter.start(pipelines, options.progressInterval());
+        try {
+            return run(pipelines, err, debug, options.drainTimeout(), control);
+        } finally {
+            if (progress != null) {
+                progress.close();
+            }
+            if (http != null) {
+                http.close();
+            }
+            registry.close();
+        }
     }
 
-    private static int run(List<Pipeline> pipelines, PrintStream err, boolean debug, Duration drainTimeout) {
+    private static void bindJvmMetrics(PrometheusMeterRegistry registry) {
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+    }
+
+    private static int run(List<Pipeline> pipelines, PrintStream err, boolean debug, Duration drainTimeout,
+                           Control control) {
         Supervisor supervisor = new Supervisor(err, debug, drainTimeout);
+        if (control.stopRequested() != null) {
+            return supervisor.run(pipelines, control.stopRequested());
+        }
         CompletableFuture<Void> stopRequested = new CompletableFuture<>();
         CompletableFuture<Integer> finished = new CompletableFuture<>();
         // On SIGINT/SIGTERM the JVM runs this hook; it lets the supervisor stop the pipelines gracefully and
@@ -204,11 +285,17 @@ public final class Runner {
     }
 
     /** The options of run and validate. */
-    private record Options(List<Path> configs, Duration drainTimeout, boolean help) {
+    private record Options(List<Path> configs, Duration drainTimeout, boolean help, @Nullable Integer metricsPort,
+                           String metricsBind, Duration progressInterval, boolean checkConnections) {
         static Options parse(String command, String[] args, Function<String, @Nullable String> env) {
             List<Path> configs = new ArrayList<>();
             Duration drain = DEFAULT_DRAIN;
+            Duration progress = DEFAULT_PROGRESS;
+            Integer port = null;
+            String bind = "0.0.0.0";
             boolean help = false;
+            boolean check = false;
+            boolean run = command.equals("run");
             for (int i = 1; i < args.length; i++) {
                 String a = args[i];
                 String value = null;
@@ -229,28 +316,40 @@ public final class Runner {
                         configs.add(Path.of(value));
                     }
                     case "--drain-timeout" -> {
-                        if (!command.equals("run")) {
-                            throw new IllegalArgumentException("--drain-timeout is an option of run only");
+                        runOnly(name, run);
+                        value = value == null ? next(args, ++i, name) : value;
+                        drain = Duration.ofSeconds(number(name, value, 1, 3600, "a number of seconds from 1 to 3600"));
+                    }
+                    case "--progress-interval" -> {
+                        runOnly(name, run);
+                        value = value == null ? next(args, ++i, name) : value;
+                        progress = Duration.ofSeconds(number(name, value, 0, 86_400,
+                                "a number of seconds from 0 (never) to 86400"));
+                    }
+                    case "--metrics-port" -> {
+                        runOnly(name, run);
+                        value = value == null ? next(args, ++i, name) : value;
+                        port = (int) number(name, value, 0, 65_535, "a port from 0 (any free port) to 65535");
+                    }
+                    case "--metrics-bind" -> {
+                        runOnly(name, run);
+                        value = value == null ? next(args, ++i, name) : value;
+                        if (value.isBlank()) {
+                            throw new IllegalArgumentException("--metrics-bind needs an address, e.g. 127.0.0.1");
                         }
-                        if (value == null) {
-                            value = next(args, ++i, name);
+                        bind = value.trim();
+                    }
+                    case "--check-connections" -> {
+                        if (run) {
+                            throw new IllegalArgumentException("--check-connections is an option of validate only");
                         }
-                        long secs;
-                        try {
-                            secs = Long.parseLong(value.trim());
-                        } catch (NumberFormatException e) {
-                            secs = -1;
-                        }
-                        if (secs < 1 || secs > 3600) {
-                            throw new IllegalArgumentException("--drain-timeout: '" + value
-                                    + "' is not a number of seconds from 1 to 3600");
-                        }
-                        drain = Duration.ofSeconds(secs);
+                        check = true;
                     }
                     case "-h", "--help" -> help = true;
                     default -> throw new IllegalArgumentException("unknown option '" + a + "' for " + command
-                            + "; expected --config FILE|DIR" + (command.equals("run") ? " or --drain-timeout SECONDS"
-                            : "") + " (see --help)");
+                            + "; expected --config FILE|DIR" + (run ? ", --metrics-port N, --metrics-bind ADDRESS, "
+                            + "--progress-interval SECONDS or --drain-timeout SECONDS" : " or --check-connections")
+                            + " (see --help)");
                 }
             }
             if (configs.isEmpty() && !help) {
@@ -261,7 +360,31 @@ public final class Runner {
                 }
                 configs.add(Path.of(fromEnv));
             }
-            return new Options(List.copyOf(configs), drain, help);
+            String portFromEnv = env.apply("DELTAFORGE_METRICS_PORT");
+            if (run && port == null && portFromEnv != null && !portFromEnv.isBlank()) {
+                port = (int) number("DELTAFORGE_METRICS_PORT", portFromEnv, 0, 65_535,
+                        "a port from 0 (any free port) to 65535");
+            }
+            return new Options(List.copyOf(configs), drain, help, port, bind, progress, check);
+        }
+
+        private static void runOnly(String option, boolean run) {
+            if (!run) {
+                throw new IllegalArgumentException(option + " is an option of run only");
+            }
+        }
+
+        private static long number(String option, String value, long min, long max, String expected) {
+            long n;
+            try {
+                n = Long.parseLong(value.trim());
+            } catch (NumberFormatException e) {
+                n = Long.MIN_VALUE;
+            }
+            if (n < min || n > max) {
+                throw new IllegalArgumentException(option + ": '" + value + "' is not " + expected);
+            }
+            return n;
         }
 
         private static String next(String[] args, int i, String option) {

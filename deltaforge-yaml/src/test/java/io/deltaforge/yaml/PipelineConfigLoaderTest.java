@@ -202,8 +202,8 @@ class PipelineConfigLoaderTest {
                 """;
 
         assertThat(problems(yaml)).contains(
-                "spec.sink: unknown key; did you mean 'sinks'? known keys: source, sinks, envelope, batch, "
-                        + "commit_policy",
+                "spec.sink: unknown key; did you mean 'sinks'? known keys: source, sinks, envelope, encoding, "
+                        + "batch, commit_policy, filters",
                 "spec.batch.max_event: unknown key; did you mean 'max_events'? known keys: max_events, max_bytes, "
                         + "max_ms, respect_source_tx",
                 "spec.sinks: is required; add at least one sink, e.g. sinks: [{type: nats, config: {...}}]");
@@ -352,7 +352,7 @@ class PipelineConfigLoaderTest {
         assertThat(e.located()).hasSize(1);
         assertThat(e.located().get(0).toString()).isEqualTo(dir.resolve("b.yaml") + ": spec.sinks[0].config.x "
                 + "(line 15, column 9): unknown key; known keys: batch_timeout_secs, id, send_timeout_secs, stream, "
-                + "subject, url, envelope, required, encoding");
+                + "subject, url, envelope, encoding, required, filters");
     }
 
     @Test

@@ -8,18 +8,24 @@ import io.nats.client.Connection;
 import io.nats.client.JetStreamManagement;
 import io.nats.client.api.StreamConfiguration;
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The seed YAML, verbatim, through the packaged runner jar in its own JVM, against real servers; then
- * SIGTERM, which must stop the pipeline gracefully with exit code 0.
+ * The seed YAML, verbatim, through the packaged runner jar in its own JVM, against real servers, with its
+ * HTTP endpoints on; then SIGTERM, which must stop the pipeline gracefully with exit code 0.
  */
 @Timeout(180)
 class RunnerIT {
@@ -38,7 +44,8 @@ class RunnerIT {
             createStream(nats);
             Path log = tmp.resolve("runner.log");
             ProcessBuilder pb = new ProcessBuilder(javaBin(), "-jar", JAR.toAbsolutePath().toString(), "run",
-                    "--config", PipelineConfigLoaderTest.SEED.toString())
+                    "--config", PipelineConfigLoaderTest.SEED.toString(), "--metrics-port", "0",
+                    "--metrics-bind", "127.0.0.1")
                     .redirectErrorStream(true).redirectOutput(log.toFile());
             pb.environment().put("POSTGRES_DSN", pg.dsn());
             pb.environment().put("NATS_URL", nats.url());
@@ -47,6 +54,19 @@ class RunnerIT {
                 waitFor(() -> Files.readString(log).contains("pipeline(s) running"), Duration.ofSeconds(60), log);
                 pg.execute("INSERT INTO public.users VALUES (1, 'Alice', 'alice@example.com', now())");
                 waitFor(() -> messages(nats) >= 1, Duration.ofSeconds(60), log);
+
+                Matcher port = Pattern.compile("http: serving .* on 127\\.0\\.0\\.1:(\\d+)")
+                        .matcher(Files.readString(log));
+                assertThat(port.find()).as(Files.readString(log)).isTrue();
+                HttpClient http = HttpClient.newHttpClient();
+                String base = "http://127.0.0.1:" + port.group(1);
+                HttpResponse<String> ready = http.send(HttpRequest.newBuilder(URI.create(base + "/ready"))
+                        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+                assertThat(ready.statusCode()).as(ready.body()).isEqualTo(200);
+                waitFor(() -> http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
+                                HttpResponse.BodyHandlers.ofString()).body()
+                        .contains("deltaforge_events_delivered{pipeline=\"users-postgres-to-nats\"} 1.0"),
+                        Duration.ofSeconds(30), log);
 
                 runner.destroy(); // SIGTERM
 

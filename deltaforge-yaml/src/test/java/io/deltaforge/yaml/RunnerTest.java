@@ -71,7 +71,7 @@ class RunnerTest {
                 "spec.source.config.dsn (line 10, column 7): environment variable PG_DSN is not set; export it or "
                         + "write ${PG_DSN:-default}",
                 "spec.sinkz (line 11, column 3): unknown key; did you mean 'sinks'? known keys: source, sinks, "
-                        + "envelope, batch, commit_policy",
+                        + "envelope, encoding, batch, commit_policy, filters",
                 "spec.sinks (line 5, column 1): is required; add at least one sink, e.g. sinks: [{type: nats, "
                         + "config: {...}}]");
     }

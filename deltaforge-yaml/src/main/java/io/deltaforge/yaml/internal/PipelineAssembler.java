@@ -2,6 +2,9 @@ package io.deltaforge.yaml.internal;
 
 import io.deltaforge.api.BatchConfig;
 import io.deltaforge.api.ConfigException;
+import io.deltaforge.api.EventFilter;
+import io.deltaforge.api.Filters;
+import io.deltaforge.api.Op;
 import io.deltaforge.api.SinkBinding;
 import io.deltaforge.spi.CommitPolicy;
 import io.deltaforge.spi.CommitPolicyProvider;
@@ -18,10 +21,12 @@ import io.deltaforge.yaml.PipelineDefinition;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.BiFunction;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
@@ -36,7 +41,8 @@ final class PipelineAssembler {
     static final String KIND = "Pipeline";
 
     /** Keys of a sink's config that the loader consumes; the rest goes to the sink provider. */
-    private static final List<String> SINK_OWN_KEYS = List.of("envelope", "required", "encoding");
+    private static final List<String> SINK_OWN_KEYS = CoreSchema.SINK_OWN;
+    private static final List<String> ENCODINGS = List.of("json");
     private static final List<String> BUILT_IN_MODES = List.of("all", "required", "quorum");
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
@@ -50,7 +56,7 @@ final class PipelineAssembler {
     @Nullable PipelineDefinition assemble(Node root, Reporter problems, String origin) {
         int before = problems.count();
         Section doc = Section.of(root, "", problems, "a pipeline: apiVersion, kind, metadata and spec",
-                "apiVersion", "kind", "metadata", "spec");
+                CoreSchema.keys(CoreSchema.ROOT));
         if (doc == null) {
             return null;
         }
@@ -68,7 +74,7 @@ final class PipelineAssembler {
         String tenant = null;
         Map<String, String> labels = Map.of();
         Section meta = required(doc, "metadata", "the pipeline's name, tenant and labels",
-                "write metadata: {name: my-pipeline}", "name", "tenant", "labels");
+                "write metadata: {name: my-pipeline}", CoreSchema.keys(CoreSchema.METADATA));
         if (meta != null) {
             name = meta.requiredString("name", "name the pipeline, e.g. name: users-to-nats");
             if (name != null && !NAME.matcher(name).matches()) {
@@ -82,9 +88,8 @@ final class PipelineAssembler {
         }
         PipelineInfo info = new PipelineInfo(name == null ? "pipeline" : name, tenant);
 
-        Section spec = required(doc, "spec", "source, sinks, envelope, batch and commit_policy",
-                "write spec: with a source and at least one sink", "source", "sinks", "envelope", "batch",
-                "commit_policy");
+        Section spec = required(doc, "spec", "source, sinks, envelope, encoding, batch, commit_policy and filters",
+                "write spec: with a source and at least one sink", CoreSchema.keys(CoreSchema.SPEC));
         if (spec == null) {
             return null;
         }
@@ -92,6 +97,9 @@ final class PipelineAssembler {
         Source source = source(spec, info);
         Envelope pipelineEnvelope = spec.has("envelope")
                 ? envelope(spec.get("envelope"), spec.pathOf("envelope"), info, problems) : null;
+        encoding(spec);
+        EventFilter filter = spec.has("filters") ? filters(spec.get("filters"), spec.pathOf("filters"), problems)
+                : EventFilter.ALL;
         List<SinkBinding> sinks = sinks(spec, info, spec.has("envelope"));
         BatchConfig batch = batch(spec);
         CommitPolicy policy = commitPolicy(spec, sinks.size(), info);
@@ -100,7 +108,7 @@ final class PipelineAssembler {
             return null;
         }
         PipelineDefinition def = new PipelineDefinition(name, tenant, labels, source, sinks, pipelineEnvelope,
-                batch, policy, origin);
+                batch, policy, filter == null ? EventFilter.ALL : filter, origin);
         try {
             def.toBuilder().build();
         } catch (ConfigException e) {
@@ -146,7 +154,7 @@ final class PipelineAssembler {
 
     private @Nullable Source source(Section spec, PipelineInfo info) {
         Section s = required(spec, "source", "the source's type and config",
-                "add a source, e.g. source: {type: postgres, config: {...}}", "type", "config");
+                "add a source, e.g. source: {type: postgres, config: {...}}", CoreSchema.keys(CoreSchema.SOURCE));
         if (s == null) {
             return null;
         }
@@ -176,8 +184,8 @@ final class PipelineAssembler {
         List<SinkBinding> out = new ArrayList<>();
         for (int i = 0; i < list.items().size(); i++) {
             String path = YamlPaths.item(spec.pathOf("sinks"), i);
-            Section s = Section.of(list.items().get(i), path, problems, "a sink with type and config", "type",
-                    "config");
+            Section s = Section.of(list.items().get(i), path, problems, "a sink with type and config",
+                    CoreSchema.keys(CoreSchema.SINK));
             if (s == null) {
                 continue;
             }
@@ -194,12 +202,12 @@ final class PipelineAssembler {
                     s.pathOf("config"), problems, "the sink's settings", SINK_OWN_KEYS.toArray(String[]::new));
             boolean required = true;
             Envelope envelope = null;
+            EventFilter sinkFilter = EventFilter.ALL;
             if (own != null) {
                 required = own.bool("required", true);
-                String encoding = own.string("encoding");
-                if (encoding != null && !encoding.equals("json")) {
-                    problems.problem(own.pathOf("encoding"), "'" + encoding
-                            + "' is not supported; only json is available for now");
+                encoding(own);
+                if (own.has("filters")) {
+                    sinkFilter = filters(own.get("filters"), own.pathOf("filters"), problems);
                 }
                 if (own.has("envelope")) {
                     envelope = envelope(own.get("envelope"), own.pathOf("envelope"), info, problems);
@@ -216,7 +224,8 @@ final class PipelineAssembler {
             Sink sink = create(SinkProvider.class, "sink", type, s.pathOf("type"), s.pathOf("config"), config, info,
                     SINK_OWN_KEYS, SinkProvider::create, problems);
             if (sink != null) {
-                out.add(SinkBinding.of(sink).withEnvelope(envelope).withRequired(required));
+                out.add(SinkBinding.of(sink).withEnvelope(envelope).withRequired(required)
+                        .withFilter(sinkFilter == null ? EventFilter.ALL : sinkFilter));
             }
         }
         return out;
@@ -235,7 +244,7 @@ final class PipelineAssembler {
             typePath = path;
             config = new LinkedHashMap<>();
         } else if (node instanceof Node.MapNode map) {
-            Section sec = Section.of(map, path, problems, "the envelope", "type");
+            Section sec = Section.of(map, path, problems, "the envelope", CoreSchema.keys(CoreSchema.ENVELOPE));
             type = sec == null ? null : sec.requiredString("type", "name the envelope, e.g. type: cloudevents; "
                     + "available: " + available(EnvelopeProvider.class));
             typePath = YamlPaths.child(path, "type");
@@ -255,8 +264,8 @@ final class PipelineAssembler {
 
     private BatchConfig batch(Section spec) {
         BatchConfig d = BatchConfig.defaults();
-        Section b = spec.section("batch", "max_events, max_bytes, max_ms, respect_source_tx", "max_events",
-                "max_bytes", "max_ms", "respect_source_tx");
+        Section b = spec.section("batch", "max_events, max_bytes, max_ms, respect_source_tx",
+                CoreSchema.keys(CoreSchema.BATCH));
         if (b == null) {
             return d;
         }
@@ -282,7 +291,7 @@ final class PipelineAssembler {
                 return CommitPolicy.required();
             }
         }
-        Section cp = Section.of(n, path, problems, "mode and quorum", "mode", "quorum");
+        Section cp = Section.of(n, path, problems, "mode and quorum", CoreSchema.keys(CoreSchema.COMMIT_POLICY));
         if (cp == null) {
             return CommitPolicy.required();
         }
@@ -329,6 +338,148 @@ final class PipelineAssembler {
             return CommitPolicy.required();
         }
         return CommitPolicy.quorum(quorum);
+    }
+
+    /** {@code encoding} of the pipeline or a sink: only json exists for now. */
+    private static void encoding(Section s) {
+        String encoding = s.string("encoding");
+        if (encoding != null && !ENCODINGS.contains(encoding)) {
+            s.problems().problem(s.pathOf("encoding"), "'" + encoding + "' is not supported; only json is available for now");
+        }
+    }
+
+    /**
+     * A {@code filters} section ({@code ops}, {@code tables}, {@code columns}) as one filter; null when it has
+     * problems (all reported).
+     */
+    static @Nullable EventFilter filters(@Nullable Node node, String path, Reporter problems) {
+        if (node == null) {
+            return EventFilter.ALL;
+        }
+        int before = problems.count();
+        Section f = Section.of(node, path, problems, "ops, tables and columns", CoreSchema.keys(CoreSchema.FILTERS));
+        if (f == null) {
+            return null;
+        }
+        f.reportUnknownKeys();
+        EventFilter out = EventFilter.ALL;
+        List<String> ops = strings(f, "ops", "op codes");
+        if (ops != null) {
+            Set<Op> keep = EnumSet.noneOf(Op.class);
+            for (int i = 0; i < ops.size(); i++) {
+                try {
+                    keep.add(Op.fromCode(ops.get(i)));
+                } catch (IllegalArgumentException e) {
+                    problems.problem(YamlPaths.item(f.pathOf("ops"), i), "'" + ops.get(i)
+                            + "' is not an op; expected c, u, d, r, t or m");
+                }
+            }
+            if (ops.isEmpty()) {
+                problems.problem(f.pathOf("ops"), "is empty, which would drop every event; list the ops to keep, "
+                        + "e.g. ops: [c, u, d]");
+            } else if (!keep.isEmpty()) {
+                out = out.andThen(Filters.ops(keep));
+            }
+        }
+        Section tables = f.section("tables", "include and exclude lists of schema.table patterns",
+                CoreSchema.keys(CoreSchema.FILTER_TABLES));
+        if (tables != null) {
+            tables.reportUnknownKeys();
+            List<String> include = patterns(tables, "include");
+            List<String> exclude = patterns(tables, "exclude");
+            if (include != null && exclude != null) {
+                out = out.andThen(Filters.tables(include, exclude));
+            }
+        }
+        Node columns = f.get("columns");
+        if (columns instanceof Node.MapNode map) {
+            Map<String, Filters.ColumnRule> rules = new LinkedHashMap<>();
+            map.entries().forEach((pattern, ruleNode) -> {
+                String rulePath = YamlPaths.child(f.pathOf("columns"), pattern);
+                String bad = patternProblem(pattern);
+                if (bad != null) {
+                    problems.problem(rulePath, bad);
+                }
+                Section rule = Section.of(ruleNode, rulePath, problems, "include or exclude: a list of columns",
+                        CoreSchema.keys(CoreSchema.FILTER_COLUMN_RULE));
+                if (rule == null) {
+                    return;
+                }
+                rule.reportUnknownKeys();
+                List<String> include = strings(rule, "include", "column names");
+                List<String> exclude = strings(rule, "exclude", "column names");
+                if (include == null && exclude == null && rule.node().entries().isEmpty()) {
+                    problems.problem(rulePath, "is empty; write include: [columns] or exclude: [columns]");
+                }
+                if (include != null && exclude != null && !include.isEmpty() && !exclude.isEmpty()) {
+                    problems.problem(rulePath, "has both include and exclude; use one of them");
+                }
+                if (bad == null) {
+                    try {
+                        rules.put(pattern, new Filters.ColumnRule(include == null ? List.of() : include,
+                                exclude == null ? List.of() : exclude));
+                    } catch (IllegalArgumentException e) {
+                        problems.problem(rulePath, e.getMessage());
+                    }
+                }
+            });
+            if (!rules.isEmpty()) {
+                out = out.andThen(Filters.columns(rules));
+            }
+        } else if (columns != null) {
+            problems.problem(f.pathOf("columns"), "expected a mapping of table patterns to {include|exclude: "
+                    + "[columns]}, not " + columns.describe() + "; e.g. columns: {public.users: {exclude: "
+                    + "[password_hash]}}");
+        }
+        return problems.count() > before ? null : out;
+    }
+
+    /** A list of table patterns, each checked; null when absent or wrong (reported). */
+    private static @Nullable List<String> patterns(Section s, String key) {
+        List<String> list = strings(s, key, "schema.table patterns");
+        if (list == null) {
+            return s.has(key) ? null : List.of();
+        }
+        boolean ok = true;
+        for (int i = 0; i < list.size(); i++) {
+            String bad = patternProblem(list.get(i));
+            if (bad != null) {
+                s.problems().problem(YamlPaths.item(s.pathOf(key), i), bad);
+                ok = false;
+            }
+        }
+        return ok ? list : null;
+    }
+
+    private static @Nullable String patternProblem(String pattern) {
+        try {
+            Filters.tables(List.of(pattern), List.of());
+            return null;
+        } catch (IllegalArgumentException e) {
+            return e.getMessage();
+        }
+    }
+
+    /** A list of non-blank strings; null when absent or not such a list (reported). */
+    private static @Nullable List<String> strings(Section s, String key, String what) {
+        Node.ListNode list = s.list(key, what);
+        if (list == null) {
+            return null;
+        }
+        List<String> out = new ArrayList<>();
+        boolean ok = true;
+        for (int i = 0; i < list.items().size(); i++) {
+            Node item = list.items().get(i);
+            if (item instanceof Node.ScalarNode sc && sc.value() != null
+                    && !(sc.value() instanceof Boolean)) {
+                out.add(String.valueOf(sc.value()));
+            } else {
+                s.problems().problem(YamlPaths.item(s.pathOf(key), i), "expected one of the " + what + ", not "
+                        + item.describe());
+                ok = false;
+            }
+        }
+        return ok ? out : null;
     }
 
     /** The section's {@code config} as plain values; empty when absent, null when not a mapping (reported). */

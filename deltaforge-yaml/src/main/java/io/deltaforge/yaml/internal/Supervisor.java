@@ -143,9 +143,8 @@ public final class Supervisor {
                         Throwable cause = p.status().failure();
                         fail("pipeline '" + p.name() + "' failed while stopping",
                                 cause == null ? new IllegalStateException("no cause given") : cause);
-                    } else {
-                        log.info("pipeline '{}' stopped", p.name());
                     }
+                    // "stopped" itself is logged by the termination callback in run().
                     clean.add(!failed);
                 } catch (RuntimeException e) {
                     fail("pipeline '" + p.name() + "' failed to stop", e);

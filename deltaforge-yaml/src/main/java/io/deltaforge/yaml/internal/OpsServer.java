@@ -1,0 +1,151 @@
+package io.deltaforge.yaml.internal;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.deltaforge.api.Pipeline;
+import io.deltaforge.api.PipelineState;
+import io.deltaforge.api.PipelineStatus;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The runner's HTTP endpoints, on the JDK's built-in server:
+ * <ul>
+ *   <li>{@code GET /health}: 200 unless a pipeline FAILED (then 503); JSON with every pipeline's status</li>
+ *   <li>{@code GET /ready}: 200 when every pipeline is RUNNING, else 503; the same JSON</li>
+ *   <li>{@code GET /metrics}: Prometheus text format</li>
+ * </ul>
+ * Nothing here changes a pipeline, and no body holds configuration, so secrets cannot leak through it.
+ * One small daemon thread serves requests; {@link #close()} stops it.
+ */
+public final class OpsServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(OpsServer.class);
+    private static final String JSON = "application/json; charset=utf-8";
+    private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
+
+    private final HttpServer server;
+    private final ExecutorService executor;
+    private final List<Pipeline> pipelines;
+    private final PrometheusMeterRegistry registry;
+    private final ObjectMapper json = new ObjectMapper();
+
+    private OpsServer(HttpServer server, ExecutorService executor, List<Pipeline> pipelines,
+                      PrometheusMeterRegistry registry) {
+        this.server = server;
+        this.executor = executor;
+        this.pipelines = pipelines;
+        this.registry = registry;
+    }
+
+    /**
+     * Binds and starts serving.
+     *
+     * @param address where to listen; port 0 picks a free one (see {@link #address()})
+     * @throws IOException when the address cannot be bound, e.g. the port is taken
+     */
+    public static OpsServer start(InetSocketAddress address, List<Pipeline> pipelines, PrometheusMeterRegistry registry)
+            throws IOException {
+        HttpServer server = HttpServer.create(address, 16);
+        ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "deltaforge-http");
+            t.setDaemon(true);
+            return t;
+        });
+        server.setExecutor(executor);
+        OpsServer ops = new OpsServer(server, executor, List.copyOf(pipelines), registry);
+        server.createContext("/", ops::handle);
+        server.start();
+        log.info("http: serving /health, /ready and /metrics on {}:{}", address.getHostString(),
+                server.getAddress().getPort());
+        return ops;
+    }
+
+    /** The bound address, with the actual port. */
+    public InetSocketAddress address() {
+        return server.getAddress();
+    }
+
+    private void handle(HttpExchange ex) throws IOException {
+        try (ex) {
+            String path = ex.getRequestURI().getPath();
+            boolean get = ex.getRequestMethod().equals("GET") || ex.getRequestMethod().equals("HEAD");
+            switch (path) {
+                case "/health", "/ready", "/metrics" -> {
+                    if (!get) {
+                        ex.getResponseHeaders().set("Allow", "GET, HEAD");
+                        send(ex, 405, "text/plain; charset=utf-8", "method not allowed; use GET\n");
+                        return;
+                    }
+                }
+                default -> {
+                    send(ex, 404, "text/plain; charset=utf-8", "not found; try /health, /ready or /metrics\n");
+                    return;
+                }
+            }
+            if (path.equals("/metrics")) {
+                send(ex, 200, PROMETHEUS_TEXT, registry.scrape());
+                return;
+            }
+            List<PipelineStatus> statuses = pipelines.stream().map(Pipeline::status).toList();
+            boolean ok = path.equals("/health")
+                    ? statuses.stream().allMatch(PipelineStatus::healthy)
+                    : !statuses.isEmpty() && statuses.stream().allMatch(s -> s.state() == PipelineState.RUNNING);
+            send(ex, ok ? 200 : 503, JSON, body(ok, statuses));
+        } catch (RuntimeException e) {
+            log.warn("http: {} {} failed: {}", ex.getRequestMethod(), ex.getRequestURI().getPath(), Causes.oneLine(e));
+        }
+    }
+
+    private String body(boolean ok, List<PipelineStatus> statuses) throws IOException {
+        ObjectNode root = json.createObjectNode();
+        root.put("status", ok ? "ok" : "unavailable");
+        ArrayNode list = root.putArray("pipelines");
+        for (PipelineStatus s : statuses) {
+            ObjectNode p = list.addObject();
+            p.put("name", s.name());
+            p.put("state", s.state().name());
+            p.put("checkpoint", s.checkpoint() == null ? null : s.checkpoint().toString());
+            p.put("events_received", s.eventsReceived());
+            p.put("events_delivered", s.eventsDelivered());
+            p.put("failure", s.failure() == null ? null : Causes.oneLine(s.failure()));
+        }
+        return json.writeValueAsString(root) + "\n";
+    }
+
+    private static void send(HttpExchange ex, int status, String contentType, String body) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        ex.getResponseHeaders().set("Content-Type", contentType);
+        ex.getResponseHeaders().set("Cache-Control", "no-store");
+        boolean head = ex.getRequestMethod().equals("HEAD");
+        ex.sendResponseHeaders(status, head ? -1 : bytes.length);
+        if (!head) {
+            try (OutputStream out = ex.getResponseBody()) {
+                out.write(bytes);
+            }
+        }
+    }
+
+    /** Stops serving at once (requests in progress get up to a second). */
+    @Override
+    public void close() {
+        server.stop(1);
+        executor.shutdownNow();
+        try {
+            executor.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

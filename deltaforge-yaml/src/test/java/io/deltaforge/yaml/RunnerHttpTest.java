@@ -1,0 +1,78 @@
+package io.deltaforge.yaml;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code run --metrics-port}: the runner's endpoints over real HTTP, with the test providers. */
+@Timeout(60)
+class RunnerHttpTest {
+    private final ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
+    private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    @TempDir
+    Path dir;
+
+    private HttpResponse<String> get(InetSocketAddress at, String path) throws Exception {
+        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + at.getPort() + path))
+                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void runServesHealthReadyAndPipelineMetricsUntilStopped() throws Exception {
+        Path file = dir.resolve("p.yaml");
+        Files.writeString(file, PipelineConfigLoaderTest.VALID);
+        CompletableFuture<Void> stop = new CompletableFuture<>();
+        CompletableFuture<InetSocketAddress> http = new CompletableFuture<>();
+        Map<String, String> env = new HashMap<>();
+        CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> Runner.execute(
+                new String[] {"run", "--config", file.toString(), "--metrics-port", "0", "--metrics-bind", "127.0.0.1",
+                        "--progress-interval", "0"},
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
+                new PrintStream(errBytes, true, StandardCharsets.UTF_8), env::get,
+                new Runner.Control(stop, http::complete)));
+        try {
+            InetSocketAddress at = http.get(30, TimeUnit.SECONDS);
+
+            HttpResponse<String> ready = awaitReady(at);
+            assertThat(ready.body()).contains("\"name\":\"users\",\"state\":\"RUNNING\"");
+            HttpResponse<String> health = get(at, "/health");
+            assertThat(health.statusCode()).isEqualTo(200);
+            HttpResponse<String> metrics = get(at, "/metrics");
+            assertThat(metrics.statusCode()).isEqualTo(200);
+            assertThat(metrics.body()).contains("deltaforge_events_received{pipeline=\"users\"}")
+                    .contains("jvm_memory_used_bytes");
+        } finally {
+            stop.complete(null);
+        }
+        assertThat(exit.get(30, TimeUnit.SECONDS)).as(errBytes.toString(StandardCharsets.UTF_8)).isZero();
+    }
+
+    private HttpResponse<String> awaitReady(InetSocketAddress at) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            HttpResponse<String> r = get(at, "/ready");
+            if (r.statusCode() == 200 || System.nanoTime() > deadline) {
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                return r;
+            }
+            Thread.sleep(50);
+        }
+    }
+}
