@@ -4,18 +4,16 @@ import io.deltaforge.api.ConfigException;
 import io.deltaforge.api.ConfigException.Problem;
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.Lsn;
-import io.deltaforge.api.TableId;
 import io.deltaforge.postgres.internal.Dsn;
 import io.deltaforge.postgres.internal.ReplicationSession;
 import io.deltaforge.postgres.internal.SourceSettings;
+import io.deltaforge.postgres.internal.TablePattern;
 import io.deltaforge.spi.Source;
 import io.deltaforge.spi.SourceRecord;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
@@ -35,17 +33,29 @@ import org.jspecify.annotations.Nullable;
  *         .build();
  * }</pre>
  *
- * <p>Server requirements: {@code wal_level=logical}; the publication must exist ({@code CREATE
- * PUBLICATION users_pub FOR TABLE public.users, public.profiles;}); the user needs the REPLICATION
+ * <p>Server requirements: {@code wal_level=logical}; the publication must exist and contain every listed
+ * table ({@code CREATE PUBLICATION users_pub FOR TABLE public.users, public.profiles;}), unless
+ * {@link PublicationMode#AUTOCREATE} lets the source create or extend it; the user needs the REPLICATION
  * attribute (or superuser) and, to create the slot, nothing more. {@link #start()} checks all of this and
- * says what to run when something is missing. It creates the slot when absent (unless
- * {@code createSlot(false)}); it never creates or changes the publication.
+ * says what to run when something is missing; it warns about listed tables that have no primary key or
+ * replica identity (their UPDATE and DELETE fail on the server while published). It creates the slot when
+ * absent (unless {@code createSlot(false)}).
+ *
+ * <p>Options: {@link Builder#startPosition} (earliest, latest, an LSN), {@link Builder#messages} (emit
+ * {@code pg_logical_emit_message} messages as {@link io.deltaforge.api.Op#MESSAGE} events),
+ * {@link Builder#toastPlaceholder}, {@link Builder#heartbeatInterval} (write a tiny WAL record now and then,
+ * so that a quiet or fully filtered database releases WAL). TLS comes from the DSN
+ * ({@code sslmode}, {@code sslrootcert}, {@code sslcert}, {@code sslkey}; see
+ * {@link io.deltaforge.postgres.internal.Dsn}).
  *
  * <p>Delivery: the slot's position moves only when {@link #acknowledge(Lsn)} is called; after a restart
  * the source resumes after the last acknowledged transaction, and unacknowledged ones come back with the
- * same event ids. Value types are described in {@link io.deltaforge.postgres.internal.TypeMapper}: numbers
- * as Long/Double/BigDecimal, timestamptz as RFC 3339 UTC text, json as RawJson. A column whose large
- * (TOASTed) value an update did not change is absent from {@code after}, not null.
+ * same event ids. Value types are described in {@link io.deltaforge.postgres.internal.TypeMapper}. A column
+ * whose large (TOASTed) value an update did not change is listed in
+ * {@link io.deltaforge.api.ChangeEvent#unchangedColumns()} and absent from {@code after} (or set to the
+ * configured placeholder), never null. Events carry a per-table schema version that grows when the table's
+ * columns change (counted per connection; see {@link io.deltaforge.postgres.internal.PgOutputDecoder}).
+ * Transactions are streamed, never buffered: memory does not grow with transaction size.
  *
  * <p>Threading follows {@link Source}: {@code start}, {@code poll} and {@code close} on one thread,
  * {@code acknowledge} from any. Failures: {@link io.deltaforge.api.RetryableException} when the server is
@@ -57,12 +67,17 @@ public final class PostgresSource implements Source {
     /** Highest acknowledged LSN; 0 until the first acknowledgement. Shared with the reader's session. */
     private final AtomicLong acknowledged = new AtomicLong();
     private @Nullable ReplicationSession session;
+    /** Whether a start position other than the slot's has been applied; only the first start does that. */
+    private boolean positioned;
 
     private PostgresSource(SourceSettings settings) {
         this.settings = settings;
     }
 
-    /** A builder with the defaults: id {@code postgres}, start position earliest, create slot, status every 10 s. */
+    /**
+     * A builder with the defaults: id {@code postgres}, start position earliest, create slot, status every
+     * 10 s, existing publication, no messages, unchanged TOAST columns left out, no heartbeat writes.
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -77,6 +92,11 @@ public final class PostgresSource implements Source {
         return settings.slot();
     }
 
+    /** The validated settings; for tests in this package. */
+    SourceSettings settings() {
+        return settings;
+    }
+
     /** The publication this source reads. */
     public String publication() {
         return settings.publication();
@@ -86,7 +106,8 @@ public final class PostgresSource implements Source {
     @Override
     public void start() {
         close();
-        session = ReplicationSession.open(settings, acknowledged);
+        session = ReplicationSession.open(settings, acknowledged, !positioned);
+        positioned = true;
     }
 
     @Override
@@ -143,6 +164,10 @@ public final class PostgresSource implements Source {
         private StartPosition startPosition = StartPosition.EARLIEST;
         private boolean createSlot = true;
         private Duration statusInterval = Duration.ofSeconds(10);
+        private PublicationMode publicationMode = PublicationMode.EXISTING;
+        private boolean messages;
+        private @Nullable String toastPlaceholder;
+        private Duration heartbeatInterval = Duration.ZERO;
 
         private Builder() {
         }
@@ -165,16 +190,18 @@ public final class PostgresSource implements Source {
             return this;
         }
 
-        /** Publication name; it must exist. Required. */
+        /** Publication name; it must exist unless {@link #publicationMode} is AUTOCREATE. Required. */
         public Builder publication(String publication) {
             this.publication = Objects.requireNonNull(publication, "publication");
             return this;
         }
 
         /**
-         * Only emit changes of these tables ({@code schema.table}, or {@code table} for {@code public});
-         * empty (the default) means every table of the publication. Filtered transactions still yield
-         * their {@code TransactionCommit}.
+         * Only emit changes of these tables ({@code schema.table}, or {@code table} for {@code public}), each
+         * optionally a pattern with {@code *} ({@code public.*}, {@code sales.order_*}; see
+         * {@link TablePattern}); empty (the default) means every table of the publication. At start every
+         * named table must exist and be in the publication, and every pattern must match at least one table
+         * there. Filtered transactions still yield their {@code TransactionCommit}.
          */
         public Builder tables(List<String> tables) {
             Objects.requireNonNull(tables, "tables");
@@ -200,6 +227,42 @@ public final class PostgresSource implements Source {
         /** How often the position is reported to the server even without news; default 10 s. */
         public Builder statusInterval(Duration statusInterval) {
             this.statusInterval = Objects.requireNonNull(statusInterval, "statusInterval");
+            return this;
+        }
+
+        /** EXISTING (default): the publication must exist; AUTOCREATE: create or extend it for {@code tables}. */
+        public Builder publicationMode(PublicationMode publicationMode) {
+            this.publicationMode = Objects.requireNonNull(publicationMode, "publicationMode");
+            return this;
+        }
+
+        /**
+         * Whether logical decoding messages ({@code pg_logical_emit_message}) are requested from the server and
+         * emitted as {@link io.deltaforge.api.Op#MESSAGE} events; default false. Changing it changes the
+         * {@code indexInTx} (and so the ids) of events that follow a transactional message in its transaction.
+         */
+        public Builder messages(boolean messages) {
+            this.messages = messages;
+            return this;
+        }
+
+        /**
+         * Put this string in {@code after} for a TOASTed column an update did not change, instead of leaving
+         * the column out; either way it is listed in {@code unchangedColumns}. Default: leave it out.
+         */
+        public Builder toastPlaceholder(String toastPlaceholder) {
+            this.toastPlaceholder = Objects.requireNonNull(toastPlaceholder, "toastPlaceholder");
+            return this;
+        }
+
+        /**
+         * How often to write {@code SELECT pg_logical_emit_message(false, 'deltaforge_heartbeat', '')} over a
+         * separate normal connection while streaming, so that the slot can advance on a database whose WAL
+         * is all filtered out; {@link Duration#ZERO} (the default) writes none. Needs a primary server and
+         * EXECUTE on that function (superusers have it). Heartbeat messages never become events.
+         */
+        public Builder heartbeatInterval(Duration heartbeatInterval) {
+            this.heartbeatInterval = Objects.requireNonNull(heartbeatInterval, "heartbeatInterval");
             return this;
         }
 
@@ -232,16 +295,29 @@ public final class PostgresSource implements Source {
                 problems.add(new Problem("publication", "'" + publication + "' is not a usable publication name; "
                         + "use at most 63 characters without quotes"));
             }
-            Set<TableId> tableIds = new LinkedHashSet<>();
+            List<TablePattern> patterns = new ArrayList<>();
             for (int i = 0; i < tables.size(); i++) {
-                String t = tables.get(i).trim();
-                int dot = t.indexOf('.');
-                if (t.isEmpty() || dot == 0 || dot == t.length() - 1) {
-                    problems.add(new Problem("tables[" + i + "]", "'" + tables.get(i)
-                            + "' is not a table name; expected schema.table, e.g. public.users"));
-                } else {
-                    tableIds.add(TableId.parse(t));
+                try {
+                    TablePattern p = TablePattern.parse(tables.get(i));
+                    if (!patterns.contains(p)) {
+                        patterns.add(p);
+                    }
+                } catch (IllegalArgumentException e) {
+                    problems.add(new Problem("tables[" + i + "]", e.getMessage()));
                 }
+            }
+            if (publicationMode == PublicationMode.AUTOCREATE && tables.isEmpty()) {
+                problems.add(new Problem("publication_mode", "autocreate needs the tables to publish; list them "
+                        + "in tables (e.g. [public.users]) or create the publication yourself and use existing"));
+            }
+            if (toastPlaceholder != null && toastPlaceholder.isEmpty()) {
+                problems.add(new Problem("toast_placeholder", "is empty; use a marker no real value has, such as "
+                        + "__unchanged__, or leave it unset to omit unchanged columns"));
+            }
+            if (heartbeatInterval.isNegative() || (!heartbeatInterval.isZero() && heartbeatInterval.toMillis() < 100)
+                    || heartbeatInterval.compareTo(Duration.ofHours(24)) > 0) {
+                problems.add(new Problem("heartbeat_interval_secs", heartbeatInterval
+                        + " is out of range; expected 0 (off) or 1 second to 24 hours, e.g. 60 seconds"));
             }
             if (statusInterval.isNegative() || statusInterval.toMillis() < 100
                     || statusInterval.compareTo(Duration.ofHours(1)) > 0) {
@@ -252,7 +328,8 @@ public final class PostgresSource implements Source {
                 throw new ConfigException(problems);
             }
             return new PostgresSource(new SourceSettings(id, Objects.requireNonNull(parsed), slot, publication,
-                    tableIds, startPosition, createSlot, statusInterval));
+                    patterns, startPosition, createSlot, statusInterval, publicationMode, messages, toastPlaceholder,
+                    heartbeatInterval.isZero() ? null : heartbeatInterval));
         }
     }
 }

@@ -5,7 +5,10 @@ import io.deltaforge.api.ConfigException.Problem;
 import io.deltaforge.spi.ProviderConfig;
 import io.deltaforge.spi.Source;
 import io.deltaforge.spi.SourceProvider;
+import io.deltaforge.api.Lsn;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 
 /**
  * The {@code postgres} source type for configuration files. Keys:
@@ -17,11 +20,15 @@ import java.time.Duration;
  *     id: users-postgres            # default "postgres"; part of every event id, keep it stable
  *     dsn: ${POSTGRES_DSN}          # required
  *     slot: deltaforge_users        # required
- *     publication: users_pub        # required, must exist
- *     tables: [public.users]        # optional; default every table of the publication
- *     start_position: earliest      # earliest | latest (see StartPosition)
+ *     publication: users_pub        # required
+ *     publication_mode: existing    # existing (must exist, default) | autocreate (create/extend for tables)
+ *     tables: [public.users, sales.*]   # optional; default every table of the publication; * is a wildcard
+ *     start_position: earliest      # earliest | latest | {lsn: "0/16B3748"} (see StartPosition)
  *     create_slot: true             # default true
  *     status_interval_secs: 10      # default 10
+ *     messages: false               # emit pg_logical_emit_message messages as op "m" events
+ *     toast_placeholder: "__unchanged__"   # optional; default: leave unchanged TOAST columns out
+ *     heartbeat_interval_secs: 0    # 0 = off; else write a heartbeat WAL record this often
  * }</pre>
  *
  * <p>Found through {@link java.util.ServiceLoader}; the constructor does nothing.
@@ -53,16 +60,23 @@ public final class PostgresSourceProvider implements SourceProvider {
             builder.publication(publication);
         }
         builder.tables(config.stringList("tables"));
-        String start = config.string("start_position");
-        if (start != null) {
+        startPosition(config, builder);
+        String mode = config.string("publication_mode");
+        if (mode != null) {
             try {
-                builder.startPosition(StartPosition.parse(start));
+                builder.publicationMode(PublicationMode.parse(mode));
             } catch (IllegalArgumentException e) {
-                config.problem("start_position", e.getMessage());
+                config.problem("publication_mode", e.getMessage());
             }
         }
         builder.createSlot(config.bool("create_slot", true));
         builder.statusInterval(config.seconds("status_interval_secs", Duration.ofSeconds(10), 1, 3600));
+        builder.messages(config.bool("messages", false));
+        String placeholder = config.string("toast_placeholder");
+        if (placeholder != null) {
+            builder.toastPlaceholder(placeholder);
+        }
+        builder.heartbeatInterval(config.seconds("heartbeat_interval_secs", Duration.ZERO, 0, 86_400));
         PostgresSource source = null;
         try {
             source = builder.build();
@@ -73,5 +87,40 @@ public final class PostgresSourceProvider implements SourceProvider {
         }
         config.throwIfInvalid();
         return source;
+    }
+
+    private static void startPosition(ProviderConfig config, PostgresSource.Builder builder) {
+        Object raw = config.raw("start_position");
+        if (raw == null) {
+            return;
+        }
+        if (raw instanceof Map<?, ?>) {
+            ProviderConfig section = config.section("start_position");
+            if (section == null) {
+                return;
+            }
+            String lsn = section.string("lsn");
+            if (lsn == null) {
+                section.problem("lsn", "is required in the mapping form, e.g. start_position: {lsn: \"0/16B3748\"}");
+            } else {
+                try {
+                    builder.startPosition(StartPosition.at(Lsn.parse(lsn.trim())));
+                } catch (IllegalArgumentException e) {
+                    section.problem("lsn", "'" + lsn + "' is not an LSN; expected hex like 0/16B3748");
+                }
+            }
+            for (String key : section.unknownKeys()) {
+                section.problem(key, "unknown key; the mapping form takes only lsn");
+            }
+            return;
+        }
+        String text = config.string("start_position");
+        if (text != null && !(raw instanceof List<?>)) {
+            try {
+                builder.startPosition(StartPosition.parse(text));
+            } catch (IllegalArgumentException e) {
+                config.problem("start_position", e.getMessage());
+            }
+        }
     }
 }

@@ -280,12 +280,13 @@ class PostgresSourceIT {
 
     @Test
     void missingPublicationFailsNamingItAndTheFix() {
+        pg.execute("CREATE TABLE IF NOT EXISTS public.users (id int PRIMARY KEY)");
         try (PostgresSource source = builder("no_such_pub").tables(List.of("public.users")).build()) {
             assertThatThrownBy(source::start)
                     .isInstanceOf(DeltaforgeException.class)
                     .isNotInstanceOf(RetryableException.class)
                     .hasMessageContaining("publication 'no_such_pub' does not exist")
-                    .hasMessageContaining("CREATE PUBLICATION \"no_such_pub\" FOR TABLE public.users;");
+                    .hasMessageContaining("CREATE PUBLICATION \"no_such_pub\" FOR TABLE \"public\".\"users\";");
         }
     }
 

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.deltaforge.api.ConfigException;
+import io.deltaforge.api.Lsn;
+import io.deltaforge.api.TableId;
 import io.deltaforge.spi.ProviderConfig;
 import io.deltaforge.spi.Source;
 import io.deltaforge.spi.SourceProvider;
@@ -75,6 +77,76 @@ class PostgresSourceProviderTest {
         assertThatThrownBy(() -> PostgresSource.builder().dsn("host=h user=u").slot("s").publication("p")
                 .statusInterval(Duration.ZERO).build()).isInstanceOf(ConfigException.class)
                 .hasMessageContaining("status_interval");
+    }
+
+    @Test
+    void readsTheProtocolOptions() {
+        Map<String, Object> values = base();
+        values.put("start_position", Map.of("lsn", "0/16B3748"));
+        values.put("publication_mode", "autocreate");
+        values.put("tables", List.of("public.users", "sales.*"));
+        values.put("messages", true);
+        values.put("toast_placeholder", "__unchanged__");
+        values.put("heartbeat_interval_secs", 30);
+        PostgresSource s = (PostgresSource) new PostgresSourceProvider().create(config(values));
+        assertThat(s.settings().startPosition()).isEqualTo(StartPosition.at(Lsn.parse("0/16B3748")));
+        assertThat(s.settings().publicationMode()).isEqualTo(PublicationMode.AUTOCREATE);
+        assertThat(s.settings().tables()).extracting(Object::toString).containsExactly("public.users", "sales.*");
+        assertThat(s.settings().messages()).isTrue();
+        assertThat(s.settings().toastPlaceholder()).isEqualTo("__unchanged__");
+        assertThat(s.settings().heartbeatInterval()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(s.settings().tableFilter().test(new TableId("sales", "orders"))).isTrue();
+        assertThat(s.settings().tableFilter().test(new TableId("public", "orders"))).isFalse();
+    }
+
+    @Test
+    void defaultsLeaveProtocolOptionsOff() {
+        PostgresSource s = (PostgresSource) new PostgresSourceProvider().create(config(base()));
+        assertThat(s.settings().startPosition()).isEqualTo(StartPosition.EARLIEST);
+        assertThat(s.settings().publicationMode()).isEqualTo(PublicationMode.EXISTING);
+        assertThat(s.settings().messages()).isFalse();
+        assertThat(s.settings().toastPlaceholder()).isNull();
+        assertThat(s.settings().heartbeatInterval()).isNull();
+        Map<String, Object> latest = base();
+        latest.put("start_position", "LATEST");
+        assertThat(((PostgresSource) new PostgresSourceProvider().create(config(latest))).settings().startPosition())
+                .isEqualTo(StartPosition.LATEST);
+    }
+
+    @Test
+    void reportsBadProtocolOptions() {
+        Map<String, Object> values = base();
+        values.put("start_position", Map.of("lsn", "zz", "offset", 1));
+        values.put("publication_mode", "sometimes");
+        values.put("messages", "yes");
+        values.put("heartbeat_interval_secs", -1);
+        values.put("toast_placeholder", "");
+        assertThatThrownBy(() -> new PostgresSourceProvider().create(config(values)))
+                .isInstanceOf(ConfigException.class)
+                .satisfies(e -> assertThat(((ConfigException) e).problems()).extracting(ConfigException.Problem::path)
+                        .contains(PATH + ".start_position.lsn", PATH + ".start_position.offset",
+                                PATH + ".publication_mode", PATH + ".messages", PATH + ".heartbeat_interval_secs",
+                                PATH + ".toast_placeholder"))
+                .hasMessageContaining("'zz' is not an LSN");
+        Map<String, Object> autocreate = base();
+        autocreate.put("publication_mode", "autocreate");
+        assertThatThrownBy(() -> new PostgresSourceProvider().create(config(autocreate)))
+                .hasMessageContaining(PATH + ".publication_mode: autocreate needs the tables");
+    }
+
+    @Test
+    void startPositionParsesNamesAndLsns() {
+        assertThat(StartPosition.parse("earliest")).isEqualTo(StartPosition.EARLIEST);
+        assertThat(StartPosition.parse("0/16B3748")).isEqualTo(StartPosition.at(Lsn.parse("0/16B3748")));
+        assertThatThrownBy(() -> StartPosition.parse("newest")).hasMessageContaining("expected earliest, latest");
+    }
+
+    private static Map<String, Object> base() {
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("dsn", "postgres://u:p@db:5432/app");
+        values.put("slot", "s");
+        values.put("publication", "p");
+        return values;
     }
 
     private static ProviderConfig config(Map<String, Object> values) {

@@ -23,6 +23,14 @@ import org.jspecify.annotations.Nullable;
  * are passed to pgjdbc as connection properties, with the common libpq names translated
  * ({@code connect_timeout}, {@code application_name}).
  *
+ * <p>TLS uses libpq's parameters, which pgjdbc shares: {@code sslmode} (disable, allow, prefer, require,
+ * verify-ca, verify-full; checked here), {@code sslrootcert} (PEM file of the CA), {@code sslcert} and
+ * {@code sslkey} (client certificate and key, PEM or PKCS-8 DER; PKCS-12 {@code .p12} also works),
+ * {@code sslpassword}. Two libpq rules pgjdbc does not apply by itself are applied in
+ * {@link #properties()}: {@code sslmode=require} with an explicit {@code sslrootcert} verifies the server
+ * certificate against it (as {@code verify-ca}), and {@code sslrootcert=system} uses the JVM's trusted CAs
+ * and implies {@code verify-full}. Without {@code sslmode}, pgjdbc's default ({@code prefer}) applies.
+ *
  * <p>Error messages start with {@code dsn:} and never contain the password; {@link #toString()} redacts it.
  *
  * @param host     host name or IP address, never null
@@ -82,10 +90,19 @@ public record Dsn(String host, int port, String database, String user, @Nullable
         return "jdbc:postgresql://" + h + ":" + port + "/" + URLEncoder.encode(database, StandardCharsets.UTF_8);
     }
 
-    /** pgjdbc connection properties: user, password (when given) and every extra parameter. */
+    /** pgjdbc connection properties: user, password (when given) and every extra parameter, TLS per libpq. */
     public Properties properties() {
         Properties p = new Properties();
         params.forEach(p::setProperty);
+        String mode = p.getProperty("sslmode");
+        String root = p.getProperty("sslrootcert");
+        if ("system".equals(root)) {
+            p.remove("sslrootcert");
+            p.setProperty("sslfactory", "org.postgresql.ssl.DefaultJavaSSLFactory");
+            p.setProperty("sslmode", "verify-full");
+        } else if ("require".equals(mode) && root != null && !root.isBlank()) {
+            p.setProperty("sslmode", "verify-ca");
+        }
         p.setProperty("user", user);
         if (password != null) {
             p.setProperty("password", password);
@@ -305,6 +322,15 @@ public record Dsn(String host, int port, String database, String user, @Nullable
             if (user == null || user.isBlank()) {
                 throw problem("user is missing; " + FORMS);
             }
+            String mode = params.get("sslmode");
+            if (mode != null && !SSL_MODES.contains(mode)) {
+                throw problem("sslmode '" + safe(mode) + "' is not valid; expected one of disable, allow, prefer, "
+                        + "require, verify-ca, verify-full");
+            }
+            if ("system".equals(params.get("sslrootcert")) && mode != null && !mode.equals("verify-full")) {
+                throw problem("sslrootcert=system needs sslmode=verify-full (or no sslmode), as in libpq; got "
+                        + "sslmode=" + mode);
+            }
             String db = database == null || database.isBlank() ? user : database;
             return new Dsn(host, p, db, user, password, params);
         }
@@ -349,6 +375,9 @@ public record Dsn(String host, int port, String database, String user, @Nullable
         }
         return out.toString(StandardCharsets.UTF_8);
     }
+
+    private static final java.util.Set<String> SSL_MODES = java.util.Set.of("disable", "allow", "prefer",
+            "require", "verify-ca", "verify-full");
 
     private static final java.util.Set<String> KEYWORDS = java.util.Set.of("host", "hostaddr", "port", "dbname",
             "user", "password", "sslmode", "sslcert", "sslkey", "sslrootcert", "sslpassword", "connect_timeout",

@@ -8,17 +8,23 @@ import io.deltaforge.api.Op;
 import io.deltaforge.api.Row;
 import io.deltaforge.api.SourcePosition;
 import io.deltaforge.api.TableId;
+import io.deltaforge.spi.Heartbeat;
 import io.deltaforge.spi.SourceRecord;
 import io.deltaforge.spi.TransactionCommit;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,29 +35,60 @@ import org.slf4j.LoggerFactory;
  * <p>Choices worth knowing:
  * <ul>
  *   <li>Event ids: {@code EventIds.forChange(sourceId, beginFinalLsn, indexInTx)}. The index counts every
- *       row change (insert, update, delete) and every truncate of the transaction, including those of
- *       tables the {@code tables} filter drops, so an event's id does not depend on the filter. Indexes of
+ *       row change, every table of a truncate and every transactional message of the transaction, including
+ *       those the {@code tables} filter drops, so an event's id does not depend on the filter. Indexes of
  *       emitted events may therefore have gaps.</li>
  *   <li>Unchanged TOAST values ('u': the server did not send a large value that the update did not
- *       touch) are left out of the row: the column is absent rather than null, so a consumer can tell
- *       "unchanged, not sent" from "set to NULL".</li>
+ *       touch) are named in {@link ChangeEvent#unchangedColumns()} and left out of {@code after} (absent,
+ *       not null), or, with a placeholder configured, set to that placeholder string.</li>
  *   <li>An old tuple of kind 'K' (replica identity DEFAULT or INDEX) becomes a {@code before} row of the
- *       key columns only; kind 'O' (REPLICA IDENTITY FULL) a row of every column.</li>
- *   <li>Truncate, logical messages, Type and Origin messages produce nothing yet.</li>
+ *       key columns only; kind 'O' (REPLICA IDENTITY FULL) a row of every column. Exactly what the server
+ *       sent, nothing filled in.</li>
+ *   <li>Schema version: per table, 1 for the first column list this decoder sees, +1 each time a Relation
+ *       message brings a different list of column names, types or type modifiers. It is counted per
+ *       replication session (it starts at 1 again after a reconnect), so compare versions only between
+ *       events of one session; a change of version always means the columns changed.</li>
+ *   <li>Truncate: one {@link Op#TRUNCATE} event per table, with {@link ChangeEvent.Detail.Truncate}.</li>
+ *   <li>Logical decoding messages (only sent when the slot option {@code messages} is on): {@link Op#MESSAGE}
+ *       with table {@code ("", prefix)} and {@link ChangeEvent.Detail.Message}. A transactional one is an
+ *       event of its transaction. A non-transactional one arrives between transactions and becomes its own
+ *       one-event "transaction": the event, then a {@link TransactionCommit} whose commit and end LSN are
+ *       the message's LSN (the end of its WAL record) and xid 0. Acknowledging that position is as safe as
+ *       a heartbeat: a transaction still open at that point commits after it and is decoded again after a
+ *       restart. Its id is {@code EventIds.forChange(sourceId, messageLsn, -1)}: index -1 never occurs in a
+ *       transaction, so it cannot collide with a transaction whose commit record starts where the message
+ *       ends. Its commit time is the decoder's clock (pgoutput sends none).</li>
+ *   <li>Messages with prefix {@value #HEARTBEAT_PREFIX} are the source's own heartbeats: never events; a
+ *       non-transactional one becomes a {@link Heartbeat} at its LSN.</li>
+ *   <li>Type and Origin messages carry nothing an event needs and are consumed; unknown message types are
+ *       skipped with one warning per type.</li>
  * </ul>
+ *
+ * <p>One message may produce several records (a truncate of several tables, a non-transactional
+ * message): {@link #decode} returns the first and {@link #next()} the others, in order. Memory is bounded
+ * by one message: nothing of a transaction is buffered.
  *
  * <p>Not thread-safe: one decoder per replication session, used by the reader thread.
  */
 public final class PgOutputDecoder {
+    /** Prefix of the messages the source's heartbeat writes. */
+    public static final String HEARTBEAT_PREFIX = "deltaforge_heartbeat";
     private static final Logger log = LoggerFactory.getLogger(PgOutputDecoder.class);
     /** Seconds from the Unix epoch to PostgreSQL's, 2000-01-01T00:00:00Z. */
     private static final long PG_EPOCH_SECONDS = 946_684_800L;
+    private static final int TRUNCATE_CASCADE = 1;
+    private static final int TRUNCATE_RESTART_IDENTITY = 2;
 
     private final String sourceId;
-    private final Set<TableId> tables;
+    private final Predicate<TableId> tables;
     private final TypeMapper types;
+    private final boolean messages;
+    private final @Nullable String toastPlaceholder;
+    private final Clock clock;
     private final Map<Integer, Relation> relations = new HashMap<>();
+    private final Map<TableId, Schema> schemas = new HashMap<>();
     private final Set<Character> unknownSeen = new HashSet<>();
+    private final ArrayDeque<SourceRecord> pending = new ArrayDeque<>(4);
 
     private boolean inTransaction;
     private long xid;
@@ -60,15 +97,32 @@ public final class PgOutputDecoder {
     private int nextIndex;
     private int eventCount;
 
-    /**
-     * @param sourceId the source id, part of every event id
-     * @param tables   the tables to emit events for; empty means all
-     * @param types    value mapping
-     */
+    /** Every table, no messages, unchanged TOAST columns omitted. */
     public PgOutputDecoder(String sourceId, Set<TableId> tables, TypeMapper types) {
+        this(sourceId, setFilter(tables), types, false, null, Clock.systemUTC());
+    }
+
+    /**
+     * @param sourceId         the source id, part of every event id
+     * @param tables           which tables to emit events for
+     * @param types            value mapping
+     * @param messages         whether logical decoding messages become events
+     * @param toastPlaceholder the value put in {@code after} for unchanged TOAST columns; null to omit them
+     * @param clock            commit time of non-transactional messages
+     */
+    public PgOutputDecoder(String sourceId, Predicate<TableId> tables, TypeMapper types, boolean messages,
+                           @Nullable String toastPlaceholder, Clock clock) {
         this.sourceId = sourceId;
-        this.tables = Set.copyOf(tables);
+        this.tables = tables;
         this.types = types;
+        this.messages = messages;
+        this.toastPlaceholder = toastPlaceholder;
+        this.clock = clock;
+    }
+
+    private static Predicate<TableId> setFilter(Set<TableId> tables) {
+        Set<TableId> copy = Set.copyOf(tables);
+        return copy.isEmpty() ? t -> true : copy::contains;
     }
 
     /** Whether a Begin has been decoded and its Commit not yet. */
@@ -81,46 +135,57 @@ public final class PgOutputDecoder {
      *
      * @param message    the pgoutput message, positioned at its type byte
      * @param messageLsn the WAL position the server sent with it (the XLogData start)
-     * @return the record it produces, or null when it produces none (Begin, Relation, filtered rows, ...)
+     * @return the first record it produces, or null when it produces none (Begin, Relation, filtered rows,
+     *     ...); further records come from {@link #next()}
      * @throws DeltaforgeException when the message breaks the protocol
      */
     public @Nullable SourceRecord decode(ByteBuffer message, Lsn messageLsn) {
+        if (!pending.isEmpty()) {
+            throw new IllegalStateException("drain next() before decoding the next message");
+        }
         char type = (char) message.get();
         try {
-            return switch (type) {
+            switch (type) {
                 case 'B' -> begin(message);
                 case 'C' -> commit(message);
                 case 'R' -> relation(message);
                 case 'I' -> insert(message, messageLsn);
                 case 'U' -> update(message, messageLsn);
                 case 'D' -> delete(message, messageLsn);
-                case 'T' -> truncate(message);
-                case 'Y', 'O', 'M' -> null;
+                case 'T' -> truncate(message, messageLsn);
+                case 'M' -> message(message, messageLsn);
+                case 'Y' -> type(message);
+                case 'O' -> origin(message);
                 default -> {
                     if (unknownSeen.add(type)) {
-                        log.debug("source '{}': skipping pgoutput message type '{}' (not known to this version)",
-                                sourceId, type);
+                        log.warn("source '{}': skipping pgoutput message type '{}' at LSN {}: not known to this "
+                                + "version (logged once per type)", sourceId, type, messageLsn);
                     }
-                    yield null;
                 }
-            };
+            }
         } catch (java.nio.BufferUnderflowException | IndexOutOfBoundsException e) {
+            pending.clear();
             throw new DeltaforgeException("source '" + sourceId + "': pgoutput message '" + type + "' at LSN "
                     + messageLsn + " is truncated; is the slot using the pgoutput plugin with proto_version 1?", e);
         }
+        return pending.poll();
     }
 
-    private @Nullable SourceRecord begin(ByteBuffer m) {
+    /** The next record of the last decoded message, null when it produced no more. */
+    public @Nullable SourceRecord next() {
+        return pending.poll();
+    }
+
+    private void begin(ByteBuffer m) {
         commitLsn = new Lsn(m.getLong());
         commitTime = pgTime(m.getLong());
         xid = Integer.toUnsignedLong(m.getInt());
         inTransaction = true;
         nextIndex = 0;
         eventCount = 0;
-        return null;
     }
 
-    private SourceRecord commit(ByteBuffer m) {
+    private void commit(ByteBuffer m) {
         requireTransaction('C');
         m.get(); // flags, unused
         Lsn commitRecordLsn = new Lsn(m.getLong());
@@ -131,91 +196,172 @@ public final class PgOutputDecoder {
             log.debug("source '{}': Begin said commit LSN {}, Commit says {}", sourceId, commitLsn, commitRecordLsn);
         }
         inTransaction = false;
-        return new TransactionCommit(xid, commitLsn, endLsn, time, eventCount);
+        pending.add(new TransactionCommit(xid, commitLsn, endLsn, time, eventCount));
     }
 
-    private @Nullable SourceRecord relation(ByteBuffer m) {
+    private void relation(ByteBuffer m) {
         int oid = m.getInt();
         String namespace = string(m);
         String name = string(m);
-        m.get(); // replica identity setting
+        m.get(); // replica identity setting; the old tuple's kind says what we need
         int count = Short.toUnsignedInt(m.getShort());
         List<String> names = new ArrayList<>(count);
         int[] typeOids = new int[count];
+        int[] typeMods = new int[count];
         boolean[] key = new boolean[count];
         for (int i = 0; i < count; i++) {
             key[i] = (m.get() & 1) != 0;
             names.add(string(m));
             typeOids[i] = m.getInt();
-            m.getInt(); // type modifier
+            typeMods[i] = m.getInt();
         }
         // pgoutput writes an empty namespace for pg_catalog.
         TableId table = new TableId(namespace.isEmpty() ? "pg_catalog" : namespace, name);
-        relations.put(oid, new Relation(table, List.copyOf(names), typeOids, key));
-        return null;
+        List<String> columns = List.copyOf(names);
+        Schema previous = schemas.get(table);
+        Schema schema;
+        if (previous == null) {
+            schema = new Schema(1, columns, typeOids, typeMods);
+        } else if (previous.sameColumns(columns, typeOids, typeMods)) {
+            schema = previous;
+        } else {
+            schema = new Schema(previous.version + 1, columns, typeOids, typeMods);
+            log.info("source '{}': columns of {} changed (schema version {} of this session): {}", sourceId, table,
+                    schema.version, columns);
+        }
+        schemas.put(table, schema);
+        relations.put(oid, new Relation(table, columns, typeOids, key, schema.version));
     }
 
-    private @Nullable SourceRecord insert(ByteBuffer m, Lsn lsn) {
+    private void insert(ByteBuffer m, Lsn lsn) {
         requireTransaction('I');
         Relation rel = relation(m.getInt());
         expect(m, 'N', "Insert");
-        Row after = tuple(m, rel, false);
-        return change(rel, Op.CREATE, null, after, lsn);
+        Tuple after = tuple(m, rel, false, toastPlaceholder);
+        change(rel, Op.CREATE, null, after, lsn);
     }
 
-    private @Nullable SourceRecord update(ByteBuffer m, Lsn lsn) {
+    private void update(ByteBuffer m, Lsn lsn) {
         requireTransaction('U');
         Relation rel = relation(m.getInt());
         char kind = (char) m.get();
         Row before = null;
         if (kind == 'K' || kind == 'O') {
-            before = tuple(m, rel, kind == 'K');
+            before = tuple(m, rel, kind == 'K', null).row;
             kind = (char) m.get();
         }
         if (kind != 'N') {
             throw protocol("Update", "expected new tuple 'N' but found '" + kind + "'");
         }
-        Row after = tuple(m, rel, false);
-        return change(rel, Op.UPDATE, before, after, lsn);
+        Tuple after = tuple(m, rel, false, toastPlaceholder);
+        change(rel, Op.UPDATE, before, after, lsn);
     }
 
-    private @Nullable SourceRecord delete(ByteBuffer m, Lsn lsn) {
+    private void delete(ByteBuffer m, Lsn lsn) {
         requireTransaction('D');
         Relation rel = relation(m.getInt());
         char kind = (char) m.get();
         if (kind != 'K' && kind != 'O') {
             throw protocol("Delete", "expected old tuple 'K' or 'O' but found '" + kind + "'");
         }
-        Row before = tuple(m, rel, kind == 'K');
-        return change(rel, Op.DELETE, before, null, lsn);
+        Row before = tuple(m, rel, kind == 'K', null).row;
+        change(rel, Op.DELETE, before, null, lsn);
     }
 
-    private @Nullable SourceRecord truncate(ByteBuffer m) {
+    private void truncate(ByteBuffer m, Lsn lsn) {
         requireTransaction('T');
-        // Reserve an index so that emitting truncates later does not change the ids of later changes.
-        nextIndex++;
-        if (unknownSeen.add('T')) {
-            log.debug("source '{}': TRUNCATE is not emitted as an event yet", sourceId);
+        int count = m.getInt();
+        int options = m.get();
+        ChangeEvent.Detail detail = new ChangeEvent.Detail.Truncate((options & TRUNCATE_CASCADE) != 0,
+                (options & TRUNCATE_RESTART_IDENTITY) != 0);
+        // Read every OID first: an unknown relation must fail the message before anything is queued.
+        List<Relation> truncated = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            truncated.add(relation(m.getInt()));
         }
-        return null;
+        for (Relation rel : truncated) {
+            int index = nextIndex++;
+            if (tables.test(rel.table)) {
+                emit(index, Op.TRUNCATE, rel.table, null, null, lsn, rel.schemaVersion, List.of(), detail);
+            }
+        }
     }
 
-    private @Nullable SourceRecord change(Relation rel, Op op, @Nullable Row before, @Nullable Row after, Lsn lsn) {
-        int index = nextIndex++;
-        if (!tables.isEmpty() && !tables.contains(rel.table)) {
-            return null;
+    private void message(ByteBuffer m, Lsn messageLsn) {
+        boolean transactional = (m.get() & 1) != 0;
+        Lsn lsn = new Lsn(m.getLong());
+        String prefix = string(m);
+        byte[] content = new byte[m.getInt()];
+        m.get(content);
+        if (transactional) {
+            requireTransaction('M');
+            int index = nextIndex++;
+            if (messages && !HEARTBEAT_PREFIX.equals(prefix)) {
+                emit(index, Op.MESSAGE, new TableId("", prefix), null, null, lsn, 0, List.of(),
+                        new ChangeEvent.Detail.Message(prefix, content, true));
+            }
+            return;
         }
+        if (HEARTBEAT_PREFIX.equals(prefix)) {
+            if (!inTransaction) {
+                pending.add(new Heartbeat(lsn));
+            }
+            return;
+        }
+        if (!messages) {
+            return;
+        }
+        ChangeEvent.Detail detail = new ChangeEvent.Detail.Message(prefix, content, false);
+        TableId table = new TableId("", prefix);
+        if (inTransaction) {
+            // pgoutput (without streaming) sends whole transactions, so this should not happen; if it does,
+            // the event travels with the open transaction and is acknowledged with its commit.
+            log.debug("source '{}': non-transactional message at {} arrived inside transaction {}", sourceId, lsn, xid);
+        }
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+        SourcePosition position = new SourcePosition(lsn, lsn, 0, 0, now);
+        pending.add(new ChangeEvent(EventIds.forChange(sourceId, lsn, -1), sourceId, Op.MESSAGE, table, null, null,
+                position, 0, List.of(), detail));
+        if (!inTransaction) {
+            pending.add(new TransactionCommit(0, lsn, lsn, now, 1));
+        }
+    }
+
+    private void type(ByteBuffer m) {
+        // Names a non-built-in type used by a following Relation; values are mapped by OID, so just consume.
+        m.getInt();
+        string(m);
+        string(m);
+    }
+
+    private void origin(ByteBuffer m) {
+        // Replicated-from information (another node's commit LSN and name); nothing in an event carries it.
+        m.getLong();
+        string(m);
+    }
+
+    private void change(Relation rel, Op op, @Nullable Row before, @Nullable Tuple after, Lsn lsn) {
+        int index = nextIndex++;
+        if (!tables.test(rel.table)) {
+            return;
+        }
+        emit(index, op, rel.table, before, after == null ? null : after.row, lsn, rel.schemaVersion,
+                after == null ? List.of() : after.unchanged, null);
+    }
+
+    private void emit(int index, Op op, TableId table, @Nullable Row before, @Nullable Row after, Lsn lsn,
+                      int schemaVersion, List<String> unchanged, ChangeEvent.@Nullable Detail detail) {
         eventCount++;
         SourcePosition position = new SourcePosition(commitLsn, lsn, index, xid, commitTime);
-        return new ChangeEvent(EventIds.forChange(sourceId, commitLsn, index), sourceId, op, rel.table, before,
-                after, position);
+        pending.add(new ChangeEvent(EventIds.forChange(sourceId, commitLsn, index), sourceId, op, table, before,
+                after, position, schemaVersion, unchanged, detail));
     }
 
     /**
      * Reads TupleData. With {@code keyOnly}, keeps the key columns only (the server sends the others as
-     * null); unchanged TOAST columns are always left out.
+     * null). Unchanged TOAST columns are listed, and left out unless a placeholder is given.
      */
-    private Row tuple(ByteBuffer m, Relation rel, boolean keyOnly) {
+    private Tuple tuple(ByteBuffer m, Relation rel, boolean keyOnly, @Nullable String placeholder) {
         int count = Short.toUnsignedInt(m.getShort());
         if (count != rel.columns.size()) {
             throw protocol("TupleData", "has " + count + " columns but relation " + rel.table + " has "
@@ -223,12 +369,19 @@ public final class PgOutputDecoder {
         }
         Object[] values = new Object[count];
         boolean[] keep = new boolean[count];
+        List<String> unchanged = List.of();
         int kept = 0;
         for (int i = 0; i < count; i++) {
             char kind = (char) m.get();
             switch (kind) {
                 case 'n' -> values[i] = null;
-                case 'u' -> values[i] = UNCHANGED;
+                case 'u' -> {
+                    if (unchanged.isEmpty()) {
+                        unchanged = new ArrayList<>(2);
+                    }
+                    unchanged.add(rel.columns.get(i));
+                    values[i] = placeholder == null ? UNCHANGED : placeholder;
+                }
                 case 't' -> {
                     byte[] bytes = new byte[m.getInt()];
                     m.get(bytes);
@@ -248,7 +401,7 @@ public final class PgOutputDecoder {
             }
         }
         if (kept == count) {
-            return Row.of(rel.columns, values);
+            return new Tuple(Row.of(rel.columns, values), unchanged);
         }
         List<String> names = new ArrayList<>(kept);
         Object[] subset = new Object[kept];
@@ -259,7 +412,7 @@ public final class PgOutputDecoder {
                 subset[j++] = values[i];
             }
         }
-        return Row.of(names, subset);
+        return new Tuple(Row.of(names, subset), unchanged);
     }
 
     private Relation relation(int oid) {
@@ -310,6 +463,17 @@ public final class PgOutputDecoder {
     private static final Object UNCHANGED = new Object();
 
     /** A table version as the last Relation message described it. */
-    private record Relation(TableId table, List<String> columns, int[] typeOids, boolean[] key) {
+    private record Relation(TableId table, List<String> columns, int[] typeOids, boolean[] key, int schemaVersion) {
+    }
+
+    /** The column list a schema version stands for. */
+    private record Schema(int version, List<String> columns, int[] typeOids, int[] typeMods) {
+        boolean sameColumns(List<String> otherColumns, int[] otherTypes, int[] otherMods) {
+            return columns.equals(otherColumns) && Arrays.equals(typeOids, otherTypes)
+                    && Arrays.equals(typeMods, otherMods);
+        }
+    }
+
+    private record Tuple(Row row, List<String> unchanged) {
     }
 }

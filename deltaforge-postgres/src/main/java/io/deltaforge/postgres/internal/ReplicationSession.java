@@ -4,6 +4,7 @@ import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.Lsn;
 import io.deltaforge.api.RetryableException;
 import io.deltaforge.api.TableId;
+import io.deltaforge.postgres.PublicationMode;
 import io.deltaforge.postgres.StartPosition;
 import io.deltaforge.spi.Heartbeat;
 import io.deltaforge.spi.SourceRecord;
@@ -16,8 +17,12 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.Clock;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -51,6 +56,7 @@ public final class ReplicationSession implements AutoCloseable {
     private final Connection connection;
     private final PGReplicationStream stream;
     private final PgOutputDecoder decoder;
+    private final @Nullable HeartbeatWriter heartbeatWriter;
     /** The flush position last reported to the server; never lower than the slot's confirmed position. */
     private long reported;
     /** The last position handed over as a boundary (commit end or heartbeat). */
@@ -64,25 +70,38 @@ public final class ReplicationSession implements AutoCloseable {
         this.acknowledged = acknowledged;
         this.connection = connection;
         this.stream = stream;
-        this.decoder = new PgOutputDecoder(settings.id(), settings.tables(), new TypeMapper());
+        this.decoder = new PgOutputDecoder(settings.id(), settings.tableFilter(), new TypeMapper(),
+                settings.messages(), settings.toastPlaceholder(), Clock.systemUTC());
         this.reported = startLsn;
         this.lastBoundary = startLsn;
+        this.heartbeatWriter = settings.heartbeatInterval() == null ? null
+                : HeartbeatWriter.start(settings, settings.heartbeatInterval());
     }
 
     /**
      * Checks the server and starts streaming.
      *
-     * @param acknowledged the source's acknowledged position (0 when none yet); read, never written here
+     * @param acknowledged       the source's acknowledged position (0 when none yet); read, never written here
+     * @param applyStartPosition whether to apply {@link SourceSettings#startPosition()} (the first start of a
+     *                           source) or just resume from the slot (a restart after a failure)
      * @throws RetryableException  when the server is unreachable or the slot is in use
-     * @throws DeltaforgeException when the setup is wrong (wal_level, publication, slot); the message says
-     *                             how to fix it
+     * @throws DeltaforgeException when the setup is wrong (wal_level, privileges, publication, slot, start
+     *                             position); the message says how to fix it
      */
-    public static ReplicationSession open(SourceSettings settings, AtomicLong acknowledged) {
+    public static ReplicationSession open(SourceSettings settings, AtomicLong acknowledged,
+                                          boolean applyStartPosition) {
         long confirmed;
         try (Connection admin = connect(settings, false)) {
             checkWalLevel(settings, admin);
-            checkPublication(settings, admin);
+            checkReplicationPrivilege(settings, admin);
+            List<TableId> published = checkPublication(settings, admin);
+            for (String warning : identityWarnings(settings, admin, published)) {
+                log.warn(warning);
+            }
             confirmed = prepareSlot(settings, admin);
+            if (applyStartPosition) {
+                confirmed = applyStartPosition(settings, admin, confirmed);
+            }
         } catch (SQLException e) {
             throw classify(settings, "cannot check the server", e);
         }
@@ -98,6 +117,7 @@ public final class ReplicationSession implements AutoCloseable {
                     .withSlotName(settings.slot())
                     .withSlotOption("proto_version", "1")
                     .withSlotOption("publication_names", quoteIdentifier(settings.publication()))
+                    .withSlotOption("messages", settings.messages() ? "true" : "false")
                     .withStartPosition(LogSequenceNumber.valueOf(start))
                     .withStatusInterval((int) Math.min(Integer.MAX_VALUE, settings.statusInterval().toMillis()),
                             TimeUnit.MILLISECONDS)
@@ -133,6 +153,14 @@ public final class ReplicationSession implements AutoCloseable {
         long sleepNanos = TimeUnit.MILLISECONDS.toNanos(1);
         try {
             while (true) {
+                SourceRecord queued = decoder.next();
+                if (queued != null) {
+                    SourceRecord out = boundary(queued);
+                    if (out != null) {
+                        return out;
+                    }
+                    continue;
+                }
                 applyAcknowledged();
                 // readPending, not read(): read() blocks with the socket timeout as its wake-up, which
                 // pgjdbc 42.7.11-42.7.13 turned into a dead COPY on an idle slot (pgjdbc issue 4328).
@@ -140,8 +168,8 @@ public final class ReplicationSession implements AutoCloseable {
                 if (message != null) {
                     Lsn messageLsn = new Lsn(stream.getLastReceiveLSN().asLong());
                     SourceRecord record = decoder.decode(message, messageLsn);
-                    if (record instanceof TransactionCommit commit) {
-                        lastBoundary = maxUnsigned(lastBoundary, commit.endLsn().value());
+                    if (record != null) {
+                        record = boundary(record);
                     }
                     if (record != null) {
                         return record;
@@ -165,6 +193,19 @@ public final class ReplicationSession implements AutoCloseable {
         } catch (SQLException e) {
             throw classify(settings, "replication stream of slot '" + settings.slot() + "' broke", e);
         }
+    }
+
+    /** Tracks transaction boundaries; drops a heartbeat message that is not past the last boundary. */
+    private @Nullable SourceRecord boundary(SourceRecord record) {
+        if (record instanceof TransactionCommit commit) {
+            lastBoundary = maxUnsigned(lastBoundary, commit.endLsn().value());
+        } else if (record instanceof Heartbeat hb) {
+            if (Long.compareUnsigned(hb.lsn().value(), lastBoundary) <= 0) {
+                return null;
+            }
+            lastBoundary = hb.lsn().value();
+        }
+        return record;
     }
 
     /**
@@ -223,6 +264,9 @@ public final class ReplicationSession implements AutoCloseable {
             return;
         }
         closed = true;
+        if (heartbeatWriter != null) {
+            heartbeatWriter.close();
+        }
         try {
             if (!stream.isClosed()) {
                 long ack = acknowledged.get();
@@ -271,7 +315,28 @@ public final class ReplicationSession implements AutoCloseable {
         }
     }
 
-    private static void checkPublication(SourceSettings s, Connection c) throws SQLException {
+    /** Fails unless the user may replicate: superuser, REPLICATION attribute, or rds_replication member. */
+    private static void checkReplicationPrivilege(SourceSettings s, Connection c) throws SQLException {
+        String sql = "SELECT r.rolname, r.rolsuper OR r.rolreplication OR COALESCE((SELECT pg_has_role(r.oid, m.oid, "
+                + "'MEMBER') FROM pg_roles m WHERE m.rolname = 'rds_replication'), false) "
+                + "FROM pg_roles r WHERE r.rolname = current_user";
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            if (rs.next() && !rs.getBoolean(2)) {
+                String user = rs.getString(1);
+                throw new DeltaforgeException("source '" + s.id() + "': user '" + user + "' may not use logical "
+                        + "replication (it has neither the REPLICATION attribute nor superuser); grant it as a "
+                        + "superuser: ALTER ROLE " + quoteIdentifier(user) + " WITH REPLICATION; (on Amazon RDS or "
+                        + "Aurora: GRANT rds_replication TO " + quoteIdentifier(user) + ";)");
+            }
+        }
+    }
+
+    /**
+     * Checks the publication against {@code tables} (creating or extending it in autocreate mode) and
+     * returns the tables whose changes will arrive: the resolved list, or every table of the publication
+     * when no list is given.
+     */
+    static List<TableId> checkPublication(SourceSettings s, Connection c) throws SQLException {
         boolean exists;
         try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_publication WHERE pubname = ?")) {
             ps.setString(1, s.publication());
@@ -279,34 +344,177 @@ public final class ReplicationSession implements AutoCloseable {
                 exists = rs.next();
             }
         }
-        if (!exists) {
-            String target = s.tables().isEmpty() ? "ALL TABLES" : "TABLE " + String.join(", ",
-                    s.tables().stream().map(TableId::toString).sorted().toList());
-            throw new DeltaforgeException("source '" + s.id() + "': publication '" + s.publication()
-                    + "' does not exist in database '" + s.dsn().database() + "'; create it: CREATE PUBLICATION "
-                    + quoteIdentifier(s.publication()) + " FOR " + target + ";");
+        String pub = quoteIdentifier(s.publication());
+        if (s.tables().isEmpty()) {
+            if (!exists) {
+                throw new DeltaforgeException("source '" + s.id() + "': publication '" + s.publication()
+                        + "' does not exist in database '" + s.dsn().database() + "'; create it: CREATE PUBLICATION "
+                        + pub + " FOR TABLE <schema.table>, ...; (or FOR ALL TABLES), or list the tables in tables "
+                        + "and set publication_mode: autocreate");
+            }
+            return List.copyOf(publicationTables(c, s.publication()));
         }
-        if (!s.tables().isEmpty()) {
-            List<String> missing = new ArrayList<>();
-            try (PreparedStatement ps = c.prepareStatement(
-                    "SELECT 1 FROM pg_publication_tables WHERE pubname = ? AND schemaname = ? AND tablename = ?")) {
-                for (TableId t : s.tables()) {
-                    ps.setString(1, s.publication());
-                    ps.setString(2, t.schema());
-                    ps.setString(3, t.table());
-                    try (ResultSet rs = ps.executeQuery()) {
-                        if (!rs.next()) {
-                            missing.add(t.toString());
-                        }
+        Set<TableId> inDatabase = databaseTables(c);
+        Set<TableId> published = exists ? publicationTables(c, s.publication()) : Set.of();
+        Set<TableId> wanted = new LinkedHashSet<>();
+        List<String> problems = new ArrayList<>();
+        for (TablePattern p : s.tables()) {
+            if (!p.isGlob()) {
+                TableId id = p.tableId();
+                if (inDatabase.contains(id)) {
+                    wanted.add(id);
+                } else {
+                    problems.add("table " + id + " (tables: '" + p + "') does not exist in database '"
+                            + s.dsn().database() + "'; create it or fix the name (names are case-sensitive and "
+                            + "schema-qualified, as \\dt shows them)");
+                }
+            } else {
+                List<TableId> matches = inDatabase.stream().filter(p::matches).sorted(TABLE_ORDER).toList();
+                if (matches.isEmpty()) {
+                    problems.add("pattern '" + p + "' matches no table in database '" + s.dsn().database()
+                            + "'; fix the pattern or create the tables first");
+                }
+                wanted.addAll(matches);
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new DeltaforgeException("source '" + s.id() + "': " + String.join("; ", problems));
+        }
+        List<TableId> missing = wanted.stream().filter(t -> !published.contains(t)).toList();
+        if (missing.isEmpty()) {
+            return List.copyOf(wanted);
+        }
+        String list = String.join(", ", missing.stream().map(ReplicationSession::quoteTable).toList());
+        if (s.publicationMode() == PublicationMode.EXISTING) {
+            if (!exists) {
+                throw new DeltaforgeException("source '" + s.id() + "': publication '" + s.publication()
+                        + "' does not exist in database '" + s.dsn().database() + "'; create it: CREATE PUBLICATION "
+                        + pub + " FOR TABLE " + list + "; or set publication_mode: autocreate");
+            }
+            throw new DeltaforgeException("source '" + s.id() + "': publication '" + s.publication()
+                    + "' does not include " + missing.stream().map(TableId::toString).toList()
+                    + ", listed in tables; add them: ALTER PUBLICATION " + pub + " ADD TABLE " + list
+                    + "; (or remove them from tables, or set publication_mode: autocreate)");
+        }
+        String sql = exists ? "ALTER PUBLICATION " + pub + " ADD TABLE " + list
+                : "CREATE PUBLICATION " + pub + " FOR TABLE " + list;
+        try (Statement st = c.createStatement()) {
+            st.execute(sql);
+        } catch (SQLException e) {
+            if ("42710".equals(e.getSQLState())) { // created concurrently by another source: check again later
+                throw new RetryableException("source '" + s.id() + "': publication '" + s.publication()
+                        + "' was created concurrently; will check it again", e);
+            }
+            throw new DeltaforgeException("source '" + s.id() + "': publication_mode autocreate could not run "
+                    + sql + ": " + e.getMessage() + "; the user needs CREATE on the database and ownership of the "
+                    + "tables, or create the publication yourself and use publication_mode: existing", e);
+        }
+        log.info("source '{}': publication_mode autocreate: {}", s.id(), sql);
+        return List.copyOf(wanted);
+    }
+
+    private static final java.util.Comparator<TableId> TABLE_ORDER =
+            java.util.Comparator.comparing(TableId::schema).thenComparing(TableId::table);
+
+    private static Set<TableId> databaseTables(Connection c) throws SQLException {
+        Set<TableId> out = new HashSet<>();
+        String sql = "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                + "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+                + "AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'";
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            while (rs.next()) {
+                out.add(new TableId(rs.getString(1), rs.getString(2)));
+            }
+        }
+        return out;
+    }
+
+    private static Set<TableId> publicationTables(Connection c, String publication) throws SQLException {
+        Set<TableId> out = new LinkedHashSet<>();
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = ? ORDER BY 1, 2")) {
+            ps.setString(1, publication);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new TableId(rs.getString(1), rs.getString(2)));
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * One warning per table that has no way to identify rows: REPLICA IDENTITY NOTHING, or DEFAULT without
+     * a primary key. While such a table is published for updates and deletes, PostgreSQL rejects its
+     * UPDATE and DELETE statements, and events could not say which row changed.
+     */
+    static List<String> identityWarnings(SourceSettings s, Connection c, List<TableId> tables) throws SQLException {
+        List<String> warnings = new ArrayList<>();
+        String sql = "SELECT c.relreplident, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid "
+                + "AND (i.indisprimary OR i.indisreplident)) FROM pg_class c JOIN pg_namespace n "
+                + "ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?";
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            for (TableId t : tables) {
+                ps.setString(1, t.schema());
+                ps.setString(2, t.table());
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        continue;
+                    }
+                    String identity = rs.getString(1);
+                    boolean keyed = rs.getBoolean(2);
+                    if ("n".equals(identity) || (("d".equals(identity) || "i".equals(identity)) && !keyed)) {
+                        String how = "n".equals(identity) ? "REPLICA IDENTITY NOTHING" : "no primary key or replica "
+                                + "identity index";
+                        warnings.add("source '" + s.id() + "': table " + t + " has " + how + ": PostgreSQL rejects "
+                                + "its UPDATE and DELETE while the publication publishes them, and change events "
+                                + "cannot name the row; fix: ALTER TABLE " + quoteTable(t) + " ADD PRIMARY KEY (...); "
+                                + "or ALTER TABLE " + quoteTable(t) + " REPLICA IDENTITY FULL;");
                     }
                 }
             }
-            if (!missing.isEmpty()) {
-                log.warn("source '{}': publication '{}' does not include {}, so no changes of them will arrive; "
-                                + "add them: ALTER PUBLICATION {} ADD TABLE {};", s.id(), s.publication(), missing,
-                        quoteIdentifier(s.publication()), String.join(", ", missing));
+        }
+        return warnings;
+    }
+
+    /**
+     * Applies {@code start_position} on the first start: latest advances the slot to the current WAL end, an
+     * LSN to that LSN (never backwards). Returns the slot's confirmed position afterwards.
+     */
+    private static long applyStartPosition(SourceSettings s, Connection c, long confirmed) throws SQLException {
+        StartPosition start = s.startPosition();
+        long target;
+        if (start instanceof StartPosition.Latest) {
+            target = Lsn.parse(queryString(c, "SELECT pg_current_wal_lsn()::text")).value();
+        } else if (start instanceof StartPosition.At at) {
+            target = at.lsn().value();
+            if (Long.compareUnsigned(target, confirmed) < 0) {
+                throw new DeltaforgeException("source '" + s.id() + "': start_position " + at.lsn() + " is before "
+                        + "the confirmed position " + new Lsn(confirmed) + " of slot '" + s.slot() + "'; the server "
+                        + "no longer keeps what lies before it. Use " + new Lsn(confirmed) + " or later, or "
+                        + "start_position: earliest");
+            }
+        } else {
+            return confirmed;
+        }
+        if (Long.compareUnsigned(target, confirmed) <= 0) {
+            log.info("source '{}': start_position {}: slot '{}' is already at {}; nothing skipped", s.id(), start,
+                    s.slot(), new Lsn(confirmed));
+            return confirmed;
+        }
+        long moved;
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT end_lsn::text FROM pg_replication_slot_advance(?, ?::pg_lsn)")) {
+            ps.setString(1, s.slot());
+            ps.setString(2, new Lsn(target).toString());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                moved = Lsn.parse(rs.getString(1)).value();
             }
         }
+        log.info("source '{}': start_position {}: advanced slot '{}' from {} to {}; changes committed in between "
+                + "are skipped and will not be delivered", s.id(), start, s.slot(), new Lsn(confirmed), new Lsn(moved));
+        return maxUnsigned(confirmed, moved);
     }
 
     /** Makes sure the slot exists, is ours to use and is idle; returns its confirmed flush position. */
@@ -353,10 +561,6 @@ public final class ReplicationSession implements AutoCloseable {
                         + "' is in use by another connection (server process " + slot.activePid + "); only one "
                         + "reader per slot: stop the other reader or give this source its own slot");
             }
-            if (s.startPosition() == StartPosition.LATEST) {
-                log.info("source '{}': slot '{}' exists; resuming from its position {} (start_position "
-                        + "latest applies only to a new slot)", s.id(), s.slot(), new Lsn(slot.confirmedFlush));
-            }
             return slot.confirmedFlush;
         }
     }
@@ -394,8 +598,30 @@ public final class ReplicationSession implements AutoCloseable {
             if ("42710".equals(e.getSQLState())) { // duplicate_object
                 return null;
             }
+            if ("53400".equals(e.getSQLState())) { // configuration_limit_exceeded
+                throw new DeltaforgeException("source '" + s.id() + "': cannot create replication slot '" + s.slot()
+                        + "': all replication slots are in use (max_replication_slots = "
+                        + queryString(c, "SHOW max_replication_slots") + "; inactive ones: " + inactiveSlots(c)
+                        + "); drop one that is no longer needed (SELECT pg_drop_replication_slot('<name>');) or raise "
+                        + "max_replication_slots (ALTER SYSTEM SET max_replication_slots = <n>;) and restart PostgreSQL",
+                        e);
+            }
             throw e;
         }
+    }
+
+    private static String inactiveSlots(Connection c) throws SQLException {
+        List<String> names = new ArrayList<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT slot_name FROM pg_replication_slots WHERE NOT active ORDER BY 1 LIMIT 21")) {
+            while (rs.next()) {
+                names.add(rs.getString(1));
+            }
+        }
+        if (names.isEmpty()) {
+            return "none";
+        }
+        return names.size() > 20 ? String.join(", ", names.subList(0, 20)) + ", ..." : String.join(", ", names);
     }
 
     private record SlotInfo(String type, String plugin, String database, boolean active, @Nullable Object activePid,
@@ -406,20 +632,60 @@ public final class ReplicationSession implements AutoCloseable {
 
     /**
      * Sorts failures: what waiting may cure (network, server restarting, slot busy) is retryable; wrong
-     * credentials, a missing database, slot or publication and an invalidated slot are not.
+     * credentials, a missing database, slot or publication, missing privileges, certificate problems and an
+     * invalidated slot are not. Each message ends with what to do.
      */
     static DeltaforgeException classify(SourceSettings s, String what, SQLException e) {
         String state = e.getSQLState() == null ? "" : e.getSQLState();
         String message = "source '" + s.id() + "': " + what + " (" + s.dsn().describe() + "): " + e.getMessage()
                 + (state.isEmpty() ? "" : " [SQLSTATE " + state + "]");
+        if (state.equals("55006")) {                 // object in use: the slot is active elsewhere
+            return new RetryableException(message + "; another connection is reading slot '" + s.slot() + "'", e);
+        }
+        if (certificateProblem(e)) {
+            return new DeltaforgeException(message + "; fix: the server's certificate was not accepted: check "
+                    + "sslrootcert (the CA that signed it) and, with sslmode=verify-full, that the certificate names "
+                    + "host '" + s.dsn().host() + "'", e);
+        }
+        String fix = switch (state) {
+            case "28P01" -> "check the user name and password in dsn (percent-encode special characters in URLs)";
+            case "28000" -> "allow the connection in pg_hba.conf, e.g. 'host all " + s.dsn().user()
+                    + " <client-ip>/32 scram-sha-256' and 'host replication " + s.dsn().user()
+                    + " <client-ip>/32 scram-sha-256', then SELECT pg_reload_conf();";
+            case "3D000" -> "create the database (CREATE DATABASE " + quoteIdentifier(s.dsn().database())
+                    + ";) or fix the database name in dsn";
+            case "42501" -> "grant the missing privilege; for replication: ALTER ROLE "
+                    + quoteIdentifier(s.dsn().user()) + " WITH REPLICATION;";
+            case "53300" -> "the server has no free connection or WAL sender; raise max_connections / "
+                    + "max_wal_senders or stop unused clients; will retry";
+            case "08001", "08004", "08006" -> "check host and port in dsn, that PostgreSQL is running and accepts "
+                    + "TCP connections there (listen_addresses, firewall); will retry";
+            default -> null;
+        };
+        if (fix != null) {
+            message = message + "; fix: " + fix;
+        }
         boolean permanent = state.startsWith("28")   // invalid authorization
                 || state.equals("3D000")             // database does not exist
                 || state.startsWith("42")            // undefined object (slot, publication), privileges, syntax
                 || state.equals("55000");            // slot invalidated / not usable
-        if (state.equals("55006")) {                 // object in use: the slot is active elsewhere
-            return new RetryableException(message + "; another connection is reading slot '" + s.slot() + "'", e);
-        }
         return permanent ? new DeltaforgeException(message, e) : new RetryableException(message, e);
+    }
+
+    /** A certificate that did not verify: no waiting cures that. */
+    private static boolean certificateProblem(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.security.cert.CertificateException
+                    || t instanceof java.security.cert.CertPathValidatorException
+                    || t instanceof javax.net.ssl.SSLPeerUnverifiedException
+                    || (t.getMessage() != null && t.getMessage().contains("could not be verified"))) {
+                return true;
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return false;
     }
 
     private static String queryString(Connection c, String sql) throws SQLException {
@@ -427,6 +693,11 @@ public final class ReplicationSession implements AutoCloseable {
             rs.next();
             return rs.getString(1);
         }
+    }
+
+    /** {@code "schema"."table"}. */
+    static String quoteTable(TableId t) {
+        return quoteIdentifier(t.schema()) + "." + quoteIdentifier(t.table());
     }
 
     /** A double-quoted SQL identifier, so that case and special characters are kept. */

@@ -1,32 +1,58 @@
 package io.deltaforge.postgres.internal;
 
 import io.deltaforge.api.TableId;
+import io.deltaforge.postgres.PublicationMode;
 import io.deltaforge.postgres.StartPosition;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
-import java.util.Set;
+import java.util.function.Predicate;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The validated configuration of one PostgreSQL source, as {@code PostgresSource.Builder} produces it.
  *
- * @param id             source id, part of every event id
- * @param dsn            where to connect
- * @param slot           replication slot name
- * @param publication    publication name
- * @param tables         tables to emit; empty means every table of the publication
- * @param startPosition  see {@link StartPosition}
- * @param createSlot     whether a missing slot is created
- * @param statusInterval how often the stream reports its position to the server
+ * @param id                source id, part of every event id
+ * @param dsn               where to connect
+ * @param slot              replication slot name
+ * @param publication       publication name
+ * @param tables            tables (or patterns) to emit; empty means every table of the publication
+ * @param startPosition     see {@link StartPosition}
+ * @param createSlot        whether a missing slot is created
+ * @param statusInterval    how often the stream reports its position to the server
+ * @param publicationMode   whether the publication must exist or is created/extended
+ * @param messages          whether logical decoding messages are requested and emitted
+ * @param toastPlaceholder  value for unchanged TOAST columns in {@code after}; null to leave them out
+ * @param heartbeatInterval how often a heartbeat message is written; null for never
  */
-public record SourceSettings(String id, Dsn dsn, String slot, String publication, Set<TableId> tables,
-                             StartPosition startPosition, boolean createSlot, Duration statusInterval) {
+public record SourceSettings(String id, Dsn dsn, String slot, String publication, List<TablePattern> tables,
+                             StartPosition startPosition, boolean createSlot, Duration statusInterval,
+                             PublicationMode publicationMode, boolean messages, @Nullable String toastPlaceholder,
+                             @Nullable Duration heartbeatInterval) {
     public SourceSettings {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(dsn, "dsn");
         Objects.requireNonNull(slot, "slot");
         Objects.requireNonNull(publication, "publication");
-        tables = Set.copyOf(tables);
+        tables = List.copyOf(tables);
         Objects.requireNonNull(startPosition, "startPosition");
         Objects.requireNonNull(statusInterval, "statusInterval");
+        Objects.requireNonNull(publicationMode, "publicationMode");
+    }
+
+    /** Whether events of {@code table} are emitted. */
+    public Predicate<TableId> tableFilter() {
+        if (tables.isEmpty()) {
+            return t -> true;
+        }
+        List<TablePattern> patterns = tables;
+        return t -> {
+            for (TablePattern p : patterns) {
+                if (p.matches(t)) {
+                    return true;
+                }
+            }
+            return false;
+        };
     }
 }

@@ -112,4 +112,40 @@ class DsnTest {
         Dsn d = Dsn.parse("postgres://u:TopSecret@h:5432/db");
         assertThat(d.toString()).doesNotContain("TopSecret").contains("***").contains("u@h:5432/db");
     }
+
+    @Test
+    void passesTlsParametersToPgjdbcUnderTheLibpqNames() {
+        Dsn d = Dsn.parse("host=db user=u sslmode=verify-full sslrootcert=/etc/ca.crt sslcert=/c/client.crt "
+                + "sslkey=/c/client.key sslpassword=kp");
+        assertThat(d.properties()).containsEntry("sslmode", "verify-full").containsEntry("sslrootcert", "/etc/ca.crt")
+                .containsEntry("sslcert", "/c/client.crt").containsEntry("sslkey", "/c/client.key")
+                .containsEntry("sslpassword", "kp");
+        assertThat(Dsn.parse("postgres://u@db/app?sslmode=disable").properties()).containsEntry("sslmode", "disable");
+        assertThat(Dsn.parse("postgres://u@db/app").properties()).doesNotContainKey("sslmode");
+    }
+
+    @Test
+    void requireWithARootCertificateVerifiesTheServerAsLibpqDoes() {
+        assertThat(Dsn.parse("postgres://u@db/app?sslmode=require&sslrootcert=/ca.crt").properties())
+                .containsEntry("sslmode", "verify-ca");
+        assertThat(Dsn.parse("postgres://u@db/app?sslmode=require").properties()).containsEntry("sslmode", "require");
+    }
+
+    @Test
+    void systemRootCertificateUsesTheJvmTrustStoreWithFullVerification() {
+        assertThat(Dsn.parse("postgres://u@db/app?sslrootcert=system").properties())
+                .containsEntry("sslmode", "verify-full")
+                .containsEntry("sslfactory", "org.postgresql.ssl.DefaultJavaSSLFactory")
+                .doesNotContainKey("sslrootcert");
+        assertThatThrownBy(() -> Dsn.parse("postgres://u@db/app?sslrootcert=system&sslmode=require"))
+                .hasMessageContaining("sslrootcert=system needs sslmode=verify-full");
+    }
+
+    @Test
+    void rejectsAnUnknownSslmode() {
+        assertThatThrownBy(() -> Dsn.parse("postgres://u@db/app?sslmode=verify"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("dsn: sslmode 'verify' is not valid; expected one of disable, allow, prefer, "
+                        + "require, verify-ca, verify-full");
+    }
 }

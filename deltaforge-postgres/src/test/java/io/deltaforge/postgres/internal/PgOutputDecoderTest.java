@@ -11,6 +11,7 @@ import io.deltaforge.api.Op;
 import io.deltaforge.api.RawJson;
 import io.deltaforge.api.Row;
 import io.deltaforge.api.TableId;
+import io.deltaforge.spi.Heartbeat;
 import io.deltaforge.spi.SourceRecord;
 import io.deltaforge.spi.TransactionCommit;
 import java.io.ByteArrayOutputStream;
@@ -124,17 +125,142 @@ class PgOutputDecoderTest {
     }
 
     @Test
-    void skipsTypeOriginTruncateMessageAndUnknownMessages() {
+    void consumesTypeAndOriginAndSkipsUnknownMessages() {
         decode(begin(COMMIT, 13));
         decode(usersRelation(16384));
         assertThat(decode(msg('Y').i32(16400).str("public").str("mood").bytes())).isNull();
         assertThat(decode(msg('O').i64(5).str("node1").bytes())).isNull();
-        assertThat(decode(msg('T').i32(1).i8(0).i32(16384).bytes())).isNull();
-        assertThat(decode(msg('M').i8(1).i64(5).str("p").i32(2).raw(new byte[]{1, 2}).bytes())).isNull();
         assertThat(decode(msg('Z').i32(1).bytes())).isNull();
-        // The truncate reserved index 0.
+        assertThat(decode(msg('Z').i32(1).bytes())).isNull();
         ChangeEvent e = (ChangeEvent) decode(insert(16384, text("1"), text("A"), nul(), nul()));
-        assertThat(e.position().indexInTx()).isEqualTo(1);
+        assertThat(e.position().indexInTx()).isZero();
+    }
+
+    @Test
+    void truncateBecomesOneEventPerTableWithItsFlags() {
+        PgOutputDecoder filtered = new PgOutputDecoder("pg", Set.of(new TableId("public", "users"),
+                new TableId("public", "orders")), new TypeMapper());
+        filtered.decode(ByteBuffer.wrap(begin(COMMIT, 20)), new Lsn(90));
+        filtered.decode(ByteBuffer.wrap(usersRelation(1)), new Lsn(91));
+        filtered.decode(ByteBuffer.wrap(relation(2, "public", "skipped", new String[]{"id"},
+                new int[]{TypeMapper.INT8}, new boolean[]{true})), new Lsn(92));
+        filtered.decode(ByteBuffer.wrap(relation(3, "public", "orders", new String[]{"id"},
+                new int[]{TypeMapper.INT8}, new boolean[]{true})), new Lsn(93));
+        ChangeEvent first = (ChangeEvent) filtered.decode(ByteBuffer.wrap(msg('T').i32(3).i8(3).i32(1).i32(2).i32(3)
+                .bytes()), new Lsn(100));
+        ChangeEvent second = (ChangeEvent) filtered.next();
+        assertThat(filtered.next()).isNull();
+        assertThat(first.op()).isEqualTo(Op.TRUNCATE);
+        assertThat(first.table()).isEqualTo(new TableId("public", "users"));
+        assertThat(first.before()).isNull();
+        assertThat(first.after()).isNull();
+        assertThat(first.detail()).isEqualTo(new ChangeEvent.Detail.Truncate(true, true));
+        assertThat(first.position().indexInTx()).isZero();
+        assertThat(first.schemaVersion()).isEqualTo(1);
+        assertThat(second.table()).isEqualTo(new TableId("public", "orders"));
+        assertThat(second.position().indexInTx()).isEqualTo(2);
+        assertThat(second.id()).isEqualTo(EventIds.forChange("pg", COMMIT, 2));
+        ChangeEvent plain = (ChangeEvent) filtered.decode(ByteBuffer.wrap(msg('T').i32(1).i8(0).i32(1).bytes()),
+                new Lsn(101));
+        assertThat(plain.detail()).isEqualTo(new ChangeEvent.Detail.Truncate(false, false));
+        assertThat(plain.position().indexInTx()).isEqualTo(3);
+        TransactionCommit c = (TransactionCommit) filtered.decode(ByteBuffer.wrap(commit(COMMIT, END)), new Lsn(102));
+        assertThat(c.eventCount()).isEqualTo(3);
+    }
+
+    @Test
+    void transactionalMessageIsAnEventOfItsTransactionWhenEnabled() {
+        PgOutputDecoder withMessages = messagesDecoder();
+        withMessages.decode(ByteBuffer.wrap(begin(COMMIT, 21)), new Lsn(90));
+        ChangeEvent m = (ChangeEvent) withMessages.decode(ByteBuffer.wrap(
+                msg('M').i8(1).i64(95).str("audit").i32(2).raw(new byte[]{1, 2}).bytes()), new Lsn(95));
+        assertThat(m.op()).isEqualTo(Op.MESSAGE);
+        assertThat(m.table()).isEqualTo(new TableId("", "audit"));
+        ChangeEvent.Detail.Message detail = (ChangeEvent.Detail.Message) m.detail();
+        assertThat(detail.prefix()).isEqualTo("audit");
+        assertThat(detail.content()).containsExactly(1, 2);
+        assertThat(detail.transactional()).isTrue();
+        assertThat(m.id()).isEqualTo(EventIds.forChange("pg", COMMIT, 0));
+        assertThat(m.position().commitLsn()).isEqualTo(COMMIT);
+        assertThat(withMessages.next()).isNull();
+        TransactionCommit c = (TransactionCommit) withMessages.decode(ByteBuffer.wrap(commit(COMMIT, END)), new Lsn(99));
+        assertThat(c.eventCount()).isEqualTo(1);
+    }
+
+    @Test
+    void nonTransactionalMessageIsItsOwnTransactionAtItsLsn() {
+        PgOutputDecoder withMessages = messagesDecoder();
+        Lsn at = Lsn.parse("0/5000");
+        ChangeEvent m = (ChangeEvent) withMessages.decode(ByteBuffer.wrap(
+                msg('M').i8(0).i64(at.value()).str("ping").i32(0).bytes()), at);
+        TransactionCommit c = (TransactionCommit) withMessages.next();
+        assertThat(withMessages.next()).isNull();
+        assertThat(m.op()).isEqualTo(Op.MESSAGE);
+        assertThat(((ChangeEvent.Detail.Message) m.detail()).transactional()).isFalse();
+        assertThat(m.position().commitLsn()).isEqualTo(at);
+        // Index -1 keeps it apart from a transaction whose commit record starts where the message ends.
+        assertThat(m.id()).isEqualTo(EventIds.forChange("pg", at, -1)).isNotEqualTo(EventIds.forChange("pg", at, 0));
+        assertThat(c).isEqualTo(new TransactionCommit(0, at, at, Instant.parse("2025-01-15T10:30:00Z"), 1));
+        assertThat(withMessages.inTransaction()).isFalse();
+    }
+
+    @Test
+    void messagesAreDroppedWhenNotEnabledAndHeartbeatMessagesBecomeHeartbeats() {
+        Lsn at = Lsn.parse("0/6000");
+        assertThat(decode(msg('M').i8(0).i64(at.value()).str("ping").i32(0).bytes())).isNull();
+        assertThat(decoder.decode(ByteBuffer.wrap(msg('M').i8(0).i64(at.value()).str(PgOutputDecoder.HEARTBEAT_PREFIX)
+                .i32(0).bytes()), at)).isEqualTo(new Heartbeat(at));
+        PgOutputDecoder withMessages = messagesDecoder();
+        assertThat(withMessages.decode(ByteBuffer.wrap(msg('M').i8(0).i64(at.value())
+                .str(PgOutputDecoder.HEARTBEAT_PREFIX).i32(0).bytes()), at)).isEqualTo(new Heartbeat(at));
+        assertThat(withMessages.next()).isNull();
+    }
+
+    @Test
+    void schemaVersionGrowsOnlyWhenColumnsChange() {
+        decode(begin(COMMIT, 22));
+        decode(usersRelation(16384));
+        ChangeEvent v1 = (ChangeEvent) decode(insert(16384, text("1"), text("A"), nul(), nul()));
+        decode(usersRelation(16384)); // resent unchanged (e.g. after an unrelated ALTER)
+        ChangeEvent same = (ChangeEvent) decode(insert(16384, text("2"), text("B"), nul(), nul()));
+        decode(relation(16384, "public", "users", new String[]{"id", "name", "doc", "note", "age"},
+                new int[]{TypeMapper.INT8, 1043, TypeMapper.JSONB, 25, TypeMapper.INT4},
+                new boolean[]{true, false, false, false, false}));
+        ChangeEvent v2 = (ChangeEvent) decode(insert(16384, text("3"), text("C"), nul(), nul(), text("40")));
+        decode(relation(16384, "public", "users", new String[]{"id", "name", "doc", "note", "age"},
+                new int[]{TypeMapper.INT8, 1043, TypeMapper.JSONB, 25, TypeMapper.INT8},
+                new boolean[]{true, false, false, false, false}));
+        ChangeEvent v3 = (ChangeEvent) decode(insert(16384, text("4"), text("D"), nul(), nul(), text("41")));
+        assertThat(List.of(v1.schemaVersion(), same.schemaVersion(), v2.schemaVersion(), v3.schemaVersion()))
+                .containsExactly(1, 1, 2, 3);
+        assertThat(v2.after().get("age")).isEqualTo(40L);
+    }
+
+    @Test
+    void unchangedToastColumnsAreListedAndCanCarryAPlaceholder() {
+        decode(begin(COMMIT, 23));
+        decode(usersRelation(16384));
+        ChangeEvent omitted = (ChangeEvent) decode(update(16384, (char) 0, null, text("1"), toast(), toast(), nul()));
+        assertThat(omitted.unchangedColumns()).containsExactly("name", "doc");
+        assertThat(omitted.after().columns()).containsExactly("id", "note");
+        ChangeEvent insert = (ChangeEvent) decode(insert(16384, text("2"), text("A"), nul(), nul()));
+        assertThat(insert.unchangedColumns()).isEmpty();
+
+        PgOutputDecoder withPlaceholder = new PgOutputDecoder("pg", t -> true, new TypeMapper(), false,
+                "__unchanged__", java.time.Clock.systemUTC());
+        withPlaceholder.decode(ByteBuffer.wrap(begin(COMMIT, 24)), new Lsn(1));
+        withPlaceholder.decode(ByteBuffer.wrap(usersRelation(16384)), new Lsn(1));
+        ChangeEvent placed = (ChangeEvent) withPlaceholder.decode(ByteBuffer.wrap(
+                update(16384, 'O', new byte[][]{text("1"), text("A"), text("{}"), nul()},
+                        text("1"), text("B"), toast(), nul())), new Lsn(2));
+        assertThat(placed.unchangedColumns()).containsExactly("doc");
+        assertThat(placed.after().get("doc")).isEqualTo("__unchanged__");
+        assertThat(placed.before().get("doc")).isEqualTo(new RawJson("{}"));
+    }
+
+    private static PgOutputDecoder messagesDecoder() {
+        return new PgOutputDecoder("pg", t -> true, new TypeMapper(), true, null,
+                java.time.Clock.fixed(Instant.parse("2025-01-15T10:30:00Z"), java.time.ZoneOffset.UTC));
     }
 
     @Test
