@@ -24,6 +24,15 @@ public final class EventIds {
         return nameUuid(sourceId + '/' + commitLsn.value() + '/' + indexInTx).toString();
     }
 
+    /**
+     * The id of a logical decoding message sent outside any transaction, from the LSN that ends it. Kept
+     * apart from {@link #forChange} because a transaction's commit may start exactly where such a
+     * message ends.
+     */
+    public static String forMessage(String sourceId, Lsn lsn) {
+        return nameUuid("message/" + sourceId + '/' + lsn.value()).toString();
+    }
+
     /** The id of a snapshot row, from the snapshot's id, the table and the row's primary key text. */
     public static String forSnapshotRow(String snapshotId, TableId table, String primaryKey) {
         return nameUuid("snapshot/" + snapshotId + '/' + table + '/' + primaryKey).toString();

@@ -230,7 +230,13 @@ public final class PgOutputDecoder {
                     schema.version, columns);
         }
         schemas.put(table, schema);
-        relations.put(oid, new Relation(table, columns, typeOids, key, schema.version));
+        List<String> keyColumns = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            if (key[i]) {
+                keyColumns.add(names.get(i));
+            }
+        }
+        relations.put(oid, new Relation(table, columns, typeOids, key, schema.version, List.copyOf(keyColumns)));
     }
 
     private void insert(ByteBuffer m, Lsn lsn) {
@@ -282,7 +288,7 @@ public final class PgOutputDecoder {
         for (Relation rel : truncated) {
             int index = nextIndex++;
             if (tables.test(rel.table)) {
-                emit(index, Op.TRUNCATE, rel.table, null, null, lsn, rel.schemaVersion, List.of(), detail);
+                emit(index, Op.TRUNCATE, rel.table, null, null, lsn, rel.schemaVersion, List.of(), detail, List.of());
             }
         }
     }
@@ -298,7 +304,7 @@ public final class PgOutputDecoder {
             int index = nextIndex++;
             if (messages && !HEARTBEAT_PREFIX.equals(prefix)) {
                 emit(index, Op.MESSAGE, new TableId("", prefix), null, null, lsn, 0, List.of(),
-                        new ChangeEvent.Detail.Message(prefix, content, true));
+                        new ChangeEvent.Detail.Message(prefix, content, true), List.of());
             }
             return;
         }
@@ -320,7 +326,7 @@ public final class PgOutputDecoder {
         }
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         SourcePosition position = new SourcePosition(lsn, lsn, 0, 0, now);
-        pending.add(new ChangeEvent(EventIds.forChange(sourceId, lsn, -1), sourceId, Op.MESSAGE, table, null, null,
+        pending.add(new ChangeEvent(EventIds.forMessage(sourceId, lsn), sourceId, Op.MESSAGE, table, null, null,
                 position, 0, List.of(), detail));
         if (!inTransaction) {
             pending.add(new TransactionCommit(0, lsn, lsn, now, 1));
@@ -346,15 +352,16 @@ public final class PgOutputDecoder {
             return;
         }
         emit(index, op, rel.table, before, after == null ? null : after.row, lsn, rel.schemaVersion,
-                after == null ? List.of() : after.unchanged, null);
+                after == null ? List.of() : after.unchanged, null, rel.keyColumns);
     }
 
     private void emit(int index, Op op, TableId table, @Nullable Row before, @Nullable Row after, Lsn lsn,
-                      int schemaVersion, List<String> unchanged, ChangeEvent.@Nullable Detail detail) {
+                      int schemaVersion, List<String> unchanged, ChangeEvent.@Nullable Detail detail,
+                      List<String> keyColumns) {
         eventCount++;
         SourcePosition position = new SourcePosition(commitLsn, lsn, index, xid, commitTime);
         pending.add(new ChangeEvent(EventIds.forChange(sourceId, commitLsn, index), sourceId, op, table, before,
-                after, position, schemaVersion, unchanged, detail));
+                after, position, schemaVersion, unchanged, detail, keyColumns));
     }
 
     /**
@@ -463,7 +470,8 @@ public final class PgOutputDecoder {
     private static final Object UNCHANGED = new Object();
 
     /** A table version as the last Relation message described it. */
-    private record Relation(TableId table, List<String> columns, int[] typeOids, boolean[] key, int schemaVersion) {
+    private record Relation(TableId table, List<String> columns, int[] typeOids, boolean[] key, int schemaVersion,
+                            List<String> keyColumns) {
     }
 
     /** The column list a schema version stands for. */

@@ -42,6 +42,7 @@ class PgOutputDecoderTest {
         assertThat(e.after()).isEqualTo(Row.of(List.of("id", "name", "doc", "note"), 1L, "Alice",
                 new RawJson("{\"x\":1}"), null));
         assertThat(e.id()).isEqualTo(EventIds.forChange("pg", COMMIT, 0));
+        assertThat(e.keyColumns()).containsExactly("id");
         assertThat(e.sourceId()).isEqualTo("pg");
         assertThat(e.position().commitLsn()).isEqualTo(COMMIT);
         assertThat(e.position().lsn()).isEqualTo(new Lsn(100));
@@ -199,7 +200,7 @@ class PgOutputDecoderTest {
         assertThat(((ChangeEvent.Detail.Message) m.detail()).transactional()).isFalse();
         assertThat(m.position().commitLsn()).isEqualTo(at);
         // Index -1 keeps it apart from a transaction whose commit record starts where the message ends.
-        assertThat(m.id()).isEqualTo(EventIds.forChange("pg", at, -1)).isNotEqualTo(EventIds.forChange("pg", at, 0));
+        assertThat(m.id()).isEqualTo(EventIds.forMessage("pg", at)).isNotEqualTo(EventIds.forChange("pg", at, 0));
         assertThat(c).isEqualTo(new TransactionCommit(0, at, at, Instant.parse("2025-01-15T10:30:00Z"), 1));
         assertThat(withMessages.inTransaction()).isFalse();
     }
