@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.deltaforge.api.RawJson;
 import java.math.BigDecimal;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class TypeMapperTest {
@@ -64,11 +67,11 @@ class TypeMapperTest {
     }
 
     @Test
-    void keepsSpecialTimestampsAsText() {
+    void keepsInfinityAsTextAndWritesBcYearsTheIso8601Way() {
         assertThat(mapper.map(TypeMapper.TIMESTAMPTZ, "infinity")).isEqualTo("infinity");
         assertThat(mapper.map(TypeMapper.TIMESTAMP, "-infinity")).isEqualTo("-infinity");
         assertThat(mapper.map(TypeMapper.DATE, "infinity")).isEqualTo("infinity");
-        assertThat(mapper.map(TypeMapper.TIMESTAMPTZ, "0044-03-15 10:00:00+00 BC")).isEqualTo("0044-03-15 10:00:00+00 BC");
+        assertThat(mapper.map(TypeMapper.TIMESTAMPTZ, "0044-03-15 10:00:00+00 BC")).isEqualTo("-0043-03-15T10:00:00.000Z");
     }
 
     @Test
@@ -87,13 +90,79 @@ class TypeMapperTest {
     }
 
     @Test
-    void parsesOneDimensionalArrays() {
+    void parsesArraysOfAnyDimension() {
         assertThat(mapper.map(1007, "{1,2,NULL}")).isEqualTo(Arrays.asList(1L, 2L, null));
         assertThat(mapper.map(1009, "{a,\"b c\",\"NULL\",\"q\\\"x\",\"\"}"))
                 .isEqualTo(Arrays.asList("a", "b c", "NULL", "q\"x", ""));
         assertThat(mapper.map(1009, "{}")).isEqualTo(Arrays.asList());
         assertThat(mapper.map(1185, "{\"2025-01-15 10:30:00+00\"}")).isEqualTo(Arrays.asList("2025-01-15T10:30:00.000Z"));
-        assertThat(mapper.map(1007, "{{1,2},{3,4}}")).isEqualTo("{{1,2},{3,4}}");
-        assertThat(mapper.map(1007, "[0:1]={1,2}")).isEqualTo("[0:1]={1,2}");
+        assertThat(mapper.map(1007, "{{1,2},{3,NULL}}")).isEqualTo(List.of(List.of(1L, 2L), Arrays.asList(3L, null)));
+        assertThat(mapper.map(1007, "[0:1]={1,2}")).isEqualTo(List.of(1L, 2L));
+        assertThat(mapper.map(1007, "{1,x}")).isEqualTo("{1,x}");
+    }
+
+    @Test
+    void mapsTheOtherBuiltInTypes() {
+        assertThat(mapper.map(TypeMapper.TIME, "10:30:00")).isEqualTo("10:30:00.000");
+        assertThat(mapper.map(TypeMapper.TIMETZ, "10:30:00+02")).isEqualTo("10:30:00.000+02:00");
+        assertThat(mapper.map(TypeMapper.INTERVAL, "P1Y2M3DT4H5M6.789S")).isEqualTo("P1Y2M3DT4H5M6.789S");
+        assertThat(mapper.map(TypeMapper.INTERVAL, "1 day 02:00:00")).isEqualTo("P1DT2H");
+        assertThat(mapper.map(TypeMapper.MONEY, "-$1,000.50")).isEqualTo(new BigDecimal("-1000.50"));
+        assertThat(mapper.map(TypeMapper.MONEY, "1.000,50 €")).isEqualTo("1.000,50 €");
+        assertThat(mapper.map(TypeMapper.POINT, "(1,2)")).isEqualTo(Map.of("x", 1.0, "y", 2.0));
+        assertThat(mapper.map(TypeMapper.INT4RANGE, "[1,5)")).isEqualTo(Structured.range(Scalars::integer).parse("[1,5)"));
+        assertThat(mapper.map(4536, "{[1,5)}")).asList().hasSize(1);
+        assertThat(mapper.map(TypeMapper.BIT, "0101")).isEqualTo("0101");
+        assertThat(mapper.map(TypeMapper.INET, "10.0.0.1/8")).isEqualTo("10.0.0.1/8");
+        assertThat(mapper.map(1020, "{(1,1),(0,0);(2,2),(1,1)}")).asList().hasSize(2);
+        assertThat(mapper.map(22, "1 2 3")).isEqualTo("1 2 3"); // int2vector is not an array literal
+    }
+
+    @Test
+    void userTypesAreTextUntilTheLookupDescribesThem() {
+        assertThat(mapper.map(16500, "(1,x)")).isEqualTo("(1,x)");
+        AtomicInteger lookups = new AtomicInteger();
+        TypeMapper withCatalog = new TypeMapper(oids -> {
+            lookups.incrementAndGet();
+            assertThat(oids).containsExactlyInAnyOrder(16500, 16510);
+            return Map.of(
+                    16500, TypeInfo.composite(16500, "address", List.of("no", "street", "mood"), List.of(23, 25, 16520)),
+                    16501, TypeInfo.array(16501, "_address", 16500, ','),
+                    16510, TypeInfo.domain(16510, "positive", 20),
+                    16520, TypeInfo.enumType(16520, "mood"),
+                    16530, TypeInfo.base(16530, "hstore"),
+                    16540, TypeInfo.range(16540, "floatrange", 'r', 701));
+        });
+        withCatalog.prepare(new int[] {23, 16500, 16510});
+        withCatalog.prepare(new int[] {23, 25});
+        assertThat(lookups).hasValue(1);
+        assertThat(withCatalog.map(16510, "42")).isEqualTo(42L);
+        assertThat(withCatalog.map(16520, "happy")).isEqualTo("happy");
+        assertThat(withCatalog.map(16500, "(1,\"Main St\",sad)"))
+                .isEqualTo(Map.of("no", 1L, "street", "Main St", "mood", "sad"));
+        assertThat(withCatalog.map(16501, "{\"(1,a,sad)\",NULL}"))
+                .isEqualTo(Arrays.asList(Map.of("no", 1L, "street", "a", "mood", "sad"), null));
+        assertThat(withCatalog.map(16530, "\"a\"=>\"1\"")).isEqualTo(Map.of("a", "1"));
+        assertThat(withCatalog.map(16540, "[1.5,2)")).isEqualTo(Structured.range(Scalars::floating).parse("[1.5,2)"));
+        assertThat(withCatalog.map(16500, "(1,2,3,4)")).isEqualTo("(1,2,3,4)");
+        assertThat(withCatalog.map(99999, "whatever")).isEqualTo("whatever");
+    }
+
+    @Test
+    void prepareReplacesWhatWasKnownSoChangedCompositesAreReadAgain() {
+        AtomicInteger version = new AtomicInteger();
+        TypeMapper withCatalog = new TypeMapper(oids -> version.incrementAndGet() == 1
+                ? Map.of(16600, TypeInfo.composite(16600, "c", List.of("a"), List.of(23)))
+                : Map.of(16600, TypeInfo.composite(16600, "c", List.of("a", "b"), List.of(23, 25))));
+        withCatalog.prepare(new int[] {16600});
+        assertThat(withCatalog.map(16600, "(1)")).isEqualTo(Map.of("a", 1L));
+        withCatalog.prepare(new int[] {16600});
+        assertThat(withCatalog.map(16600, "(1,x)")).isEqualTo(Map.of("a", 1L, "b", "x"));
+    }
+
+    @Test
+    void sessionOptionsNameEverySettingTheMapperRelies() {
+        assertThat(List.of(TypeMapper.SESSION_OPTIONS.split(" "))).contains("DateStyle=ISO", "TimeZone=UTC",
+                "extra_float_digits=3", "IntervalStyle=iso_8601", "lc_monetary=C", "bytea_output=hex");
     }
 }

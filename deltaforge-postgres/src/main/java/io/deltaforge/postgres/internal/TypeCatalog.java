@@ -1,0 +1,153 @@
+package io.deltaforge.postgres.internal;
+
+import io.deltaforge.api.RetryableException;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.StringJoiner;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Reads {@link TypeInfo} for non-built-in types from {@code pg_type}, {@code pg_range} and
+ * {@code pg_attribute}, following element, base, bound and field types to any depth in one query.
+ *
+ * <p>A replication connection cannot run catalog queries, so each {@link #describe} opens an ordinary
+ * connection through the given {@link ConnectionSource} and closes it again. That happens only when a
+ * Relation message names a non-built-in type, i.e. at most once per table per session and after DDL.
+ *
+ * <pre>{@code
+ * TypeMapper types = new TypeMapper(new TypeCatalog(() -> DriverManager.getConnection(url, props)));
+ * types.prepare(relationTypeOids);     // on each Relation message
+ * }</pre>
+ *
+ * <p>Thread-safe (keeps no state besides the connection source).
+ */
+public final class TypeCatalog implements TypeMapper.Lookup {
+    /** Opens a new ordinary (not replication) connection to the source database. */
+    @FunctionalInterface
+    public interface ConnectionSource {
+        Connection open() throws SQLException;
+    }
+
+    /*
+     * Multiranges (and pg_range.rngmultitypid) exist from PostgreSQL 14; the query below has a variant for
+     * older servers without them.
+     */
+    private static final String QUERY = """
+            WITH RECURSIVE wanted(oid, depth) AS (
+                SELECT o, 0 FROM unnest(?::oid[]) AS o
+              UNION
+                SELECT d.dep, w.depth + 1
+                FROM wanted w
+                JOIN pg_type t ON t.oid = w.oid
+                CROSS JOIN LATERAL (
+                    SELECT t.typelem AS dep WHERE t.typlen = -1 AND t.typelem <> 0
+                    UNION ALL SELECT t.typbasetype WHERE t.typtype = 'd'
+                    UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = t.oid
+                    %1$s
+                    UNION ALL SELECT a.atttypid FROM pg_attribute a
+                        WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+                ) d
+                WHERE d.dep >= 16384 AND w.depth < 32
+            )
+            SELECT t.oid::int8, n.nspname::text, t.typname::text, t.typtype::text,
+                   CASE WHEN t.typlen = -1 AND t.typelem <> 0 THEN t.typelem ELSE 0 END::int8 AS element,
+                   coalesce((SELECT e.typdelim FROM pg_type e WHERE e.oid = t.typelem), ',')::text AS delimiter,
+                   CASE t.typtype
+                       WHEN 'd' THEN t.typbasetype
+                       WHEN 'r' THEN (SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = t.oid)
+                       %2$s
+                       ELSE 0 END::int8 AS base,
+                   (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a
+                        WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped),
+                   (SELECT array_agg(a.atttypid::int8 ORDER BY a.attnum) FROM pg_attribute a
+                        WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped)
+            FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+            WHERE t.oid IN (SELECT oid FROM wanted)
+            """;
+    private static final String QUERY_14 = String.format(QUERY,
+            "UNION ALL SELECT r.rngtypid FROM pg_range r WHERE r.rngmultitypid = t.oid",
+            "WHEN 'm' THEN (SELECT r.rngsubtype FROM pg_range r WHERE r.rngmultitypid = t.oid)");
+    private static final String QUERY_OLD = String.format(QUERY, "", "");
+
+    private final ConnectionSource connections;
+
+    /** @param connections opens a connection per lookup; never null */
+    public TypeCatalog(ConnectionSource connections) {
+        this.connections = Objects.requireNonNull(connections, "connections");
+    }
+
+    /**
+     * @throws RetryableException when the catalog cannot be read (connection lost, server restarting); the
+     *                            session is restarted and the Relation message comes again
+     */
+    @Override
+    public Map<Integer, TypeInfo> describe(Set<Integer> oids) {
+        try (Connection c = connections.open()) {
+            return describe(c, oids);
+        } catch (SQLException e) {
+            throw new RetryableException("cannot read the type catalog (pg_type) for type OIDs " + oids
+                    + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Reads the types and everything they are built from, on a connection the caller owns. */
+    static Map<Integer, TypeInfo> describe(Connection c, Set<Integer> oids) throws SQLException {
+        Map<Integer, TypeInfo> out = new HashMap<>();
+        if (oids.isEmpty()) {
+            return out;
+        }
+        StringJoiner list = new StringJoiner(",", "{", "}");
+        for (int oid : oids) {
+            list.add(Integer.toUnsignedString(oid));
+        }
+        String sql = c.getMetaData().getDatabaseMajorVersion() >= 14 ? QUERY_14 : QUERY_OLD;
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, list.toString());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    int oid = (int) rs.getLong(1);
+                    String kind = rs.getString(4);
+                    String delimiter = rs.getString(6);
+                    List<String> names = strings(rs.getArray(8));
+                    List<Integer> types = oids(rs.getArray(9));
+                    out.put(oid, new TypeInfo(oid, rs.getString(2), rs.getString(3),
+                            kind == null || kind.isEmpty() ? 'b' : kind.charAt(0), (int) rs.getLong(5),
+                            delimiter == null || delimiter.isEmpty() ? ',' : delimiter.charAt(0),
+                            (int) rs.getLong(7), names, types));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static List<String> strings(@Nullable Array array) throws SQLException {
+        if (array == null) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (Object o : (Object[]) array.getArray()) {
+            out.add((String) o);
+        }
+        return out;
+    }
+
+    private static List<Integer> oids(@Nullable Array array) throws SQLException {
+        if (array == null) {
+            return List.of();
+        }
+        List<Integer> out = new ArrayList<>();
+        for (Object o : (Object[]) array.getArray()) {
+            out.add(((Number) o).intValue());
+        }
+        return out;
+    }
+}
