@@ -16,8 +16,9 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Values are one of: {@code null}, {@link Boolean}, {@link Long}, {@link Double},
  * {@link java.math.BigDecimal}, {@link String} (text, and the ISO 8601 / RFC 3339 text of dates and
- * times), {@link RawJson} (json, jsonb), or a {@link List} of these (arrays). Sources document how each
- * database type maps onto them.
+ * times), {@link RawJson} (json, jsonb), a {@link List} of these (arrays), or an insertion-ordered
+ * {@link Map} from field name to one of these (composites, ranges, geometric values). Sources document
+ * how each database type maps onto them (PostgreSQL: {@code docs/type-mapping.md}).
  *
  * <p>The column list is shared by every row of the same table version, so a row costs one array.
  *

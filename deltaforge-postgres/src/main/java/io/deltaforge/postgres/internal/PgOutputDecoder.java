@@ -236,6 +236,8 @@ public final class PgOutputDecoder {
                 keyColumns.add(names.get(i));
             }
         }
+        // Looks up user-defined types (enums, domains, composites, extension types) once per table version.
+        types.prepare(typeOids);
         relations.put(oid, new Relation(table, columns, typeOids, key, schema.version, List.copyOf(keyColumns)));
     }
 

@@ -46,7 +46,7 @@ import org.slf4j.LoggerFactory;
 public final class ReplicationSession implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ReplicationSession.class);
     /** Session settings so that pgoutput's text output is what {@link TypeMapper} expects. */
-    static final String SESSION_OPTIONS = "-c DateStyle=ISO -c TimeZone=UTC -c extra_float_digits=3";
+    static final String SESSION_OPTIONS = TypeMapper.SESSION_OPTIONS;
     /** How long start() waits for a slot that a just-closed connection still holds. */
     private static final Duration ACTIVE_SLOT_GRACE = Duration.ofSeconds(2);
     private static final long MAX_IDLE_SLEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
@@ -70,7 +70,8 @@ public final class ReplicationSession implements AutoCloseable {
         this.acknowledged = acknowledged;
         this.connection = connection;
         this.stream = stream;
-        this.decoder = new PgOutputDecoder(settings.id(), settings.tableFilter(), new TypeMapper(),
+        this.decoder = new PgOutputDecoder(settings.id(), settings.tableFilter(),
+                new TypeMapper(new TypeCatalog(() -> connect(settings, false))),
                 settings.messages(), settings.toastPlaceholder(), Clock.systemUTC());
         this.reported = startLsn;
         this.lastBoundary = startLsn;
