@@ -48,6 +48,12 @@ public final class Engine implements Pipeline {
     /** Put on the queue by the reader when it stops, so the batcher knows nothing more will come. */
     private static final SourceRecord END = new SourceRecord() {
     };
+    /**
+     * Put on the queue by the reader after it restarted the source: what follows is a replay from the
+     * acknowledged position, which the batcher must not mix with the half-read transaction before it.
+     */
+    private static final SourceRecord RESTARTED = new SourceRecord() {
+    };
 
     /** Everything the builder checked, ready to run. */
     public record Settings(String name, Source source, List<SinkBinding> sinks, BatchConfig batch,
@@ -257,11 +263,16 @@ public final class Engine implements Pipeline {
 
     private void readUntilStopped() throws InterruptedException {
         int attempt = 0;
+        boolean streamedBefore = false;
         while (!stopReading) {
             try {
                 source.start();
                 state.compareAndSet(PipelineState.STARTING, PipelineState.RUNNING);
                 firstSourceAttempt.countDown();
+                if (streamedBefore && !enqueue(RESTARTED)) {
+                    return;
+                }
+                streamedBefore = true;
                 log.info("pipeline '{}': source '{}' streaming", name(), source.id());
                 attempt = 0;
                 pollUntilStopped();
@@ -283,16 +294,20 @@ public final class Engine implements Pipeline {
     private void pollUntilStopped() throws InterruptedException {
         while (!stopReading) {
             SourceRecord record = source.poll(POLL);
-            if (record == null) {
-                continue;
-            }
-            while (!queue.offer(record, POLL.toMillis(), TimeUnit.MILLISECONDS)) {
-                if (stopReading) {
-                    // Not acknowledged, so it comes back after a restart.
-                    return;
-                }
+            if (record != null && !enqueue(record)) {
+                return;
             }
         }
+    }
+
+    /** Waits for room in the queue; false when stopping first (the record is not acknowledged, so it comes back). */
+    private boolean enqueue(SourceRecord record) throws InterruptedException {
+        while (!queue.offer(record, POLL.toMillis(), TimeUnit.MILLISECONDS)) {
+            if (stopReading) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void offerEnd() {
@@ -332,7 +347,11 @@ public final class Engine implements Pipeline {
                     batcher.flushAll();
                     return;
                 }
-                if (record != null) {
+                if (record == RESTARTED) {
+                    batcher.sourceRestarted();
+                    log.info("pipeline '{}': source restarted; its replay of transactions already taken is skipped",
+                            name());
+                } else if (record != null) {
                     if (record instanceof ChangeEvent) {
                         received.incrementAndGet();
                     }

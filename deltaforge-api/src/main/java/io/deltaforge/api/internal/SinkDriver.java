@@ -8,6 +8,9 @@ import io.deltaforge.spi.Batch;
 import io.deltaforge.spi.SinkOutcome;
 import io.micrometer.core.instrument.Counter;
 import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.PriorityQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -195,13 +198,29 @@ final class SinkDriver implements Runnable {
         unconfirmed.release();
     }
 
-    private static String describeFirst(Batch batch) {
-        if (batch.events().isEmpty()) {
+    /**
+     * Names what the failed batch holds, so the operator can find the change: one event by table, LSN and
+     * id; several by their tables and commit LSN range, and the first id.
+     */
+    static String describeFirst(Batch batch) {
+        List<ChangeEvent> events = batch.events();
+        if (events.isEmpty()) {
             return "";
         }
-        ChangeEvent first = batch.events().get(0);
-        return " (" + batch.size() + " events from " + first.table() + " at LSN " + first.position().lsn()
-                + ", first id " + first.id() + ")";
+        ChangeEvent first = events.get(0);
+        if (events.size() == 1) {
+            return " (the " + first.op().code() + " event of " + first.table() + " at LSN " + first.position().lsn()
+                    + ", commit LSN " + first.position().commitLsn() + ", id " + first.id() + ")";
+        }
+        ChangeEvent last = events.get(events.size() - 1);
+        Set<String> tables = new TreeSet<>();
+        events.forEach(e -> tables.add(e.table().toString()));
+        String commits = first.position().commitLsn().equals(last.position().commitLsn())
+                ? "commit LSN " + first.position().commitLsn()
+                : "commit LSNs " + first.position().commitLsn() + " to " + last.position().commitLsn();
+        return " (" + events.size() + " events of " + String.join(", ", tables) + ", from LSN "
+                + first.position().lsn() + " to " + last.position().lsn() + ", " + commits + ", first id "
+                + first.id() + ")";
     }
 
     private static @Nullable Throwable unwrap(@Nullable Throwable t) {
