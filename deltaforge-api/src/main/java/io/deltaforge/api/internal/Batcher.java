@@ -17,7 +17,7 @@ import org.jspecify.annotations.Nullable;
 /**
  * Groups records into batches. Pure logic, driven by one thread: {@link #add} for each record in log
  * order, {@link #flushIdle} when the source is quiet or the oldest event waited {@code maxWait}, and
- * {@link #flushAll} when stopping.
+ * {@link #flushCommitted} when stopping.
  *
  * <p>Each event passes the pipeline filter, then each sink's filter, and is encoded once per distinct
  * (envelope, filtered event) pair as it arrives, so batch sizes are measured in real bytes. A batch
@@ -156,9 +156,16 @@ final class Batcher {
         }
     }
 
-    /** Closes everything, mid-transaction or not; the checkpoint still covers only complete transactions. */
-    void flushAll() throws InterruptedException {
-        emitFirst(pending.size());
+    /**
+     * Closes what can be acknowledged, for a stop: every complete transaction. The unfinished one at the
+     * tail is dropped, since it could not be acknowledged and the source replays it after a restart;
+     * sending it now would only make sinks without de-duplication see it twice.
+     */
+    void flushCommitted() throws InterruptedException {
+        emitCommittedPrefix();
+        while (pending.size() > committedCount) {
+            bytes -= pending.remove(pending.size() - 1).bytes();
+        }
     }
 
     private void addEvent(ChangeEvent event) {

@@ -181,7 +181,7 @@ public final class Engine implements Pipeline {
         boolean drained = false;
         try {
             // The reader ends its loop within one poll and hands the batcher an end marker; the batcher
-            // then closes its last batch.
+            // then closes its last batch of complete transactions.
             join(batcher, drainTimeout);
             drained = coordinator.awaitIdle(drainTimeout);
         } catch (InterruptedException e) {
@@ -344,7 +344,7 @@ public final class Engine implements Pipeline {
                 }
                 SourceRecord record = queue.poll(timeoutNanos, TimeUnit.NANOSECONDS);
                 if (record == END) {
-                    batcher.flushAll();
+                    batcher.flushCommitted();
                     return;
                 }
                 if (record == RESTARTED) {

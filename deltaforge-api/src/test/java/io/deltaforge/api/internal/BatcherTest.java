@@ -85,4 +85,13 @@ class BatcherTest {
         assertThat(emitted.get(emitted.size() - 1).checkpoint()).isEqualTo(new Lsn(701));
         assertThat(emitted.subList(0, 3)).allSatisfy(e -> assertThat(e.checkpoint()).isNull());
     }
+
+    @Test
+    void aStopSendsCompleteTransactionsOnlyAndLeavesTheUnfinishedOneToTheReplay() throws Exception {
+        addAll(tx(1, 100, 2));
+        addAll(tx(2, 200, 3).subList(0, 2));
+        batcher.flushCommitted();
+        assertThat(emitted).containsExactly(new Emitted(ids(tx(1, 100, 2)), new Lsn(101)));
+        assertThat(batcher.isEmpty()).isTrue();
+    }
 }
