@@ -49,8 +49,9 @@ final class Fixture {
         return text == null ? null : Lsn.parse(text);
     }
 
+    /** The end of WAL written so far: the insert position, since the test server may not flush each commit. */
     static Lsn currentWal(PostgresServer pg) {
-        return Lsn.parse(String.valueOf(pg.queryString("SELECT pg_current_wal_lsn()")));
+        return Lsn.parse(String.valueOf(pg.queryString("SELECT pg_current_wal_insert_lsn()")));
     }
 
     static boolean slotActive(PostgresServer pg, String slot) {
