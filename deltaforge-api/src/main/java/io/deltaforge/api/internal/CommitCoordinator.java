@@ -22,14 +22,33 @@ final class CommitCoordinator {
     private final CommitPolicy policy;
     private final List<SinkBinding> sinks;
     private final Consumer<Lsn> acknowledge;
+    private final Consumer<Throwable> stuck;
     private final ArrayDeque<Entry> pending = new ArrayDeque<>();
+    private boolean reportedStuck;
     private @Nullable Lsn checkpoint;
     private long delivered;
 
-    CommitCoordinator(CommitPolicy policy, List<SinkBinding> sinks, Consumer<Lsn> acknowledge) {
+    /**
+     * @param stuck told once when a batch can never satisfy the policy (every sink finished with it, some
+     *              for good with a failure the policy does not accept)
+     */
+    CommitCoordinator(CommitPolicy policy, List<SinkBinding> sinks, Consumer<Lsn> acknowledge,
+                      Consumer<Throwable> stuck) {
         this.policy = policy;
         this.sinks = sinks;
         this.acknowledge = acknowledge;
+        this.stuck = stuck;
+    }
+
+    /** Whether the policy is met by every other sink delivering while sink {@code index} fails. */
+    boolean canDoWithout(int index) {
+        List<SinkOutcome> outcomes = new ArrayList<>();
+        for (int i = 0; i < sinks.size(); i++) {
+            SinkBinding b = sinks.get(i);
+            outcomes.add(new SinkOutcome(b.sink().id(), b.required(),
+                    i == index ? SinkOutcome.State.FAILED : SinkOutcome.State.DELIVERED));
+        }
+        return policy.isSatisfied(outcomes);
     }
 
     /**
@@ -102,7 +121,31 @@ final class CommitCoordinator {
         }
         if (pending.isEmpty()) {
             notifyAll();
+        } else {
+            reportIfStuck(pending.peekFirst());
         }
+    }
+
+    /** A batch every sink is done with that still fails the policy would hold the checkpoint forever. */
+    private void reportIfStuck(Entry head) {
+        if (reportedStuck) {
+            return;
+        }
+        for (SinkOutcome.State s : head.states) {
+            if (s == SinkOutcome.State.PENDING) {
+                return;
+            }
+        }
+        reportedStuck = true;
+        StringBuilder states = new StringBuilder();
+        for (SinkOutcome o : head.outcomes(sinks)) {
+            states.append(states.length() == 0 ? "" : ", ").append(o.sinkId()).append(' ')
+                    .append(o.state().name().toLowerCase(java.util.Locale.ROOT));
+        }
+        stuck.accept(new io.deltaforge.api.DeltaforgeException("the commit policy can no longer be met for batch "
+                + head.sequence + " (" + states + "): an optional sink failed for good and the policy counts it; "
+                + "the source stays before this batch, so a restart resends it. Make the sink required, or use a "
+                + "policy that does without it (required, or a lower quorum)"));
     }
 
     /** One registered batch; its states are guarded by the coordinator's lock. */

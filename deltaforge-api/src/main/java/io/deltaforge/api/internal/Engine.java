@@ -55,11 +55,19 @@ public final class Engine implements Pipeline {
     private static final SourceRecord RESTARTED = new SourceRecord() {
     };
 
-    /** Everything the builder checked, ready to run. */
+    /** How long a full window of an optional sink may hold the batcher before that sink's batch is skipped. */
+    static final Duration DEFAULT_OPTIONAL_SINK_PATIENCE = Duration.ofSeconds(5);
+
+    /**
+     * Everything the builder checked, ready to run.
+     *
+     * @param optionalSinkPatience how long an optional sink the commit policy can do without may hold up
+     *                             the batcher with a full window before a batch is skipped for it
+     */
     public record Settings(String name, Source source, List<SinkBinding> sinks, BatchConfig batch,
                            CommitPolicy commitPolicy, int queueCapacity, int maxInFlightBatches,
                            Duration retryInitialBackoff, Duration retryMaxBackoff,
-                           @Nullable MeterRegistry meterRegistry, EventFilter filter) {
+                           @Nullable MeterRegistry meterRegistry, EventFilter filter, Duration optionalSinkPatience) {
         public Settings {
             Objects.requireNonNull(name, "name");
             Objects.requireNonNull(source, "source");
@@ -67,6 +75,15 @@ public final class Engine implements Pipeline {
             for (SinkBinding s : sinks) {
                 Objects.requireNonNull(s.envelope(), "every sink binding needs an envelope");
             }
+            Objects.requireNonNull(optionalSinkPatience, "optionalSinkPatience");
+        }
+
+        public Settings(String name, Source source, List<SinkBinding> sinks, BatchConfig batch,
+                        CommitPolicy commitPolicy, int queueCapacity, int maxInFlightBatches,
+                        Duration retryInitialBackoff, Duration retryMaxBackoff,
+                        @Nullable MeterRegistry meterRegistry, EventFilter filter) {
+            this(name, source, sinks, batch, commitPolicy, queueCapacity, maxInFlightBatches, retryInitialBackoff,
+                    retryMaxBackoff, meterRegistry, filter, DEFAULT_OPTIONAL_SINK_PATIENCE);
         }
     }
 
@@ -99,13 +116,15 @@ public final class Engine implements Pipeline {
         this.backoff = new Backoff(settings.retryInitialBackoff(), settings.retryMaxBackoff());
         MeterRegistry registry = settings.meterRegistry() != null ? settings.meterRegistry() : new SimpleMeterRegistry();
         Tags tags = Tags.of("pipeline", settings.name());
-        this.coordinator = new CommitCoordinator(settings.commitPolicy(), settings.sinks(), this::acknowledge);
+        this.coordinator = new CommitCoordinator(settings.commitPolicy(), settings.sinks(), this::acknowledge,
+                this::fail);
         for (int i = 0; i < settings.sinks().size(); i++) {
             SinkBinding b = settings.sinks().get(i);
             Tags sinkTags = tags.and("sink", b.sink().id());
+            @Nullable Duration patience = !b.required() && coordinator.canDoWithout(i) ? settings.optionalSinkPatience() : null;
             drivers.add(new SinkDriver(i, b, coordinator, settings.maxInFlightBatches(), backoff, this::fail,
                     registry.counter("deltaforge.sink.retries", sinkTags),
-                    registry.counter("deltaforge.sink.failures", sinkTags)));
+                    registry.counter("deltaforge.sink.failures", sinkTags), patience));
         }
         this.batches = registry.counter("deltaforge.batches", tags);
         Gauge.builder("deltaforge.events.received", received, AtomicLong::get).tags(tags).register(registry);

@@ -51,9 +51,13 @@ final class SinkDriver implements Runnable {
     private volatile boolean started;
     private int consecutiveFailures;
     private long retryNotBefore;
+    /** Non-null for an optional sink the policy can do without: how long a full window may hold the batcher. */
+    private final @Nullable Duration patience;
+    private long skipped;
 
     SinkDriver(int index, SinkBinding binding, CommitCoordinator coordinator, int maxUnconfirmed, Backoff backoff,
-               Consumer<Throwable> failPipeline, Counter retries, Counter failures) {
+               Consumer<Throwable> failPipeline, Counter retries, Counter failures, @Nullable Duration patience) {
+        this.patience = patience;
         this.index = index;
         this.binding = binding;
         this.coordinator = coordinator;
@@ -69,9 +73,24 @@ final class SinkDriver implements Runnable {
         return binding.sink().id();
     }
 
-    /** Hands over a batch; blocks while the sink holds too many unconfirmed batches. */
+    /**
+     * Hands over a batch; blocks while the sink holds too many unconfirmed batches. An optional sink the
+     * commit policy can do without holds the batcher only for its patience: then this batch is skipped for
+     * it, logged and counted as failed, so a sink that is down or slow cannot stall the others.
+     */
     void submit(CommitCoordinator.Entry entry, Batch batch) throws InterruptedException {
-        unconfirmed.acquire();
+        if (patience == null) {
+            unconfirmed.acquire();
+        } else if (!unconfirmed.tryAcquire(patience.toNanos(), TimeUnit.NANOSECONDS)) {
+            failures.increment();
+            if (skipped++ % 100 == 0) {
+                log.warn("optional sink '{}' has had {} batches unconfirmed for {} ms; skipping batch {}{} for it"
+                                + " ({} skipped so far) so that the other sinks go on", sinkId(), maxUnconfirmed,
+                        patience.toMillis(), batch.sequence(), describeFirst(batch), skipped);
+            }
+            coordinator.complete(entry, index, SinkOutcome.State.FAILED);
+            return;
+        }
         incoming.add(new Work(entry, batch));
     }
 

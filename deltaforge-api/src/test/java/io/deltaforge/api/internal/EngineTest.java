@@ -294,6 +294,45 @@ class EngineTest {
     }
 
     @Test
+    void anOptionalSinkThatStopsAnsweringIsSkippedAfterItsPatienceSoTheRequiredSinkGoesOn() {
+        FakeSink main = new FakeSink("main");
+        FakeSink hanging = new FakeSink("hanging");
+        hanging.behaviour = EngineTest::never;
+        io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        pipeline = new Engine(new Engine.Settings("patience", source, List.of(
+                SinkBinding.of(main).withEnvelope(Fakes.TEXT),
+                SinkBinding.of(hanging).withEnvelope(Fakes.TEXT).withRequired(false)),
+                BatchConfig.defaults(), CommitPolicy.required(), 100, 2, Duration.ofMillis(5), Duration.ofMillis(20),
+                registry, io.deltaforge.api.EventFilter.ALL, Duration.ofMillis(100)));
+        pipeline.start();
+        for (int i = 1; i <= 6; i++) {
+            source.records.addAll(tx(i, i * 100L, 1));
+            Lsn end = new Lsn(i * 100L + 1);
+            await().atMost(5, TimeUnit.SECONDS).until(() -> end.equals(source.lastAck()));
+        }
+        assertThat(hanging.sent).hasSize(2);
+        assertThat(registry.get("deltaforge.sink.failures").tag("sink", "hanging").counter().count()).isEqualTo(4);
+        assertThat(pipeline.status().state()).isEqualTo(PipelineState.RUNNING);
+    }
+
+    @Test
+    void theAllPolicyFailsThePipelineWhenAnOptionalSinkFailsForGoodInsteadOfStallingSilently() {
+        FakeSink main = new FakeSink("main");
+        FakeSink broken = new FakeSink("broken");
+        broken.behaviour = b -> CompletableFuture.failedFuture(new DeltaforgeException("schema mismatch"));
+        pipeline = builder().sink(main).sink(SinkBinding.of(broken).withRequired(false))
+                .commitPolicy(CommitPolicy.all()).build();
+        pipeline.start();
+        source.records.addAll(tx(1, 100, 1));
+        assertThatThrownBy(() -> pipeline.termination().toCompletableFuture().get(5, TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class)
+                .hasMessageContaining("commit policy can no longer be met")
+                .hasMessageContaining("broken failed");
+        assertThat(source.acknowledged).isEmpty();
+    }
+
+    @Test
     void reportsAPermanentSourceErrorFromStart() {
         FakeSource broken = new FakeSource() {
             @Override
