@@ -117,4 +117,35 @@ class ServerOutagesIT {
                 () -> !end.isAfter(Objects.requireNonNull(Fixture.confirmedFlush(pg, "out_slot"))));
         assertThat(pipeline.stop(Duration.ofSeconds(10))).isTrue();
     }
+
+    @Test
+    @Timeout(120)
+    void aReplicationConnectionCutInTheMiddleOfALargeTransactionReplaysItWithoutLossDuplicatesOrReordering()
+            throws Exception {
+        startPipeline();
+        StreamReader reader = new StreamReader(nc, "OUT");
+        Load load = new Load(pg, TABLES, 23, 0);
+        load.runTransactions(20);
+        // One transaction far larger than a batch (100 events): it goes out in many batches before its commit.
+        pg.execute("INSERT INTO out_a SELECT g, 1, 'big' FROM generate_series(100000, 109999) g");
+        int total = load.committedCount() + 10_000;
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (reader.count() <= load.committedCount() && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        pg.queryString("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = 'out_slot'");
+        long storedAtCut = reader.count();
+        load.runTransactions(20);
+        var committed = new java.util.LinkedHashMap<Change, Integer>();
+        // The large transaction is the 21st; the load numbers its own, so give it a place between them.
+        load.committed().forEach((c, tx) -> committed.put(c, tx <= 20 ? tx : tx + 1));
+        for (int id = 100000; id < 110000; id++) {
+            committed.put(new Change("public.out_a", id, 1, "c"), 21);
+        }
+        List<StreamReader.Stored> stored = reader.awaitUntil(s -> s.size() >= committed.size(),
+                Duration.ofSeconds(90));
+        Checks.exactlyOnce(stored, committed);
+        assertThat(storedAtCut).as("the cut came before the large transaction was stored").isLessThan(total);
+        assertThat(pipeline.status().state()).isEqualTo(PipelineState.RUNNING);
+    }
 }

@@ -33,6 +33,11 @@ final class StreamReader {
         this.stream = stream;
     }
 
+    /** How many messages the stream holds; cheap, unlike reading them. */
+    long count() throws IOException, JetStreamApiException {
+        return jsm.getStreamInfo(stream).getStreamState().getMsgCount();
+    }
+
     /** Everything stored so far, in stream order. */
     List<Stored> readAll() throws IOException, JetStreamApiException {
         long last = jsm.getStreamInfo(stream).getStreamState().getLastSequence();
