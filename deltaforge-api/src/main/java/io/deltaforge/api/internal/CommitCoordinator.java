@@ -40,13 +40,16 @@ final class CommitCoordinator {
         this.stuck = stuck;
     }
 
-    /** Whether the policy is met by every other sink delivering while sink {@code index} fails. */
-    boolean canDoWithout(int index) {
+    /**
+     * Whether the policy is met with every required sink delivered and every optional one failed: then no
+     * optional sink can hold the checkpoint back, and one that falls behind may be skipped. Under policies
+     * that count optional sinks (all, a quorum above the required ones) they slow the pipeline instead.
+     */
+    boolean ignoresOptionalSinks() {
         List<SinkOutcome> outcomes = new ArrayList<>();
-        for (int i = 0; i < sinks.size(); i++) {
-            SinkBinding b = sinks.get(i);
+        for (SinkBinding b : sinks) {
             outcomes.add(new SinkOutcome(b.sink().id(), b.required(),
-                    i == index ? SinkOutcome.State.FAILED : SinkOutcome.State.DELIVERED));
+                    b.required() ? SinkOutcome.State.DELIVERED : SinkOutcome.State.FAILED));
         }
         return policy.isSatisfied(outcomes);
     }

@@ -55,14 +55,18 @@ public final class Engine implements Pipeline {
     private static final SourceRecord RESTARTED = new SourceRecord() {
     };
 
-    /** How long a full window of an optional sink may hold the batcher before that sink's batch is skipped. */
+    /**
+     * How long a full window of an optional sink may hold the batcher before that sink's batch is skipped,
+     * when the commit policy ignores optional sinks.
+     */
     static final Duration DEFAULT_OPTIONAL_SINK_PATIENCE = Duration.ofSeconds(5);
 
     /**
      * Everything the builder checked, ready to run.
      *
-     * @param optionalSinkPatience how long an optional sink the commit policy can do without may hold up
-     *                             the batcher with a full window before a batch is skipped for it
+     * @param optionalSinkPatience how long an optional sink may hold up the batcher with a full window
+     *                             before a batch is skipped for it, when the commit policy ignores
+     *                             optional sinks
      */
     public record Settings(String name, Source source, List<SinkBinding> sinks, BatchConfig batch,
                            CommitPolicy commitPolicy, int queueCapacity, int maxInFlightBatches,
@@ -121,7 +125,8 @@ public final class Engine implements Pipeline {
         for (int i = 0; i < settings.sinks().size(); i++) {
             SinkBinding b = settings.sinks().get(i);
             Tags sinkTags = tags.and("sink", b.sink().id());
-            @Nullable Duration patience = !b.required() && coordinator.canDoWithout(i) ? settings.optionalSinkPatience() : null;
+            @Nullable Duration patience = !b.required() && coordinator.ignoresOptionalSinks()
+                    ? settings.optionalSinkPatience() : null;
             drivers.add(new SinkDriver(i, b, coordinator, settings.maxInFlightBatches(), backoff, this::fail,
                     registry.counter("deltaforge.sink.retries", sinkTags),
                     registry.counter("deltaforge.sink.failures", sinkTags), patience));

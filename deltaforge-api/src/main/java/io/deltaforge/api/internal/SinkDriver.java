@@ -51,7 +51,7 @@ final class SinkDriver implements Runnable {
     private volatile boolean started;
     private int consecutiveFailures;
     private long retryNotBefore;
-    /** Non-null for an optional sink the policy can do without: how long a full window may hold the batcher. */
+    /** Non-null for an optional sink under a policy that ignores it: how long a full window may hold the batcher. */
     private final @Nullable Duration patience;
     private long skipped;
 
@@ -74,9 +74,9 @@ final class SinkDriver implements Runnable {
     }
 
     /**
-     * Hands over a batch; blocks while the sink holds too many unconfirmed batches. An optional sink the
-     * commit policy can do without holds the batcher only for its patience: then this batch is skipped for
-     * it, logged and counted as failed, so a sink that is down or slow cannot stall the others.
+     * Hands over a batch; blocks while the sink holds too many unconfirmed batches. An optional sink under a
+     * commit policy that ignores optional sinks holds the batcher only for its patience: then this batch is
+     * skipped for it, logged and counted as failed, so a sink that is down or slow cannot stall the others.
      */
     void submit(CommitCoordinator.Entry entry, Batch batch) throws InterruptedException {
         if (patience == null) {
