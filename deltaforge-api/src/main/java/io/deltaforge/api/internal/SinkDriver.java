@@ -54,6 +54,8 @@ final class SinkDriver implements Runnable {
     /** Non-null for an optional sink under a policy that ignores it: how long a full window may hold the batcher. */
     private final @Nullable Duration patience;
     private long skipped;
+    /** Set once the patience ran out; until the window has room again, batches are skipped without waiting. */
+    private boolean behind;
 
     SinkDriver(int index, SinkBinding binding, CommitCoordinator coordinator, int maxUnconfirmed, Backoff backoff,
                Consumer<Throwable> failPipeline, Counter retries, Counter failures, @Nullable Duration patience) {
@@ -76,20 +78,26 @@ final class SinkDriver implements Runnable {
     /**
      * Hands over a batch; blocks while the sink holds too many unconfirmed batches. An optional sink under a
      * commit policy that ignores optional sinks holds the batcher only for its patience: then this batch is
-     * skipped for it, logged and counted as failed, so a sink that is down or slow cannot stall the others.
+     * skipped for it, logged and counted as failed, so a sink that is down or slow cannot stall the others;
+     * later batches are skipped at once until its window has room again. Called by the batcher thread only.
      */
     void submit(CommitCoordinator.Entry entry, Batch batch) throws InterruptedException {
         if (patience == null) {
             unconfirmed.acquire();
-        } else if (!unconfirmed.tryAcquire(patience.toNanos(), TimeUnit.NANOSECONDS)) {
+        } else if (!(behind ? unconfirmed.tryAcquire()
+                : unconfirmed.tryAcquire(patience.toNanos(), TimeUnit.NANOSECONDS))) {
+            behind = true;
             failures.increment();
             if (skipped++ % 100 == 0) {
-                log.warn("optional sink '{}' has had {} batches unconfirmed for {} ms; skipping batch {}{} for it"
+                log.warn("optional sink '{}' has had {} batches unconfirmed for over {} ms; skipping batch {}{} for it"
                                 + " ({} skipped so far) so that the other sinks go on", sinkId(), maxUnconfirmed,
                         patience.toMillis(), batch.sequence(), describeFirst(batch), skipped);
             }
             coordinator.complete(entry, index, SinkOutcome.State.FAILED);
             return;
+        } else if (behind) {
+            behind = false;
+            log.info("optional sink '{}' has room again after skipping {} batches", sinkId(), skipped);
         }
         incoming.add(new Work(entry, batch));
     }
