@@ -17,12 +17,17 @@ import org.jspecify.annotations.Nullable;
 /**
  * Groups records into batches. Pure logic, driven by one thread: {@link #add} for each record in log
  * order, {@link #flushIdle} when the source is quiet or the oldest event waited {@code maxWait}, and
- * {@link #flushAll} when stopping.
+ * {@link #flushCommitted} when stopping.
  *
  * <p>Each event passes the pipeline filter, then each sink's filter, and is encoded once per distinct
  * (envelope, filtered event) pair as it arrives, so batch sizes are measured in real bytes. A batch
  * carries a checkpoint only when it ends at a transaction boundary; with {@code respectSourceTx} it ends
  * only there, unless one transaction alone outgrows the limits.
+ *
+ * <p>When the source reconnects ({@link #sourceRestarted}) it replays from its acknowledged position, so
+ * records the batcher already has come again: the unfinished transaction at the tail is dropped (it is
+ * replayed from its start), and replayed records of transactions already taken are skipped, since their
+ * batches are already with the sinks, which retry them until delivered.
  */
 final class Batcher {
     /** Receives each closed batch: for sink {@code s}, {@code events.get(s)} and their encodings. */
@@ -48,6 +53,11 @@ final class Batcher {
     private int committedCount;
     /** Position to acknowledge once the first {@link #committedCount} entries are delivered. */
     private @Nullable Lsn committedCheckpoint;
+    /** Commit LSN of the last transaction taken; replays at or before it are skipped. */
+    private @Nullable Lsn lastCommitLsn;
+    /** Set after a source restart until the replay passes it: records committed at or before it are old. */
+    private @Nullable Lsn replayThrough;
+    private long skippedReplays;
 
     Batcher(BatchConfig config, EventFilter pipelineFilter, List<Envelope> sinkEnvelopes,
             List<EventFilter> sinkFilters, Emitter emitter) {
@@ -59,12 +69,17 @@ final class Batcher {
     }
 
     void add(SourceRecord record) throws InterruptedException {
+        if (isReplayOfTaken(record)) {
+            skippedReplays++;
+            return;
+        }
         if (record instanceof ChangeEvent event) {
             ChangeEvent kept = pipelineFilter.apply(event);
             if (kept != null) {
                 addEvent(kept);
             }
         } else if (record instanceof TransactionCommit commit) {
+            lastCommitLsn = commit.commitLsn();
             markBoundary(commit.endLsn());
         } else if (record instanceof Heartbeat heartbeat) {
             if (!insideTransaction()) {
@@ -74,6 +89,48 @@ final class Batcher {
         if (pending.size() >= config.maxEvents() || bytes >= config.maxBytes()) {
             flushFull();
         }
+    }
+
+    /**
+     * The source reconnected and replays from its acknowledged position. Drops the open transaction's
+     * events that are not yet in a batch (they come again, from the transaction's first event) and skips
+     * what comes again of transactions already taken.
+     */
+    void sourceRestarted() {
+        while (pending.size() > committedCount) {
+            Fanout dropped = pending.remove(pending.size() - 1);
+            bytes -= dropped.bytes();
+        }
+        replayThrough = lastCommitLsn;
+    }
+
+    /** Replayed records skipped after source restarts, for tests and logs. */
+    long skippedReplays() {
+        return skippedReplays;
+    }
+
+    /**
+     * Whether the record belongs to a transaction taken before the source restarted. Commit LSNs grow
+     * strictly along the replication stream, so the first newer one ends the replay.
+     */
+    private boolean isReplayOfTaken(SourceRecord record) {
+        Lsn through = replayThrough;
+        if (through == null) {
+            return false;
+        }
+        Lsn commitLsn;
+        if (record instanceof ChangeEvent event) {
+            commitLsn = event.position().commitLsn();
+        } else if (record instanceof TransactionCommit commit) {
+            commitLsn = commit.commitLsn();
+        } else {
+            return false;
+        }
+        if (commitLsn.isAfter(through)) {
+            replayThrough = null;
+            return false;
+        }
+        return true;
     }
 
     boolean isEmpty() {
@@ -99,9 +156,16 @@ final class Batcher {
         }
     }
 
-    /** Closes everything, mid-transaction or not; the checkpoint still covers only complete transactions. */
-    void flushAll() throws InterruptedException {
-        emitFirst(pending.size());
+    /**
+     * Closes what can be acknowledged, for a stop: every complete transaction. The unfinished one at the
+     * tail is dropped, since it could not be acknowledged and the source replays it after a restart;
+     * sending it now would only make sinks without de-duplication see it twice.
+     */
+    void flushCommitted() throws InterruptedException {
+        emitCommittedPrefix();
+        while (pending.size() > committedCount) {
+            bytes -= pending.remove(pending.size() - 1).bytes();
+        }
     }
 
     private void addEvent(ChangeEvent event) {
@@ -150,7 +214,10 @@ final class Batcher {
 
     private void markBoundary(Lsn position) {
         committedCount = pending.size();
-        committedCheckpoint = position;
+        // Never lower: a late heartbeat must not pull back a checkpoint the batch already holds.
+        if (committedCheckpoint == null || position.isAfter(committedCheckpoint)) {
+            committedCheckpoint = position;
+        }
     }
 
     private void flushFull() throws InterruptedException {
@@ -197,7 +264,8 @@ final class Batcher {
             committedCheckpoint = null;
             committedCount = 0;
         } else {
-            committedCount -= n;
+            // A chunk of a transaction larger than a batch may go out with no committed prefix at all.
+            committedCount = Math.max(0, committedCount - n);
         }
         firstEventNanos = System.nanoTime();
         emitter.emit(head.size(), eventsPerSink(head), messagesPerSink(head), checkpoint);

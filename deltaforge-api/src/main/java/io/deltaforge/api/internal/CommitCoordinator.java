@@ -22,14 +22,36 @@ final class CommitCoordinator {
     private final CommitPolicy policy;
     private final List<SinkBinding> sinks;
     private final Consumer<Lsn> acknowledge;
+    private final Consumer<Throwable> stuck;
     private final ArrayDeque<Entry> pending = new ArrayDeque<>();
+    private boolean reportedStuck;
     private @Nullable Lsn checkpoint;
     private long delivered;
 
-    CommitCoordinator(CommitPolicy policy, List<SinkBinding> sinks, Consumer<Lsn> acknowledge) {
+    /**
+     * @param stuck told once when a batch can never satisfy the policy (every sink finished with it, some
+     *              for good with a failure the policy does not accept)
+     */
+    CommitCoordinator(CommitPolicy policy, List<SinkBinding> sinks, Consumer<Lsn> acknowledge,
+                      Consumer<Throwable> stuck) {
         this.policy = policy;
         this.sinks = sinks;
         this.acknowledge = acknowledge;
+        this.stuck = stuck;
+    }
+
+    /**
+     * Whether the policy is met with every required sink delivered and every optional one failed: then no
+     * optional sink can hold the checkpoint back, and one that falls behind may be skipped. Under policies
+     * that count optional sinks (all, a quorum above the required ones) they slow the pipeline instead.
+     */
+    boolean ignoresOptionalSinks() {
+        List<SinkOutcome> outcomes = new ArrayList<>();
+        for (SinkBinding b : sinks) {
+            outcomes.add(new SinkOutcome(b.sink().id(), b.required(),
+                    b.required() ? SinkOutcome.State.DELIVERED : SinkOutcome.State.FAILED));
+        }
+        return policy.isSatisfied(outcomes);
     }
 
     /**
@@ -102,7 +124,31 @@ final class CommitCoordinator {
         }
         if (pending.isEmpty()) {
             notifyAll();
+        } else {
+            reportIfStuck(pending.peekFirst());
         }
+    }
+
+    /** A batch every sink is done with that still fails the policy would hold the checkpoint forever. */
+    private void reportIfStuck(Entry head) {
+        if (reportedStuck) {
+            return;
+        }
+        for (SinkOutcome.State s : head.states) {
+            if (s == SinkOutcome.State.PENDING) {
+                return;
+            }
+        }
+        reportedStuck = true;
+        StringBuilder states = new StringBuilder();
+        for (SinkOutcome o : head.outcomes(sinks)) {
+            states.append(states.length() == 0 ? "" : ", ").append(o.sinkId()).append(' ')
+                    .append(o.state().name().toLowerCase(java.util.Locale.ROOT));
+        }
+        stuck.accept(new io.deltaforge.api.DeltaforgeException("the commit policy can no longer be met for batch "
+                + head.sequence + " (" + states + "): an optional sink failed for good and the policy counts it; "
+                + "the source stays before this batch, so a restart resends it. Make the sink required, or use a "
+                + "policy that does without it (required, or a lower quorum)"));
     }
 
     /** One registered batch; its states are guarded by the coordinator's lock. */

@@ -48,12 +48,30 @@ public final class Engine implements Pipeline {
     /** Put on the queue by the reader when it stops, so the batcher knows nothing more will come. */
     private static final SourceRecord END = new SourceRecord() {
     };
+    /**
+     * Put on the queue by the reader after it restarted the source: what follows is a replay from the
+     * acknowledged position, which the batcher must not mix with the half-read transaction before it.
+     */
+    private static final SourceRecord RESTARTED = new SourceRecord() {
+    };
 
-    /** Everything the builder checked, ready to run. */
+    /**
+     * How long a full window of an optional sink may hold the batcher before that sink's batch is skipped,
+     * when the commit policy ignores optional sinks.
+     */
+    static final Duration DEFAULT_OPTIONAL_SINK_PATIENCE = Duration.ofSeconds(5);
+
+    /**
+     * Everything the builder checked, ready to run.
+     *
+     * @param optionalSinkPatience how long an optional sink may hold up the batcher with a full window
+     *                             before a batch is skipped for it, when the commit policy ignores
+     *                             optional sinks
+     */
     public record Settings(String name, Source source, List<SinkBinding> sinks, BatchConfig batch,
                            CommitPolicy commitPolicy, int queueCapacity, int maxInFlightBatches,
                            Duration retryInitialBackoff, Duration retryMaxBackoff,
-                           @Nullable MeterRegistry meterRegistry, EventFilter filter) {
+                           @Nullable MeterRegistry meterRegistry, EventFilter filter, Duration optionalSinkPatience) {
         public Settings {
             Objects.requireNonNull(name, "name");
             Objects.requireNonNull(source, "source");
@@ -61,6 +79,15 @@ public final class Engine implements Pipeline {
             for (SinkBinding s : sinks) {
                 Objects.requireNonNull(s.envelope(), "every sink binding needs an envelope");
             }
+            Objects.requireNonNull(optionalSinkPatience, "optionalSinkPatience");
+        }
+
+        public Settings(String name, Source source, List<SinkBinding> sinks, BatchConfig batch,
+                        CommitPolicy commitPolicy, int queueCapacity, int maxInFlightBatches,
+                        Duration retryInitialBackoff, Duration retryMaxBackoff,
+                        @Nullable MeterRegistry meterRegistry, EventFilter filter) {
+            this(name, source, sinks, batch, commitPolicy, queueCapacity, maxInFlightBatches, retryInitialBackoff,
+                    retryMaxBackoff, meterRegistry, filter, DEFAULT_OPTIONAL_SINK_PATIENCE);
         }
     }
 
@@ -93,13 +120,16 @@ public final class Engine implements Pipeline {
         this.backoff = new Backoff(settings.retryInitialBackoff(), settings.retryMaxBackoff());
         MeterRegistry registry = settings.meterRegistry() != null ? settings.meterRegistry() : new SimpleMeterRegistry();
         Tags tags = Tags.of("pipeline", settings.name());
-        this.coordinator = new CommitCoordinator(settings.commitPolicy(), settings.sinks(), this::acknowledge);
+        this.coordinator = new CommitCoordinator(settings.commitPolicy(), settings.sinks(), this::acknowledge,
+                this::fail);
         for (int i = 0; i < settings.sinks().size(); i++) {
             SinkBinding b = settings.sinks().get(i);
             Tags sinkTags = tags.and("sink", b.sink().id());
+            @Nullable Duration patience = !b.required() && coordinator.ignoresOptionalSinks()
+                    ? settings.optionalSinkPatience() : null;
             drivers.add(new SinkDriver(i, b, coordinator, settings.maxInFlightBatches(), backoff, this::fail,
                     registry.counter("deltaforge.sink.retries", sinkTags),
-                    registry.counter("deltaforge.sink.failures", sinkTags)));
+                    registry.counter("deltaforge.sink.failures", sinkTags), patience));
         }
         this.batches = registry.counter("deltaforge.batches", tags);
         Gauge.builder("deltaforge.events.received", received, AtomicLong::get).tags(tags).register(registry);
@@ -175,7 +205,7 @@ public final class Engine implements Pipeline {
         boolean drained = false;
         try {
             // The reader ends its loop within one poll and hands the batcher an end marker; the batcher
-            // then closes its last batch.
+            // then closes its last batch of complete transactions.
             join(batcher, drainTimeout);
             drained = coordinator.awaitIdle(drainTimeout);
         } catch (InterruptedException e) {
@@ -257,11 +287,16 @@ public final class Engine implements Pipeline {
 
     private void readUntilStopped() throws InterruptedException {
         int attempt = 0;
+        boolean streamedBefore = false;
         while (!stopReading) {
             try {
                 source.start();
                 state.compareAndSet(PipelineState.STARTING, PipelineState.RUNNING);
                 firstSourceAttempt.countDown();
+                if (streamedBefore && !enqueue(RESTARTED)) {
+                    return;
+                }
+                streamedBefore = true;
                 log.info("pipeline '{}': source '{}' streaming", name(), source.id());
                 attempt = 0;
                 pollUntilStopped();
@@ -283,16 +318,20 @@ public final class Engine implements Pipeline {
     private void pollUntilStopped() throws InterruptedException {
         while (!stopReading) {
             SourceRecord record = source.poll(POLL);
-            if (record == null) {
-                continue;
-            }
-            while (!queue.offer(record, POLL.toMillis(), TimeUnit.MILLISECONDS)) {
-                if (stopReading) {
-                    // Not acknowledged, so it comes back after a restart.
-                    return;
-                }
+            if (record != null && !enqueue(record)) {
+                return;
             }
         }
+    }
+
+    /** Waits for room in the queue; false when stopping first (the record is not acknowledged, so it comes back). */
+    private boolean enqueue(SourceRecord record) throws InterruptedException {
+        while (!queue.offer(record, POLL.toMillis(), TimeUnit.MILLISECONDS)) {
+            if (stopReading) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void offerEnd() {
@@ -329,10 +368,14 @@ public final class Engine implements Pipeline {
                 }
                 SourceRecord record = queue.poll(timeoutNanos, TimeUnit.NANOSECONDS);
                 if (record == END) {
-                    batcher.flushAll();
+                    batcher.flushCommitted();
                     return;
                 }
-                if (record != null) {
+                if (record == RESTARTED) {
+                    batcher.sourceRestarted();
+                    log.info("pipeline '{}': source restarted; its replay of transactions already taken is skipped",
+                            name());
+                } else if (record != null) {
                     if (record instanceof ChangeEvent) {
                         received.incrementAndGet();
                     }

@@ -8,6 +8,9 @@ import io.deltaforge.spi.Batch;
 import io.deltaforge.spi.SinkOutcome;
 import io.micrometer.core.instrument.Counter;
 import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.PriorityQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -48,9 +51,15 @@ final class SinkDriver implements Runnable {
     private volatile boolean started;
     private int consecutiveFailures;
     private long retryNotBefore;
+    /** Non-null for an optional sink under a policy that ignores it: how long a full window may hold the batcher. */
+    private final @Nullable Duration patience;
+    private long skipped;
+    /** Set once the patience ran out; until the window has room again, batches are skipped without waiting. */
+    private boolean behind;
 
     SinkDriver(int index, SinkBinding binding, CommitCoordinator coordinator, int maxUnconfirmed, Backoff backoff,
-               Consumer<Throwable> failPipeline, Counter retries, Counter failures) {
+               Consumer<Throwable> failPipeline, Counter retries, Counter failures, @Nullable Duration patience) {
+        this.patience = patience;
         this.index = index;
         this.binding = binding;
         this.coordinator = coordinator;
@@ -66,9 +75,30 @@ final class SinkDriver implements Runnable {
         return binding.sink().id();
     }
 
-    /** Hands over a batch; blocks while the sink holds too many unconfirmed batches. */
+    /**
+     * Hands over a batch; blocks while the sink holds too many unconfirmed batches. An optional sink under a
+     * commit policy that ignores optional sinks holds the batcher only for its patience: then this batch is
+     * skipped for it, logged and counted as failed, so a sink that is down or slow cannot stall the others;
+     * later batches are skipped at once until its window has room again. Called by the batcher thread only.
+     */
     void submit(CommitCoordinator.Entry entry, Batch batch) throws InterruptedException {
-        unconfirmed.acquire();
+        if (patience == null) {
+            unconfirmed.acquire();
+        } else if (!(behind ? unconfirmed.tryAcquire()
+                : unconfirmed.tryAcquire(patience.toNanos(), TimeUnit.NANOSECONDS))) {
+            behind = true;
+            failures.increment();
+            if (skipped++ % 100 == 0) {
+                log.warn("optional sink '{}' has had {} batches unconfirmed for over {} ms; skipping batch {}{} for it"
+                                + " ({} skipped so far) so that the other sinks go on", sinkId(), maxUnconfirmed,
+                        patience.toMillis(), batch.sequence(), describeFirst(batch), skipped);
+            }
+            coordinator.complete(entry, index, SinkOutcome.State.FAILED);
+            return;
+        } else if (behind) {
+            behind = false;
+            log.info("optional sink '{}' has room again after skipping {} batches", sinkId(), skipped);
+        }
         incoming.add(new Work(entry, batch));
     }
 
@@ -195,13 +225,29 @@ final class SinkDriver implements Runnable {
         unconfirmed.release();
     }
 
-    private static String describeFirst(Batch batch) {
-        if (batch.events().isEmpty()) {
+    /**
+     * Names what the failed batch holds, so the operator can find the change: one event by table, LSN and
+     * id; several by their tables and commit LSN range, and the first id.
+     */
+    static String describeFirst(Batch batch) {
+        List<ChangeEvent> events = batch.events();
+        if (events.isEmpty()) {
             return "";
         }
-        ChangeEvent first = batch.events().get(0);
-        return " (" + batch.size() + " events from " + first.table() + " at LSN " + first.position().lsn()
-                + ", first id " + first.id() + ")";
+        ChangeEvent first = events.get(0);
+        if (events.size() == 1) {
+            return " (the " + first.op().code() + " event of " + first.table() + " at LSN " + first.position().lsn()
+                    + ", commit LSN " + first.position().commitLsn() + ", id " + first.id() + ")";
+        }
+        ChangeEvent last = events.get(events.size() - 1);
+        Set<String> tables = new TreeSet<>();
+        events.forEach(e -> tables.add(e.table().toString()));
+        String commits = first.position().commitLsn().equals(last.position().commitLsn())
+                ? "commit LSN " + first.position().commitLsn()
+                : "commit LSNs " + first.position().commitLsn() + " to " + last.position().commitLsn();
+        return " (" + events.size() + " events of " + String.join(", ", tables) + ", from LSN "
+                + first.position().lsn() + " to " + last.position().lsn() + ", " + commits + ", first id "
+                + first.id() + ")";
     }
 
     private static @Nullable Throwable unwrap(@Nullable Throwable t) {

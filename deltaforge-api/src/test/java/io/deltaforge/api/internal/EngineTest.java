@@ -17,6 +17,10 @@ import io.deltaforge.api.internal.Fakes.FakeSource;
 import io.deltaforge.spi.Batch;
 import io.deltaforge.spi.CommitPolicy;
 import io.deltaforge.spi.Heartbeat;
+import io.deltaforge.spi.SourceRecord;
+import io.deltaforge.api.ChangeEvent;
+import java.util.ArrayList;
+import java.util.List;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -124,6 +128,7 @@ class EngineTest {
                 .isInstanceOf(ExecutionException.class)
                 .hasMessageContaining("sink 'a'")
                 .hasMessageContaining("public.t")
+                .hasMessageContaining("at LSN " + new Lsn(199))
                 .hasMessageContaining("message too large");
         assertThat(pipeline.status().state()).isEqualTo(PipelineState.FAILED);
         assertThat(source.acknowledged).containsExactly(new Lsn(101));
@@ -243,6 +248,117 @@ class EngineTest {
         flaky.records.addAll(tx(1, 100, 1));
         await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(flaky.lastAck()));
         assertThat(flaky.starts).isGreaterThanOrEqualTo(2);
+    }
+
+    @Test
+    void aSourceRestartMidTransactionDropsTheHalfReadTransactionAndSkipsWhatWasAlreadyTaken() {
+        SourceRecord breakHere = new SourceRecord() {
+        };
+        FakeSource flaky = new FakeSource() {
+            @Override
+            public SourceRecord poll(Duration timeout) throws InterruptedException {
+                SourceRecord r = super.poll(timeout);
+                if (r == breakHere) {
+                    throw new RetryableException("connection reset");
+                }
+                return r;
+            }
+        };
+        FakeSink sink = new FakeSink("a");
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        sink.behaviour = b -> gate.thenApply(Function.identity());
+        pipeline = Pipeline.builder().name("flaky").source(flaky).envelope(Fakes.TEXT).sink(sink)
+                .retryBackoff(Duration.ofMillis(5), Duration.ofMillis(20)).build();
+        pipeline.start();
+        List<SourceRecord> first = tx(1, 100, 2);
+        List<SourceRecord> second = tx(2, 200, 3);
+        // tx 1 whole, then two of tx 2's three events, then the connection breaks; the source replays
+        // from its acknowledged position (nothing acknowledged yet): tx 1 again, then tx 2 in full.
+        flaky.records.addAll(first);
+        flaky.records.addAll(second.subList(0, 2));
+        flaky.records.add(breakHere);
+        flaky.records.addAll(first);
+        flaky.records.addAll(second);
+
+        await().atMost(5, TimeUnit.SECONDS).until(() -> flaky.starts >= 2 && flaky.records.isEmpty());
+        gate.complete(null);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(201).equals(flaky.lastAck()));
+        List<String> expected = new ArrayList<>();
+        for (SourceRecord r : first.subList(0, 2)) {
+            expected.add(((ChangeEvent) r).id());
+        }
+        for (SourceRecord r : second.subList(0, 3)) {
+            expected.add(((ChangeEvent) r).id());
+        }
+        assertThat(sink.deliveredIds()).containsExactlyElementsOf(expected);
+    }
+
+    @Test
+    void anOptionalSinkThatStopsAnsweringIsSkippedAfterItsPatienceSoTheRequiredSinkGoesOn() {
+        FakeSink main = new FakeSink("main");
+        FakeSink hanging = new FakeSink("hanging");
+        hanging.behaviour = EngineTest::never;
+        io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        pipeline = new Engine(new Engine.Settings("patience", source, List.of(
+                SinkBinding.of(main).withEnvelope(Fakes.TEXT),
+                SinkBinding.of(hanging).withEnvelope(Fakes.TEXT).withRequired(false)),
+                BatchConfig.defaults(), CommitPolicy.required(), 100, 2, Duration.ofMillis(5), Duration.ofMillis(20),
+                registry, io.deltaforge.api.EventFilter.ALL, Duration.ofMillis(100)));
+        pipeline.start();
+        for (int i = 1; i <= 6; i++) {
+            source.records.addAll(tx(i, i * 100L, 1));
+            Lsn end = new Lsn(i * 100L + 1);
+            await().atMost(5, TimeUnit.SECONDS).until(() -> end.equals(source.lastAck()));
+        }
+        // The required sink alone decides the checkpoint, so the last skip may be counted just after it moved.
+        await().atMost(5, TimeUnit.SECONDS).until(
+                () -> registry.get("deltaforge.sink.failures").tag("sink", "hanging").counter().count() == 4);
+        assertThat(hanging.sent).hasSize(2);
+        assertThat(pipeline.status().state()).isEqualTo(PipelineState.RUNNING);
+    }
+
+    @Test
+    void underAQuorumThatCountsOptionalSinksABehindOptionalSinkSlowsThePipelineInsteadOfBeingSkipped() {
+        FakeSink main = new FakeSink("main");
+        FakeSink other = new FakeSink("other");
+        FakeSink hanging = new FakeSink("hanging");
+        hanging.behaviour = EngineTest::never;
+        pipeline = new Engine(new Engine.Settings("quorum", source, List.of(
+                SinkBinding.of(main).withEnvelope(Fakes.TEXT),
+                SinkBinding.of(other).withEnvelope(Fakes.TEXT).withRequired(false),
+                SinkBinding.of(hanging).withEnvelope(Fakes.TEXT).withRequired(false)),
+                BatchConfig.defaults(), CommitPolicy.quorum(2), 100, 2, Duration.ofMillis(5), Duration.ofMillis(20),
+                null, io.deltaforge.api.EventFilter.ALL, Duration.ofMillis(100)));
+        pipeline.start();
+        for (int i = 1; i <= 2; i++) {
+            source.records.addAll(tx(i, i * 100L, 1));
+            Lsn end = new Lsn(i * 100L + 1);
+            await().atMost(5, TimeUnit.SECONDS).until(() -> end.equals(source.lastAck()));
+        }
+        source.records.addAll(tx(3, 300, 1));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> main.sent.size() == 3);
+        source.records.addAll(tx(4, 400, 1));
+        sleep(500);
+        assertThat(main.sent).hasSize(3);
+        assertThat(hanging.sent).hasSize(2);
+        assertThat(source.lastAck()).isEqualTo(new Lsn(301));
+    }
+
+    @Test
+    void theAllPolicyFailsThePipelineWhenAnOptionalSinkFailsForGoodInsteadOfStallingSilently() {
+        FakeSink main = new FakeSink("main");
+        FakeSink broken = new FakeSink("broken");
+        broken.behaviour = b -> CompletableFuture.failedFuture(new DeltaforgeException("schema mismatch"));
+        pipeline = builder().sink(main).sink(SinkBinding.of(broken).withRequired(false))
+                .commitPolicy(CommitPolicy.all()).build();
+        pipeline.start();
+        source.records.addAll(tx(1, 100, 1));
+        assertThatThrownBy(() -> pipeline.termination().toCompletableFuture().get(5, TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class)
+                .hasMessageContaining("commit policy can no longer be met")
+                .hasMessageContaining("broken failed");
+        assertThat(source.acknowledged).isEmpty();
     }
 
     @Test

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.deltaforge.testkit.NatsServer;
 import io.deltaforge.testkit.PostgresServer;
+import io.deltaforge.yaml.testsupport.RunnerProcess;
+import io.deltaforge.yaml.testsupport.StreamContents;
 import io.nats.client.Connection;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;

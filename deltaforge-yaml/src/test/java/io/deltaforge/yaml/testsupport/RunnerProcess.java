@@ -1,4 +1,4 @@
-package io.deltaforge.yaml.e2e;
+package io.deltaforge.yaml.testsupport;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -13,8 +13,8 @@ import java.util.concurrent.TimeUnit;
  * The runner as a user starts it: {@code java -jar deltaforge-runner.jar run --config FILE}, in its own
  * JVM, so tests can stop it with SIGTERM or kill it with SIGKILL at any instant.
  */
-final class RunnerProcess implements AutoCloseable {
-    static final Path JAR = Path.of("target", "deltaforge-runner.jar").toAbsolutePath();
+public final class RunnerProcess implements AutoCloseable {
+    public static final Path JAR = Path.of("target", "deltaforge-runner.jar").toAbsolutePath();
 
     private final Process process;
     private final Path log;
@@ -24,7 +24,7 @@ final class RunnerProcess implements AutoCloseable {
         this.log = log;
     }
 
-    static RunnerProcess start(Path config, Map<String, String> env, Path log, String... jvmArgs) throws IOException {
+    public static RunnerProcess start(Path config, Map<String, String> env, Path log, String... jvmArgs) throws IOException {
         if (!Files.exists(JAR)) {
             throw new IllegalStateException(JAR + " is missing; it is built in the package phase (mvn verify)");
         }
@@ -39,7 +39,7 @@ final class RunnerProcess implements AutoCloseable {
     }
 
     /** Waits for a line containing {@code text} in the log (appended since start); false on timeout or exit. */
-    boolean awaitLog(String text, Duration timeout) throws IOException, InterruptedException {
+    public boolean awaitLog(String text, Duration timeout) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             if (Files.exists(log) && Files.readString(log).contains(text)) {
@@ -53,17 +53,17 @@ final class RunnerProcess implements AutoCloseable {
         return false;
     }
 
-    String log() throws IOException {
+    public String log() throws IOException {
         return Files.exists(log) ? Files.readString(log) : "";
     }
 
-    void kill9() throws InterruptedException {
+    public void kill9() throws InterruptedException {
         process.destroyForcibly();
         process.waitFor(10, TimeUnit.SECONDS);
     }
 
     /** SIGTERM, then the exit code (or -1 if it did not exit in time). */
-    int terminate(Duration timeout) throws InterruptedException {
+    public int terminate(Duration timeout) throws InterruptedException {
         process.destroy();
         if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             process.destroyForcibly();
@@ -72,7 +72,7 @@ final class RunnerProcess implements AutoCloseable {
         return process.exitValue();
     }
 
-    boolean isAlive() {
+    public boolean isAlive() {
         return process.isAlive();
     }
 

@@ -1,4 +1,4 @@
-package io.deltaforge.yaml.e2e;
+package io.deltaforge.yaml.testsupport;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -13,11 +13,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Every message of a stream, in stream order, each checked by the CloudEvents SDK's own JSON reader. */
-final class StreamContents {
+public final class StreamContents {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    record Entry(long seq, String subject, String msgId, CloudEvent event, JsonNode json) {
-        JsonNode data() {
+    public record Entry(long seq, String subject, String msgId, CloudEvent event, JsonNode json) {
+        public JsonNode data() {
             return json.get("data");
         }
     }
@@ -25,7 +25,7 @@ final class StreamContents {
     private StreamContents() {
     }
 
-    static List<Entry> read(Connection nc, String stream) throws Exception {
+    public static List<Entry> read(Connection nc, String stream) throws Exception {
         JetStreamManagement jsm = nc.jetStreamManagement();
         StreamInfo info = jsm.getStreamInfo(stream);
         long first = info.getStreamState().getFirstSequence();

@@ -1,0 +1,71 @@
+package io.deltaforge.yaml.faults;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.nats.client.Connection;
+import io.nats.client.JetStreamApiException;
+import io.nats.client.JetStreamManagement;
+import io.nats.client.api.MessageInfo;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Predicate;
+
+/**
+ * Reads a JetStream stream of CloudEvents incrementally (a stream only grows here), keeping what it read
+ * in stream order, each message turned into the {@link Change} it carries.
+ */
+final class StreamReader {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** One stored message: its stream sequence, the change, the CloudEvents id and the Nats-Msg-Id header. */
+    record Stored(long seq, Change change, String eventId, String msgId) {
+    }
+
+    private final JetStreamManagement jsm;
+    private final String stream;
+    private final List<Stored> read = new ArrayList<>();
+    private long next = 1;
+
+    StreamReader(Connection nc, String stream) throws IOException {
+        this.jsm = nc.jetStreamManagement();
+        this.stream = stream;
+    }
+
+    /** How many messages the stream holds; cheap, unlike reading them. */
+    long count() throws IOException, JetStreamApiException {
+        return jsm.getStreamInfo(stream).getStreamState().getMsgCount();
+    }
+
+    /** Everything stored so far, in stream order. */
+    List<Stored> readAll() throws IOException, JetStreamApiException {
+        long last = jsm.getStreamInfo(stream).getStreamState().getLastSequence();
+        for (; next <= last; next++) {
+            MessageInfo m = jsm.getMessage(stream, next);
+            JsonNode ce = JSON.readTree(m.getData());
+            String msgId = m.getHeaders() == null ? "" : String.valueOf(m.getHeaders().getFirst("Nats-Msg-Id"));
+            read.add(new Stored(next, toChange(ce), ce.get("id").asText(), msgId));
+        }
+        return List.copyOf(read);
+    }
+
+    /** Reads until {@code done} holds for what is stored, or the timeout passes; returns what was read last. */
+    List<Stored> awaitUntil(Predicate<List<Stored>> done, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        List<Stored> all = readAll();
+        while (!done.test(all) && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            all = readAll();
+        }
+        return all;
+    }
+
+    static Change toChange(JsonNode ce) {
+        JsonNode data = ce.get("data");
+        String op = data.get("op").asText();
+        JsonNode row = "d".equals(op) ? data.get("before") : data.get("after");
+        String table = ce.get("subject").asText();
+        return new Change(table, row.get("id").asInt(), row.get("v").asInt(), op);
+    }
+}
