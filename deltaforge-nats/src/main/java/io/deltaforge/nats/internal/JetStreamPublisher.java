@@ -120,12 +120,13 @@ public final class JetStreamPublisher {
         if (started) {
             throw new IllegalStateException(name + " was already started");
         }
-        started = true;
+        // Marked started only once it worked: the engine calls start() again after a passing failure.
         Connection nc = connect();
         connection = nc;
         try {
             checkStream(nc.jetStreamManagement(), true);
             jetStream = nc.jetStream();
+            started = true;
         } catch (IOException e) {
             connection = null;
             closeQuietly(nc);

@@ -99,7 +99,7 @@ public final class ReplicationSession implements AutoCloseable {
             for (String warning : identityWarnings(settings, admin, published)) {
                 log.warn(warning);
             }
-            confirmed = prepareSlot(settings, admin);
+            confirmed = prepareSlot(settings, admin, applyStartPosition);
             if (applyStartPosition) {
                 confirmed = applyStartPosition(settings, admin, confirmed);
             }
@@ -519,7 +519,12 @@ public final class ReplicationSession implements AutoCloseable {
     }
 
     /** Makes sure the slot exists, is ours to use and is idle; returns its confirmed flush position. */
-    private static long prepareSlot(SourceSettings s, Connection c) throws SQLException {
+    /**
+     * @param firstStart whether this is the source's first session in this process; only then may a missing
+     *                   slot be created: a slot that disappears under a running source was dropped, and
+     *                   recreating it would silently skip everything written since
+     */
+    private static long prepareSlot(SourceSettings s, Connection c, boolean firstStart) throws SQLException {
         boolean hasWalStatus = c.getMetaData().getDatabaseMajorVersion() >= 13;
         long graceEnd = System.nanoTime() + ACTIVE_SLOT_GRACE.toNanos();
         while (true) {
@@ -530,6 +535,12 @@ public final class ReplicationSession implements AutoCloseable {
                             + "' does not exist and create_slot is false; create it: SELECT "
                             + "pg_create_logical_replication_slot('" + s.slot() + "', 'pgoutput'); "
                             + "or set create_slot: true");
+                }
+                if (!firstStart) {
+                    throw new DeltaforgeException("source '" + s.id() + "': replication slot '" + s.slot()
+                            + "' disappeared while the pipeline was running (dropped or invalidated); it is not "
+                            + "recreated, since changes written meanwhile would be skipped. Re-sync the consumers "
+                            + "(e.g. with a snapshot), then restart the pipeline to create a new slot");
                 }
                 Long created = createSlot(s, c);
                 if (created != null) {
