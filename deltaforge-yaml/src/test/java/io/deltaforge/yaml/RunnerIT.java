@@ -84,7 +84,11 @@ class RunnerIT {
     void aPipelineThatCannotStartEndsTheRunnerWithExitCodeOne(@TempDir Path tmp) throws Exception {
         try (PostgresServer pg = PostgresServer.start(); NatsServer nats = NatsServer.start()) {
             // the tables but no publication: the source fails for good
-            pg.execute("CREATE TABLE public.users (id int PRIMARY KEY)");
+            pg.execute("""
+                    CREATE TABLE public.users (id int PRIMARY KEY);
+                    CREATE TABLE public.profiles (id int PRIMARY KEY);
+                    CREATE TABLE public.user_sessions (id int PRIMARY KEY);
+                    """);
             createStream(nats);
             Path log = tmp.resolve("runner.log");
             ProcessBuilder pb = new ProcessBuilder(javaBin(), "-jar", JAR.toAbsolutePath().toString(), "run",
