@@ -100,7 +100,7 @@ psql_() {
 }
 
 devtools() {
-  local jar=$ROOT/examples/devtools/target/deltaforge-devtools.jar
+  local jar=$ROOT/examples/devtools/target/devtools.jar
   if [ ! -f "$jar" ]; then
     say "building the dev tools (first use)"
     (cd "$ROOT" && mvn -B -q -DskipTests install -pl examples/devtools -am)
@@ -144,7 +144,7 @@ SQL
 
 bench() {
   ensure_tools
-  local jar=$ROOT/examples/benchmark/target/deltaforge-benchmark.jar
+  local jar=$ROOT/examples/benchmark/target/benchmark.jar
   if [ ! -f "$jar" ]; then
     say "building the benchmark (first use)"
     (cd "$ROOT" && mvn -B -q -DskipTests install -pl examples/benchmark -am)
