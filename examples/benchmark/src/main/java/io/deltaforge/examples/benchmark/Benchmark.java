@@ -322,8 +322,9 @@ public final class Benchmark {
                 try {
                     Message m = sub.nextMessage(Duration.ofMillis(200));
                     if (m != null) {
-                        long now = Instant.now().toEpochMilli() * 1000 + (System.nanoTime() / 1000) % 1000;
-                        latenciesMicros.add(now - commitMicros(m.getData()));
+                        Instant now = Instant.now();
+                        latenciesMicros.add(now.getEpochSecond() * 1_000_000 + now.getNano() / 1000
+                                - commitMicros(m.getData()));
                     }
                 } catch (InterruptedException e) {
                     return;
