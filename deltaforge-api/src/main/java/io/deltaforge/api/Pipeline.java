@@ -58,6 +58,21 @@ public interface Pipeline extends AutoCloseable {
     /** Like {@link #stop()} with a chosen wait for in-flight deliveries; true if everything was delivered. */
     boolean stop(Duration drainTimeout);
 
+    /**
+     * Stops taking changes from the source until {@link #resume()} (a read already under way finishes
+     * first, so it takes effect within about 100 ms); what is in flight is still delivered
+     * and acknowledged. The source stays open, but a pause longer than the server's replication timeout
+     * ({@code wal_sender_timeout}, 60 s by default) makes it reconnect on resume. No effect unless RUNNING.
+     */
+    default void pause() {
+        throw new UnsupportedOperationException(getClass().getName() + " cannot pause");
+    }
+
+    /** Takes changes again after {@link #pause()}. No effect unless PAUSED. */
+    default void resume() {
+        throw new UnsupportedOperationException(getClass().getName() + " cannot resume");
+    }
+
     /** Waits until the pipeline has stopped or failed; true if it did within the timeout. */
     boolean awaitTermination(Duration timeout) throws InterruptedException;
 

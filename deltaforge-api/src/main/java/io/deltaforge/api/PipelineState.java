@@ -6,6 +6,8 @@ public enum PipelineState {
     /** Started; the source is connecting (or waiting for its slot). */
     STARTING,
     RUNNING,
+    /** {@link Pipeline#pause() Paused}: connected, not reading; in-flight batches still complete. */
+    PAUSED,
     /** Draining in-flight batches after {@link Pipeline#stop()}. */
     STOPPING,
     STOPPED,

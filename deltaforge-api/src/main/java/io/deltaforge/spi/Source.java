@@ -38,6 +38,15 @@ public interface Source extends AutoCloseable {
      */
     void acknowledge(Lsn position);
 
+    /**
+     * The newest log position the source knows the server to have (for example the WAL end reported in
+     * keep-alives), for the {@code deltaforge.lag.bytes} metric; null when unknown (the default).
+     * Thread-safe.
+     */
+    default @Nullable Lsn newestPosition() {
+        return null;
+    }
+
     /** Disconnects. Idempotent. */
     @Override
     void close();

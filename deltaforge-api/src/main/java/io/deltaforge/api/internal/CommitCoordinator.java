@@ -5,6 +5,7 @@ import io.deltaforge.api.SinkBinding;
 import io.deltaforge.spi.CommitPolicy;
 import io.deltaforge.spi.SinkOutcome;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,6 +28,7 @@ final class CommitCoordinator {
     private boolean reportedStuck;
     private @Nullable Lsn checkpoint;
     private long delivered;
+    private @Nullable Instant lastDeliveredCommitTime;
 
     /**
      * @param stuck told once when a batch can never satisfy the policy (every sink finished with it, some
@@ -62,8 +64,9 @@ final class CommitCoordinator {
      * @param nothingFor  for each sink, whether the batch holds nothing for it (everything filtered
      *                    out): such a sink counts as delivered at once
      */
-    synchronized Entry register(long sequence, int eventCount, @Nullable Lsn checkpoint, boolean[] nothingFor) {
-        Entry entry = new Entry(sequence, eventCount, checkpoint, sinks.size());
+    synchronized Entry register(long sequence, int eventCount, @Nullable Lsn checkpoint, boolean[] nothingFor,
+                                @Nullable Instant lastCommitTime) {
+        Entry entry = new Entry(sequence, eventCount, checkpoint, sinks.size(), lastCommitTime);
         for (int s = 0; s < nothingFor.length; s++) {
             if (nothingFor[s]) {
                 entry.states[s] = SinkOutcome.State.DELIVERED;
@@ -82,6 +85,11 @@ final class CommitCoordinator {
 
     synchronized @Nullable Lsn checkpoint() {
         return checkpoint;
+    }
+
+    /** Commit time of the newest event whose batch was committed; null before the first. */
+    synchronized @Nullable Instant lastDeliveredCommitTime() {
+        return lastDeliveredCommitTime;
     }
 
     synchronized long delivered() {
@@ -114,6 +122,9 @@ final class CommitCoordinator {
             }
             pending.removeFirst();
             delivered += head.eventCount;
+            if (head.lastCommitTime != null) {
+                lastDeliveredCommitTime = head.lastCommitTime;
+            }
             if (head.checkpoint != null) {
                 newest = head.checkpoint;
             }
@@ -156,9 +167,11 @@ final class CommitCoordinator {
         final long sequence;
         final int eventCount;
         final @Nullable Lsn checkpoint;
+        final @Nullable Instant lastCommitTime;
         final SinkOutcome.State[] states;
 
-        Entry(long sequence, int eventCount, @Nullable Lsn checkpoint, int sinkCount) {
+        Entry(long sequence, int eventCount, @Nullable Lsn checkpoint, int sinkCount, @Nullable Instant lastCommitTime) {
+            this.lastCommitTime = lastCommitTime;
             this.sequence = sequence;
             this.eventCount = eventCount;
             this.checkpoint = checkpoint;

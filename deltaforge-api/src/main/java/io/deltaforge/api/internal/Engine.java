@@ -106,6 +106,7 @@ public final class Engine implements Pipeline {
     private final CountDownLatch sourceMayClose = new CountDownLatch(1);
     private final Object stopLock = new Object();
     private final Counter batches;
+    private final EngineMetrics metrics;
     private final AtomicLong checkpointGauge = new AtomicLong();
     private volatile boolean stopReading;
     private volatile @Nullable Throwable firstAttemptError;
@@ -119,19 +120,20 @@ public final class Engine implements Pipeline {
         this.queue = new ArrayBlockingQueue<>(settings.queueCapacity());
         this.backoff = new Backoff(settings.retryInitialBackoff(), settings.retryMaxBackoff());
         MeterRegistry registry = settings.meterRegistry() != null ? settings.meterRegistry() : new SimpleMeterRegistry();
-        Tags tags = Tags.of("pipeline", settings.name());
+        this.metrics = new EngineMetrics(registry, settings.name());
+        Tags tags = metrics.tags();
         this.coordinator = new CommitCoordinator(settings.commitPolicy(), settings.sinks(), this::acknowledge,
                 this::fail);
         for (int i = 0; i < settings.sinks().size(); i++) {
             SinkBinding b = settings.sinks().get(i);
-            Tags sinkTags = tags.and("sink", b.sink().id());
             @Nullable Duration patience = !b.required() && coordinator.ignoresOptionalSinks()
                     ? settings.optionalSinkPatience() : null;
             drivers.add(new SinkDriver(i, b, coordinator, settings.maxInFlightBatches(), backoff, this::fail,
-                    registry.counter("deltaforge.sink.retries", sinkTags),
-                    registry.counter("deltaforge.sink.failures", sinkTags), patience));
+                    metrics, patience));
         }
         this.batches = registry.counter("deltaforge.batches", tags);
+        metrics.registerLag(coordinator::checkpoint, source::newestPosition, coordinator::lastDeliveredCommitTime,
+                coordinator::isIdle);
         Gauge.builder("deltaforge.events.received", received, AtomicLong::get).tags(tags).register(registry);
         Gauge.builder("deltaforge.events.delivered", coordinator, CommitCoordinator::delivered).tags(tags).register(registry);
         Gauge.builder("deltaforge.queue.depth", queue, ArrayBlockingQueue::size).tags(tags).register(registry);
@@ -231,6 +233,20 @@ public final class Engine implements Pipeline {
     }
 
     @Override
+    public void pause() {
+        if (state.compareAndSet(PipelineState.RUNNING, PipelineState.PAUSED)) {
+            log.info("pipeline '{}' paused: in-flight batches complete, nothing new is read", name());
+        }
+    }
+
+    @Override
+    public void resume() {
+        if (state.compareAndSet(PipelineState.PAUSED, PipelineState.RUNNING)) {
+            log.info("pipeline '{}' resumed", name());
+        }
+    }
+
+    @Override
     public boolean awaitTermination(Duration timeout) throws InterruptedException {
         try {
             termination.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
@@ -306,6 +322,7 @@ public final class Engine implements Pipeline {
                     firstAttemptError = e;
                     firstSourceAttempt.countDown();
                 }
+                metrics.sourceRetry();
                 closeQuietly(source);
                 Duration delay = backoff.delay(attempt++);
                 log.warn("pipeline '{}': source '{}' unavailable, retrying in {} ms: {}", name(), source.id(),
@@ -317,6 +334,10 @@ public final class Engine implements Pipeline {
 
     private void pollUntilStopped() throws InterruptedException {
         while (!stopReading) {
+            if (state.get() == PipelineState.PAUSED) {
+                Thread.sleep(POLL.toMillis());
+                continue;
+            }
             SourceRecord record = source.poll(POLL);
             if (record != null && !enqueue(record)) {
                 return;
@@ -376,8 +397,9 @@ public final class Engine implements Pipeline {
                     log.info("pipeline '{}': source restarted; its replay of transactions already taken is skipped",
                             name());
                 } else if (record != null) {
-                    if (record instanceof ChangeEvent) {
+                    if (record instanceof ChangeEvent event) {
                         received.incrementAndGet();
+                        metrics.eventIn(event);
                     }
                     batcher.add(record);
                 }
@@ -400,15 +422,26 @@ public final class Engine implements Pipeline {
         for (int s = 0; s < nothingFor.length; s++) {
             nothingFor[s] = events.get(s).isEmpty();
         }
-        CommitCoordinator.Entry entry = coordinator.register(sequence, eventCount, checkpoint, nothingFor);
+        CommitCoordinator.Entry entry = coordinator.register(sequence, eventCount, checkpoint, nothingFor,
+                lastCommitTime(events));
         if (eventCount > 0) {
             batches.increment();
+            metrics.batchOut(eventCount);
         }
         for (int s = 0; s < drivers.size(); s++) {
             if (!nothingFor[s]) {
                 drivers.get(s).submit(entry, new Batch(sequence, events.get(s), messages.get(s)));
             }
         }
+    }
+
+    private static java.time.@Nullable Instant lastCommitTime(List<List<ChangeEvent>> events) {
+        for (List<ChangeEvent> perSink : events) {
+            if (!perSink.isEmpty()) {
+                return perSink.get(perSink.size() - 1).position().commitTime();
+            }
+        }
+        return null;
     }
 
     // ---- commit and failure -------------------------------------------------------------------------
@@ -422,6 +455,7 @@ public final class Engine implements Pipeline {
         if (!markFailed(cause)) {
             return;
         }
+        metrics.pipelineFailed();
         log.error("pipeline '{}' failed: {}", name(), cause.getMessage());
         log.debug("pipeline '{}' failure detail", name(), cause);
         stopReading = true;

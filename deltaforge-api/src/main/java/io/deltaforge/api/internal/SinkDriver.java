@@ -6,7 +6,6 @@ import io.deltaforge.api.RetryableException;
 import io.deltaforge.api.SinkBinding;
 import io.deltaforge.spi.Batch;
 import io.deltaforge.spi.SinkOutcome;
-import io.micrometer.core.instrument.Counter;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -40,8 +39,7 @@ final class SinkDriver implements Runnable {
     private final CommitCoordinator coordinator;
     private final Backoff backoff;
     private final Consumer<Throwable> failPipeline;
-    private final Counter retries;
-    private final Counter failures;
+    private final EngineMetrics.SinkMeters meters;
     private final int maxUnconfirmed;
     private final Semaphore unconfirmed;
     private final LinkedBlockingQueue<Work> incoming = new LinkedBlockingQueue<>();
@@ -58,17 +56,16 @@ final class SinkDriver implements Runnable {
     private boolean behind;
 
     SinkDriver(int index, SinkBinding binding, CommitCoordinator coordinator, int maxUnconfirmed, Backoff backoff,
-               Consumer<Throwable> failPipeline, Counter retries, Counter failures, @Nullable Duration patience) {
+               Consumer<Throwable> failPipeline, EngineMetrics metrics, @Nullable Duration patience) {
         this.patience = patience;
         this.index = index;
         this.binding = binding;
         this.coordinator = coordinator;
         this.backoff = backoff;
         this.failPipeline = failPipeline;
-        this.retries = retries;
-        this.failures = failures;
         this.maxUnconfirmed = maxUnconfirmed;
         this.unconfirmed = new Semaphore(maxUnconfirmed);
+        this.meters = metrics.sink(binding.sink().id(), () -> maxUnconfirmed - unconfirmed.availablePermits());
     }
 
     String sinkId() {
@@ -87,7 +84,7 @@ final class SinkDriver implements Runnable {
         } else if (!(behind ? unconfirmed.tryAcquire()
                 : unconfirmed.tryAcquire(patience.toNanos(), TimeUnit.NANOSECONDS))) {
             behind = true;
-            failures.increment();
+            meters.failure();
             if (skipped++ % 100 == 0) {
                 log.warn("optional sink '{}' has had {} batches unconfirmed for over {} ms; skipping batch {}{} for it"
                                 + " ({} skipped so far) so that the other sinks go on", sinkId(), maxUnconfirmed,
@@ -99,7 +96,7 @@ final class SinkDriver implements Runnable {
             behind = false;
             log.info("optional sink '{}' has room again after skipping {} batches", sinkId(), skipped);
         }
-        incoming.add(new Work(entry, batch));
+        incoming.add(new Work(entry, batch, System.nanoTime()));
     }
 
     /** No more batches will come; the thread ends once the last one is confirmed. */
@@ -130,7 +127,7 @@ final class SinkDriver implements Runnable {
                 started = true;
                 log.info("sink '{}' started", sinkId());
             } catch (RetryableException e) {
-                retries.increment();
+                meters.retry();
                 log.warn("sink '{}' still unavailable, retrying in about {} ms: {}", sinkId(),
                         backoff.delay(attempt).toMillis(), e.getMessage());
             } catch (RuntimeException e) {
@@ -196,9 +193,10 @@ final class SinkDriver implements Runnable {
             synchronized (retryQueue) {
                 consecutiveFailures = 0;
             }
+            meters.confirmed(work.batch, work.submittedNanos);
             confirm(work, SinkOutcome.State.DELIVERED);
         } else if (cause instanceof RetryableException) {
-            retries.increment();
+            meters.retry();
             synchronized (retryQueue) {
                 Duration delay = backoff.delay(consecutiveFailures++);
                 retryNotBefore = System.nanoTime() + delay.toNanos();
@@ -208,12 +206,12 @@ final class SinkDriver implements Runnable {
                         delay.toMillis(), cause.getMessage());
             }
         } else if (binding.required()) {
-            failures.increment();
+            meters.failure();
             failPipeline.accept(new DeltaforgeException("sink '" + sinkId() + "' failed for good on batch "
                     + work.batch.sequence() + describeFirst(work.batch) + ": " + cause.getMessage()
                     + "; the source was not acknowledged past this batch, so a restart resends it", cause));
         } else {
-            failures.increment();
+            meters.failure();
             log.error("optional sink '{}' dropped batch {}{}: {}", sinkId(), work.batch.sequence(),
                     describeFirst(work.batch), cause.toString());
             confirm(work, SinkOutcome.State.FAILED);
@@ -257,6 +255,6 @@ final class SinkDriver implements Runnable {
         return t;
     }
 
-    private record Work(CommitCoordinator.Entry entry, Batch batch) {
+    private record Work(CommitCoordinator.Entry entry, Batch batch, long submittedNanos) {
     }
 }

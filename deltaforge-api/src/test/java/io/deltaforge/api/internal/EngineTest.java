@@ -438,6 +438,47 @@ class EngineTest {
     }
 
     @Test
+    void aPausedPipelineTakesNothingNewUntilResumed() {
+        FakeSink sink = new FakeSink("a");
+        pipeline = builder().sink(sink).build();
+        pipeline.start();
+        source.records.addAll(tx(1, 100, 1));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
+
+        pipeline.pause();
+        assertThat(pipeline.status().state()).isEqualTo(PipelineState.PAUSED);
+        sleep(250); // a poll already under way when pausing may still finish
+        source.records.addAll(tx(2, 200, 1));
+        sleep(300);
+        assertThat(source.records).hasSize(2);
+        assertThat(source.lastAck()).isEqualTo(new Lsn(101));
+
+        pipeline.resume();
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(201).equals(source.lastAck()));
+        assertThat(pipeline.status().state()).isEqualTo(PipelineState.RUNNING);
+    }
+
+    @Test
+    void metersCountEventsPerTableAndOpAndSinkLatency() {
+        io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        FakeSink sink = new FakeSink("a");
+        pipeline = builder().sink(sink).meterRegistry(registry).build();
+        pipeline.start();
+        source.records.addAll(tx(1, 100, 3));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
+
+        assertThat(registry.get("deltaforge.events.in").tag("table", "public.t").tag("op", "c").counter().count())
+                .isEqualTo(3);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> registry.find("deltaforge.events.out").tag("sink", "a")
+                .counter() != null && registry.get("deltaforge.events.out").tag("sink", "a").counter().count() == 3);
+        assertThat(registry.get("deltaforge.sink.latency").tag("sink", "a").timer().count()).isEqualTo(1);
+        assertThat(registry.get("deltaforge.batch.size").summary().totalAmount()).isEqualTo(3);
+        assertThat(registry.get("deltaforge.lag.seconds").gauge().value()).isZero();
+        assertThat(registry.get("deltaforge.sink.inflight").tag("sink", "a").gauge().value()).isZero();
+    }
+
+    @Test
     void builderReportsEveryProblemAtOnce() {
         assertThatThrownBy(() -> Pipeline.builder().queueCapacity(0).build())
                 .hasMessageContaining("source: is required")

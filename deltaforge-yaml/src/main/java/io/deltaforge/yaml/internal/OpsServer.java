@@ -81,6 +81,10 @@ public final class OpsServer implements AutoCloseable {
         try (ex) {
             String path = ex.getRequestURI().getPath();
             boolean get = ex.getRequestMethod().equals("GET") || ex.getRequestMethod().equals("HEAD");
+            if (path.startsWith("/pipelines/")) {
+                pauseOrResume(ex, path);
+                return;
+            }
             switch (path) {
                 case "/health", "/ready", "/metrics" -> {
                     if (!get) {
@@ -90,7 +94,8 @@ public final class OpsServer implements AutoCloseable {
                     }
                 }
                 default -> {
-                    send(ex, 404, "text/plain; charset=utf-8", "not found; try /health, /ready or /metrics\n");
+                    send(ex, 404, "text/plain; charset=utf-8",
+                            "not found; try /health, /ready, /metrics or POST /pipelines/NAME/pause|resume\n");
                     return;
                 }
             }
@@ -106,6 +111,32 @@ public final class OpsServer implements AutoCloseable {
         } catch (RuntimeException e) {
             log.warn("http: {} {} failed: {}", ex.getRequestMethod(), ex.getRequestURI().getPath(), Causes.oneLine(e));
         }
+    }
+
+    /** {@code POST /pipelines/NAME/pause} and {@code .../resume}; answers with the pipeline's status. */
+    private void pauseOrResume(HttpExchange ex, String path) throws IOException {
+        String[] parts = path.split("/");
+        if (parts.length != 4 || !(parts[3].equals("pause") || parts[3].equals("resume"))) {
+            send(ex, 404, "text/plain; charset=utf-8", "not found; use POST /pipelines/NAME/pause or /resume\n");
+            return;
+        }
+        if (!ex.getRequestMethod().equals("POST")) {
+            ex.getResponseHeaders().set("Allow", "POST");
+            send(ex, 405, "text/plain; charset=utf-8", "method not allowed; use POST\n");
+            return;
+        }
+        Pipeline pipeline = pipelines.stream().filter(p -> p.name().equals(parts[2])).findFirst().orElse(null);
+        if (pipeline == null) {
+            send(ex, 404, "text/plain; charset=utf-8", "no pipeline named '" + parts[2] + "'\n");
+            return;
+        }
+        if (parts[3].equals("pause")) {
+            pipeline.pause();
+        } else {
+            pipeline.resume();
+        }
+        PipelineStatus status = pipeline.status();
+        send(ex, 200, JSON, body(status.healthy(), List.of(status)));
     }
 
     private String body(boolean ok, List<PipelineStatus> statuses) throws IOException {

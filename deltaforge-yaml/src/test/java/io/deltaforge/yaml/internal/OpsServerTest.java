@@ -63,6 +63,8 @@ class OpsServerTest {
         @Override public CompletionStage<Void> termination() { return new CompletableFuture<>(); }
         @Override public PipelineStatus status() { return status; }
         @Override public void close() { }
+        @Override public void pause() { set(PipelineState.PAUSED, null); }
+        @Override public void resume() { set(PipelineState.RUNNING, null); }
     }
 
     private HttpResponse<String> get(String path) throws Exception {
@@ -122,6 +124,25 @@ class OpsServerTest {
 
         orders.set(PipelineState.STOPPING, null);
         assertThat(get("/ready").statusCode()).isEqualTo(503);
+    }
+
+    @Test
+    void aPipelineIsPausedAndResumedByPost() throws Exception {
+        start();
+        users.set(PipelineState.RUNNING, null);
+
+        HttpResponse<String> paused = send(HttpRequest.newBuilder(uri("/pipelines/users/pause"))
+                .POST(HttpRequest.BodyPublishers.noBody()));
+        assertThat(paused.statusCode()).isEqualTo(200);
+        assertThat(paused.body()).contains("\"state\":\"PAUSED\"");
+        assertThat(get("/ready").statusCode()).isEqualTo(503);
+
+        HttpResponse<String> resumed = send(HttpRequest.newBuilder(uri("/pipelines/users/resume"))
+                .POST(HttpRequest.BodyPublishers.noBody()));
+        assertThat(resumed.body()).contains("\"state\":\"RUNNING\"");
+        assertThat(get("/pipelines/users/pause").statusCode()).isEqualTo(405);
+        assertThat(send(HttpRequest.newBuilder(uri("/pipelines/nobody/pause"))
+                .POST(HttpRequest.BodyPublishers.noBody())).statusCode()).isEqualTo(404);
     }
 
     @Test

@@ -1,0 +1,156 @@
+package io.deltaforge.api.internal;
+
+import io.deltaforge.api.ChangeEvent;
+import io.deltaforge.api.Lsn;
+import io.deltaforge.api.Op;
+import io.deltaforge.api.TableId;
+import io.deltaforge.spi.Batch;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import java.time.Instant;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The meters of one pipeline, all tagged {@code pipeline=<name>}:
+ * <ul>
+ *   <li>{@code deltaforge.events.in} (counter; table, op) — events taken from the source;
+ *   <li>{@code deltaforge.events.out} (counter; sink, table, op) — events a sink confirmed;
+ *   <li>{@code deltaforge.batch.size} (summary, events) and {@code deltaforge.sink.latency} (timer; sink) —
+ *       from handing a batch to a sink to its confirmation;
+ *   <li>{@code deltaforge.sink.inflight} (gauge; sink) — batches handed over and not yet confirmed;
+ *   <li>{@code deltaforge.lag.bytes} (gauge) — the source's newest known position minus the checkpoint;
+ *   <li>{@code deltaforge.lag.seconds} (gauge) — now minus the commit time of the last delivered event,
+ *       0 while nothing is waiting;
+ *   <li>{@code deltaforge.errors} (counter; kind = sink_retry, sink_failure, source_retry, pipeline) and
+ *       the older {@code deltaforge.sink.retries} / {@code deltaforge.sink.failures} (sink).
+ * </ul>
+ * Thread-safe; counters per table are made on first use and cached.
+ */
+final class EngineMetrics {
+    private final MeterRegistry registry;
+    private final Tags tags;
+    private final Map<TableId, Map<Op, Counter>> in = new ConcurrentHashMap<>();
+    private final DistributionSummary batchSize;
+    private final Counter sourceRetries;
+    private final Counter pipelineFailures;
+
+    EngineMetrics(MeterRegistry registry, String pipeline) {
+        this.registry = registry;
+        this.tags = Tags.of("pipeline", pipeline);
+        this.batchSize = DistributionSummary.builder("deltaforge.batch.size").baseUnit("events").tags(tags)
+                .register(registry);
+        this.sourceRetries = registry.counter("deltaforge.errors", tags.and("kind", "source_retry"));
+        this.pipelineFailures = registry.counter("deltaforge.errors", tags.and("kind", "pipeline"));
+    }
+
+    Tags tags() {
+        return tags;
+    }
+
+    MeterRegistry registry() {
+        return registry;
+    }
+
+    void eventIn(ChangeEvent e) {
+        counter(in, "deltaforge.events.in", e, tags).increment();
+    }
+
+    void batchOut(int events) {
+        batchSize.record(events);
+    }
+
+    void sourceRetry() {
+        sourceRetries.increment();
+    }
+
+    void pipelineFailed() {
+        pipelineFailures.increment();
+    }
+
+    /** Lag gauges over the checkpoint, the source's newest position and whether anything is waiting. */
+    void registerLag(Supplier<@Nullable Lsn> checkpoint, Supplier<@Nullable Lsn> newest,
+                     Supplier<@Nullable Instant> lastDeliveredCommit, Supplier<Boolean> idle) {
+        Gauge.builder("deltaforge.lag.bytes", () -> {
+            Lsn c = checkpoint.get();
+            Lsn n = newest.get();
+            return c == null || n == null || !n.isAfter(c) ? 0 : (double) (n.value() - c.value());
+        }).baseUnit("bytes").tags(tags).register(registry);
+        Gauge.builder("deltaforge.lag.seconds", () -> {
+            Instant last = lastDeliveredCommit.get();
+            return idle.get() || last == null ? 0 : (System.currentTimeMillis() - last.toEpochMilli()) / 1000.0;
+        }).baseUnit("seconds").tags(tags).register(registry);
+    }
+
+    /** The meters of one sink. */
+    SinkMeters sink(String sinkId, Supplier<Number> inflight) {
+        Tags sinkTags = tags.and("sink", sinkId);
+        Gauge.builder("deltaforge.sink.inflight", inflight).tags(sinkTags).register(registry);
+        return new SinkMeters(sinkTags,
+                registry.counter("deltaforge.sink.retries", sinkTags),
+                registry.counter("deltaforge.sink.failures", sinkTags),
+                registry.counter("deltaforge.errors", tags.and("kind", "sink_retry")),
+                registry.counter("deltaforge.errors", tags.and("kind", "sink_failure")),
+                Timer.builder("deltaforge.sink.latency").tags(sinkTags).register(registry));
+    }
+
+    final class SinkMeters {
+        private final Tags sinkTags;
+        private final Counter retries;
+        private final Counter failures;
+        private final Counter retryErrors;
+        private final Counter failureErrors;
+        private final Timer latency;
+        private final Map<TableId, Map<Op, Counter>> out = new ConcurrentHashMap<>();
+
+        private SinkMeters(Tags sinkTags, Counter retries, Counter failures, Counter retryErrors,
+                           Counter failureErrors, Timer latency) {
+            this.sinkTags = sinkTags;
+            this.retries = retries;
+            this.failures = failures;
+            this.retryErrors = retryErrors;
+            this.failureErrors = failureErrors;
+            this.latency = latency;
+        }
+
+        void retry() {
+            retries.increment();
+            retryErrors.increment();
+        }
+
+        void failure() {
+            failures.increment();
+            failureErrors.increment();
+        }
+
+        void confirmed(Batch batch, long sentNanos) {
+            latency.record(System.nanoTime() - sentNanos, TimeUnit.NANOSECONDS);
+            List<ChangeEvent> events = batch.events();
+            for (ChangeEvent e : events) {
+                counter(out, "deltaforge.events.out", e, sinkTags).increment();
+            }
+        }
+    }
+
+    private Counter counter(Map<TableId, Map<Op, Counter>> byTable, String name, ChangeEvent e, Tags base) {
+        Map<Op, Counter> byOp = byTable.computeIfAbsent(e.table(), t -> new EnumMap<>(Op.class));
+        Counter c;
+        synchronized (byOp) {
+            c = byOp.get(e.op());
+            if (c == null) {
+                c = registry.counter(name, base.and("table", e.table().toString(), "op", e.op().code()));
+                byOp.put(e.op(), c);
+            }
+        }
+        return c;
+    }
+}
