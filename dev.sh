@@ -16,6 +16,10 @@ die() { printf 'dev.sh: %s\n' "$*" >&2; exit 1; }
 apt_install() {
   [ "$(id -u)" = 0 ] || die "$1 is missing; install it (e.g. sudo apt-get install -y $1)"
   say "installing $1 (apt-get)"
+  if [ "$1" = postgresql ] && [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+    # The tests and dev.sh make their own clusters; keep Debian from creating and starting one.
+    mkdir -p /etc/postgresql-common && echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf
+  fi
   if [ -z "${APT_UPDATED:-}" ]; then DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null; APT_UPDATED=1; fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
 }
@@ -152,6 +156,11 @@ bench() {
   (cd "$ROOT/examples/benchmark" && java ${BENCH_JAVA_OPTS:-} -jar "$jar" "$@")
 }
 
+run_tests() {
+  ensure_tools
+  cd "$ROOT" && mvn -B verify "$@"
+}
+
 case "${1:-help}" in
   up) up ;;
   down) shift; down "$@" ;;
@@ -159,6 +168,7 @@ case "${1:-help}" in
   nats-stream-add) shift; ensure_tools; devtools stream-add "$@" ;;
   nats-sub) shift; ensure_tools; devtools sub "$1" --wait "${WAIT:-10}" ;;
   demo) demo ;;
+  test) shift; run_tests "$@" ;;
   bench) shift; bench "$@" ;;
   env) echo "export POSTGRES_DSN=$POSTGRES_DSN"; echo "export NATS_URL=$NATS_URL" ;;
   *) cat <<HELP
@@ -170,6 +180,7 @@ usage: ./dev.sh COMMAND
   nats-sub SUBJ            print the messages of the stream capturing SUBJ, validated as CloudEvents
   demo                     the seed example end to end: infra, tables, publication, stream, pipeline,
                            INSERT + UPDATE, and the resulting CloudEvents
+  test [MAVEN ARGS]        every test (mvn -B verify) after installing what is missing
   bench [--quick] [--skip-w2] [--skip-w3]
                            the benchmark (own servers; W1 backlog drain vs limits L1/L2, W2 latency,
                            W3 one big transaction); table + examples/benchmark/target/benchmark-results.json
