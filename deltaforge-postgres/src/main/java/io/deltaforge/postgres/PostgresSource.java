@@ -47,7 +47,8 @@ import org.slf4j.LoggerFactory;
  * <p>Options: {@link Builder#startPosition} (earliest, latest, an LSN), {@link Builder#messages} (emit
  * {@code pg_logical_emit_message} messages as {@link io.deltaforge.api.Op#MESSAGE} events),
  * {@link Builder#toastPlaceholder}, {@link Builder#heartbeatInterval} (write a tiny WAL record now and then,
- * so that a quiet or fully filtered database releases WAL). TLS comes from the DSN
+ * so that a quiet or fully filtered database releases WAL), {@link Builder#snapshot} (emit the existing rows
+ * first, consistent with the slot; see {@link SnapshotMode} and docs/snapshots.md). TLS comes from the DSN
  * ({@code sslmode}, {@code sslrootcert}, {@code sslcert}, {@code sslkey}; see
  * {@link io.deltaforge.postgres.internal.Dsn}).
  *

@@ -75,13 +75,15 @@ class SnapshotIT {
             }
         }, "writer");
         writer.start();
-        try (PostgresSource source = source(t, SnapshotMode.INITIAL, 100).build()) {
+        try (PostgresSource source = source(t, SnapshotMode.INITIAL, 25).build()) {
             await(() -> writes.get() > 20);
             source.start();
+            int atSnapshotStart = writes.get();
             List<ChangeEvent> events = new ArrayList<>();
             // Keep writing while the snapshot is read, then a little longer.
             pollUntil(source, events, r -> r instanceof TransactionCommit c && c.xid() == 0, true);
             int atSnapshotEnd = writes.get();
+            assertThat(atSnapshotEnd).as("writes while the snapshot was read").isGreaterThan(atSnapshotStart);
             await(() -> writes.get() > atSnapshotEnd + 50);
             stop.set(true);
             writer.join();
@@ -121,6 +123,39 @@ class SnapshotIT {
         } finally {
             stop.set(true);
             writer.join();
+        }
+    }
+
+    @Test
+    void aPipelineDeliversTheSnapshotThenStreamsAndTheCompletionIsRecorded() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY, v text)");
+        pg.execute("INSERT INTO " + t + " SELECT g, 'v' || g FROM generate_series(1, 2500) g");
+        List<ChangeEvent> delivered = java.util.Collections.synchronizedList(new ArrayList<>());
+        io.deltaforge.spi.Sink sink = new io.deltaforge.spi.Sink() {
+            @Override
+            public String id() {
+                return "collect";
+            }
+
+            @Override
+            public java.util.concurrent.CompletionStage<Void> send(io.deltaforge.spi.Batch batch) {
+                delivered.addAll(batch.events());
+                return java.util.concurrent.CompletableFuture.completedFuture(null);
+            }
+        };
+        PostgresSource.Builder builder = source(t, SnapshotMode.INITIAL, 100);
+        String slot = builder.build().slot();
+        try (io.deltaforge.api.Pipeline pipeline = io.deltaforge.api.Pipeline.builder().name("snap").source(builder.build())
+                .sink(sink).envelope(e -> new io.deltaforge.spi.Message(e.id(), Map.of(), "application/json", new byte[0]))
+                .build()) {
+            pipeline.start();
+            await(() -> "t".equals(pg.queryString("SELECT completed_at IS NOT NULL FROM deltaforge_snapshots "
+                    + "WHERE slot = '" + slot + "'")));
+            assertThat(delivered).hasSize(2500).allMatch(e -> e.op() == Op.READ);
+            pg.execute("INSERT INTO " + t + " VALUES (2501, 'after')");
+            await(() -> delivered.size() == 2501);
+            assertThat(delivered.get(2500).op()).isEqualTo(Op.CREATE);
+            assertThat(delivered).extracting(ChangeEvent::id).doesNotHaveDuplicates();
         }
     }
 
