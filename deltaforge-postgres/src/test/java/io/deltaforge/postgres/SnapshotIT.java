@@ -234,6 +234,32 @@ class SnapshotIT {
     }
 
     @Test
+    void aServerCrashMidSnapshotFailsRetryablyAndTheNextStartRedoesIt() throws Exception {
+        String t = table("CREATE TABLE %s (id bigint PRIMARY KEY)");
+        pg.execute("INSERT INTO " + t + " SELECT g FROM generate_series(1, 1000) g");
+        try (PostgresSource source = source(t, SnapshotMode.INITIAL, 50).build()) {
+            source.start();
+            int seen = 0;
+            while (seen < 100) {
+                if (source.poll(Duration.ofSeconds(5)) instanceof ChangeEvent) {
+                    seen++;
+                }
+            }
+            pg.crashServer();
+            pg.startServer();
+            assertThatThrownBy(() -> {
+                while (true) {
+                    source.poll(Duration.ofSeconds(5));
+                }
+            }).isInstanceOf(io.deltaforge.api.RetryableException.class);
+            source.start(); // what the engine does after a retryable failure
+            List<ChangeEvent> events = new ArrayList<>();
+            pollUntil(source, events, r -> r instanceof TransactionCommit c && c.xid() == 0, true);
+            assertThat(events).hasSize(1000).extracting(e -> e.after().get("id")).doesNotHaveDuplicates();
+        }
+    }
+
+    @Test
     void tablesWithoutPrimaryKeyArePagedByCtid() throws Exception {
         String t = table("CREATE TABLE %s (v int, w text)");
         pg.execute("INSERT INTO " + t + " SELECT g % 10, 'same' FROM generate_series(1, 95) g");
