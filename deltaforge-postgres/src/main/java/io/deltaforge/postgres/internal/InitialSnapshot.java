@@ -478,6 +478,11 @@ public final class InitialSnapshot implements AutoCloseable {
     private static void upsertRecord(SourceSettings s, Connection c, @Nullable String snapshotId, boolean completed)
             throws SQLException {
         String completedAt = completed ? "now()" : "NULL";
+        // The record decides what the next start does with the slot; it must survive a server crash even
+        // where synchronous_commit is off.
+        try (Statement st = c.createStatement()) {
+            st.execute("SET synchronous_commit = on");
+        }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO "
                 + ReplicationSession.quoteTable(SourceSettings.SNAPSHOTS_TABLE) + " (slot, snapshot_id, completed_at) "
                 + "VALUES (?, ?, " + completedAt + ") ON CONFLICT (slot) DO UPDATE SET snapshot_id = "
