@@ -5,6 +5,7 @@ import io.deltaforge.api.ConfigException.Problem;
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.Lsn;
 import io.deltaforge.postgres.internal.Dsn;
+import io.deltaforge.postgres.internal.InitialSnapshot;
 import io.deltaforge.postgres.internal.ReplicationSession;
 import io.deltaforge.postgres.internal.SourceSettings;
 import io.deltaforge.postgres.internal.TablePattern;
@@ -17,6 +18,8 @@ import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Streams committed changes from PostgreSQL through logical replication (the built-in {@code pgoutput}
@@ -44,7 +47,8 @@ import org.jspecify.annotations.Nullable;
  * <p>Options: {@link Builder#startPosition} (earliest, latest, an LSN), {@link Builder#messages} (emit
  * {@code pg_logical_emit_message} messages as {@link io.deltaforge.api.Op#MESSAGE} events),
  * {@link Builder#toastPlaceholder}, {@link Builder#heartbeatInterval} (write a tiny WAL record now and then,
- * so that a quiet or fully filtered database releases WAL). TLS comes from the DSN
+ * so that a quiet or fully filtered database releases WAL), {@link Builder#snapshot} (emit the existing rows
+ * first, consistent with the slot; see {@link SnapshotMode} and docs/snapshots.md). TLS comes from the DSN
  * ({@code sslmode}, {@code sslrootcert}, {@code sslcert}, {@code sslkey}; see
  * {@link io.deltaforge.postgres.internal.Dsn}).
  *
@@ -63,10 +67,15 @@ import org.jspecify.annotations.Nullable;
  * problems (wal_level, missing publication, missing or invalidated slot, wrong credentials).
  */
 public final class PostgresSource implements Source {
+    private static final Logger log = LoggerFactory.getLogger(PostgresSource.class);
     private final SourceSettings settings;
     /** Highest acknowledged LSN; 0 until the first acknowledgement. Shared with the reader's session. */
     private final AtomicLong acknowledged = new AtomicLong();
     private @Nullable ReplicationSession session;
+    /** The initial snapshot being read or awaiting delivery; null when streaming. */
+    private @Nullable InitialSnapshot snapshot;
+    /** initial_only: the snapshot is delivered (or was before), nothing more will come. */
+    private boolean finished;
     /** Whether a start position other than the slot's has been applied; only the first start does that. */
     private boolean positioned;
 
@@ -106,13 +115,66 @@ public final class PostgresSource implements Source {
     @Override
     public void start() {
         close();
+        if (settings.snapshotMode() != SnapshotMode.NEVER && !finished) {
+            InitialSnapshot s = InitialSnapshot.begin(settings);
+            if (s != null) {
+                snapshot = s;
+                // The snapshot fixes the slot's start at its consistent point; a start position would skip
+                // changes the snapshot does not contain.
+                positioned = true;
+                return;
+            }
+            if (settings.snapshotMode() == SnapshotMode.INITIAL_ONLY) {
+                finish();
+                return;
+            }
+        }
+        if (finished) {
+            return;
+        }
         session = ReplicationSession.open(settings, acknowledged, !positioned);
         positioned = true;
+    }
+
+    private void finish() {
+        finished = true;
+        log.info("source '{}': initial_only snapshot of slot '{}' delivered; nothing more will be emitted, stop the "
+                + "pipeline", settings.id(), settings.slot());
     }
 
     @Override
     public @Nullable SourceRecord poll(Duration timeout) throws InterruptedException {
         Objects.requireNonNull(timeout, "timeout");
+        InitialSnapshot snap = snapshot;
+        if (snap != null) {
+            SourceRecord record = snap.next();
+            if (record != null) {
+                return record;
+            }
+            // Everything is handed out: wait for the engine to acknowledge the final commit, which it does only
+            // once every row before it is delivered, then stream.
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (!snap.delivered(acknowledged.get())) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return null;
+                }
+                Thread.sleep(Math.max(1, Math.min(10, left / 1_000_000)));
+            }
+            snap.markCompleted();
+            snap.close();
+            snapshot = null;
+            if (settings.snapshotMode() == SnapshotMode.INITIAL_ONLY) {
+                finish();
+                return null;
+            }
+            session = ReplicationSession.open(settings, acknowledged, false);
+            return null;
+        }
+        if (finished) {
+            Thread.sleep(Math.max(0, timeout.toMillis()));
+            return null;
+        }
         ReplicationSession s = session;
         if (s == null) {
             throw new IllegalStateException("source '" + settings.id() + "' is not started; call start() first");
@@ -135,6 +197,11 @@ public final class PostgresSource implements Source {
     /** Reports the last acknowledged position to the server, then disconnects. Idempotent. */
     @Override
     public void close() {
+        InitialSnapshot snap = snapshot;
+        snapshot = null;
+        if (snap != null) {
+            snap.close();
+        }
         ReplicationSession s = session;
         session = null;
         if (s != null) {
@@ -168,6 +235,8 @@ public final class PostgresSource implements Source {
         private boolean messages;
         private @Nullable String toastPlaceholder;
         private Duration heartbeatInterval = Duration.ZERO;
+        private SnapshotMode snapshotMode = SnapshotMode.NEVER;
+        private int snapshotChunkSize = 10_000;
 
         private Builder() {
         }
@@ -266,6 +335,16 @@ public final class PostgresSource implements Source {
             return this;
         }
 
+        /**
+         * Whether to read the tables' existing rows first (see {@link SnapshotMode}; default never), and how
+         * many rows one snapshot query reads (default 10000; bounds the snapshot's memory).
+         */
+        public Builder snapshot(SnapshotMode mode, int chunkSize) {
+            this.snapshotMode = Objects.requireNonNull(mode, "mode");
+            this.snapshotChunkSize = chunkSize;
+            return this;
+        }
+
         /** Validates and builds; throws {@link ConfigException} listing every problem. */
         public PostgresSource build() {
             List<Problem> problems = new ArrayList<>();
@@ -324,12 +403,16 @@ public final class PostgresSource implements Source {
                 problems.add(new Problem("status_interval", statusInterval
                         + " is out of range; expected 100 ms to 1 hour, e.g. 10 seconds"));
             }
+            if (snapshotChunkSize < 1 || snapshotChunkSize > 1_000_000) {
+                problems.add(new Problem("snapshot.chunk_size", snapshotChunkSize
+                        + " is out of range; expected 1 to 1000000, e.g. 10000"));
+            }
             if (!problems.isEmpty()) {
                 throw new ConfigException(problems);
             }
             return new PostgresSource(new SourceSettings(id, Objects.requireNonNull(parsed), slot, publication,
                     patterns, startPosition, createSlot, statusInterval, publicationMode, messages, toastPlaceholder,
-                    heartbeatInterval.isZero() ? null : heartbeatInterval));
+                    heartbeatInterval.isZero() ? null : heartbeatInterval, snapshotMode, snapshotChunkSize));
         }
     }
 }

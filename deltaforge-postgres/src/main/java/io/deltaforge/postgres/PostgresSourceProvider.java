@@ -29,6 +29,9 @@ import java.util.Map;
  *     messages: false               # emit pg_logical_emit_message messages as op "m" events
  *     toast_placeholder: "__unchanged__"   # optional; default: leave unchanged TOAST columns out
  *     heartbeat_interval_secs: 0    # 0 = off; else write a heartbeat WAL record this often
+ *     snapshot:                     # optional; read existing rows first (see SnapshotMode)
+ *       mode: never                 # never (default) | initial | initial_only | always
+ *       chunk_size: 10000           # rows per snapshot query
  * }</pre>
  *
  * <p>Found through {@link java.util.ServiceLoader}; the constructor does nothing.
@@ -77,6 +80,7 @@ public final class PostgresSourceProvider implements SourceProvider {
             builder.toastPlaceholder(placeholder);
         }
         builder.heartbeatInterval(config.seconds("heartbeat_interval_secs", Duration.ZERO, 0, 86_400));
+        snapshot(config, builder);
         PostgresSource source = null;
         try {
             source = builder.build();
@@ -87,6 +91,30 @@ public final class PostgresSourceProvider implements SourceProvider {
         }
         config.throwIfInvalid();
         return source;
+    }
+
+    private static void snapshot(ProviderConfig config, PostgresSource.Builder builder) {
+        if (config.raw("snapshot") == null) {
+            return;
+        }
+        ProviderConfig section = config.section("snapshot");
+        if (section == null) {
+            return;
+        }
+        SnapshotMode mode = SnapshotMode.NEVER;
+        String text = section.string("mode");
+        if (text != null) {
+            try {
+                mode = SnapshotMode.parse(text);
+            } catch (IllegalArgumentException e) {
+                section.problem("mode", e.getMessage());
+            }
+        }
+        int chunkSize = section.integer("chunk_size", 10_000, 1, 1_000_000);
+        for (String key : section.unknownKeys()) {
+            section.problem(key, "unknown key; known keys: chunk_size, mode");
+        }
+        builder.snapshot(mode, chunkSize);
     }
 
     private static void startPosition(ProviderConfig config, PostgresSource.Builder builder) {

@@ -152,4 +152,32 @@ class PostgresSourceProviderTest {
     private static ProviderConfig config(Map<String, Object> values) {
         return ProviderConfig.of(PATH, values, new ProviderConfig.PipelineInfo("p", null));
     }
+
+    @Test
+    void readsTheSnapshotSectionAndDefaultsToNever() {
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("dsn", "postgres://u:p@db:5432/app");
+        values.put("slot", "s");
+        values.put("publication", "p");
+        PostgresSource plain = (PostgresSource) new PostgresSourceProvider().create(config(values));
+        assertThat(plain.settings().snapshotMode()).isEqualTo(SnapshotMode.NEVER);
+        values.put("snapshot", Map.of("mode", "initial_only", "chunk_size", 500));
+        PostgresSource snap = (PostgresSource) new PostgresSourceProvider().create(config(values));
+        assertThat(snap.settings().snapshotMode()).isEqualTo(SnapshotMode.INITIAL_ONLY);
+        assertThat(snap.settings().snapshotChunkSize()).isEqualTo(500);
+    }
+
+    @Test
+    void rejectsABadSnapshotSectionNamingEachKey() {
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("dsn", "postgres://u:p@db:5432/app");
+        values.put("slot", "s");
+        values.put("publication", "p");
+        values.put("snapshot", Map.of("mode", "sometimes", "chunk_size", 0, "chunks", 1));
+        assertThatThrownBy(() -> new PostgresSourceProvider().create(config(values)))
+                .isInstanceOf(ConfigException.class)
+                .satisfies(e -> assertThat(((ConfigException) e).problems()).extracting(ConfigException.Problem::path)
+                        .contains(PATH + ".snapshot.mode", PATH + ".snapshot.chunk_size", PATH + ".snapshot.chunks"))
+                .hasMessageContaining("initial_only");
+    }
 }

@@ -2,6 +2,7 @@ package io.deltaforge.postgres.internal;
 
 import io.deltaforge.api.TableId;
 import io.deltaforge.postgres.PublicationMode;
+import io.deltaforge.postgres.SnapshotMode;
 import io.deltaforge.postgres.StartPosition;
 import java.time.Duration;
 import java.util.List;
@@ -24,11 +25,26 @@ import org.jspecify.annotations.Nullable;
  * @param messages          whether logical decoding messages are requested and emitted
  * @param toastPlaceholder  value for unchanged TOAST columns in {@code after}; null to leave them out
  * @param heartbeatInterval how often a heartbeat message is written; null for never
+ * @param snapshotMode      whether existing rows are read first; see {@link SnapshotMode}
+ * @param snapshotChunkSize rows per snapshot query (and the most snapshot rows held in memory)
  */
 public record SourceSettings(String id, Dsn dsn, String slot, String publication, List<TablePattern> tables,
                              StartPosition startPosition, boolean createSlot, Duration statusInterval,
                              PublicationMode publicationMode, boolean messages, @Nullable String toastPlaceholder,
-                             @Nullable Duration heartbeatInterval) {
+                             @Nullable Duration heartbeatInterval, SnapshotMode snapshotMode,
+                             int snapshotChunkSize) {
+    /** The table where snapshot completion is recorded; never emitted. */
+    public static final TableId SNAPSHOTS_TABLE = new TableId("public", "deltaforge_snapshots");
+
+    /** Settings without a snapshot. */
+    public SourceSettings(String id, Dsn dsn, String slot, String publication, List<TablePattern> tables,
+                          StartPosition startPosition, boolean createSlot, Duration statusInterval,
+                          PublicationMode publicationMode, boolean messages, @Nullable String toastPlaceholder,
+                          @Nullable Duration heartbeatInterval) {
+        this(id, dsn, slot, publication, tables, startPosition, createSlot, statusInterval, publicationMode,
+                messages, toastPlaceholder, heartbeatInterval, SnapshotMode.NEVER, 10_000);
+    }
+
     public SourceSettings {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(dsn, "dsn");
@@ -38,15 +54,23 @@ public record SourceSettings(String id, Dsn dsn, String slot, String publication
         Objects.requireNonNull(startPosition, "startPosition");
         Objects.requireNonNull(statusInterval, "statusInterval");
         Objects.requireNonNull(publicationMode, "publicationMode");
+        Objects.requireNonNull(snapshotMode, "snapshotMode");
+        if (snapshotChunkSize < 1) {
+            throw new IllegalArgumentException("snapshotChunkSize < 1");
+        }
     }
 
     /** Whether events of {@code table} are emitted. */
     public Predicate<TableId> tableFilter() {
+        // The snapshot bookkeeping table may be published (FOR ALL TABLES); its rows are not user data.
         if (tables.isEmpty()) {
-            return t -> true;
+            return t -> !t.equals(SNAPSHOTS_TABLE);
         }
         List<TablePattern> patterns = tables;
         return t -> {
+            if (t.equals(SNAPSHOTS_TABLE)) {
+                return false;
+            }
             for (TablePattern p : patterns) {
                 if (p.matches(t)) {
                     return true;

@@ -1,0 +1,373 @@
+package io.deltaforge.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.deltaforge.api.ChangeEvent;
+import io.deltaforge.api.DeltaforgeException;
+import io.deltaforge.api.Op;
+import io.deltaforge.api.Row;
+import io.deltaforge.spi.SourceRecord;
+import io.deltaforge.spi.TransactionCommit;
+import io.deltaforge.testkit.PostgresServer;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class SnapshotIT {
+    private static PostgresServer pg;
+    private static final AtomicInteger names = new AtomicInteger();
+
+    @BeforeAll
+    static void startServer() {
+        pg = PostgresServer.start();
+        // Settings that would change the text of values; the snapshot's session options must win, as streaming's.
+        pg.execute("ALTER DATABASE postgres SET TimeZone = 'Asia/Kolkata';"
+                + "ALTER DATABASE postgres SET DateStyle = 'SQL, DMY';"
+                + "ALTER DATABASE postgres SET extra_float_digits = 0;"
+                + "ALTER DATABASE postgres SET IntervalStyle = 'sql_standard'");
+    }
+
+    @AfterAll
+    static void stopServer() {
+        if (pg != null) {
+            pg.close();
+        }
+    }
+
+    @Test
+    void snapshotUnderConcurrentWritesPlusStreamReplaysToTheFinalTableState() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY, v int NOT NULL, note text)");
+        pg.execute("INSERT INTO " + t + " SELECT g, g, 'n' || g FROM generate_series(1, 3000) g");
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicInteger writes = new AtomicInteger();
+        Thread writer = new Thread(() -> {
+            int next = 100_000;
+            try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+                while (!stop.get()) {
+                    int id = ThreadLocalRandom.current().nextInt(1, 3200);
+                    switch (ThreadLocalRandom.current().nextInt(3)) {
+                        case 0 -> st.execute("INSERT INTO " + t + " VALUES (" + (next++) + ", 1, 'new')");
+                        case 1 -> st.execute("UPDATE " + t + " SET v = v + 1, note = 'u' WHERE id = " + id);
+                        default -> st.execute("DELETE FROM " + t + " WHERE id = " + id);
+                    }
+                    writes.incrementAndGet();
+                }
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        }, "writer");
+        writer.start();
+        try (PostgresSource source = source(t, SnapshotMode.INITIAL, 25).build()) {
+            await(() -> writes.get() > 20);
+            source.start();
+            int atSnapshotStart = writes.get();
+            List<ChangeEvent> events = new ArrayList<>();
+            // Keep writing while the snapshot is read, then a little longer.
+            pollUntil(source, events, r -> r instanceof TransactionCommit c && c.xid() == 0, true);
+            int atSnapshotEnd = writes.get();
+            assertThat(atSnapshotEnd).as("writes while the snapshot was read").isGreaterThan(atSnapshotStart);
+            await(() -> writes.get() > atSnapshotEnd + 50);
+            stop.set(true);
+            writer.join();
+            pg.execute("INSERT INTO " + t + " VALUES (-1, -1, 'end')");
+            pollUntil(source, events, r -> false, true, e -> e.after() != null && Objects.equals(e.after().get("id"), -1L));
+
+            List<ChangeEvent> reads = events.stream().filter(e -> e.op() == Op.READ).toList();
+            assertThat(reads).hasSizeGreaterThan(1000);
+            assertThat(reads).extracting(ChangeEvent::id).doesNotHaveDuplicates();
+            assertThat(reads).extracting(e -> e.after().get("id")).doesNotHaveDuplicates();
+            assertThat(events.stream().filter(e -> e.op() != Op.READ).count()).isGreaterThan(50);
+            // Every snapshot row comes before every streamed change.
+            int lastRead = events.lastIndexOf(reads.get(reads.size() - 1));
+            assertThat(events.subList(0, lastRead + 1)).allMatch(e -> e.op() == Op.READ);
+
+            Map<Object, Map<String, Object>> replayed = new HashMap<>();
+            for (ChangeEvent e : events) {
+                if (e.op() == Op.DELETE) {
+                    replayed.remove(e.before().get("id"));
+                } else {
+                    replayed.put(e.after().get("id"), e.after().asMap());
+                }
+            }
+            replayed.remove(-1L);
+            Map<Object, Map<String, Object>> actual = new HashMap<>();
+            try (Connection c = pg.connect(); Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT id, v, note FROM " + t + " WHERE id <> -1")) {
+                while (rs.next()) {
+                    Map<String, Object> row = new LinkedHashMap<>();
+                    row.put("id", (long) rs.getInt(1));
+                    row.put("v", (long) rs.getInt(2));
+                    row.put("note", rs.getString(3));
+                    actual.put((long) rs.getInt(1), row);
+                }
+            }
+            assertThat(replayed).isEqualTo(actual);
+        } finally {
+            stop.set(true);
+            writer.join();
+        }
+    }
+
+    @Test
+    void aPipelineDeliversTheSnapshotThenStreamsAndTheCompletionIsRecorded() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY, v text)");
+        pg.execute("INSERT INTO " + t + " SELECT g, 'v' || g FROM generate_series(1, 2500) g");
+        List<ChangeEvent> delivered = java.util.Collections.synchronizedList(new ArrayList<>());
+        io.deltaforge.spi.Sink sink = new io.deltaforge.spi.Sink() {
+            @Override
+            public String id() {
+                return "collect";
+            }
+
+            @Override
+            public java.util.concurrent.CompletionStage<Void> send(io.deltaforge.spi.Batch batch) {
+                delivered.addAll(batch.events());
+                return java.util.concurrent.CompletableFuture.completedFuture(null);
+            }
+        };
+        PostgresSource.Builder builder = source(t, SnapshotMode.INITIAL, 100);
+        String slot = builder.build().slot();
+        try (io.deltaforge.api.Pipeline pipeline = io.deltaforge.api.Pipeline.builder().name("snap").source(builder.build())
+                .sink(sink).envelope(e -> new io.deltaforge.spi.Message(e.id(), Map.of(), "application/json", new byte[0]))
+                .build()) {
+            pipeline.start();
+            await(() -> "t".equals(pg.queryString("SELECT completed_at IS NOT NULL FROM deltaforge_snapshots "
+                    + "WHERE slot = '" + slot + "'")));
+            assertThat(delivered).hasSize(2500).allMatch(e -> e.op() == Op.READ);
+            pg.execute("INSERT INTO " + t + " VALUES (2501, 'after')");
+            await(() -> delivered.size() == 2501);
+            assertThat(delivered.get(2500).op()).isEqualTo(Op.CREATE);
+            assertThat(delivered).extracting(ChangeEvent::id).doesNotHaveDuplicates();
+        }
+    }
+
+    @Test
+    void aValueLooksTheSameViaSnapshotAndViaStreaming() throws Exception {
+        pg.execute("DO $$ BEGIN CREATE TYPE snap_mood AS ENUM ('sad', 'happy'); EXCEPTION WHEN duplicate_object "
+                + "THEN NULL; END $$");
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY, c char(5), ip inet, net cidr, n numeric(12,3),"
+                + " ts timestamptz, lt timestamp, d date, tm time, iv interval, m money, b bytea, f4 float4,"
+                + " f8 float8, j jsonb, js json, arr int[], tags text[], u uuid, flag bool, mood snap_mood,"
+                + " r int4range, bits bit(4), x xml, pt point, nothing text)");
+        String values = "'ab', '10.0.0.1', '10.0.0.0/8', 12.5, '2025-01-15 12:30:00.5+02', '2025-01-15 10:30:00.123456',"
+                + " '2025-01-15', '10:11:12', '1 day 02:03:04', 12.34, '\\xdeadbeef', 0.1, 1e300,"
+                + " '{\"a\": [1, 2.50]}', '{ \"k\" : 1 }', '{1,2,NULL}', '{x,\"y z\"}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',"
+                + " true, 'happy', '[1,5)', B'1010', '<a>1</a>', '(1.5,2)', NULL";
+        pg.execute("INSERT INTO " + t + " VALUES (1, " + values + ")");
+        try (PostgresSource source = source(t, SnapshotMode.INITIAL, 10).build()) {
+            source.start();
+            List<ChangeEvent> events = new ArrayList<>();
+            pollUntil(source, events, r -> r instanceof TransactionCommit c && c.xid() == 0, true);
+            pg.execute("INSERT INTO " + t + " VALUES (2, " + values + ")");
+            pollUntil(source, events, r -> false, true, e -> e.op() == Op.CREATE);
+            Row snap = events.get(0).after();
+            Row streamed = events.get(events.size() - 1).after();
+            assertThat(events.get(0).op()).isEqualTo(Op.READ);
+            Map<String, Object> a = new LinkedHashMap<>(snap.asMap());
+            Map<String, Object> b = new LinkedHashMap<>(streamed.asMap());
+            a.remove("id");
+            b.remove("id");
+            assertThat(a).isEqualTo(b);
+            assertThat(a).containsKey("nothing");
+            assertThat(events.get(0).keyColumns()).containsExactly("id");
+        }
+    }
+
+    @Test
+    void aSnapshotCutShortIsRedoneWithNewIdsAndThenNotAgain() throws Exception {
+        String t = table("CREATE TABLE %s (a int, b text, PRIMARY KEY (b, a))");
+        pg.execute("INSERT INTO " + t + " SELECT g, 'k' || (g % 7) FROM generate_series(1, 500) g");
+        PostgresSource.Builder builder = source(t, SnapshotMode.INITIAL, 50);
+        List<String> firstIds = new ArrayList<>();
+        try (PostgresSource source = builder.build()) {
+            source.start();
+            while (firstIds.size() < 120) {
+                SourceRecord r = source.poll(Duration.ofSeconds(5));
+                if (r instanceof ChangeEvent e) {
+                    firstIds.add(e.id());
+                }
+            }
+        } // closed before the final commit: the snapshot was not delivered
+        String slot = builder.build().slot();
+        assertThat(pg.queryString("SELECT completed_at IS NULL FROM deltaforge_snapshots WHERE slot = '" + slot + "'"))
+                .isEqualTo("t");
+
+        try (PostgresSource source = builder.build()) {
+            source.start();
+            List<ChangeEvent> events = new ArrayList<>();
+            pollUntil(source, events, r -> r instanceof TransactionCommit c && c.xid() == 0, true);
+            assertThat(events).hasSize(500).allMatch(e -> e.op() == Op.READ);
+            assertThat(events).extracting(ChangeEvent::id).doesNotHaveDuplicates().doesNotContainAnyElementsOf(firstIds);
+            assertThat(events.get(0).keyColumns()).containsExactly("b", "a");
+            // The completion is recorded once the final commit is acknowledged, on the next poll.
+            source.poll(Duration.ofMillis(200));
+            await(() -> "t".equals(pg.queryString("SELECT completed_at IS NOT NULL FROM deltaforge_snapshots "
+                    + "WHERE slot = '" + slot + "'")));
+        }
+
+        try (PostgresSource source = builder.build()) {
+            source.start();
+            pg.execute("INSERT INTO " + t + " VALUES (9999, 'z')");
+            List<ChangeEvent> events = new ArrayList<>();
+            pollUntil(source, events, r -> r instanceof TransactionCommit, true);
+            assertThat(events).hasSize(1);
+            assertThat(events.get(0).op()).isEqualTo(Op.CREATE);
+        }
+    }
+
+    @Test
+    void aServerCrashMidSnapshotFailsRetryablyAndTheNextStartRedoesIt() throws Exception {
+        String t = table("CREATE TABLE %s (id bigint PRIMARY KEY)");
+        pg.execute("INSERT INTO " + t + " SELECT g FROM generate_series(1, 1000) g");
+        try (PostgresSource source = source(t, SnapshotMode.INITIAL, 50).build()) {
+            source.start();
+            int seen = 0;
+            while (seen < 100) {
+                if (source.poll(Duration.ofSeconds(5)) instanceof ChangeEvent) {
+                    seen++;
+                }
+            }
+            pg.crashServer();
+            pg.startServer();
+            assertThatThrownBy(() -> {
+                while (true) {
+                    source.poll(Duration.ofSeconds(5));
+                }
+            }).isInstanceOf(io.deltaforge.api.RetryableException.class);
+            source.start(); // what the engine does after a retryable failure
+            List<ChangeEvent> events = new ArrayList<>();
+            pollUntil(source, events, r -> r instanceof TransactionCommit c && c.xid() == 0, true);
+            assertThat(events).hasSize(1000).extracting(e -> e.after().get("id")).doesNotHaveDuplicates();
+        }
+    }
+
+    @Test
+    void tablesWithoutPrimaryKeyArePagedByCtid() throws Exception {
+        String t = table("CREATE TABLE %s (v int, w text)");
+        pg.execute("INSERT INTO " + t + " SELECT g % 10, 'same' FROM generate_series(1, 95) g");
+        try (PostgresSource source = source(t, SnapshotMode.INITIAL, 10).build()) {
+            source.start();
+            List<ChangeEvent> events = new ArrayList<>();
+            pollUntil(source, events, r -> r instanceof TransactionCommit c && c.xid() == 0, true);
+            assertThat(events).hasSize(95).extracting(ChangeEvent::id).doesNotHaveDuplicates();
+            assertThat(events.get(0).keyColumns()).isEmpty();
+        }
+    }
+
+    @Test
+    void modeNeverEmitsOnlyChanges() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
+        pg.execute("INSERT INTO " + t + " VALUES (1), (2)");
+        try (PostgresSource source = source(t, SnapshotMode.NEVER, 10).build()) {
+            source.start();
+            pg.execute("INSERT INTO " + t + " VALUES (3)");
+            List<ChangeEvent> events = new ArrayList<>();
+            pollUntil(source, events, r -> r instanceof TransactionCommit, true);
+            assertThat(events).hasSize(1);
+            assertThat(events.get(0).op()).isEqualTo(Op.CREATE);
+            assertThat(events.get(0).after().get("id")).isEqualTo(3L);
+        }
+    }
+
+    @Test
+    void initialOnlyEmitsNothingAfterTheSnapshot() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
+        pg.execute("INSERT INTO " + t + " VALUES (1), (2)");
+        try (PostgresSource source = source(t, SnapshotMode.INITIAL_ONLY, 10).build()) {
+            source.start();
+            List<ChangeEvent> events = new ArrayList<>();
+            pollUntil(source, events, r -> r instanceof TransactionCommit, true);
+            assertThat(events).hasSize(2);
+            pg.execute("INSERT INTO " + t + " VALUES (3)");
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+            while (System.nanoTime() < end) {
+                assertThat(source.poll(Duration.ofMillis(200))).isNull();
+            }
+        }
+    }
+
+    @Test
+    void anExistingSlotWithoutSnapshotRecordIsRefusedWithAdvice() {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
+        PostgresSource.Builder builder = source(t, SnapshotMode.INITIAL, 10);
+        String slot = builder.build().slot();
+        pg.execute("SELECT pg_create_logical_replication_slot('" + slot + "', 'pgoutput')");
+        try (PostgresSource source = builder.build()) {
+            assertThatThrownBy(source::start).isInstanceOf(DeltaforgeException.class)
+                    .hasMessageContaining("pg_drop_replication_slot('" + slot + "')")
+                    .hasMessageContaining("snapshot.mode: never");
+        }
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------------------
+
+    /** Creates a table (the {@code %s} in ddl) and a publication for it; returns the qualified name. */
+    private static String table(String ddl) {
+        String name = "public.snap_" + names.incrementAndGet();
+        pg.execute(String.format(ddl, name));
+        pg.execute("CREATE PUBLICATION pub_" + name.substring(7) + " FOR TABLE " + name);
+        return name;
+    }
+
+    private static PostgresSource.Builder source(String table, SnapshotMode mode, int chunk) {
+        String suffix = table.substring(7);
+        return PostgresSource.builder().id("snap-" + suffix).dsn(pg.dsn()).slot("slot_" + suffix)
+                .publication("pub_" + suffix).tables(List.of(table)).snapshot(mode, chunk);
+    }
+
+    private static void pollUntil(PostgresSource source, List<ChangeEvent> events, Predicate<SourceRecord> done,
+                                  boolean acknowledge) throws InterruptedException {
+        pollUntil(source, events, done, acknowledge, e -> false);
+    }
+
+    /** Polls like the engine, acknowledging each commit as delivered, until a record or event matches. */
+    private static void pollUntil(PostgresSource source, List<ChangeEvent> events, Predicate<SourceRecord> done,
+                                  boolean acknowledge, Predicate<ChangeEvent> doneEvent) throws InterruptedException {
+        boolean eventSeen = false;
+        while (true) {
+            SourceRecord r = source.poll(Duration.ofMillis(500));
+            if (r == null) {
+                continue;
+            }
+            if (r instanceof ChangeEvent e) {
+                events.add(e);
+                eventSeen |= doneEvent.test(e);
+            }
+            if (r instanceof TransactionCommit c) {
+                if (acknowledge) {
+                    source.acknowledge(c.endLsn());
+                }
+                if (eventSeen) {
+                    return;
+                }
+            }
+            if (done.test(r)) {
+                return;
+            }
+        }
+    }
+
+    private static void await(java.util.function.BooleanSupplier condition) throws InterruptedException {
+        while (!condition.getAsBoolean()) {
+            Thread.sleep(20);
+        }
+    }
+}
