@@ -71,7 +71,8 @@ public final class PostgresSource implements Source {
     private final SourceSettings settings;
     /** Highest acknowledged LSN; 0 until the first acknowledgement. Shared with the reader's session. */
     private final AtomicLong acknowledged = new AtomicLong();
-    private @Nullable ReplicationSession session;
+    // volatile: read by metric threads through newestPosition()
+    private volatile @Nullable ReplicationSession session;
     /** The initial snapshot being read or awaiting delivery; null when streaming. */
     private @Nullable InitialSnapshot snapshot;
     /** initial_only: the snapshot is delivered (or was before), nothing more will come. */
@@ -187,6 +188,13 @@ public final class PostgresSource implements Source {
     public void acknowledge(Lsn position) {
         Objects.requireNonNull(position, "position");
         acknowledged.accumulateAndGet(position.value(), (a, b) -> Long.compareUnsigned(a, b) >= 0 ? a : b);
+    }
+
+    /** The newest WAL position the server has sent (for lag metrics); null when not streaming. */
+    @Override
+    public @Nullable Lsn newestPosition() {
+        ReplicationSession current = session;
+        return current == null ? null : current.newestPosition();
     }
 
     /** The highest position acknowledged so far, {@link Lsn#ZERO} when none. */

@@ -316,6 +316,30 @@ class PostgresSourceIT {
     }
 
     @Test
+    void aSlotDroppedWhileThePipelineWasStoppedIsNotSilentlyRecreated() {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
+        String slot = "dropped_while_stopped";
+        PostgresSource.Builder config = source(t).slot(slot);
+        try (PostgresSource first = config.build()) {
+            first.start();
+            first.poll(Duration.ofMillis(200));
+            assertThat(first.newestPosition()).as("server position for the lag metric").isNotNull();
+        }
+        pg.execute("SELECT pg_drop_replication_slot('" + slot + "')");
+        try (PostgresSource again = config.build()) {
+            assertThatThrownBy(again::start)
+                    .isInstanceOf(DeltaforgeException.class)
+                    .isNotInstanceOf(RetryableException.class)
+                    .hasMessageContaining("dropped or invalidated while the pipeline was stopped")
+                    .hasMessageContaining("DELETE FROM public.deltaforge_snapshots WHERE slot = '" + slot + "'");
+        }
+        pg.execute("DELETE FROM public.deltaforge_snapshots WHERE slot = '" + slot + "'");
+        try (PostgresSource fresh = config.build()) {
+            fresh.start();
+        }
+    }
+
+    @Test
     void wrongPasswordFailsPermanentlyWithoutShowingIt() {
         String dsn = "postgres://postgres:WrongPassword123@" + pg.host() + ":" + pg.port() + "/postgres";
         try (PostgresSource source = PostgresSource.builder().dsn(dsn).slot("never_created").publication("p").build()) {

@@ -99,9 +99,8 @@ public final class InitialSnapshot implements AutoCloseable {
     public static @Nullable InitialSnapshot begin(SourceSettings s) {
         List<TableId> captured;
         try (Connection admin = connect(s)) {
-            try (Statement st = admin.createStatement()) {
-                st.execute("CREATE TABLE IF NOT EXISTS " + ReplicationSession.quoteTable(SourceSettings.SNAPSHOTS_TABLE)
-                        + " (slot text PRIMARY KEY, snapshot_id text, completed_at timestamptz)");
+            try {
+                createRecordTable(admin);
             } catch (SQLException e) {
                 throw ReplicationSession.classify(s, "cannot create table " + SourceSettings.SNAPSHOTS_TABLE
                         + " for snapshot progress (the user needs CREATE on schema public, or create it: CREATE "
@@ -462,10 +461,17 @@ public final class InitialSnapshot implements AutoCloseable {
 
     // ---- bookkeeping ----------------------------------------------------------------------------------
 
-    private record Record(@Nullable String snapshotId, boolean completed) {
+    record Record(@Nullable String snapshotId, boolean completed) {
     }
 
-    private static @Nullable Record record(SourceSettings s, Connection c) throws SQLException {
+    static void createRecordTable(Connection c) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE IF NOT EXISTS " + ReplicationSession.quoteTable(SourceSettings.SNAPSHOTS_TABLE)
+                    + " (slot text PRIMARY KEY, snapshot_id text, completed_at timestamptz)");
+        }
+    }
+
+    static @Nullable Record record(SourceSettings s, Connection c) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT snapshot_id, completed_at IS NOT NULL FROM "
                 + ReplicationSession.quoteTable(SourceSettings.SNAPSHOTS_TABLE) + " WHERE slot = ?")) {
             ps.setString(1, s.slot());
@@ -475,7 +481,7 @@ public final class InitialSnapshot implements AutoCloseable {
         }
     }
 
-    private static void upsertRecord(SourceSettings s, Connection c, @Nullable String snapshotId, boolean completed)
+    static void upsertRecord(SourceSettings s, Connection c, @Nullable String snapshotId, boolean completed)
             throws SQLException {
         String completedAt = completed ? "now()" : "NULL";
         // The record decides what the next start does with the slot; it must survive a server crash even

@@ -44,6 +44,9 @@ import org.slf4j.LoggerFactory;
  * runs on the reader thread.
  */
 public final class ReplicationSession implements AutoCloseable {
+    /** The newest server position seen (messages and keep-alives), read by other threads for lag metrics. */
+    private volatile @Nullable Lsn newest;
+
     private static final Logger log = LoggerFactory.getLogger(ReplicationSession.class);
     /** Session settings so that pgoutput's text output is what {@link TypeMapper} expects. */
     static final String SESSION_OPTIONS = TypeMapper.SESSION_OPTIONS;
@@ -168,6 +171,7 @@ public final class ReplicationSession implements AutoCloseable {
                 ByteBuffer message = stream.readPending();
                 if (message != null) {
                     Lsn messageLsn = new Lsn(stream.getLastReceiveLSN().asLong());
+                    newest = messageLsn;
                     SourceRecord record = decoder.decode(message, messageLsn);
                     if (record != null) {
                         record = boundary(record);
@@ -222,11 +226,17 @@ public final class ReplicationSession implements AutoCloseable {
      * the confirmed position. Acknowledging the heartbeat therefore loses nothing and lets an idle or
      * fully filtered source release WAL.
      */
+    /** The newest server position this session has seen; null before the first message. Thread-safe. */
+    public @Nullable Lsn newestPosition() {
+        return newest;
+    }
+
     private @Nullable Heartbeat heartbeat() {
         if (decoder.inTransaction()) {
             return null;
         }
         long received = stream.getLastReceiveLSN().asLong();
+        newest = new Lsn(received);
         if (Long.compareUnsigned(received, lastBoundary) <= 0) {
             return null;
         }
@@ -518,8 +528,9 @@ public final class ReplicationSession implements AutoCloseable {
         return maxUnsigned(confirmed, moved);
     }
 
-    /** Makes sure the slot exists, is ours to use and is idle; returns its confirmed flush position. */
     /**
+     * Makes sure the slot exists, is ours to use and is idle; returns its confirmed flush position.
+     *
      * @param firstStart whether this is the source's first session in this process; only then may a missing
      *                   slot be created: a slot that disappears under a running source was dropped, and
      *                   recreating it would silently skip everything written since
@@ -542,8 +553,10 @@ public final class ReplicationSession implements AutoCloseable {
                             + "recreated, since changes written meanwhile would be skipped. Re-sync the consumers "
                             + "(e.g. with a snapshot), then restart the pipeline to create a new slot");
                 }
+                refuseIfDroppedWhileStopped(s, c);
                 Long created = createSlot(s, c);
                 if (created != null) {
+                    remember(s, c);
                     return created;
                 }
                 continue; // someone else created it meanwhile: check it like any existing slot
@@ -596,6 +609,39 @@ public final class ReplicationSession implements AutoCloseable {
     }
 
     /** Creates the slot; null when it already exists (created concurrently). */
+    /**
+     * A slot this source created before (its record in {@code deltaforge_snapshots} says so) but that is gone
+     * was dropped or invalidated while the pipeline was stopped: creating a new one would silently skip
+     * every change since. Without the record table (no privilege to create it) nothing can be told.
+     */
+    private static void refuseIfDroppedWhileStopped(SourceSettings s, Connection c) {
+        InitialSnapshot.Record record;
+        try {
+            record = InitialSnapshot.record(s, c);
+        } catch (SQLException e) {
+            return; // no record table: this database never had a slot of ours recorded
+        }
+        if (record != null && record.completed()) {
+            throw new DeltaforgeException("source '" + s.id() + "': replication slot '" + s.slot() + "' was created by"
+                    + " DeltaForge before but no longer exists: it was dropped or invalidated while the pipeline was"
+                    + " stopped, so the changes made since cannot be replayed. Re-sync the consumers (for example"
+                    + " with snapshot.mode: initial), then forget the old slot and start again: DELETE FROM "
+                    + SourceSettings.SNAPSHOTS_TABLE + " WHERE slot = '" + s.slot() + "';");
+        }
+    }
+
+    /** Records the new slot, so that its loss can be told apart from a first start later. Best effort. */
+    private static void remember(SourceSettings s, Connection c) {
+        try {
+            InitialSnapshot.createRecordTable(c);
+            InitialSnapshot.upsertRecord(s, c, null, true);
+        } catch (SQLException e) {
+            log.warn("source '{}': cannot record slot '{}' in {} ({}); if the slot is ever dropped while the "
+                    + "pipeline is stopped, a new one would be created without notice", s.id(), s.slot(),
+                    SourceSettings.SNAPSHOTS_TABLE, e.getMessage());
+        }
+    }
+
     private static @Nullable Long createSlot(SourceSettings s, Connection c) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
                 "SELECT lsn::text FROM pg_create_logical_replication_slot(?, 'pgoutput')")) {
