@@ -316,7 +316,7 @@ class PostgresSourceIT {
     }
 
     @Test
-    void aSlotDroppedWhileThePipelineWasStoppedIsNotSilentlyRecreated() {
+    void aSlotDroppedWhileThePipelineWasStoppedIsNotSilentlyRecreated() throws InterruptedException {
         String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
         String slot = "dropped_while_stopped";
         PostgresSource.Builder config = source(t).slot(slot);
