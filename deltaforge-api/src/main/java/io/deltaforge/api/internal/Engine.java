@@ -107,7 +107,6 @@ public final class Engine implements Pipeline {
     private final Object stopLock = new Object();
     private final Counter batches;
     private final EngineMetrics metrics;
-    private final AtomicLong checkpointGauge = new AtomicLong();
     private volatile boolean stopReading;
     private volatile @Nullable Throwable firstAttemptError;
     private @Nullable Thread reader;
@@ -122,7 +121,7 @@ public final class Engine implements Pipeline {
         MeterRegistry registry = settings.meterRegistry() != null ? settings.meterRegistry() : new SimpleMeterRegistry();
         this.metrics = new EngineMetrics(registry, settings.name());
         Tags tags = metrics.tags();
-        this.coordinator = new CommitCoordinator(settings.commitPolicy(), settings.sinks(), this::acknowledge,
+        this.coordinator = new CommitCoordinator(settings.commitPolicy(), settings.sinks(), source::acknowledge,
                 this::fail);
         for (int i = 0; i < settings.sinks().size(); i++) {
             SinkBinding b = settings.sinks().get(i);
@@ -137,7 +136,10 @@ public final class Engine implements Pipeline {
         Gauge.builder("deltaforge.events.received", received, AtomicLong::get).tags(tags).register(registry);
         Gauge.builder("deltaforge.events.delivered", coordinator, CommitCoordinator::delivered).tags(tags).register(registry);
         Gauge.builder("deltaforge.queue.depth", queue, ArrayBlockingQueue::size).tags(tags).register(registry);
-        Gauge.builder("deltaforge.checkpoint.lsn", checkpointGauge, AtomicLong::get).tags(tags).register(registry);
+        Gauge.builder("deltaforge.checkpoint.lsn", coordinator, c -> {
+            Lsn checkpoint = c.checkpoint();
+            return checkpoint == null ? 0 : checkpoint.value();
+        }).tags(tags).register(registry);
     }
 
     @Override
@@ -445,11 +447,6 @@ public final class Engine implements Pipeline {
     }
 
     // ---- commit and failure -------------------------------------------------------------------------
-
-    private void acknowledge(Lsn position) {
-        checkpointGauge.set(position.value());
-        source.acknowledge(position);
-    }
 
     private void fail(Throwable cause) {
         if (!markFailed(cause)) {

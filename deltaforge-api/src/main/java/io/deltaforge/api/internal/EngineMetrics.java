@@ -57,10 +57,6 @@ final class EngineMetrics {
         return tags;
     }
 
-    MeterRegistry registry() {
-        return registry;
-    }
-
     void eventIn(ChangeEvent e) {
         counter(in, "deltaforge.events.in", e, tags).increment();
     }
