@@ -73,6 +73,17 @@ public interface Pipeline extends AutoCloseable {
         throw new UnsupportedOperationException(getClass().getName() + " cannot resume");
     }
 
+    /**
+     * Asks the source to re-read tables while streaming continues (see {@link SnapshotRequest}); returns at
+     * once. The pipeline must be running or paused.
+     *
+     * @throws UnsupportedOperationException when the source cannot take snapshots
+     * @throws ConfigException when the request names a table the source does not capture
+     */
+    default void snapshot(SnapshotRequest request) {
+        throw new UnsupportedOperationException(getClass().getName() + " cannot take snapshots");
+    }
+
     /** Waits until the pipeline has stopped or failed; true if it did within the timeout. */
     boolean awaitTermination(Duration timeout) throws InterruptedException;
 

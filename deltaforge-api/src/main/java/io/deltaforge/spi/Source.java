@@ -1,6 +1,9 @@
 package io.deltaforge.spi;
 
 import io.deltaforge.api.Lsn;
+import io.deltaforge.api.SnapshotRequest;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import java.time.Duration;
 import org.jspecify.annotations.Nullable;
 
@@ -45,6 +48,25 @@ public interface Source extends AutoCloseable {
      */
     default @Nullable Lsn newestPosition() {
         return null;
+    }
+
+    /**
+     * Starts an incremental snapshot of the requested tables while streaming continues. Thread-safe; returns
+     * at once (the rows follow in the stream). The default refuses: not every source can re-read its tables.
+     *
+     * @throws io.deltaforge.api.ConfigException when a table is not captured or the condition is unusable
+     * @throws UnsupportedOperationException when the source cannot take snapshots
+     */
+    default void requestSnapshot(SnapshotRequest request) {
+        throw new UnsupportedOperationException("source '" + id() + "' (" + getClass().getName()
+                + ") cannot take incremental snapshots");
+    }
+
+    /**
+     * Called once by the engine before {@link #start()} with the pipeline's registry, so that the source can
+     * publish its own meters (for example snapshot progress). The default publishes none.
+     */
+    default void bindMetrics(MeterRegistry registry, Tags tags) {
     }
 
     /** Disconnects. Idempotent. */

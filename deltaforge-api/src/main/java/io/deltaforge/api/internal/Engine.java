@@ -10,6 +10,7 @@ import io.deltaforge.api.PipelineState;
 import io.deltaforge.api.PipelineStatus;
 import io.deltaforge.api.RetryableException;
 import io.deltaforge.api.SinkBinding;
+import io.deltaforge.api.SnapshotRequest;
 import io.deltaforge.spi.Batch;
 import io.deltaforge.spi.CommitPolicy;
 import io.deltaforge.spi.Envelope;
@@ -131,6 +132,7 @@ public final class Engine implements Pipeline {
                     metrics, patience));
         }
         this.batches = registry.counter("deltaforge.batches", tags);
+        source.bindMetrics(registry, tags);
         metrics.registerLag(coordinator::checkpoint, source::newestPosition, coordinator::lastDeliveredCommitTime,
                 coordinator::isIdle);
         Gauge.builder("deltaforge.events.received", received, AtomicLong::get).tags(tags).register(registry);
@@ -246,6 +248,17 @@ public final class Engine implements Pipeline {
         if (state.compareAndSet(PipelineState.PAUSED, PipelineState.RUNNING)) {
             log.info("pipeline '{}' resumed", name());
         }
+    }
+
+    @Override
+    public void snapshot(SnapshotRequest request) {
+        PipelineState now = state.get();
+        if (now != PipelineState.RUNNING && now != PipelineState.PAUSED) {
+            throw new IllegalStateException("pipeline '" + name() + "' is " + now + "; a snapshot needs it running");
+        }
+        source.requestSnapshot(request);
+        log.info("pipeline '{}': snapshot of {} requested{}", name(), request.tables(),
+                request.condition() == null ? "" : " where " + request.condition());
     }
 
     @Override
