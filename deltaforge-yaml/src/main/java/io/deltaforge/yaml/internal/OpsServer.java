@@ -1,22 +1,29 @@
 package io.deltaforge.yaml.internal;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.Pipeline;
 import io.deltaforge.api.PipelineState;
 import io.deltaforge.api.PipelineStatus;
+import io.deltaforge.api.SnapshotRequest;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,13 +33,19 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code GET /health}: 200 unless a pipeline FAILED (then 503); JSON with every pipeline's status</li>
  *   <li>{@code GET /ready}: 200 when every pipeline is RUNNING, else 503; the same JSON</li>
  *   <li>{@code GET /metrics}: Prometheus text format</li>
+ *   <li>{@code POST /pipelines/NAME/pause} and {@code .../resume}</li>
+ *   <li>{@code POST /pipelines/NAME/snapshot} with {@code {"tables":["public.users"],"condition":"id > 10"}}
+ *       ({@code condition} optional): starts an incremental snapshot; 202 when accepted, 400 naming the
+ *       problem otherwise</li>
  * </ul>
- * Nothing here changes a pipeline, and no body holds configuration, so secrets cannot leak through it.
+ * No body holds configuration, so secrets cannot leak through it.
  * One small daemon thread serves requests; {@link #close()} stops it.
  */
 public final class OpsServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(OpsServer.class);
     private static final String JSON = "application/json; charset=utf-8";
+    private static final String TEXT = "text/plain; charset=utf-8";
+    private static final int MAX_BODY_BYTES = 64 * 1024;
     private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
     private final HttpServer server;
@@ -67,7 +80,7 @@ public final class OpsServer implements AutoCloseable {
         OpsServer ops = new OpsServer(server, executor, List.copyOf(pipelines), registry);
         server.createContext("/", ops::handle);
         server.start();
-        log.info("http: serving /health, /ready and /metrics on {}:{}", address.getHostString(),
+        log.info("http: serving /health, /ready, /metrics and /pipelines on {}:{}", address.getHostString(),
                 server.getAddress().getPort());
         return ops;
     }
@@ -82,20 +95,20 @@ public final class OpsServer implements AutoCloseable {
             String path = ex.getRequestURI().getPath();
             boolean get = ex.getRequestMethod().equals("GET") || ex.getRequestMethod().equals("HEAD");
             if (path.startsWith("/pipelines/")) {
-                pauseOrResume(ex, path);
+                pipelineAction(ex, path);
                 return;
             }
             switch (path) {
                 case "/health", "/ready", "/metrics" -> {
                     if (!get) {
                         ex.getResponseHeaders().set("Allow", "GET, HEAD");
-                        send(ex, 405, "text/plain; charset=utf-8", "method not allowed; use GET\n");
+                        send(ex, 405, TEXT, "method not allowed; use GET\n");
                         return;
                     }
                 }
                 default -> {
-                    send(ex, 404, "text/plain; charset=utf-8",
-                            "not found; try /health, /ready, /metrics or POST /pipelines/NAME/pause|resume\n");
+                    send(ex, 404, TEXT,
+                            "not found; try /health, /ready, /metrics or POST /pipelines/NAME/pause|resume|snapshot\n");
                     return;
                 }
             }
@@ -113,30 +126,83 @@ public final class OpsServer implements AutoCloseable {
         }
     }
 
-    /** {@code POST /pipelines/NAME/pause} and {@code .../resume}; answers with the pipeline's status. */
-    private void pauseOrResume(HttpExchange ex, String path) throws IOException {
+    /** {@code POST /pipelines/NAME/pause|resume|snapshot}; answers with the pipeline's status. */
+    private void pipelineAction(HttpExchange ex, String path) throws IOException {
         String[] parts = path.split("/");
-        if (parts.length != 4 || !(parts[3].equals("pause") || parts[3].equals("resume"))) {
-            send(ex, 404, "text/plain; charset=utf-8", "not found; use POST /pipelines/NAME/pause or /resume\n");
+        if (parts.length != 4 || !List.of("pause", "resume", "snapshot").contains(parts[3])) {
+            send(ex, 404, TEXT, "not found; use POST /pipelines/NAME/pause, /resume or /snapshot\n");
             return;
         }
         if (!ex.getRequestMethod().equals("POST")) {
             ex.getResponseHeaders().set("Allow", "POST");
-            send(ex, 405, "text/plain; charset=utf-8", "method not allowed; use POST\n");
+            send(ex, 405, TEXT, "method not allowed; use POST\n");
             return;
         }
         Pipeline pipeline = pipelines.stream().filter(p -> p.name().equals(parts[2])).findFirst().orElse(null);
         if (pipeline == null) {
-            send(ex, 404, "text/plain; charset=utf-8", "no pipeline named '" + parts[2] + "'\n");
+            send(ex, 404, TEXT, "no pipeline named '" + parts[2] + "'\n");
             return;
         }
-        if (parts[3].equals("pause")) {
-            pipeline.pause();
-        } else {
-            pipeline.resume();
+        switch (parts[3]) {
+            case "pause" -> pipeline.pause();
+            case "resume" -> pipeline.resume();
+            default -> {
+                if (!snapshot(ex, pipeline)) {
+                    return;
+                }
+            }
         }
         PipelineStatus status = pipeline.status();
-        send(ex, 200, JSON, body(status.healthy(), List.of(status)));
+        send(ex, parts[3].equals("snapshot") ? 202 : 200, JSON, body(status.healthy(), List.of(status)));
+    }
+
+    /** Starts an incremental snapshot; false when it answered with an error already. */
+    private boolean snapshot(HttpExchange ex, Pipeline pipeline) throws IOException {
+        SnapshotRequest request;
+        try (InputStream in = ex.getRequestBody()) {
+            request = snapshotRequest(json.readTree(in.readNBytes(MAX_BODY_BYTES)));
+        } catch (IOException | IllegalArgumentException e) {
+            send(ex, 400, TEXT, "bad snapshot request: " + Causes.oneLine(e) + "; expected a JSON body like "
+                    + "{\"tables\":[\"public.users\"],\"condition\":\"id > 100\"} (condition optional)\n");
+            return false;
+        }
+        try {
+            pipeline.snapshot(request);
+            return true;
+        } catch (DeltaforgeException | IllegalStateException | UnsupportedOperationException e) {
+            send(ex, e instanceof IllegalStateException ? 409 : 400, TEXT,
+                    "snapshot refused: " + Causes.oneLine(e) + "\n");
+            return false;
+        }
+    }
+
+    static SnapshotRequest snapshotRequest(@Nullable JsonNode body) {
+        if (body == null || !body.isObject()) {
+            throw new IllegalArgumentException("the body is not a JSON object");
+        }
+        JsonNode tables = body.get("tables");
+        if (tables == null || !tables.isArray() || tables.isEmpty()) {
+            throw new IllegalArgumentException("\"tables\" must be a non-empty array of table names");
+        }
+        List<String> names = new ArrayList<>();
+        for (JsonNode t : tables) {
+            if (!t.isTextual() || t.asText().isBlank()) {
+                throw new IllegalArgumentException("\"tables\" holds " + t + ", not a table name");
+            }
+            names.add(t.asText());
+        }
+        JsonNode condition = body.get("condition");
+        if (condition != null && !condition.isNull() && !condition.isTextual()) {
+            throw new IllegalArgumentException("\"condition\" must be a string (an SQL boolean expression)");
+        }
+        Iterator<String> fields = body.fieldNames();
+        while (fields.hasNext()) {
+            String f = fields.next();
+            if (!f.equals("tables") && !f.equals("condition")) {
+                throw new IllegalArgumentException("unknown field \"" + f + "\"; use \"tables\" and \"condition\"");
+            }
+        }
+        return new SnapshotRequest(names, condition == null || condition.isNull() ? null : condition.asText());
     }
 
     private String body(boolean ok, List<PipelineStatus> statuses) throws IOException {

@@ -2,11 +2,13 @@ package io.deltaforge.yaml.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.deltaforge.api.ConfigException;
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.Lsn;
 import io.deltaforge.api.Pipeline;
 import io.deltaforge.api.PipelineState;
 import io.deltaforge.api.PipelineStatus;
+import io.deltaforge.api.SnapshotRequest;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -19,6 +21,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -65,6 +68,19 @@ class OpsServerTest {
         @Override public void close() { }
         @Override public void pause() { set(PipelineState.PAUSED, null); }
         @Override public void resume() { set(PipelineState.RUNNING, null); }
+
+        final List<SnapshotRequest> snapshots = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void snapshot(SnapshotRequest request) {
+            if (name.equals("orders")) {
+                throw new UnsupportedOperationException("source 'orders' cannot take incremental snapshots");
+            }
+            if (request.tables().contains("public.missing")) {
+                throw new ConfigException("tables", "public.missing is not captured");
+            }
+            snapshots.add(request);
+        }
     }
 
     private HttpResponse<String> get(String path) throws Exception {
@@ -143,6 +159,44 @@ class OpsServerTest {
         assertThat(get("/pipelines/users/pause").statusCode()).isEqualTo(405);
         assertThat(send(HttpRequest.newBuilder(uri("/pipelines/nobody/pause"))
                 .POST(HttpRequest.BodyPublishers.noBody())).statusCode()).isEqualTo(404);
+    }
+
+    private HttpResponse<String> post(String path, String body) throws Exception {
+        return send(HttpRequest.newBuilder(uri(path)).POST(HttpRequest.BodyPublishers.ofString(body)));
+    }
+
+    @Test
+    void anIncrementalSnapshotIsRequestedByPostWithTablesAndCondition() throws Exception {
+        start();
+        users.set(PipelineState.RUNNING, null);
+
+        HttpResponse<String> r = post("/pipelines/users/snapshot",
+                "{\"tables\":[\"public.users\"],\"condition\":\"id > 10\"}");
+        HttpResponse<String> all = post("/pipelines/users/snapshot", "{\"tables\":[\"public.users\"]}");
+
+        assertThat(r.statusCode()).isEqualTo(202);
+        assertThat(all.statusCode()).isEqualTo(202);
+        assertThat(users.snapshots).containsExactly(new SnapshotRequest(List.of("public.users"), "id > 10"),
+                SnapshotRequest.of("public.users"));
+    }
+
+    @Test
+    void aBadSnapshotRequestIsRefusedNamingTheProblem() throws Exception {
+        start();
+        users.set(PipelineState.RUNNING, null);
+
+        assertThat(post("/pipelines/users/snapshot", "not json").body())
+                .startsWith("bad snapshot request").contains("\"tables\":[\"public.users\"]");
+        assertThat(post("/pipelines/users/snapshot", "{\"tables\":[]}").body())
+                .contains("\"tables\" must be a non-empty array");
+        assertThat(post("/pipelines/users/snapshot", "{\"tables\":[\"t\"],\"where\":\"x\"}").body())
+                .contains("unknown field \"where\"");
+        HttpResponse<String> refused = post("/pipelines/users/snapshot", "{\"tables\":[\"public.missing\"]}");
+        assertThat(refused.statusCode()).isEqualTo(400);
+        assertThat(refused.body()).contains("snapshot refused", "public.missing is not captured");
+        assertThat(post("/pipelines/orders/snapshot", "{\"tables\":[\"public.orders\"]}").statusCode())
+                .as("a pipeline whose source cannot take snapshots").isEqualTo(400);
+        assertThat(users.snapshots).isEmpty();
     }
 
     @Test
