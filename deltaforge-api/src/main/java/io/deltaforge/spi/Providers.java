@@ -61,7 +61,7 @@ public final class Providers<P extends Provider> {
         P provider = byType.get(type);
         if (provider == null) {
             throw new ConfigException(path, "unknown " + noun() + " type '" + type + "'; available: "
-                    + (byType.isEmpty() ? "none (is the module on the class path?)" : String.join(", ", new TreeMap<>(byType).keySet())));
+                    + (byType.isEmpty() ? "none (is the jar that provides it on the class or module path?)" : String.join(", ", new TreeMap<>(byType).keySet())));
         }
         return provider;
     }

@@ -40,7 +40,7 @@ final class ProviderCatalog {
         if (!types.contains(type)) {
             String hint = Suggestions.hint(type, types);
             problems.problem(typePath, "unknown " + noun + " type '" + type + "'" + (hint.isEmpty() ? ";" : hint)
-                    + " available: " + (types.isEmpty() ? "none (is the module that provides it on the class path?)"
+                    + " available: " + (types.isEmpty() ? "none (is the jar that provides it on the class or module path?)"
                     : String.join(", ", types)));
             return null;
         }

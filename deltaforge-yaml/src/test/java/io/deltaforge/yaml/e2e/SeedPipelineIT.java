@@ -152,6 +152,17 @@ class SeedPipelineIT {
             entries.forEach(e -> assertThat(ids.add(e.msgId())).isTrue());
             assertThat(runner.terminate(Duration.ofSeconds(30))).isZero();
         }
+
+        // The same modules on the module path: their descriptors must make every provider findable.
+        try (RunnerProcess runner = RunnerProcess.startOnModulePath(SEED, env(), tmp.resolve("runner3.log"))) {
+            assertThat(runner.awaitLog("streaming", Duration.ofSeconds(60))).as(runner.log()).isTrue();
+            pg.execute("INSERT INTO users (name) VALUES ('Frank')");
+            List<StreamContents.Entry> entries = awaitStream(10);
+            assertThat(entries).as(runner.log()).hasSize(10);
+            assertThat(entries.get(9).data().get("after").get("name").asText()).isEqualTo("Frank");
+            assertThat(runner.terminate(Duration.ofSeconds(30))).as(runner.log()).isZero();
+            assertThat(runner.log()).doesNotContain("Exception");
+        }
         String confirmed = pg.queryString("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 'deltaforge_users'");
         String current = pg.queryString("SELECT pg_current_wal_lsn()");
         assertThat(confirmed).isNotNull();

@@ -1,5 +1,6 @@
 package io.deltaforge.yaml.testsupport;
 
+import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,6 +33,33 @@ public final class RunnerProcess implements AutoCloseable {
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(List.of(jvmArgs));
         cmd.addAll(List.of("-jar", JAR.toString(), "run", "--config", config.toString()));
+        return launch(cmd, env, log);
+    }
+
+    /**
+     * The runner as a JPMS user starts it: {@code java -p MODULES -m io.deltaforge.yaml/...Runner run}, with
+     * this test's runtime class path (minus test-only jars) as the module path, so only the module
+     * descriptors decide what is readable and which providers are found.
+     */
+    public static RunnerProcess startOnModulePath(Path config, Map<String, String> env, Path log) throws IOException {
+        List<String> modules = new ArrayList<>();
+        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            String name = Path.of(entry).getFileName().toString();
+            boolean testOnly = entry.contains("test-classes") || TEST_ONLY.stream().anyMatch(name::startsWith);
+            if (!testOnly) {
+                modules.add(entry);
+            }
+        }
+        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-p", String.join(File.pathSeparator, modules), "-m", "io.deltaforge.yaml/io.deltaforge.yaml.Runner",
+                "run", "--config", config.toString());
+        return launch(cmd, env, log);
+    }
+
+    private static final List<String> TEST_ONLY = List.of("junit-", "opentest4j", "apiguardian", "assertj-",
+            "awaitility", "hamcrest", "deltaforge-testkit", "byte-buddy");
+
+    private static RunnerProcess launch(List<String> cmd, Map<String, String> env, Path log) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().putAll(env);

@@ -1,0 +1,14 @@
+/** The envelopes {@code cloudevents}, {@code native} and {@code debezium}. */
+module io.deltaforge.envelopes {
+    requires transitive io.deltaforge.api;
+    requires transitive io.cloudevents.api;
+    requires io.cloudevents.core;
+    requires com.fasterxml.jackson.core;
+
+    exports io.deltaforge.envelopes;
+
+    provides io.deltaforge.spi.EnvelopeProvider with
+            io.deltaforge.envelopes.internal.CloudEventsEnvelopeProvider,
+            io.deltaforge.envelopes.internal.NativeEnvelopeProvider,
+            io.deltaforge.envelopes.internal.DebeziumEnvelopeProvider;
+}
