@@ -5,7 +5,12 @@ import io.deltaforge.api.ConfigException.Problem;
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.Lsn;
 import io.deltaforge.postgres.internal.Dsn;
+import io.deltaforge.api.SnapshotRequest;
 import io.deltaforge.postgres.internal.InitialSnapshot;
+import io.deltaforge.postgres.internal.SnapshotMetrics;
+import io.deltaforge.postgres.internal.SnapshotStore;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import io.deltaforge.postgres.internal.ReplicationSession;
 import io.deltaforge.postgres.internal.SourceSettings;
 import io.deltaforge.postgres.internal.TablePattern;
@@ -15,6 +20,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
@@ -71,6 +77,9 @@ public final class PostgresSource implements Source {
     private final SourceSettings settings;
     /** Highest acknowledged LSN; 0 until the first acknowledgement. Shared with the reader's session. */
     private final AtomicLong acknowledged = new AtomicLong();
+    /** Set when an incremental snapshot request was stored; the reader's session then loads it. */
+    private final AtomicBoolean snapshotRequested = new AtomicBoolean();
+    private final SnapshotMetrics snapshotMetrics = new SnapshotMetrics();
     // volatile: read by metric threads through newestPosition()
     private volatile @Nullable ReplicationSession session;
     /** The initial snapshot being read or awaiting delivery; null when streaming. */
@@ -133,7 +142,7 @@ public final class PostgresSource implements Source {
         if (finished) {
             return;
         }
-        session = ReplicationSession.open(settings, acknowledged, !positioned);
+        session = ReplicationSession.open(settings, acknowledged, !positioned, snapshotRequested, snapshotMetrics);
         positioned = true;
     }
 
@@ -169,7 +178,7 @@ public final class PostgresSource implements Source {
                 finish();
                 return null;
             }
-            session = ReplicationSession.open(settings, acknowledged, false);
+            session = ReplicationSession.open(settings, acknowledged, false, snapshotRequested, snapshotMetrics);
             return null;
         }
         if (finished) {
@@ -181,6 +190,31 @@ public final class PostgresSource implements Source {
             throw new IllegalStateException("source '" + settings.id() + "' is not started; call start() first");
         }
         return s.poll(timeout);
+    }
+
+    /**
+     * Starts an incremental snapshot: checks the request against the server (every table captured by this
+     * source and keyed by a primary key or replica identity index, the condition valid for each table, the
+     * user allowed to call {@code pg_logical_emit_message}), stores it in
+     * {@code public.deltaforge_snapshot_progress} and returns; the running session (or the next one) reads
+     * the tables chunk by chunk between watermarks while streaming. See docs/snapshots.md. Thread-safe.
+     *
+     * @throws ConfigException     naming each bad table or the condition, and the fix
+     * @throws DeltaforgeException when the server cannot be reached or the request cannot be stored
+     */
+    @Override
+    public void requestSnapshot(SnapshotRequest request) {
+        Objects.requireNonNull(request, "request");
+        String snapshotId = SnapshotStore.request(settings, request.tables(), request.condition());
+        snapshotRequested.set(true);
+        log.info("source '{}': snapshot {} of {} requested{}", settings.id(), snapshotId, request.tables(),
+                request.condition() == null ? "" : " where " + request.condition());
+    }
+
+    /** Publishes snapshot progress gauges ({@code deltaforge.snapshot.*}; see docs/snapshots.md). */
+    @Override
+    public void bindMetrics(MeterRegistry registry, Tags tags) {
+        snapshotMetrics.bind(Objects.requireNonNull(registry, "registry"), Objects.requireNonNull(tags, "tags"));
     }
 
     /** Records the position; the reader thread reports it to the server on its next poll or on close. */
@@ -245,6 +279,8 @@ public final class PostgresSource implements Source {
         private Duration heartbeatInterval = Duration.ZERO;
         private SnapshotMode snapshotMode = SnapshotMode.NEVER;
         private int snapshotChunkSize = 10_000;
+        private int snapshotMaxParallelChunks = 1;
+        private int snapshotMaxParallelTables = 1;
 
         private Builder() {
         }
@@ -353,6 +389,17 @@ public final class PostgresSource implements Source {
             return this;
         }
 
+        /**
+         * How many chunks an incremental snapshot reads concurrently in one watermark window (each on its own
+         * connection, in one shared snapshot; memory up to {@code chunks x chunk_size} rows), and how many
+         * tables of a request progress at once. Defaults 1 and 1.
+         */
+        public Builder snapshotParallelism(int maxParallelChunks, int maxParallelTables) {
+            this.snapshotMaxParallelChunks = maxParallelChunks;
+            this.snapshotMaxParallelTables = maxParallelTables;
+            return this;
+        }
+
         /** Validates and builds; throws {@link ConfigException} listing every problem. */
         public PostgresSource build() {
             List<Problem> problems = new ArrayList<>();
@@ -415,12 +462,21 @@ public final class PostgresSource implements Source {
                 problems.add(new Problem("snapshot.chunk_size", snapshotChunkSize
                         + " is out of range; expected 1 to 1000000, e.g. 10000"));
             }
+            if (snapshotMaxParallelChunks < 1 || snapshotMaxParallelChunks > 64) {
+                problems.add(new Problem("snapshot.max_parallel_chunks", snapshotMaxParallelChunks
+                        + " is out of range; expected 1 to 64, e.g. 4"));
+            }
+            if (snapshotMaxParallelTables < 1 || snapshotMaxParallelTables > 64) {
+                problems.add(new Problem("snapshot.max_parallel_tables", snapshotMaxParallelTables
+                        + " is out of range; expected 1 to 64, e.g. 2"));
+            }
             if (!problems.isEmpty()) {
                 throw new ConfigException(problems);
             }
             return new PostgresSource(new SourceSettings(id, Objects.requireNonNull(parsed), slot, publication,
                     patterns, startPosition, createSlot, statusInterval, publicationMode, messages, toastPlaceholder,
-                    heartbeatInterval.isZero() ? null : heartbeatInterval, snapshotMode, snapshotChunkSize));
+                    heartbeatInterval.isZero() ? null : heartbeatInterval, snapshotMode, snapshotChunkSize,
+                    snapshotMaxParallelChunks, snapshotMaxParallelTables));
         }
     }
 }

@@ -12,7 +12,6 @@ import io.deltaforge.api.TableId;
 import io.deltaforge.postgres.SnapshotMode;
 import io.deltaforge.spi.SourceRecord;
 import io.deltaforge.spi.TransactionCommit;
-import java.sql.Array;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -22,11 +21,8 @@ import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Properties;
-import java.util.Set;
 import org.jspecify.annotations.Nullable;
 import org.postgresql.PGConnection;
 import org.postgresql.PGProperty;
@@ -247,14 +243,7 @@ public final class InitialSnapshot implements AutoCloseable {
     /** Reads one table, a chunk at a time, in primary-key order (ctid order without one). */
     private final class TableReader {
         final TableId table;
-        final List<String> columns = new ArrayList<>();
-        final List<Integer> typeOids = new ArrayList<>();
-        /** Indexes into columns of the key columns, in key order; empty: page by ctid. */
-        final List<Integer> key = new ArrayList<>();
-        final List<String> keyTypes = new ArrayList<>();
-        final List<String> keyColumns;
-        final String rowFilter;
-        final long estimate;
+        final TableScan scan;
         final long started = System.nanoTime();
         String @Nullable [] lastKey;
         long rows;
@@ -262,200 +251,28 @@ public final class InitialSnapshot implements AutoCloseable {
 
         TableReader(TableId table) throws SQLException {
             this.table = table;
-            Set<String> published = publishedColumns(table);
-            String sql = "SELECT a.attname, a.atttypid, format_type(a.atttypid, a.atttypmod), "
-                    + "(SELECT array_position(i.indkey::int2[], a.attnum) FROM pg_index i "
-                    + "WHERE i.indrelid = a.attrelid AND i.indisprimary) "
-                    + "FROM pg_attribute a WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped "
-                    + "AND a.attgenerated = '' ORDER BY a.attnum";
-            List<Integer> keyPositions = new ArrayList<>();
-            try (PreparedStatement ps = reader.prepareStatement(sql)) {
-                ps.setString(1, ReplicationSession.quoteTable(table));
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        String name = rs.getString(1);
-                        if (published != null && !published.contains(name)) {
-                            continue;
-                        }
-                        int index = columns.size();
-                        columns.add(name);
-                        typeOids.add((int) rs.getLong(2));
-                        int pos = rs.getInt(4);
-                        if (!rs.wasNull()) {
-                            key.add(index);
-                            keyTypes.add(rs.getString(3));
-                            keyPositions.add(pos);
-                        }
-                    }
-                }
-            }
-            // Key columns in index order, not table order.
-            Integer[] order = new Integer[key.size()];
-            for (int i = 0; i < order.length; i++) {
-                order[i] = i;
-            }
-            Arrays.sort(order, (a, b) -> Integer.compare(keyPositions.get(a), keyPositions.get(b)));
-            List<Integer> sortedKey = new ArrayList<>();
-            List<String> sortedTypes = new ArrayList<>();
-            for (Integer i : order) {
-                sortedKey.add(key.get(i));
-                sortedTypes.add(keyTypes.get(i));
-            }
-            key.clear();
-            key.addAll(sortedKey);
-            keyTypes.clear();
-            keyTypes.addAll(sortedTypes);
-            keyColumns = key.stream().map(columns::get).toList();
-            rowFilter = rowFilter(table);
-            types.prepare(typeOids.stream().mapToInt(Integer::intValue).toArray());
-            estimate = estimate(table);
+            this.scan = TableScan.describe(reader, settings.publication(), table, types,
+                    TableScan.KeyChoice.PRIMARY_KEY_OR_CTID);
         }
 
         void readChunk() throws SQLException {
-            StringBuilder sql = new StringBuilder("SELECT ");
-            if (key.isEmpty()) {
-                // Aliased: ORDER BY ctid would otherwise sort by this text column, not by the tuple id.
-                sql.append("ctid::text AS deltaforge_ctid, ");
-            }
-            for (int i = 0; i < columns.size(); i++) {
-                sql.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(i)));
-            }
-            if (columns.isEmpty()) {
-                sql.append("NULL");
-            }
-            sql.append(" FROM ").append(ReplicationSession.quoteTable(table));
-            List<String> conditions = new ArrayList<>();
-            if (rowFilter != null) {
-                conditions.add("(" + rowFilter + ")");
-            }
-            if (lastKey != null) {
-                if (key.isEmpty()) {
-                    conditions.add("ctid > ?::tid");
-                } else {
-                    StringBuilder left = new StringBuilder("(");
-                    StringBuilder right = new StringBuilder("(");
-                    for (int i = 0; i < key.size(); i++) {
-                        left.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(key.get(i))));
-                        right.append(i == 0 ? "" : ", ").append("?::").append(keyTypes.get(i));
-                    }
-                    conditions.add(left + ") > " + right + ")");
-                }
-            }
-            if (!conditions.isEmpty()) {
-                sql.append(" WHERE ").append(String.join(" AND ", conditions));
-            }
-            sql.append(" ORDER BY ");
-            if (key.isEmpty()) {
-                sql.append("ctid");
-            } else {
-                for (int i = 0; i < key.size(); i++) {
-                    sql.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(key.get(i))));
-                }
-            }
             int limit = settings.snapshotChunkSize();
-            sql.append(" LIMIT ").append(limit);
-            int offset = key.isEmpty() ? 1 : 0;
-            int count = 0;
-            try (PreparedStatement ps = reader.prepareStatement(sql.toString())) {
-                if (lastKey != null) {
-                    for (int i = 0; i < lastKey.length; i++) {
-                        ps.setString(i + 1, lastKey[i]);
-                    }
-                }
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        count++;
-                        Object[] values = new Object[columns.size()];
-                        String[] texts = new String[columns.size()];
-                        for (int i = 0; i < columns.size(); i++) {
-                            String text = rs.getString(offset + i + 1);
-                            texts[i] = text;
-                            values[i] = text == null ? null : types.map(typeOids.get(i), text);
-                        }
-                        String[] keyText;
-                        String idKey;
-                        if (key.isEmpty()) {
-                            keyText = new String[] {rs.getString(1)};
-                            idKey = "ctid:" + keyText[0];
-                        } else {
-                            keyText = new String[key.size()];
-                            StringBuilder id = new StringBuilder();
-                            for (int i = 0; i < key.size(); i++) {
-                                keyText[i] = texts[key.get(i)];
-                                // Length-prefixed, so that no two keys render alike.
-                                id.append(keyText[i].length()).append(':').append(keyText[i]);
-                            }
-                            idKey = id.toString();
-                        }
-                        lastKey = keyText;
-                        int index = emitted++;
-                        chunk.add(new ChangeEvent(EventIds.forSnapshotRow(snapshotId, table, idKey), settings.id(),
-                                Op.READ, table, null, Row.of(columns, values),
-                                new SourcePosition(consistentPoint, consistentPoint, index, 0, snapshotTime),
-                                1, List.of(), null, keyColumns));
-                    }
-                }
+            List<TableScan.ScannedRow> read = scan.read(reader, types, lastKey, limit, null);
+            for (TableScan.ScannedRow row : read) {
+                lastKey = row.keyText();
+                int index = emitted++;
+                chunk.add(new ChangeEvent(EventIds.forSnapshotRow(snapshotId, table, row.idKey()), settings.id(),
+                        Op.READ, table, null, row.row(),
+                        new SourcePosition(consistentPoint, consistentPoint, index, 0, snapshotTime),
+                        1, List.of(), null, scan.keyColumns));
             }
-            rows += count;
-            if (count < limit) {
+            rows += read.size();
+            if (read.size() < limit) {
                 done = true;
             }
             double secs = Math.max(1e-3, (System.nanoTime() - started) / 1e9);
             log.info("source '{}': snapshot {}: {} rows of ~{} ({} rows/s){}", settings.id(), table, rows,
-                    Math.max(estimate, rows), Math.round(rows / secs), done ? ", table done" : "");
-        }
-    }
-
-    /** The publication's column list for the table (PostgreSQL 15+), or null for every column. */
-    private @Nullable Set<String> publishedColumns(TableId table) throws SQLException {
-        if (reader.getMetaData().getDatabaseMajorVersion() < 15) {
-            return null;
-        }
-        try (PreparedStatement ps = reader.prepareStatement("SELECT attnames FROM pg_publication_tables "
-                + "WHERE pubname = ? AND schemaname = ? AND tablename = ?")) {
-            ps.setString(1, settings.publication());
-            ps.setString(2, table.schema());
-            ps.setString(3, table.table());
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    return null;
-                }
-                Array names = rs.getArray(1);
-                if (names == null) {
-                    return null;
-                }
-                Set<String> out = new HashSet<>();
-                for (Object o : (Object[]) names.getArray()) {
-                    out.add(String.valueOf(o));
-                }
-                return out;
-            }
-        }
-    }
-
-    /** The publication's row filter for the table (PostgreSQL 15+), or null. */
-    private @Nullable String rowFilter(TableId table) throws SQLException {
-        if (reader.getMetaData().getDatabaseMajorVersion() < 15) {
-            return null;
-        }
-        try (PreparedStatement ps = reader.prepareStatement("SELECT rowfilter FROM pg_publication_tables "
-                + "WHERE pubname = ? AND schemaname = ? AND tablename = ?")) {
-            ps.setString(1, settings.publication());
-            ps.setString(2, table.schema());
-            ps.setString(3, table.table());
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getString(1) : null;
-            }
-        }
-    }
-
-    private long estimate(TableId table) throws SQLException {
-        try (PreparedStatement ps = reader.prepareStatement(
-                "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = ?::regclass")) {
-            ps.setString(1, ReplicationSession.quoteTable(table));
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getLong(1) : 0;
-            }
+                    Math.max(scan.estimate, rows), Math.round(rows / secs), done ? ", table done" : "");
         }
     }
 
