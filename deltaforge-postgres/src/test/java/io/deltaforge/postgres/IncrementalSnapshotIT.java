@@ -212,6 +212,32 @@ class IncrementalSnapshotIT {
         }
     }
 
+    @Test
+    void aReplicationUserWithoutSuperuserCanTakeSnapshots() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
+        pg.execute("INSERT INTO " + t + " SELECT g FROM generate_series(1, 30) g");
+        String suffix = t.substring(7);
+        String user = "rep_" + suffix;
+        pg.execute("CREATE ROLE " + user + " LOGIN REPLICATION PASSWORD 'pw'");
+        pg.execute("GRANT SELECT ON " + t + " TO " + user);
+        // The progress table exists (earlier tests made it) and belongs to postgres: the user needs to write it.
+        pg.execute("CREATE TABLE IF NOT EXISTS public.deltaforge_snapshot_progress (slot text NOT NULL, snapshot_id "
+                + "text NOT NULL, ordinal int NOT NULL, schema_name text NOT NULL, table_name text NOT NULL, condition "
+                + "text, last_key text[], rows_done bigint NOT NULL DEFAULT 0, state text NOT NULL DEFAULT 'pending', "
+                + "requested_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(), "
+                + "PRIMARY KEY (slot, snapshot_id, schema_name, table_name))");
+        pg.execute("GRANT SELECT, INSERT, UPDATE ON public.deltaforge_snapshot_progress TO " + user);
+        String dsn = "postgres://" + user + ":pw@" + pg.host() + ":" + pg.port() + "/" + pg.database();
+        try (PostgresSource source = PostgresSource.builder().id("inc-" + suffix).dsn(dsn).slot("slot_" + suffix)
+                .publication("pub_" + suffix).tables(List.of(t)).build()) {
+            source.start();
+            source.requestSnapshot(SnapshotRequest.of(t));
+            List<ChangeEvent> events = new ArrayList<>();
+            pollUntil(source, events, () -> done(source, t));
+            assertThat(events).hasSize(30).allMatch(e -> e.op() == Op.READ);
+        }
+    }
+
     // ---- helpers ----------------------------------------------------------------------------------------
 
     static Thread writer(String t, AtomicBoolean stop, AtomicInteger writes) {

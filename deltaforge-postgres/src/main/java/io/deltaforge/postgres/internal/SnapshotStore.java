@@ -53,12 +53,26 @@ public final class SnapshotStore {
     }
 
     static void createTable(Connection c) throws SQLException {
+        // CREATE TABLE IF NOT EXISTS needs CREATE on the schema even when the table exists.
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT to_regclass('" + TABLE.replace("'", "''") + "') IS NOT NULL")) {
+            if (rs.next() && rs.getBoolean(1)) {
+                return;
+            }
+        }
         try (Statement st = c.createStatement()) {
             st.execute("CREATE TABLE IF NOT EXISTS " + TABLE + " (slot text NOT NULL, snapshot_id text NOT NULL, "
                     + "ordinal int NOT NULL, schema_name text NOT NULL, table_name text NOT NULL, condition text, "
                     + "last_key text[], rows_done bigint NOT NULL DEFAULT 0, state text NOT NULL DEFAULT 'pending', "
                     + "requested_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(), "
                     + "PRIMARY KEY (slot, snapshot_id, schema_name, table_name))");
+        } catch (SQLException e) {
+            if ("42501".equals(e.getSQLState())) {
+                throw new io.deltaforge.api.DeltaforgeException("cannot create " + PROGRESS_TABLE + " for snapshot "
+                        + "progress: " + e.getMessage() + "; create it as a privileged user: " + createStatement()
+                        + "; GRANT SELECT, INSERT, UPDATE ON " + TABLE + " TO <the source's user>;", e);
+            }
+            throw e;
         }
     }
 
