@@ -126,7 +126,7 @@ public final class PostgresSource implements Source {
     public void start() {
         close();
         if (settings.snapshotMode() != SnapshotMode.NEVER && !finished) {
-            InitialSnapshot s = InitialSnapshot.begin(settings);
+            InitialSnapshot s = InitialSnapshot.begin(settings, !positioned);
             if (s != null) {
                 snapshot = s;
                 // The snapshot fixes the slot's start at its consistent point; a start position would skip

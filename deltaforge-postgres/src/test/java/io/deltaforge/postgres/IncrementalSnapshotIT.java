@@ -75,7 +75,8 @@ class IncrementalSnapshotIT {
                     && Objects.equals(e.after().get("id"), -1L)));
 
             List<ChangeEvent> reads = events.stream().filter(e -> e.op() == Op.READ).toList();
-            assertThat(reads).hasSizeGreaterThan(1000);
+            // The writer deletes rows meanwhile; how many remain to be read depends on the machine's speed.
+            assertThat(reads).hasSizeGreaterThan(100);
             assertThat(reads).extracting(ChangeEvent::id).doesNotHaveDuplicates();
             assertThat(reads).extracting(e -> e.after().get("id")).doesNotHaveDuplicates();
             assertThat(reads.get(0).keyColumns()).containsExactly("id");

@@ -99,12 +99,63 @@ class SnapshotPipelineIT {
         }
     }
 
+    @Test
+    void anInitialSnapshotStoppedMidwayResumesOnTheSameSlotWithoutDuplicatesOrGapsInJetStream() throws Exception {
+        pg.execute("CREATE TABLE public.initial_t (id int PRIMARY KEY, v text)");
+        pg.execute("INSERT INTO public.initial_t SELECT g, 'v' || g FROM generate_series(1, 3000) g");
+        pg.execute("CREATE PUBLICATION initial_pub FOR TABLE public.initial_t");
+        try (Connection nc = nats.connect()) {
+            JetStreamManagement jsm = nc.jetStreamManagement();
+            jsm.addStream(StreamConfiguration.builder().name("INITIAL").subjects("initial.>")
+                    .storageType(StorageType.File).duplicateWindow(Duration.ofMinutes(30)).build());
+            List<ChangeEvent> first = Collections.synchronizedList(new ArrayList<>());
+            String snapshotId;
+            try (Pipeline pipeline = pipeline(first, "initial", SnapshotMode.INITIAL)) {
+                pipeline.start();
+                await(() -> rowsDone("initial_slot") >= 600);
+                snapshotId = pg.queryString("SELECT snapshot_id FROM deltaforge_snapshots WHERE slot = 'initial_slot'");
+            }
+            long doneAtStop = rowsDone("initial_slot");
+            assertThat(doneAtStop).isLessThan(3000);
+            List<ChangeEvent> second = Collections.synchronizedList(new ArrayList<>());
+            try (Pipeline pipeline = pipeline(second, "initial", SnapshotMode.INITIAL)) {
+                pipeline.start();
+                await(() -> "t".equals(pg.queryString("SELECT completed_at IS NOT NULL FROM deltaforge_snapshots "
+                        + "WHERE slot = 'initial_slot'")));
+            }
+            assertThat(snapshotId).startsWith("initial_slot@");
+            assertThat(pg.queryString("SELECT snapshot_id FROM deltaforge_snapshots WHERE slot = 'initial_slot'"))
+                    .as("same slot and snapshot, not recreated").isEqualTo(snapshotId);
+            assertThat(second.size()).isLessThanOrEqualTo(3000 - (int) doneAtStop);
+            long count = jsm.getStreamInfo("INITIAL").getStreamState().getMsgCount();
+            assertThat(count).isEqualTo(3000);
+            Map<String, Integer> seen = new HashMap<>();
+            for (long seq = 1; seq <= count; seq++) {
+                seen.merge(new String(jsm.getMessage("INITIAL", seq).getData(), StandardCharsets.UTF_8), 1,
+                        Integer::sum);
+            }
+            for (int id = 1; id <= 3000; id++) {
+                assertThat(seen).containsEntry("r:" + id, 1);
+            }
+        }
+    }
+
+    private static long rowsDone(String slot) {
+        String v = pg.queryString("SELECT coalesce(max(rows_done), 0) FROM deltaforge_snapshot_progress "
+                + "WHERE slot = '" + slot + "'");
+        return v == null ? 0 : Long.parseLong(v);
+    }
+
     private static Pipeline pipeline(List<ChangeEvent> collected) {
-        PostgresSource source = PostgresSource.builder().id("resume").dsn(pg.dsn()).slot("resume_slot")
-                .publication("resume_pub").statusInterval(Duration.ofSeconds(1))
-                .snapshot(SnapshotMode.NEVER, 200).build();
-        NatsSink sink = NatsSink.builder().id("nats").url(nats.url()).stream("RESUME").subject("resume.events")
-                .sendTimeout(Duration.ofSeconds(5)).build();
+        return pipeline(collected, "resume", SnapshotMode.NEVER);
+    }
+
+    private static Pipeline pipeline(List<ChangeEvent> collected, String name, SnapshotMode mode) {
+        PostgresSource source = PostgresSource.builder().id(name).dsn(pg.dsn()).slot(name + "_slot")
+                .publication(name + "_pub").statusInterval(Duration.ofSeconds(1))
+                .snapshot(mode, 200).build();
+        NatsSink sink = NatsSink.builder().id("nats").url(nats.url()).stream(name.toUpperCase())
+                .subject(name + ".events").sendTimeout(Duration.ofSeconds(5)).build();
         Sink collect = new Sink() {
             @Override
             public String id() {
@@ -117,7 +168,7 @@ class SnapshotPipelineIT {
                 return CompletableFuture.completedFuture(null);
             }
         };
-        return Pipeline.builder().name("resume").source(source).sink(sink).sink(collect)
+        return Pipeline.builder().name(name).source(source).sink(sink).sink(collect)
                 .envelope(e -> new Message(e.id(), Map.of(), "text/plain",
                         (e.op().code() + ":" + (e.after() == null ? e.before().get("id") : e.after().get("id")))
                                 .getBytes(StandardCharsets.UTF_8)))

@@ -217,6 +217,7 @@ final class IncrementalSnapshots implements AutoCloseable {
             if (t.upTo == null) {
                 SnapshotStore.progress(settings, c, t.snapshotId, t.table, t.lastKey, t.rowsRead, true);
                 log.info("source '{}': snapshot {} of {}: no matching rows", settings.id(), t.snapshotId, t.table);
+                completeIfFinished(t.snapshotId);
                 continue;
             }
             open.add(t);
@@ -482,12 +483,19 @@ final class IncrementalSnapshots implements AutoCloseable {
             metrics.remaining(open.size());
             log.info("source '{}': snapshot {} of {} delivered: {} rows", settings.id(), ack.table.snapshotId,
                     ack.table.table, ack.rowsDone);
-            if (open.stream().noneMatch(t -> t.snapshotId.equals(ack.table.snapshotId))) {
-                log.info("source '{}': snapshot {} completed", settings.id(), ack.table.snapshotId);
-            }
+            completeIfFinished(ack.table.snapshotId);
             if (open.isEmpty()) {
                 history.clear();
             }
+        }
+    }
+
+    private void completeIfFinished(String snapshotId) throws SQLException {
+        Connection c = control();
+        if (SnapshotStore.finished(settings, c, snapshotId)) {
+            // An initial snapshot (snapshot.mode initial/always on a new slot) is also recorded as completed.
+            InitialSnapshot.completed(settings, c, snapshotId);
+            log.info("source '{}': snapshot {} completed", settings.id(), snapshotId);
         }
     }
 

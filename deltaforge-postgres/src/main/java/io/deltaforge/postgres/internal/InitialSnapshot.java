@@ -93,6 +93,21 @@ public final class InitialSnapshot implements AutoCloseable {
      * @throws RetryableException  when the server is unreachable or the slot is busy
      */
     public static @Nullable InitialSnapshot begin(SourceSettings s) {
+        return begin(s, true);
+    }
+
+    /**
+     * As {@link #begin(SourceSettings)}. For {@code initial} and {@code always}, when every captured table has
+     * a primary key (or replica identity index), no exported snapshot is taken: the slot is created, a request
+     * for every captured table is stored with snapshot id {@code slot@C} (C: the slot's consistent point), and
+     * null is returned, so that the source streams from C and the session reads the tables between watermarks
+     * (see {@link IncrementalSnapshots}); an interrupted one then resumes after its last acknowledged chunk.
+     * {@code always} also requests a new snapshot of every captured table on the first start of a process
+     * when the slot exists and no request is open.
+     *
+     * @param firstStart whether this is the source's first start in this process
+     */
+    public static @Nullable InitialSnapshot begin(SourceSettings s, boolean firstStart) {
         List<TableId> captured;
         try (Connection admin = connect(s)) {
             try {
@@ -114,11 +129,25 @@ public final class InitialSnapshot implements AutoCloseable {
                             + "');) or set snapshot.mode: never");
                 }
                 if (record.completed) {
-                    if (s.snapshotMode() == SnapshotMode.ALWAYS) {
-                        log.warn("source '{}': snapshot.mode always: slot '{}' already has a completed snapshot "
-                                + "({}); repeating it on an existing slot is not supported yet, streaming instead",
-                                s.id(), s.slot(), record.snapshotId);
+                    if (s.snapshotMode() == SnapshotMode.ALWAYS && firstStart
+                            && SnapshotStore.open(s, admin).isEmpty()) {
+                        List<TableId> all = captured(s, admin);
+                        if (keyed(s, admin, all)) {
+                            String id = SnapshotStore.newSnapshotId(s, admin);
+                            SnapshotStore.insert(s, admin, id, all, null);
+                            log.info("source '{}': snapshot.mode always: snapshot {} of {} table(s) requested; it runs "
+                                    + "while streaming", s.id(), id, all.size());
+                        } else {
+                            log.warn("source '{}': snapshot.mode always: not repeated on existing slot '{}', since a "
+                                    + "captured table has no primary key or replica identity index", s.id(), s.slot());
+                        }
                     }
+                    return null;
+                }
+                if (s.snapshotMode() != SnapshotMode.INITIAL_ONLY && record.snapshotId != null
+                        && SnapshotStore.exists(s, admin, record.snapshotId)) {
+                    log.info("source '{}': resuming snapshot {} of slot '{}' after its last acknowledged chunk",
+                            s.id(), record.snapshotId, s.slot());
                     return null;
                 }
                 log.warn("source '{}': the snapshot {} of slot '{}' was started but never delivered completely; "
@@ -128,11 +157,10 @@ public final class InitialSnapshot implements AutoCloseable {
             } else if (!s.createSlot()) {
                 return null; // the session reports the missing slot
             }
-            captured = new ArrayList<>();
-            for (TableId t : ReplicationSession.checkPublication(s, admin)) {
-                if (s.tableFilter().test(t)) {
-                    captured.add(t);
-                }
+            captured = captured(s, admin);
+            if (s.snapshotMode() != SnapshotMode.INITIAL_ONLY && keyed(s, admin, captured)) {
+                watermarked(s, admin, captured);
+                return null;
             }
             // Recorded before the slot exists: a crash between the two then leaves a record without a slot,
             // which simply means "snapshot again", never a slot that looks foreign.
@@ -169,6 +197,67 @@ public final class InitialSnapshot implements AutoCloseable {
                 throw ReplicationSession.classify(s, "cannot start the snapshot of slot '" + s.slot() + "'", sql);
             }
             throw (RuntimeException) e;
+        }
+    }
+
+    private static List<TableId> captured(SourceSettings s, Connection admin) throws SQLException {
+        List<TableId> captured = new ArrayList<>();
+        for (TableId t : ReplicationSession.checkPublication(s, admin)) {
+            if (s.tableFilter().test(t)) {
+                captured.add(t);
+            }
+        }
+        return captured;
+    }
+
+    /** Whether every table has a key a watermark snapshot can use. */
+    private static boolean keyed(SourceSettings s, Connection admin, List<TableId> tables) throws SQLException {
+        TypeMapper types = new TypeMapper(new TypeCatalog(() -> connect(s)));
+        for (TableId t : tables) {
+            if (TableScan.describe(admin, s.publication(), t, types, TableScan.KeyChoice.IDENTITY).key.length == 0) {
+                log.info("source '{}': table {} has no primary key or replica identity index; the initial snapshot "
+                        + "is taken from an exported snapshot (redone from the start if interrupted)", s.id(), t);
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Creates the slot and stores a request for every captured table, named {@code slot@C}. */
+    private static void watermarked(SourceSettings s, Connection admin, List<TableId> captured) throws SQLException {
+        // Recorded before the slot exists: a crash before the request is stored leaves a record without a
+        // request, which means "drop the slot and snapshot again".
+        upsertRecord(s, admin, null, false);
+        Lsn point;
+        try (PreparedStatement ps = admin.prepareStatement(
+                "SELECT lsn::text FROM pg_create_logical_replication_slot(?, 'pgoutput')")) {
+            ps.setString(1, s.slot());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                point = Lsn.parse(rs.getString(1));
+            }
+        }
+        String snapshotId = s.slot() + "@" + point;
+        upsertRecord(s, admin, snapshotId, captured.isEmpty());
+        SnapshotStore.insert(s, admin, snapshotId, captured, null);
+        log.info("source '{}': created slot '{}' at {}; snapshot {} of {} table(s) runs while streaming: {}", s.id(),
+                s.slot(), point, snapshotId, captured.size(), captured);
+    }
+
+    /** Records the snapshot {@code snapshotId} of the slot as completed, if it is the slot's recorded one. */
+    static void completed(SourceSettings s, Connection c, String snapshotId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE "
+                + ReplicationSession.quoteTable(SourceSettings.SNAPSHOTS_TABLE) + " SET completed_at = now() "
+                + "WHERE slot = ? AND snapshot_id = ? AND completed_at IS NULL")) {
+            ps.setString(1, s.slot());
+            ps.setString(2, snapshotId);
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            // No record table, or one this user may not write (it wrote no initial snapshot record then):
+            // not an initial snapshot.
+            if (!"42P01".equals(e.getSQLState()) && !"42501".equals(e.getSQLState())) {
+                throw e;
+            }
         }
     }
 

@@ -200,6 +200,34 @@ public final class SnapshotStore {
         }
     }
 
+    /** Whether a request with this id is stored for the slot. */
+    static boolean exists(SourceSettings s, Connection c, String snapshotId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM " + TABLE + " WHERE slot = ? AND snapshot_id = ?")) {
+            ps.setString(1, s.slot());
+            ps.setString(2, snapshotId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        } catch (SQLException e) {
+            if ("42P01".equals(e.getSQLState())) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
+    /** Whether every table of the request is done. */
+    static boolean finished(SourceSettings s, Connection c, String snapshotId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM " + TABLE + " WHERE slot = ? AND snapshot_id = ? "
+                + "AND state <> 'done'")) {
+            ps.setString(1, s.slot());
+            ps.setString(2, snapshotId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return !rs.next();
+            }
+        }
+    }
+
     /** Every table of the slot's requests that is not done, oldest request first, tables in request order. */
     static List<Entry> open(SourceSettings s, Connection c) throws SQLException {
         List<Entry> out = new ArrayList<>();
