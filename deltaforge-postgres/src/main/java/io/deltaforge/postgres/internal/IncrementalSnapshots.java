@@ -503,6 +503,12 @@ final class IncrementalSnapshots implements AutoCloseable {
         Connection c = control;
         if (c == null || c.isClosed()) {
             c = InitialSnapshot.connect(settings);
+            // Watermarks and progress need no synchronous standby: a lost watermark only means a session
+            // that restarts anyway, lost progress only re-reads chunks. Without this, every window would wait
+            // for the standby's round trip.
+            try (Statement st = c.createStatement()) {
+                st.execute("SET synchronous_commit = local");
+            }
             SnapshotStore.createTable(c);
             control = c;
         }
