@@ -292,6 +292,32 @@ class IncrementalSnapshotIT {
     }
 
     @Test
+    void parallelChunksAndTablesReadEveryRowOnceAndShareWindows() throws Exception {
+        String a = table("CREATE TABLE %s (id int PRIMARY KEY, v text)");
+        String b = "public.incb_" + names.incrementAndGet();
+        pg.execute("CREATE TABLE " + b + " (k text, n int, v text, PRIMARY KEY (k, n))");
+        String suffix = a.substring(7);
+        pg.execute("ALTER PUBLICATION pub_" + suffix + " ADD TABLE " + b);
+        pg.execute("INSERT INTO " + a + " SELECT g, 'a' || g FROM generate_series(1, 1234) g");
+        pg.execute("INSERT INTO " + b + " SELECT 'k' || (g % 13), g, 'b' || g FROM generate_series(1, 777) g");
+        try (PostgresSource source = PostgresSource.builder().id("inc-" + suffix).dsn(pg.dsn()).slot("slot_" + suffix)
+                .publication("pub_" + suffix).snapshot(SnapshotMode.NEVER, 40).snapshotParallelism(3, 2).build()) {
+            source.start();
+            source.requestSnapshot(SnapshotRequest.of(a, b));
+            List<ChangeEvent> events = new ArrayList<>();
+            pollUntil(source, events, () -> done(source, a) && done(source, b));
+            List<ChangeEvent> ofA = events.stream().filter(e -> e.table().toString().equals(a)).toList();
+            List<ChangeEvent> ofB = events.stream().filter(e -> e.table().toString().equals(b)).toList();
+            assertThat(ofA).hasSize(1234).extracting(e -> e.after().get("id")).doesNotHaveDuplicates();
+            assertThat(ofB).hasSize(777).extracting(e -> e.after().get("n")).doesNotHaveDuplicates();
+            assertThat(ofB.get(0).keyColumns()).containsExactly("k", "n");
+            // Both tables progressed from the first window on.
+            assertThat(events.get(0).position().commitLsn()).isEqualTo(ofB.get(0).position().commitLsn());
+            assertThat(events).extracting(ChangeEvent::id).doesNotHaveDuplicates();
+        }
+    }
+
+    @Test
     void aReplicationUserWithoutSuperuserCanTakeSnapshots() throws Exception {
         String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
         pg.execute("INSERT INTO " + t + " SELECT g FROM generate_series(1, 30) g");
