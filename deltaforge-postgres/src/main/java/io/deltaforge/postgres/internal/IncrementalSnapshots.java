@@ -263,6 +263,10 @@ final class IncrementalSnapshots implements AutoCloseable {
         } catch (ConfigException e) {
             log.error("source '{}': ignoring the snapshot signal at {}: {}", settings.id(), pending.lsn,
                     e.getMessage());
+        } catch (io.deltaforge.api.DeltaforgeException e) {
+            // e.g. no privilege to create the progress table: the signal fails, the stream goes on.
+            log.error("source '{}': cannot act on the snapshot signal at {}: {}", settings.id(), pending.lsn,
+                    e.getMessage());
         } catch (SQLException e) {
             log.error("source '{}': cannot act on the snapshot signal at {}: {}", settings.id(), pending.lsn,
                     e.getMessage());
@@ -509,7 +513,8 @@ final class IncrementalSnapshots implements AutoCloseable {
             try (Statement st = c.createStatement()) {
                 st.execute("SET synchronous_commit = local");
             }
-            SnapshotStore.createTable(c);
+            // The progress table is created by the first request, not here: a source that never takes
+            // snapshots must not need CREATE on schema public.
             control = c;
         }
         return c;
