@@ -53,8 +53,10 @@ import org.slf4j.LoggerFactory;
  * <p>Options: {@link Builder#startPosition} (earliest, latest, an LSN), {@link Builder#messages} (emit
  * {@code pg_logical_emit_message} messages as {@link io.deltaforge.api.Op#MESSAGE} events),
  * {@link Builder#toastPlaceholder}, {@link Builder#heartbeatInterval} (write a tiny WAL record now and then,
- * so that a quiet or fully filtered database releases WAL), {@link Builder#snapshot} (emit the existing rows
- * first, consistent with the slot; see {@link SnapshotMode} and docs/snapshots.md). TLS comes from the DSN
+ * so that a quiet or fully filtered database releases WAL), {@link Builder#snapshot} (emit the existing rows,
+ * consistent with the stream; see {@link SnapshotMode} and docs/snapshots.md). While streaming,
+ * {@link #requestSnapshot} (or a {@code deltaforge.signal} logical decoding message) re-reads chosen tables
+ * between watermarks, without locks, resuming after a restart where the last acknowledged chunk ended. TLS comes from the DSN
  * ({@code sslmode}, {@code sslrootcert}, {@code sslcert}, {@code sslkey}; see
  * {@link io.deltaforge.postgres.internal.Dsn}).
  *
@@ -350,9 +352,11 @@ public final class PostgresSource implements Source {
         }
 
         /**
-         * Whether logical decoding messages ({@code pg_logical_emit_message}) are requested from the server and
-         * emitted as {@link io.deltaforge.api.Op#MESSAGE} events; default false. Changing it changes the
-         * {@code indexInTx} (and so the ids) of events that follow a transactional message in its transaction.
+         * Whether logical decoding messages ({@code pg_logical_emit_message}) are emitted as
+         * {@link io.deltaforge.api.Op#MESSAGE} events; default false. (The source always asks the server for
+         * messages, for its snapshot watermarks and signals, which never become events.) Changing it changes
+         * the {@code indexInTx} (and so the ids) of events that follow a transactional message in its
+         * transaction.
          */
         public Builder messages(boolean messages) {
             this.messages = messages;

@@ -183,11 +183,6 @@ final class IncrementalSnapshots implements AutoCloseable {
         }
     }
 
-    /** Whether a window is open or chunks await acknowledgement; for tests and logs. */
-    boolean busy() {
-        return window != null || !acks.isEmpty();
-    }
-
     private void load() throws SQLException {
         loaded = true;
         Connection c = control();

@@ -47,8 +47,12 @@ import org.slf4j.LoggerFactory;
  * <p>Completion: no commit is emitted until the last row; the engine acknowledges C only when every row
  * before it was delivered, and only then is the snapshot recorded as completed in
  * {@code public.deltaforge_snapshots(slot, snapshot_id, completed_at)}, in the source database. A row
- * with {@code completed_at} null means a snapshot was started and not delivered: the next start drops
- * the slot (nothing was streamed from it yet) and takes a new snapshot. Row ids are
+ * with {@code completed_at} null means a snapshot was started and not delivered: the next start resumes it
+ * when it is a watermark snapshot with a stored request (see {@link #begin(SourceSettings, boolean)}), and
+ * otherwise drops the slot and takes a new snapshot.
+ *
+ * <p>This class is the exported-snapshot path ({@code initial_only}, and {@code initial} when a captured
+ * table has no key); {@link #begin(SourceSettings, boolean)} also decides when the watermark path is used. Row ids are
  * {@code EventIds.forSnapshotRow(slot@C, table, key)}: a redone snapshot reads a different state, so it
  * must not share ids with the abandoned one (JetStream would drop its rows as duplicates of rows that may
  * have changed since).
