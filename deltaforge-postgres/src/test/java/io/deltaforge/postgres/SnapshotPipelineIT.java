@@ -65,7 +65,7 @@ class SnapshotPipelineIT {
                     .storageType(StorageType.File).duplicateWindow(Duration.ofMinutes(30)).build());
 
             List<ChangeEvent> first = Collections.synchronizedList(new ArrayList<>());
-            try (Pipeline pipeline = pipeline(first)) {
+            try (Pipeline pipeline = pipeline(first, "resume", SnapshotMode.NEVER, 30)) {
                 pipeline.start();
                 pipeline.snapshot(SnapshotRequest.of("public.resume_t"));
                 await(() -> rowsDone() >= 600);
@@ -75,7 +75,7 @@ class SnapshotPipelineIT {
             assertThat(doneAtStop).isLessThan(3000);
 
             List<ChangeEvent> second = Collections.synchronizedList(new ArrayList<>());
-            try (Pipeline pipeline = pipeline(second)) {
+            try (Pipeline pipeline = pipeline(second, "resume", SnapshotMode.NEVER, 0)) {
                 pipeline.start();
                 await(() -> "done".equals(state()));
             }
@@ -110,7 +110,7 @@ class SnapshotPipelineIT {
                     .storageType(StorageType.File).duplicateWindow(Duration.ofMinutes(30)).build());
             List<ChangeEvent> first = Collections.synchronizedList(new ArrayList<>());
             String snapshotId;
-            try (Pipeline pipeline = pipeline(first, "initial", SnapshotMode.INITIAL)) {
+            try (Pipeline pipeline = pipeline(first, "initial", SnapshotMode.INITIAL, 30)) {
                 pipeline.start();
                 await(() -> rowsDone("initial_slot") >= 600);
                 snapshotId = pg.queryString("SELECT snapshot_id FROM deltaforge_snapshots WHERE slot = 'initial_slot'");
@@ -118,7 +118,7 @@ class SnapshotPipelineIT {
             long doneAtStop = rowsDone("initial_slot");
             assertThat(doneAtStop).isLessThan(3000);
             List<ChangeEvent> second = Collections.synchronizedList(new ArrayList<>());
-            try (Pipeline pipeline = pipeline(second, "initial", SnapshotMode.INITIAL)) {
+            try (Pipeline pipeline = pipeline(second, "initial", SnapshotMode.INITIAL, 0)) {
                 pipeline.start();
                 await(() -> "t".equals(pg.queryString("SELECT completed_at IS NOT NULL FROM deltaforge_snapshots "
                         + "WHERE slot = 'initial_slot'")));
@@ -146,11 +146,8 @@ class SnapshotPipelineIT {
         return v == null ? 0 : Long.parseLong(v);
     }
 
-    private static Pipeline pipeline(List<ChangeEvent> collected) {
-        return pipeline(collected, "resume", SnapshotMode.NEVER);
-    }
-
-    private static Pipeline pipeline(List<ChangeEvent> collected, String name, SnapshotMode mode) {
+    /** A pipeline into JetStream and a collecting sink that takes {@code delayMs} per batch (to stop midway). */
+    private static Pipeline pipeline(List<ChangeEvent> collected, String name, SnapshotMode mode, long delayMs) {
         PostgresSource source = PostgresSource.builder().id(name).dsn(pg.dsn()).slot(name + "_slot")
                 .publication(name + "_pub").statusInterval(Duration.ofSeconds(1))
                 .snapshot(mode, 200).build();
@@ -164,6 +161,13 @@ class SnapshotPipelineIT {
 
             @Override
             public CompletionStage<Void> send(Batch batch) {
+                if (delayMs > 0) {
+                    try {
+                        Thread.sleep(delayMs);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
                 collected.addAll(batch.events());
                 return CompletableFuture.completedFuture(null);
             }

@@ -141,11 +141,14 @@ public final class SnapshotStore {
                 resolved.add(table);
             }
         }
-        if (problems.isEmpty() && !canEmitMessages(c)) {
-            problems.add(new Problem("source", "user '" + s.dsn().user() + "' may not call pg_logical_emit_message, "
-                    + "which incremental snapshots use for their watermarks; grant it as a superuser: GRANT EXECUTE "
-                    + "ON FUNCTION pg_logical_emit_message(boolean, text, text) TO "
-                    + ReplicationSession.quoteIdentifier(s.dsn().user()) + ";"));
+        if (problems.isEmpty()) {
+            String denied = emitMessageDenied(c);
+            if (denied != null) {
+                problems.add(new Problem("source", "user '" + s.dsn().user() + "' may not call " + denied
+                        + ", which incremental snapshots use for their watermarks; grant it as a superuser: GRANT "
+                        + "EXECUTE ON FUNCTION " + denied + " TO " + ReplicationSession.quoteIdentifier(s.dsn().user())
+                        + ";"));
+            }
         }
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
@@ -153,10 +156,22 @@ public final class SnapshotStore {
         return resolved;
     }
 
-    private static boolean canEmitMessages(Connection c) throws SQLException {
+    /**
+     * The signature of the text variant of pg_logical_emit_message when the user may not execute it, else
+     * null. (PostgreSQL 18 added a fourth parameter, so the signature is looked up, not assumed.)
+     */
+    private static @Nullable String emitMessageDenied(Connection c) throws SQLException {
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
-                "SELECT has_function_privilege('pg_logical_emit_message(boolean, text, text)', 'EXECUTE')")) {
-            return rs.next() && rs.getBoolean(1);
+                "SELECT p.oid::regprocedure::text, has_function_privilege(p.oid, 'EXECUTE') FROM pg_proc p "
+                + "WHERE p.proname = 'pg_logical_emit_message' AND p.proargtypes[2] = 'text'::regtype")) {
+            String denied = null;
+            while (rs.next()) {
+                if (rs.getBoolean(2)) {
+                    return null;
+                }
+                denied = rs.getString(1);
+            }
+            return denied;
         }
     }
 
