@@ -318,6 +318,27 @@ class IncrementalSnapshotIT {
     }
 
     @Test
+    void aUserWhoMayNotWriteWatermarksIsToldTheGrant() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
+        String suffix = t.substring(7);
+        String user = "nomsg_" + suffix;
+        pg.execute("CREATE ROLE " + user + " LOGIN REPLICATION PASSWORD 'pw'");
+        pg.execute("GRANT SELECT ON " + t + " TO " + user);
+        String function = pg.queryString("SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.proname = "
+                + "'pg_logical_emit_message' AND p.proargtypes[2] = 'text'::regtype");
+        pg.execute("REVOKE EXECUTE ON FUNCTION " + function + " FROM PUBLIC");
+        String dsn = "postgres://" + user + ":pw@" + pg.host() + ":" + pg.port() + "/" + pg.database();
+        try (PostgresSource source = PostgresSource.builder().id("inc-" + suffix).dsn(dsn).slot("slot_" + suffix)
+                .publication("pub_" + suffix).tables(List.of(t)).build()) {
+            assertThatThrownBy(() -> source.requestSnapshot(SnapshotRequest.of(t)))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("GRANT EXECUTE ON FUNCTION " + function + " TO \"" + user + "\"");
+        } finally {
+            pg.execute("GRANT EXECUTE ON FUNCTION " + function + " TO PUBLIC");
+        }
+    }
+
+    @Test
     void aReplicationUserWithoutSuperuserCanTakeSnapshots() throws Exception {
         String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
         pg.execute("INSERT INTO " + t + " SELECT g FROM generate_series(1, 30) g");
