@@ -229,8 +229,8 @@ final class IncrementalSnapshots implements AutoCloseable {
         try {
             signal = Signal.parse(pending.content);
         } catch (IllegalArgumentException e) {
-            log.error("source '{}': ignoring the signal at {} ({}): {}; expected e.g. {{\"type\":\"snapshot\","
-                    + "\"slot\":\"{}\",\"tables\":[\"public.users\"]}}", settings.id(), pending.lsn, pending.content,
+            log.error("source '{}': ignoring the signal at {} ({}): {}; expected e.g. {\"type\":\"snapshot\","
+                    + "\"slot\":\"{}\",\"tables\":[\"public.users\"]}", settings.id(), pending.lsn, pending.content,
                     e.getMessage(), settings.slot());
             return;
         }
