@@ -5,7 +5,12 @@ import io.deltaforge.api.ConfigException.Problem;
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.Lsn;
 import io.deltaforge.postgres.internal.Dsn;
+import io.deltaforge.api.SnapshotRequest;
 import io.deltaforge.postgres.internal.InitialSnapshot;
+import io.deltaforge.postgres.internal.SnapshotMetrics;
+import io.deltaforge.postgres.internal.SnapshotStore;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import io.deltaforge.postgres.internal.ReplicationSession;
 import io.deltaforge.postgres.internal.SourceSettings;
 import io.deltaforge.postgres.internal.TablePattern;
@@ -15,6 +20,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
@@ -47,8 +53,10 @@ import org.slf4j.LoggerFactory;
  * <p>Options: {@link Builder#startPosition} (earliest, latest, an LSN), {@link Builder#messages} (emit
  * {@code pg_logical_emit_message} messages as {@link io.deltaforge.api.Op#MESSAGE} events),
  * {@link Builder#toastPlaceholder}, {@link Builder#heartbeatInterval} (write a tiny WAL record now and then,
- * so that a quiet or fully filtered database releases WAL), {@link Builder#snapshot} (emit the existing rows
- * first, consistent with the slot; see {@link SnapshotMode} and docs/snapshots.md). TLS comes from the DSN
+ * so that a quiet or fully filtered database releases WAL), {@link Builder#snapshot} (emit the existing rows,
+ * consistent with the stream; see {@link SnapshotMode} and docs/snapshots.md). While streaming,
+ * {@link #requestSnapshot} (or a {@code deltaforge.signal} logical decoding message) re-reads chosen tables
+ * between watermarks, without locks, resuming after a restart where the last acknowledged chunk ended. TLS comes from the DSN
  * ({@code sslmode}, {@code sslrootcert}, {@code sslcert}, {@code sslkey}; see
  * {@link io.deltaforge.postgres.internal.Dsn}).
  *
@@ -71,6 +79,9 @@ public final class PostgresSource implements Source {
     private final SourceSettings settings;
     /** Highest acknowledged LSN; 0 until the first acknowledgement. Shared with the reader's session. */
     private final AtomicLong acknowledged = new AtomicLong();
+    /** Set when an incremental snapshot request was stored; the reader's session then loads it. */
+    private final AtomicBoolean snapshotRequested = new AtomicBoolean();
+    private final SnapshotMetrics snapshotMetrics = new SnapshotMetrics();
     // volatile: read by metric threads through newestPosition()
     private volatile @Nullable ReplicationSession session;
     /** The initial snapshot being read or awaiting delivery; null when streaming. */
@@ -117,7 +128,7 @@ public final class PostgresSource implements Source {
     public void start() {
         close();
         if (settings.snapshotMode() != SnapshotMode.NEVER && !finished) {
-            InitialSnapshot s = InitialSnapshot.begin(settings);
+            InitialSnapshot s = InitialSnapshot.begin(settings, !positioned);
             if (s != null) {
                 snapshot = s;
                 // The snapshot fixes the slot's start at its consistent point; a start position would skip
@@ -133,7 +144,7 @@ public final class PostgresSource implements Source {
         if (finished) {
             return;
         }
-        session = ReplicationSession.open(settings, acknowledged, !positioned);
+        session = ReplicationSession.open(settings, acknowledged, !positioned, snapshotRequested, snapshotMetrics);
         positioned = true;
     }
 
@@ -169,7 +180,7 @@ public final class PostgresSource implements Source {
                 finish();
                 return null;
             }
-            session = ReplicationSession.open(settings, acknowledged, false);
+            session = ReplicationSession.open(settings, acknowledged, false, snapshotRequested, snapshotMetrics);
             return null;
         }
         if (finished) {
@@ -181,6 +192,31 @@ public final class PostgresSource implements Source {
             throw new IllegalStateException("source '" + settings.id() + "' is not started; call start() first");
         }
         return s.poll(timeout);
+    }
+
+    /**
+     * Starts an incremental snapshot: checks the request against the server (every table captured by this
+     * source and keyed by a primary key or replica identity index, the condition valid for each table, the
+     * user allowed to call {@code pg_logical_emit_message}), stores it in
+     * {@code public.deltaforge_snapshot_progress} and returns; the running session (or the next one) reads
+     * the tables chunk by chunk between watermarks while streaming. See docs/snapshots.md. Thread-safe.
+     *
+     * @throws ConfigException     naming each bad table or the condition, and the fix
+     * @throws DeltaforgeException when the server cannot be reached or the request cannot be stored
+     */
+    @Override
+    public void requestSnapshot(SnapshotRequest request) {
+        Objects.requireNonNull(request, "request");
+        String snapshotId = SnapshotStore.request(settings, request.tables(), request.condition());
+        snapshotRequested.set(true);
+        log.info("source '{}': snapshot {} of {} requested{}", settings.id(), snapshotId, request.tables(),
+                request.condition() == null ? "" : " where " + request.condition());
+    }
+
+    /** Publishes snapshot progress gauges ({@code deltaforge.snapshot.*}; see docs/snapshots.md). */
+    @Override
+    public void bindMetrics(MeterRegistry registry, Tags tags) {
+        snapshotMetrics.bind(Objects.requireNonNull(registry, "registry"), Objects.requireNonNull(tags, "tags"));
     }
 
     /** Records the position; the reader thread reports it to the server on its next poll or on close. */
@@ -245,6 +281,8 @@ public final class PostgresSource implements Source {
         private Duration heartbeatInterval = Duration.ZERO;
         private SnapshotMode snapshotMode = SnapshotMode.NEVER;
         private int snapshotChunkSize = 10_000;
+        private int snapshotMaxParallelChunks = 1;
+        private int snapshotMaxParallelTables = 1;
 
         private Builder() {
         }
@@ -314,9 +352,11 @@ public final class PostgresSource implements Source {
         }
 
         /**
-         * Whether logical decoding messages ({@code pg_logical_emit_message}) are requested from the server and
-         * emitted as {@link io.deltaforge.api.Op#MESSAGE} events; default false. Changing it changes the
-         * {@code indexInTx} (and so the ids) of events that follow a transactional message in its transaction.
+         * Whether logical decoding messages ({@code pg_logical_emit_message}) are emitted as
+         * {@link io.deltaforge.api.Op#MESSAGE} events; default false. (The source always asks the server for
+         * messages, for its snapshot watermarks and signals, which never become events.) Changing it changes
+         * the {@code indexInTx} (and so the ids) of events that follow a transactional message in its
+         * transaction.
          */
         public Builder messages(boolean messages) {
             this.messages = messages;
@@ -350,6 +390,17 @@ public final class PostgresSource implements Source {
         public Builder snapshot(SnapshotMode mode, int chunkSize) {
             this.snapshotMode = Objects.requireNonNull(mode, "mode");
             this.snapshotChunkSize = chunkSize;
+            return this;
+        }
+
+        /**
+         * How many chunks an incremental snapshot reads concurrently in one watermark window (each on its own
+         * connection, in one shared snapshot; memory up to {@code chunks x chunk_size} rows), and how many
+         * tables of a request progress at once. Defaults 1 and 1.
+         */
+        public Builder snapshotParallelism(int maxParallelChunks, int maxParallelTables) {
+            this.snapshotMaxParallelChunks = maxParallelChunks;
+            this.snapshotMaxParallelTables = maxParallelTables;
             return this;
         }
 
@@ -415,12 +466,21 @@ public final class PostgresSource implements Source {
                 problems.add(new Problem("snapshot.chunk_size", snapshotChunkSize
                         + " is out of range; expected 1 to 1000000, e.g. 10000"));
             }
+            if (snapshotMaxParallelChunks < 1 || snapshotMaxParallelChunks > 64) {
+                problems.add(new Problem("snapshot.max_parallel_chunks", snapshotMaxParallelChunks
+                        + " is out of range; expected 1 to 64, e.g. 4"));
+            }
+            if (snapshotMaxParallelTables < 1 || snapshotMaxParallelTables > 64) {
+                problems.add(new Problem("snapshot.max_parallel_tables", snapshotMaxParallelTables
+                        + " is out of range; expected 1 to 64, e.g. 2"));
+            }
             if (!problems.isEmpty()) {
                 throw new ConfigException(problems);
             }
             return new PostgresSource(new SourceSettings(id, Objects.requireNonNull(parsed), slot, publication,
                     patterns, startPosition, createSlot, statusInterval, publicationMode, messages, toastPlaceholder,
-                    heartbeatInterval.isZero() ? null : heartbeatInterval, snapshotMode, snapshotChunkSize));
+                    heartbeatInterval.isZero() ? null : heartbeatInterval, snapshotMode, snapshotChunkSize,
+                    snapshotMaxParallelChunks, snapshotMaxParallelTables));
         }
     }
 }

@@ -111,10 +111,13 @@ public final class PostgresSourceProvider implements SourceProvider {
             }
         }
         int chunkSize = section.integer("chunk_size", 10_000, 1, 1_000_000);
+        int chunks = section.integer("max_parallel_chunks", 1, 1, 64);
+        int tables = section.integer("max_parallel_tables", 1, 1, 64);
         for (String key : section.unknownKeys()) {
-            section.problem(key, "unknown key; known keys: chunk_size, mode");
+            section.problem(key, "unknown key; known keys: chunk_size, max_parallel_chunks, max_parallel_tables, mode");
         }
         builder.snapshot(mode, chunkSize);
+        builder.snapshotParallelism(chunks, tables);
     }
 
     private static void startPosition(ProviderConfig config, PostgresSource.Builder builder) {

@@ -4,14 +4,17 @@ package io.deltaforge.postgres;
  * Whether a {@link PostgresSource} reads the existing rows of its tables before streaming changes.
  *
  * <ul>
- *   <li>{@link #NEVER} (default): stream changes only; rows that exist before the slot are never emitted.</li>
- *   <li>{@link #INITIAL}: when the slot does not exist yet, create it with an exported snapshot, emit every
- *       row of every captured table as an {@link io.deltaforge.api.Op#READ} event as of the slot's consistent
- *       point, then stream from that point. A snapshot that was interrupted is redone from the start.</li>
- *   <li>{@link #INITIAL_ONLY}: like {@link #INITIAL}, but emit nothing after the snapshot (stop the pipeline
- *       once it is delivered).</li>
- *   <li>{@link #ALWAYS}: reserved; currently behaves as {@link #INITIAL} (a snapshot when the slot is new),
- *       and logs a warning when a completed snapshot is not repeated.</li>
+ *   <li>{@link #NEVER} (default): stream changes only; rows that exist before the slot are never emitted
+ *       (unless a snapshot is requested while streaming: {@link PostgresSource#requestSnapshot}).</li>
+ *   <li>{@link #INITIAL}: when the slot does not exist yet, create it and emit every row of every captured
+ *       table as an {@link io.deltaforge.api.Op#READ} event while streaming from the slot's consistent point
+ *       (chunks read between watermarks; see docs/snapshots.md). An interrupted snapshot resumes after its last
+ *       acknowledged chunk. When a captured table has no primary key or replica identity index, the rows are
+ *       read from the slot's exported snapshot instead, before streaming, and an interrupted one is redone.</li>
+ *   <li>{@link #INITIAL_ONLY}: read every row from the slot's exported snapshot (a point-in-time copy), emit
+ *       nothing after it (stop the pipeline once it is delivered).</li>
+ *   <li>{@link #ALWAYS}: as {@link #INITIAL}, and on the first start of a process with an existing slot whose
+ *       earlier snapshot completed (and no snapshot request open), a new snapshot of every captured table.</li>
  * </ul>
  *
  * <pre>{@code PostgresSource.builder().snapshot(SnapshotMode.INITIAL, 10_000)}</pre>

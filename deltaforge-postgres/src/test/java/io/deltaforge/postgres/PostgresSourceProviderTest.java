@@ -161,10 +161,15 @@ class PostgresSourceProviderTest {
         values.put("publication", "p");
         PostgresSource plain = (PostgresSource) new PostgresSourceProvider().create(config(values));
         assertThat(plain.settings().snapshotMode()).isEqualTo(SnapshotMode.NEVER);
-        values.put("snapshot", Map.of("mode", "initial_only", "chunk_size", 500));
+        assertThat(plain.settings().snapshotMaxParallelChunks()).isEqualTo(1);
+        assertThat(plain.settings().snapshotMaxParallelTables()).isEqualTo(1);
+        values.put("snapshot", Map.of("mode", "initial_only", "chunk_size", 500, "max_parallel_chunks", 4,
+                "max_parallel_tables", 2));
         PostgresSource snap = (PostgresSource) new PostgresSourceProvider().create(config(values));
         assertThat(snap.settings().snapshotMode()).isEqualTo(SnapshotMode.INITIAL_ONLY);
         assertThat(snap.settings().snapshotChunkSize()).isEqualTo(500);
+        assertThat(snap.settings().snapshotMaxParallelChunks()).isEqualTo(4);
+        assertThat(snap.settings().snapshotMaxParallelTables()).isEqualTo(2);
     }
 
     @Test
@@ -173,11 +178,12 @@ class PostgresSourceProviderTest {
         values.put("dsn", "postgres://u:p@db:5432/app");
         values.put("slot", "s");
         values.put("publication", "p");
-        values.put("snapshot", Map.of("mode", "sometimes", "chunk_size", 0, "chunks", 1));
+        values.put("snapshot", Map.of("mode", "sometimes", "chunk_size", 0, "chunks", 1, "max_parallel_chunks", 0));
         assertThatThrownBy(() -> new PostgresSourceProvider().create(config(values)))
                 .isInstanceOf(ConfigException.class)
                 .satisfies(e -> assertThat(((ConfigException) e).problems()).extracting(ConfigException.Problem::path)
-                        .contains(PATH + ".snapshot.mode", PATH + ".snapshot.chunk_size", PATH + ".snapshot.chunks"))
+                        .contains(PATH + ".snapshot.mode", PATH + ".snapshot.chunk_size", PATH + ".snapshot.chunks",
+                                PATH + ".snapshot.max_parallel_chunks"))
                 .hasMessageContaining("initial_only");
     }
 }

@@ -81,7 +81,7 @@ class SnapshotIT {
             int atSnapshotStart = writes.get();
             List<ChangeEvent> events = new ArrayList<>();
             // Keep writing while the snapshot is read, then a little longer.
-            pollUntil(source, events, r -> r instanceof TransactionCommit c && c.xid() == 0, true);
+            pollUntilCompleted(source, events);
             int atSnapshotEnd = writes.get();
             assertThat(atSnapshotEnd).as("writes while the snapshot was read").isGreaterThan(atSnapshotStart);
             await(() -> writes.get() > atSnapshotEnd + 50);
@@ -91,13 +91,15 @@ class SnapshotIT {
             pollUntil(source, events, r -> false, true, e -> e.after() != null && Objects.equals(e.after().get("id"), -1L));
 
             List<ChangeEvent> reads = events.stream().filter(e -> e.op() == Op.READ).toList();
-            assertThat(reads).hasSizeGreaterThan(1000);
+            // The writer deletes rows meanwhile; how many remain to be read depends on the machine's speed.
+            assertThat(reads).hasSizeGreaterThan(100);
             assertThat(reads).extracting(ChangeEvent::id).doesNotHaveDuplicates();
             assertThat(reads).extracting(e -> e.after().get("id")).doesNotHaveDuplicates();
             assertThat(events.stream().filter(e -> e.op() != Op.READ).count()).isGreaterThan(50);
-            // Every snapshot row comes before every streamed change.
+            // Read between watermarks while streaming: snapshot rows and changes interleave.
+            int firstRead = events.indexOf(reads.get(0));
             int lastRead = events.lastIndexOf(reads.get(reads.size() - 1));
-            assertThat(events.subList(0, lastRead + 1)).allMatch(e -> e.op() == Op.READ);
+            assertThat(events.subList(firstRead, lastRead)).anyMatch(e -> e.op() != Op.READ);
 
             Map<Object, Map<String, Object>> replayed = new HashMap<>();
             for (ChangeEvent e : events) {
@@ -175,7 +177,7 @@ class SnapshotIT {
         try (PostgresSource source = source(t, SnapshotMode.INITIAL, 10).build()) {
             source.start();
             List<ChangeEvent> events = new ArrayList<>();
-            pollUntil(source, events, r -> r instanceof TransactionCommit c && c.xid() == 0, true);
+            pollUntilCompleted(source, events);
             pg.execute("INSERT INTO " + t + " VALUES (2, " + values + ")");
             pollUntil(source, events, r -> false, true, e -> e.op() == Op.CREATE);
             Row snap = events.get(0).after();
@@ -192,35 +194,55 @@ class SnapshotIT {
     }
 
     @Test
-    void aSnapshotCutShortIsRedoneWithNewIdsAndThenNotAgain() throws Exception {
+    void aSnapshotCutShortResumesWithTheSameIdsOnTheSameSlotAndThenIsNotRepeated() throws Exception {
         String t = table("CREATE TABLE %s (a int, b text, PRIMARY KEY (b, a))");
         pg.execute("INSERT INTO " + t + " SELECT g, 'k' || (g % 7) FROM generate_series(1, 500) g");
         PostgresSource.Builder builder = source(t, SnapshotMode.INITIAL, 50);
-        List<String> firstIds = new ArrayList<>();
+        String slot = builder.build().slot();
+        Map<Object, String> firstIds = new HashMap<>();
         try (PostgresSource source = builder.build()) {
             source.start();
-            while (firstIds.size() < 120) {
+            int commits = 0;
+            while (commits < 4) {
                 SourceRecord r = source.poll(Duration.ofSeconds(5));
                 if (r instanceof ChangeEvent e) {
-                    firstIds.add(e.id());
+                    firstIds.put(e.after().asMap(), e.id());
+                } else if (r instanceof TransactionCommit c && c.eventCount() > 0) {
+                    commits++;
+                    if (commits <= 2) {
+                        source.acknowledge(c.endLsn()); // two chunks delivered, two more handed out only
+                    }
                 }
             }
-        } // closed before the final commit: the snapshot was not delivered
-        String slot = builder.build().slot();
+            source.poll(Duration.ofMillis(200)); // records the acknowledged chunks
+        } // closed midway: the snapshot was not delivered
         assertThat(pg.queryString("SELECT completed_at IS NULL FROM deltaforge_snapshots WHERE slot = '" + slot + "'"))
                 .isEqualTo("t");
+        String snapshotId = pg.queryString("SELECT snapshot_id FROM deltaforge_snapshots WHERE slot = '" + slot + "'");
+        assertThat(snapshotId).startsWith(slot + "@");
+        String restartLsn = pg.queryString("SELECT restart_lsn::text FROM pg_replication_slots WHERE slot_name = '"
+                + slot + "'");
+        assertThat(restartLsn).isNotNull();
 
         try (PostgresSource source = builder.build()) {
             source.start();
             List<ChangeEvent> events = new ArrayList<>();
-            pollUntil(source, events, r -> r instanceof TransactionCommit c && c.xid() == 0, true);
-            assertThat(events).hasSize(500).allMatch(e -> e.op() == Op.READ);
-            assertThat(events).extracting(ChangeEvent::id).doesNotHaveDuplicates().doesNotContainAnyElementsOf(firstIds);
+            pollUntilCompleted(source, events);
+            // Resumed after the two acknowledged chunks: the rest, the two re-sent ones with their first ids.
+            assertThat(events).hasSize(400).allMatch(e -> e.op() == Op.READ);
+            assertThat(events).extracting(ChangeEvent::id).doesNotHaveDuplicates();
+            long resent = events.stream().filter(e -> firstIds.containsKey(e.after().asMap())).count();
+            assertThat(resent).isEqualTo(100);
+            for (ChangeEvent e : events) {
+                String earlier = firstIds.get(e.after().asMap());
+                if (earlier != null) {
+                    assertThat(e.id()).isEqualTo(earlier);
+                }
+            }
             assertThat(events.get(0).keyColumns()).containsExactly("b", "a");
-            // The completion is recorded once the final commit is acknowledged, on the next poll.
-            source.poll(Duration.ofMillis(200));
-            await(() -> "t".equals(pg.queryString("SELECT completed_at IS NOT NULL FROM deltaforge_snapshots "
-                    + "WHERE slot = '" + slot + "'")));
+            // The same slot and snapshot, not new ones.
+            assertThat(pg.queryString("SELECT snapshot_id FROM deltaforge_snapshots WHERE slot = '" + slot + "'"))
+                    .isEqualTo(snapshotId);
         }
 
         try (PostgresSource source = builder.build()) {
@@ -235,7 +257,7 @@ class SnapshotIT {
     }
 
     @Test
-    void aServerCrashMidSnapshotFailsRetryablyAndTheNextStartRedoesIt() throws Exception {
+    void aServerCrashMidSnapshotFailsRetryablyAndTheNextStartResumesIt() throws Exception {
         String t = table("CREATE TABLE %s (id bigint PRIMARY KEY)");
         pg.execute("INSERT INTO " + t + " SELECT g FROM generate_series(1, 1000) g");
         try (PostgresSource source = source(t, SnapshotMode.INITIAL, 50).build()) {
@@ -246,6 +268,8 @@ class SnapshotIT {
                     seen++;
                 }
             }
+            String snapshotId = pg.queryString("SELECT snapshot_id FROM deltaforge_snapshots WHERE slot = '"
+                    + source.slot() + "'");
             pg.crashServer();
             pg.startServer();
             assertThatThrownBy(() -> {
@@ -255,8 +279,34 @@ class SnapshotIT {
             }).isInstanceOf(io.deltaforge.api.RetryableException.class);
             source.start(); // what the engine does after a retryable failure
             List<ChangeEvent> events = new ArrayList<>();
-            pollUntil(source, events, r -> r instanceof TransactionCommit c && c.xid() == 0, true);
+            pollUntilCompleted(source, events);
+            // Nothing was acknowledged before the crash: resumed from the first chunk, on the same slot.
             assertThat(events).hasSize(1000).extracting(e -> e.after().get("id")).doesNotHaveDuplicates();
+            assertThat(pg.queryString("SELECT snapshot_id FROM deltaforge_snapshots WHERE slot = '" + source.slot()
+                    + "'")).isEqualTo(snapshotId);
+        }
+    }
+
+    @Test
+    void alwaysTakesANewSnapshotWhenAnExistingSlotIsStartedAgain() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
+        pg.execute("INSERT INTO " + t + " SELECT g FROM generate_series(1, 30) g");
+        PostgresSource.Builder builder = source(t, SnapshotMode.ALWAYS, 10);
+        List<ChangeEvent> first = new ArrayList<>();
+        try (PostgresSource source = builder.build()) {
+            source.start();
+            pollUntilCompleted(source, first);
+        }
+        assertThat(first).hasSize(30).allMatch(e -> e.op() == Op.READ);
+        try (PostgresSource source = builder.build()) {
+            source.start();
+            List<ChangeEvent> second = new ArrayList<>();
+            pollUntil(source, second, r -> false, true, e -> second.size() >= 30);
+            assertThat(second).hasSize(30).allMatch(e -> e.op() == Op.READ);
+            assertThat(second).extracting(ChangeEvent::id)
+                    .doesNotContainAnyElementsOf(first.stream().map(ChangeEvent::id).toList());
+            assertThat(pg.queryString("SELECT count(DISTINCT snapshot_id) FROM deltaforge_snapshot_progress "
+                    + "WHERE slot = '" + source.slot() + "'")).isEqualTo("2");
         }
     }
 
@@ -333,6 +383,29 @@ class SnapshotIT {
         String suffix = table.substring(7);
         return PostgresSource.builder().id("snap-" + suffix).dsn(pg.dsn()).slot("slot_" + suffix)
                 .publication("pub_" + suffix).tables(List.of(table)).snapshot(mode, chunk);
+    }
+
+    /** Polls like the engine until the slot's initial snapshot is recorded as completed. */
+    private static void pollUntilCompleted(PostgresSource source, List<ChangeEvent> events) throws InterruptedException {
+        long lastCheck = 0;
+        while (true) {
+            SourceRecord r = source.poll(Duration.ofMillis(100));
+            if (r instanceof ChangeEvent e) {
+                events.add(e);
+                continue;
+            }
+            if (r instanceof TransactionCommit c) {
+                source.acknowledge(c.endLsn());
+                continue;
+            }
+            if (System.nanoTime() - lastCheck > TimeUnit.MILLISECONDS.toNanos(200)) {
+                lastCheck = System.nanoTime();
+                if ("t".equals(pg.queryString("SELECT completed_at IS NOT NULL FROM deltaforge_snapshots WHERE slot = '"
+                        + source.slot() + "'"))) {
+                    return;
+                }
+            }
+        }
     }
 
     private static void pollUntil(PostgresSource source, List<ChangeEvent> events, Predicate<SourceRecord> done,

@@ -12,7 +12,6 @@ import io.deltaforge.api.TableId;
 import io.deltaforge.postgres.SnapshotMode;
 import io.deltaforge.spi.SourceRecord;
 import io.deltaforge.spi.TransactionCommit;
-import java.sql.Array;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -22,11 +21,8 @@ import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Properties;
-import java.util.Set;
 import org.jspecify.annotations.Nullable;
 import org.postgresql.PGConnection;
 import org.postgresql.PGProperty;
@@ -51,8 +47,12 @@ import org.slf4j.LoggerFactory;
  * <p>Completion: no commit is emitted until the last row; the engine acknowledges C only when every row
  * before it was delivered, and only then is the snapshot recorded as completed in
  * {@code public.deltaforge_snapshots(slot, snapshot_id, completed_at)}, in the source database. A row
- * with {@code completed_at} null means a snapshot was started and not delivered: the next start drops
- * the slot (nothing was streamed from it yet) and takes a new snapshot. Row ids are
+ * with {@code completed_at} null means a snapshot was started and not delivered: the next start resumes it
+ * when it is a watermark snapshot with a stored request (see {@link #begin(SourceSettings, boolean)}), and
+ * otherwise drops the slot and takes a new snapshot.
+ *
+ * <p>This class is the exported-snapshot path ({@code initial_only}, and {@code initial} when a captured
+ * table has no key); {@link #begin(SourceSettings, boolean)} also decides when the watermark path is used. Row ids are
  * {@code EventIds.forSnapshotRow(slot@C, table, key)}: a redone snapshot reads a different state, so it
  * must not share ids with the abandoned one (JetStream would drop its rows as duplicates of rows that may
  * have changed since).
@@ -97,6 +97,21 @@ public final class InitialSnapshot implements AutoCloseable {
      * @throws RetryableException  when the server is unreachable or the slot is busy
      */
     public static @Nullable InitialSnapshot begin(SourceSettings s) {
+        return begin(s, true);
+    }
+
+    /**
+     * As {@link #begin(SourceSettings)}. For {@code initial} and {@code always}, when every captured table has
+     * a primary key (or replica identity index), no exported snapshot is taken: the slot is created, a request
+     * for every captured table is stored with snapshot id {@code slot@C} (C: the slot's consistent point), and
+     * null is returned, so that the source streams from C and the session reads the tables between watermarks
+     * (see {@link IncrementalSnapshots}); an interrupted one then resumes after its last acknowledged chunk.
+     * {@code always} also requests a new snapshot of every captured table on the first start of a process
+     * when the slot exists and no request is open.
+     *
+     * @param firstStart whether this is the source's first start in this process
+     */
+    public static @Nullable InitialSnapshot begin(SourceSettings s, boolean firstStart) {
         List<TableId> captured;
         try (Connection admin = connect(s)) {
             try {
@@ -118,11 +133,25 @@ public final class InitialSnapshot implements AutoCloseable {
                             + "');) or set snapshot.mode: never");
                 }
                 if (record.completed) {
-                    if (s.snapshotMode() == SnapshotMode.ALWAYS) {
-                        log.warn("source '{}': snapshot.mode always: slot '{}' already has a completed snapshot "
-                                + "({}); repeating it on an existing slot is not supported yet, streaming instead",
-                                s.id(), s.slot(), record.snapshotId);
+                    if (s.snapshotMode() == SnapshotMode.ALWAYS && firstStart
+                            && SnapshotStore.open(s, admin).isEmpty()) {
+                        List<TableId> all = captured(s, admin);
+                        if (keyed(s, admin, all)) {
+                            String id = SnapshotStore.newSnapshotId(s, admin);
+                            SnapshotStore.insert(s, admin, id, all, null);
+                            log.info("source '{}': snapshot.mode always: snapshot {} of {} table(s) requested; it runs "
+                                    + "while streaming", s.id(), id, all.size());
+                        } else {
+                            log.warn("source '{}': snapshot.mode always: not repeated on existing slot '{}', since a "
+                                    + "captured table has no primary key or replica identity index", s.id(), s.slot());
+                        }
                     }
+                    return null;
+                }
+                if (s.snapshotMode() != SnapshotMode.INITIAL_ONLY && record.snapshotId != null
+                        && SnapshotStore.exists(s, admin, record.snapshotId)) {
+                    log.info("source '{}': resuming snapshot {} of slot '{}' after its last acknowledged chunk",
+                            s.id(), record.snapshotId, s.slot());
                     return null;
                 }
                 log.warn("source '{}': the snapshot {} of slot '{}' was started but never delivered completely; "
@@ -132,11 +161,10 @@ public final class InitialSnapshot implements AutoCloseable {
             } else if (!s.createSlot()) {
                 return null; // the session reports the missing slot
             }
-            captured = new ArrayList<>();
-            for (TableId t : ReplicationSession.checkPublication(s, admin)) {
-                if (s.tableFilter().test(t)) {
-                    captured.add(t);
-                }
+            captured = captured(s, admin);
+            if (s.snapshotMode() != SnapshotMode.INITIAL_ONLY && keyed(s, admin, captured)) {
+                watermarked(s, admin, captured);
+                return null;
             }
             // Recorded before the slot exists: a crash between the two then leaves a record without a slot,
             // which simply means "snapshot again", never a slot that looks foreign.
@@ -173,6 +201,67 @@ public final class InitialSnapshot implements AutoCloseable {
                 throw ReplicationSession.classify(s, "cannot start the snapshot of slot '" + s.slot() + "'", sql);
             }
             throw (RuntimeException) e;
+        }
+    }
+
+    private static List<TableId> captured(SourceSettings s, Connection admin) throws SQLException {
+        List<TableId> captured = new ArrayList<>();
+        for (TableId t : ReplicationSession.checkPublication(s, admin)) {
+            if (s.tableFilter().test(t)) {
+                captured.add(t);
+            }
+        }
+        return captured;
+    }
+
+    /** Whether every table has a key a watermark snapshot can use. */
+    private static boolean keyed(SourceSettings s, Connection admin, List<TableId> tables) throws SQLException {
+        TypeMapper types = new TypeMapper(new TypeCatalog(() -> connect(s)));
+        for (TableId t : tables) {
+            if (TableScan.describe(admin, s.publication(), t, types, TableScan.KeyChoice.IDENTITY).key.length == 0) {
+                log.info("source '{}': table {} has no primary key or replica identity index; the initial snapshot "
+                        + "is taken from an exported snapshot (redone from the start if interrupted)", s.id(), t);
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Creates the slot and stores a request for every captured table, named {@code slot@C}. */
+    private static void watermarked(SourceSettings s, Connection admin, List<TableId> captured) throws SQLException {
+        // Recorded before the slot exists: a crash before the request is stored leaves a record without a
+        // request, which means "drop the slot and snapshot again".
+        upsertRecord(s, admin, null, false);
+        Lsn point;
+        try (PreparedStatement ps = admin.prepareStatement(
+                "SELECT lsn::text FROM pg_create_logical_replication_slot(?, 'pgoutput')")) {
+            ps.setString(1, s.slot());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                point = Lsn.parse(rs.getString(1));
+            }
+        }
+        String snapshotId = s.slot() + "@" + point;
+        upsertRecord(s, admin, snapshotId, captured.isEmpty());
+        SnapshotStore.insert(s, admin, snapshotId, captured, null);
+        log.info("source '{}': created slot '{}' at {}; snapshot {} of {} table(s) runs while streaming: {}", s.id(),
+                s.slot(), point, snapshotId, captured.size(), captured);
+    }
+
+    /** Records the snapshot {@code snapshotId} of the slot as completed, if it is the slot's recorded one. */
+    static void completed(SourceSettings s, Connection c, String snapshotId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE "
+                + ReplicationSession.quoteTable(SourceSettings.SNAPSHOTS_TABLE) + " SET completed_at = now() "
+                + "WHERE slot = ? AND snapshot_id = ? AND completed_at IS NULL")) {
+            ps.setString(1, s.slot());
+            ps.setString(2, snapshotId);
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            // No record table, or one this user may not write (it wrote no initial snapshot record then):
+            // not an initial snapshot.
+            if (!"42P01".equals(e.getSQLState()) && !"42501".equals(e.getSQLState())) {
+                throw e;
+            }
         }
     }
 
@@ -247,14 +336,7 @@ public final class InitialSnapshot implements AutoCloseable {
     /** Reads one table, a chunk at a time, in primary-key order (ctid order without one). */
     private final class TableReader {
         final TableId table;
-        final List<String> columns = new ArrayList<>();
-        final List<Integer> typeOids = new ArrayList<>();
-        /** Indexes into columns of the key columns, in key order; empty: page by ctid. */
-        final List<Integer> key = new ArrayList<>();
-        final List<String> keyTypes = new ArrayList<>();
-        final List<String> keyColumns;
-        final String rowFilter;
-        final long estimate;
+        final TableScan scan;
         final long started = System.nanoTime();
         String @Nullable [] lastKey;
         long rows;
@@ -262,200 +344,28 @@ public final class InitialSnapshot implements AutoCloseable {
 
         TableReader(TableId table) throws SQLException {
             this.table = table;
-            Set<String> published = publishedColumns(table);
-            String sql = "SELECT a.attname, a.atttypid, format_type(a.atttypid, a.atttypmod), "
-                    + "(SELECT array_position(i.indkey::int2[], a.attnum) FROM pg_index i "
-                    + "WHERE i.indrelid = a.attrelid AND i.indisprimary) "
-                    + "FROM pg_attribute a WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped "
-                    + "AND a.attgenerated = '' ORDER BY a.attnum";
-            List<Integer> keyPositions = new ArrayList<>();
-            try (PreparedStatement ps = reader.prepareStatement(sql)) {
-                ps.setString(1, ReplicationSession.quoteTable(table));
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        String name = rs.getString(1);
-                        if (published != null && !published.contains(name)) {
-                            continue;
-                        }
-                        int index = columns.size();
-                        columns.add(name);
-                        typeOids.add((int) rs.getLong(2));
-                        int pos = rs.getInt(4);
-                        if (!rs.wasNull()) {
-                            key.add(index);
-                            keyTypes.add(rs.getString(3));
-                            keyPositions.add(pos);
-                        }
-                    }
-                }
-            }
-            // Key columns in index order, not table order.
-            Integer[] order = new Integer[key.size()];
-            for (int i = 0; i < order.length; i++) {
-                order[i] = i;
-            }
-            Arrays.sort(order, (a, b) -> Integer.compare(keyPositions.get(a), keyPositions.get(b)));
-            List<Integer> sortedKey = new ArrayList<>();
-            List<String> sortedTypes = new ArrayList<>();
-            for (Integer i : order) {
-                sortedKey.add(key.get(i));
-                sortedTypes.add(keyTypes.get(i));
-            }
-            key.clear();
-            key.addAll(sortedKey);
-            keyTypes.clear();
-            keyTypes.addAll(sortedTypes);
-            keyColumns = key.stream().map(columns::get).toList();
-            rowFilter = rowFilter(table);
-            types.prepare(typeOids.stream().mapToInt(Integer::intValue).toArray());
-            estimate = estimate(table);
+            this.scan = TableScan.describe(reader, settings.publication(), table, types,
+                    TableScan.KeyChoice.PRIMARY_KEY_OR_CTID);
         }
 
         void readChunk() throws SQLException {
-            StringBuilder sql = new StringBuilder("SELECT ");
-            if (key.isEmpty()) {
-                // Aliased: ORDER BY ctid would otherwise sort by this text column, not by the tuple id.
-                sql.append("ctid::text AS deltaforge_ctid, ");
-            }
-            for (int i = 0; i < columns.size(); i++) {
-                sql.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(i)));
-            }
-            if (columns.isEmpty()) {
-                sql.append("NULL");
-            }
-            sql.append(" FROM ").append(ReplicationSession.quoteTable(table));
-            List<String> conditions = new ArrayList<>();
-            if (rowFilter != null) {
-                conditions.add("(" + rowFilter + ")");
-            }
-            if (lastKey != null) {
-                if (key.isEmpty()) {
-                    conditions.add("ctid > ?::tid");
-                } else {
-                    StringBuilder left = new StringBuilder("(");
-                    StringBuilder right = new StringBuilder("(");
-                    for (int i = 0; i < key.size(); i++) {
-                        left.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(key.get(i))));
-                        right.append(i == 0 ? "" : ", ").append("?::").append(keyTypes.get(i));
-                    }
-                    conditions.add(left + ") > " + right + ")");
-                }
-            }
-            if (!conditions.isEmpty()) {
-                sql.append(" WHERE ").append(String.join(" AND ", conditions));
-            }
-            sql.append(" ORDER BY ");
-            if (key.isEmpty()) {
-                sql.append("ctid");
-            } else {
-                for (int i = 0; i < key.size(); i++) {
-                    sql.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(key.get(i))));
-                }
-            }
             int limit = settings.snapshotChunkSize();
-            sql.append(" LIMIT ").append(limit);
-            int offset = key.isEmpty() ? 1 : 0;
-            int count = 0;
-            try (PreparedStatement ps = reader.prepareStatement(sql.toString())) {
-                if (lastKey != null) {
-                    for (int i = 0; i < lastKey.length; i++) {
-                        ps.setString(i + 1, lastKey[i]);
-                    }
-                }
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        count++;
-                        Object[] values = new Object[columns.size()];
-                        String[] texts = new String[columns.size()];
-                        for (int i = 0; i < columns.size(); i++) {
-                            String text = rs.getString(offset + i + 1);
-                            texts[i] = text;
-                            values[i] = text == null ? null : types.map(typeOids.get(i), text);
-                        }
-                        String[] keyText;
-                        String idKey;
-                        if (key.isEmpty()) {
-                            keyText = new String[] {rs.getString(1)};
-                            idKey = "ctid:" + keyText[0];
-                        } else {
-                            keyText = new String[key.size()];
-                            StringBuilder id = new StringBuilder();
-                            for (int i = 0; i < key.size(); i++) {
-                                keyText[i] = texts[key.get(i)];
-                                // Length-prefixed, so that no two keys render alike.
-                                id.append(keyText[i].length()).append(':').append(keyText[i]);
-                            }
-                            idKey = id.toString();
-                        }
-                        lastKey = keyText;
-                        int index = emitted++;
-                        chunk.add(new ChangeEvent(EventIds.forSnapshotRow(snapshotId, table, idKey), settings.id(),
-                                Op.READ, table, null, Row.of(columns, values),
-                                new SourcePosition(consistentPoint, consistentPoint, index, 0, snapshotTime),
-                                1, List.of(), null, keyColumns));
-                    }
-                }
+            List<TableScan.ScannedRow> read = scan.read(reader, types, lastKey, limit, null);
+            for (TableScan.ScannedRow row : read) {
+                lastKey = row.keyText();
+                int index = emitted++;
+                chunk.add(new ChangeEvent(EventIds.forSnapshotRow(snapshotId, table, row.idKey()), settings.id(),
+                        Op.READ, table, null, row.row(),
+                        new SourcePosition(consistentPoint, consistentPoint, index, 0, snapshotTime),
+                        1, List.of(), null, scan.keyColumns));
             }
-            rows += count;
-            if (count < limit) {
+            rows += read.size();
+            if (read.size() < limit) {
                 done = true;
             }
             double secs = Math.max(1e-3, (System.nanoTime() - started) / 1e9);
             log.info("source '{}': snapshot {}: {} rows of ~{} ({} rows/s){}", settings.id(), table, rows,
-                    Math.max(estimate, rows), Math.round(rows / secs), done ? ", table done" : "");
-        }
-    }
-
-    /** The publication's column list for the table (PostgreSQL 15+), or null for every column. */
-    private @Nullable Set<String> publishedColumns(TableId table) throws SQLException {
-        if (reader.getMetaData().getDatabaseMajorVersion() < 15) {
-            return null;
-        }
-        try (PreparedStatement ps = reader.prepareStatement("SELECT attnames FROM pg_publication_tables "
-                + "WHERE pubname = ? AND schemaname = ? AND tablename = ?")) {
-            ps.setString(1, settings.publication());
-            ps.setString(2, table.schema());
-            ps.setString(3, table.table());
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    return null;
-                }
-                Array names = rs.getArray(1);
-                if (names == null) {
-                    return null;
-                }
-                Set<String> out = new HashSet<>();
-                for (Object o : (Object[]) names.getArray()) {
-                    out.add(String.valueOf(o));
-                }
-                return out;
-            }
-        }
-    }
-
-    /** The publication's row filter for the table (PostgreSQL 15+), or null. */
-    private @Nullable String rowFilter(TableId table) throws SQLException {
-        if (reader.getMetaData().getDatabaseMajorVersion() < 15) {
-            return null;
-        }
-        try (PreparedStatement ps = reader.prepareStatement("SELECT rowfilter FROM pg_publication_tables "
-                + "WHERE pubname = ? AND schemaname = ? AND tablename = ?")) {
-            ps.setString(1, settings.publication());
-            ps.setString(2, table.schema());
-            ps.setString(3, table.table());
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getString(1) : null;
-            }
-        }
-    }
-
-    private long estimate(TableId table) throws SQLException {
-        try (PreparedStatement ps = reader.prepareStatement(
-                "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = ?::regclass")) {
-            ps.setString(1, ReplicationSession.quoteTable(table));
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getLong(1) : 0;
-            }
+                    Math.max(scan.estimate, rows), Math.round(rows / secs), done ? ", table done" : "");
         }
     }
 

@@ -58,6 +58,8 @@ import org.slf4j.LoggerFactory;
  *       restart. Its id is {@code EventIds.forChange(sourceId, messageLsn, -1)}: index -1 never occurs in a
  *       transaction, so it cannot collide with a transaction whose commit record starts where the message
  *       ends. Its commit time is the decoder's clock (pgoutput sends none).</li>
+ *   <li>Messages with prefix {@value #WATERMARK_PREFIX} or {@value #SIGNAL_PREFIX} are the source's control
+ *       messages: never events, never counted in {@code indexInTx}; they go to the {@link ControlListener}.</li>
  *   <li>Messages with prefix {@value #HEARTBEAT_PREFIX} are the source's own heartbeats: never events; a
  *       non-transactional one becomes a {@link Heartbeat} at its LSN.</li>
  *   <li>Type and Origin messages carry nothing an event needs and are consumed; unknown message types are
@@ -73,6 +75,22 @@ import org.slf4j.LoggerFactory;
 public final class PgOutputDecoder {
     /** Prefix of the messages the source's heartbeat writes. */
     public static final String HEARTBEAT_PREFIX = "deltaforge_heartbeat";
+    /** Prefix of incremental snapshot watermarks; never events. */
+    public static final String WATERMARK_PREFIX = "deltaforge.watermark";
+    /** Prefix of operator signals (e.g. a snapshot request); never events. */
+    public static final String SIGNAL_PREFIX = "deltaforge.signal";
+
+    /** Receives the source's own control messages (watermarks, signals) as they are decoded. */
+    @FunctionalInterface
+    public interface ControlListener {
+        /**
+         * @param prefix        {@link #WATERMARK_PREFIX} or {@link #SIGNAL_PREFIX}
+         * @param content       the message content as UTF-8 text
+         * @param lsn           the message's LSN
+         * @param xid           the enclosing transaction's id; 0 for a non-transactional message
+         */
+        void control(String prefix, String content, Lsn lsn, long xid);
+    }
     private static final Logger log = LoggerFactory.getLogger(PgOutputDecoder.class);
     /** Seconds from the Unix epoch to PostgreSQL's, 2000-01-01T00:00:00Z. */
     private static final long PG_EPOCH_SECONDS = 946_684_800L;
@@ -85,6 +103,7 @@ public final class PgOutputDecoder {
     private final boolean messages;
     private final @Nullable String toastPlaceholder;
     private final Clock clock;
+    private final ControlListener control;
     private final Map<Integer, Relation> relations = new HashMap<>();
     private final Map<TableId, Schema> schemas = new HashMap<>();
     private final Set<Character> unknownSeen = new HashSet<>();
@@ -112,6 +131,17 @@ public final class PgOutputDecoder {
      */
     public PgOutputDecoder(String sourceId, Predicate<TableId> tables, TypeMapper types, boolean messages,
                            @Nullable String toastPlaceholder, Clock clock) {
+        this(sourceId, tables, types, messages, toastPlaceholder, clock, (p, c, l, x) -> { });
+    }
+
+    /**
+     * As above, with a listener for control messages. The server may send messages even when
+     * {@code messages} is false (the source always asks for them, for its watermarks); user messages then
+     * neither become events nor take an index, so event ids are as if the server had not sent them.
+     */
+    public PgOutputDecoder(String sourceId, Predicate<TableId> tables, TypeMapper types, boolean messages,
+                           @Nullable String toastPlaceholder, Clock clock, ControlListener control) {
+        this.control = control;
         this.sourceId = sourceId;
         this.tables = tables;
         this.types = types;
@@ -301,10 +331,20 @@ public final class PgOutputDecoder {
         String prefix = string(m);
         byte[] content = new byte[m.getInt()];
         m.get(content);
+        if (WATERMARK_PREFIX.equals(prefix) || SIGNAL_PREFIX.equals(prefix)) {
+            if (transactional) {
+                requireTransaction('M');
+            }
+            control.control(prefix, new String(content, StandardCharsets.UTF_8), lsn, transactional ? xid : 0);
+            return;
+        }
         if (transactional) {
             requireTransaction('M');
+            if (!messages) {
+                return; // as if not sent: the ids of the transaction's other events stay the same
+            }
             int index = nextIndex++;
-            if (messages && !HEARTBEAT_PREFIX.equals(prefix)) {
+            if (!HEARTBEAT_PREFIX.equals(prefix)) {
                 emit(index, Op.MESSAGE, new TableId("", prefix), null, null, lsn, 0, List.of(),
                         new ChangeEvent.Detail.Message(prefix, content, true), List.of());
             }

@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 import org.postgresql.PGConnection;
@@ -59,6 +60,7 @@ public final class ReplicationSession implements AutoCloseable {
     private final Connection connection;
     private final PGReplicationStream stream;
     private final PgOutputDecoder decoder;
+    private final IncrementalSnapshots snapshots;
     private final @Nullable HeartbeatWriter heartbeatWriter;
     /** The flush position last reported to the server; never lower than the slot's confirmed position. */
     private long reported;
@@ -68,14 +70,17 @@ public final class ReplicationSession implements AutoCloseable {
     private boolean closed;
 
     private ReplicationSession(SourceSettings settings, AtomicLong acknowledged, Connection connection,
-                               PGReplicationStream stream, long startLsn) {
+                               PGReplicationStream stream, long startLsn, AtomicBoolean snapshotRequested,
+                               SnapshotMetrics metrics) {
         this.settings = settings;
         this.acknowledged = acknowledged;
         this.connection = connection;
         this.stream = stream;
-        this.decoder = new PgOutputDecoder(settings.id(), settings.tableFilter(),
-                new TypeMapper(new TypeCatalog(() -> connect(settings, false))),
-                settings.messages(), settings.toastPlaceholder(), Clock.systemUTC());
+        // One mapper for streamed and snapshot values, so that a value looks the same either way.
+        TypeMapper types = new TypeMapper(new TypeCatalog(() -> connect(settings, false)));
+        this.snapshots = new IncrementalSnapshots(settings, acknowledged, snapshotRequested, metrics, types);
+        this.decoder = new PgOutputDecoder(settings.id(), settings.tableFilter(), types,
+                settings.messages(), settings.toastPlaceholder(), Clock.systemUTC(), snapshots::control);
         this.reported = startLsn;
         this.lastBoundary = startLsn;
         this.heartbeatWriter = settings.heartbeatInterval() == null ? null
@@ -88,12 +93,22 @@ public final class ReplicationSession implements AutoCloseable {
      * @param acknowledged       the source's acknowledged position (0 when none yet); read, never written here
      * @param applyStartPosition whether to apply {@link SourceSettings#startPosition()} (the first start of a
      *                           source) or just resume from the slot (a restart after a failure)
+     * @param snapshotRequested  set by whoever stored a new incremental snapshot request; the session reloads
+     *                           the requests when it is set
+     * @param metrics            where snapshot progress is published
      * @throws RetryableException  when the server is unreachable or the slot is in use
      * @throws DeltaforgeException when the setup is wrong (wal_level, privileges, publication, slot, start
      *                             position); the message says how to fix it
      */
     public static ReplicationSession open(SourceSettings settings, AtomicLong acknowledged,
                                           boolean applyStartPosition) {
+        return open(settings, acknowledged, applyStartPosition, new AtomicBoolean(), new SnapshotMetrics());
+    }
+
+    /** As above, with incremental snapshot requests signalled through {@code snapshotRequested}. */
+    public static ReplicationSession open(SourceSettings settings, AtomicLong acknowledged,
+                                          boolean applyStartPosition, AtomicBoolean snapshotRequested,
+                                          SnapshotMetrics metrics) {
         long confirmed;
         try (Connection admin = connect(settings, false)) {
             checkWalLevel(settings, admin);
@@ -121,7 +136,9 @@ public final class ReplicationSession implements AutoCloseable {
                     .withSlotName(settings.slot())
                     .withSlotOption("proto_version", "1")
                     .withSlotOption("publication_names", quoteIdentifier(settings.publication()))
-                    .withSlotOption("messages", settings.messages() ? "true" : "false")
+                    // Always on: watermarks and signals arrive as messages; user messages become events only
+                    // when settings.messages() is on (the decoder drops them otherwise).
+                    .withSlotOption("messages", "true")
                     .withStartPosition(LogSequenceNumber.valueOf(start))
                     .withStatusInterval((int) Math.min(Integer.MAX_VALUE, settings.statusInterval().toMillis()),
                             TimeUnit.MILLISECONDS)
@@ -140,7 +157,8 @@ public final class ReplicationSession implements AutoCloseable {
             stream.setAppliedLSN(startLsn);
             log.info("source '{}': streaming slot '{}' of {} from {} (publication '{}')", settings.id(),
                     settings.slot(), settings.dsn().describe(), new Lsn(start), settings.publication());
-            return new ReplicationSession(settings, acknowledged, replication, stream, start);
+            return new ReplicationSession(settings, acknowledged, replication, stream, start, snapshotRequested,
+                    metrics);
         } catch (SQLException e) {
             closeQuietly(replication);
             throw classify(settings, "cannot start replication from slot '" + settings.slot() + "'", e);
@@ -157,15 +175,28 @@ public final class ReplicationSession implements AutoCloseable {
         long sleepNanos = TimeUnit.MILLISECONDS.toNanos(1);
         try {
             while (true) {
+                SourceRecord made = snapshots.next();
+                if (made != null) {
+                    SourceRecord out = boundary(made);
+                    if (out != null) {
+                        return out;
+                    }
+                    continue;
+                }
                 SourceRecord queued = decoder.next();
                 if (queued != null) {
-                    SourceRecord out = boundary(queued);
+                    SourceRecord out = observed(queued);
                     if (out != null) {
                         return out;
                     }
                     continue;
                 }
                 applyAcknowledged();
+                try {
+                    snapshots.tick();
+                } catch (SQLException e) {
+                    throw classify(settings, "incremental snapshot on slot '" + settings.slot() + "' failed", e);
+                }
                 // readPending, not read(): read() blocks with the socket timeout as its wake-up, which
                 // pgjdbc 42.7.11-42.7.13 turned into a dead COPY on an idle slot (pgjdbc issue 4328).
                 ByteBuffer message = stream.readPending();
@@ -174,7 +205,7 @@ public final class ReplicationSession implements AutoCloseable {
                     newest = messageLsn;
                     SourceRecord record = decoder.decode(message, messageLsn);
                     if (record != null) {
-                        record = boundary(record);
+                        record = observed(record);
                     }
                     if (record != null) {
                         return record;
@@ -198,6 +229,12 @@ public final class ReplicationSession implements AutoCloseable {
         } catch (SQLException e) {
             throw classify(settings, "replication stream of slot '" + settings.slot() + "' broke", e);
         }
+    }
+
+    /** Lets the incremental snapshot see the record (it may replace a commit by its chunk), then boundary(). */
+    private @Nullable SourceRecord observed(SourceRecord record) {
+        SourceRecord out = snapshots.observe(record);
+        return out == null ? null : boundary(out);
     }
 
     /** Tracks transaction boundaries; drops a heartbeat message that is not past the last boundary. */
@@ -275,6 +312,7 @@ public final class ReplicationSession implements AutoCloseable {
             return;
         }
         closed = true;
+        snapshots.close();
         if (heartbeatWriter != null) {
             heartbeatWriter.close();
         }

@@ -27,14 +27,18 @@ import org.jspecify.annotations.Nullable;
  * @param heartbeatInterval how often a heartbeat message is written; null for never
  * @param snapshotMode      whether existing rows are read first; see {@link SnapshotMode}
  * @param snapshotChunkSize rows per snapshot query (and the most snapshot rows held in memory)
+ * @param snapshotMaxParallelChunks chunks an incremental snapshot reads concurrently in one window
+ * @param snapshotMaxParallelTables tables of a snapshot request that progress at once
  */
 public record SourceSettings(String id, Dsn dsn, String slot, String publication, List<TablePattern> tables,
                              StartPosition startPosition, boolean createSlot, Duration statusInterval,
                              PublicationMode publicationMode, boolean messages, @Nullable String toastPlaceholder,
                              @Nullable Duration heartbeatInterval, SnapshotMode snapshotMode,
-                             int snapshotChunkSize) {
+                             int snapshotChunkSize, int snapshotMaxParallelChunks, int snapshotMaxParallelTables) {
     /** The table where snapshot completion is recorded; never emitted. */
     public static final TableId SNAPSHOTS_TABLE = new TableId("public", "deltaforge_snapshots");
+    /** The table where incremental snapshot requests and their progress are kept; never emitted. */
+    public static final TableId PROGRESS_TABLE = new TableId("public", "deltaforge_snapshot_progress");
 
     /** Settings without a snapshot. */
     public SourceSettings(String id, Dsn dsn, String slot, String publication, List<TablePattern> tables,
@@ -42,7 +46,7 @@ public record SourceSettings(String id, Dsn dsn, String slot, String publication
                           PublicationMode publicationMode, boolean messages, @Nullable String toastPlaceholder,
                           @Nullable Duration heartbeatInterval) {
         this(id, dsn, slot, publication, tables, startPosition, createSlot, statusInterval, publicationMode,
-                messages, toastPlaceholder, heartbeatInterval, SnapshotMode.NEVER, 10_000);
+                messages, toastPlaceholder, heartbeatInterval, SnapshotMode.NEVER, 10_000, 1, 1);
     }
 
     public SourceSettings {
@@ -58,17 +62,24 @@ public record SourceSettings(String id, Dsn dsn, String slot, String publication
         if (snapshotChunkSize < 1) {
             throw new IllegalArgumentException("snapshotChunkSize < 1");
         }
+        if (snapshotMaxParallelChunks < 1 || snapshotMaxParallelTables < 1) {
+            throw new IllegalArgumentException("snapshotMaxParallelChunks < 1 or snapshotMaxParallelTables < 1");
+        }
+    }
+
+    private static boolean bookkeeping(TableId t) {
+        return t.equals(SNAPSHOTS_TABLE) || t.equals(PROGRESS_TABLE);
     }
 
     /** Whether events of {@code table} are emitted. */
     public Predicate<TableId> tableFilter() {
         // The snapshot bookkeeping table may be published (FOR ALL TABLES); its rows are not user data.
         if (tables.isEmpty()) {
-            return t -> !t.equals(SNAPSHOTS_TABLE);
+            return t -> !bookkeeping(t);
         }
         List<TablePattern> patterns = tables;
         return t -> {
-            if (t.equals(SNAPSHOTS_TABLE)) {
+            if (bookkeeping(t)) {
                 return false;
             }
             for (TablePattern p : patterns) {

@@ -218,6 +218,30 @@ class PgOutputDecoderTest {
     }
 
     @Test
+    void controlMessagesGoToTheListenerAndUserMessagesTakeNoIndexWhenDisabled() {
+        List<String> seen = new java.util.ArrayList<>();
+        PgOutputDecoder d = new PgOutputDecoder("pg", t -> true, new TypeMapper(), false, null,
+                java.time.Clock.systemUTC(), (prefix, content, lsn, xid) -> seen.add(prefix + "|" + content + "|" + xid));
+        d.decode(ByteBuffer.wrap(begin(COMMIT, 31)), new Lsn(90));
+        d.decode(ByteBuffer.wrap(usersRelation(16384)), new Lsn(91));
+        assertThat(d.decode(ByteBuffer.wrap(msg('M').i8(1).i64(92).str(PgOutputDecoder.WATERMARK_PREFIX).i32(5)
+                .raw("a:1:l".getBytes(StandardCharsets.UTF_8)).bytes()), new Lsn(92))).isNull();
+        assertThat(d.decode(ByteBuffer.wrap(msg('M').i8(1).i64(93).str("user").i32(0).bytes()), new Lsn(93))).isNull();
+        ChangeEvent e = (ChangeEvent) d.decode(ByteBuffer.wrap(insert(16384, text("1"), text("A"), nul(), nul())),
+                new Lsn(94));
+        // As if the server had sent neither message: the ids of the transaction's events do not change.
+        assertThat(e.position().indexInTx()).isZero();
+        assertThat(d.decode(ByteBuffer.wrap(msg('M').i8(0).i64(95).str(PgOutputDecoder.SIGNAL_PREFIX).i32(2)
+                .raw("{}".getBytes(StandardCharsets.UTF_8)).bytes()), new Lsn(95))).isNull();
+        assertThat(seen).containsExactly("deltaforge.watermark|a:1:l|31", "deltaforge.signal|{}|0");
+        PgOutputDecoder withMessages = new PgOutputDecoder("pg", t -> true, new TypeMapper(), true, null,
+                java.time.Clock.systemUTC(), (prefix, content, lsn, xid) -> { });
+        withMessages.decode(ByteBuffer.wrap(begin(COMMIT, 32)), new Lsn(90));
+        assertThat(withMessages.decode(ByteBuffer.wrap(msg('M').i8(1).i64(92).str(PgOutputDecoder.WATERMARK_PREFIX)
+                .i32(0).bytes()), new Lsn(92))).as("never an event").isNull();
+    }
+
+    @Test
     void schemaVersionGrowsOnlyWhenColumnsChange() {
         decode(begin(COMMIT, 22));
         decode(usersRelation(16384));

@@ -1,0 +1,364 @@
+package io.deltaforge.postgres.internal;
+
+import io.deltaforge.api.Row;
+import io.deltaforge.api.TableId;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * How to read one captured table in key order, a chunk at a time: the published columns (the publication's
+ * column list applied), the key, the publication's row filter, and the keyset query. Shared by the initial
+ * (exported-snapshot) and the incremental (watermark) snapshot, so that both read exactly what the stream
+ * would publish and map values through the same {@link TypeMapper}.
+ *
+ * <p>Immutable once described; {@link #read} may run on any connection opened by
+ * {@link InitialSnapshot#connect} (text transfer, the streaming session options).
+ */
+final class TableScan {
+    /** Which unique key orders and identifies the rows. */
+    enum KeyChoice {
+        /** The primary key; {@code ctid} when there is none (stable only inside one transaction). */
+        PRIMARY_KEY_OR_CTID,
+        /**
+         * The columns a streamed change names the row by: the replica identity index when the table uses
+         * {@code REPLICA IDENTITY USING INDEX}, otherwise the primary key; none when neither exists.
+         */
+        IDENTITY
+    }
+
+    /** One row read: its key as text (for the next keyset query), the id key text, and the mapped row. */
+    record ScannedRow(String[] keyText, String idKey, Row row) {
+    }
+
+    final TableId table;
+    final List<String> columns;
+    final int[] typeOids;
+    /** Indexes into columns of the key columns, in index order; empty: page by ctid. */
+    final int[] key;
+    final String[] keyTypes;
+    final List<String> keyColumns;
+    final @Nullable String rowFilter;
+    final long estimate;
+
+    private TableScan(TableId table, List<String> columns, int[] typeOids, int[] key, String[] keyTypes,
+                      @Nullable String rowFilter, long estimate) {
+        this.table = table;
+        this.columns = List.copyOf(columns);
+        this.typeOids = typeOids;
+        this.key = key;
+        this.keyTypes = keyTypes;
+        this.keyColumns = Arrays.stream(key).mapToObj(this.columns::get).toList();
+        this.rowFilter = rowFilter;
+        this.estimate = estimate;
+    }
+
+    /** Reads the table's description from the catalog and prepares its types in {@code types}. */
+    static TableScan describe(Connection c, String publication, TableId table, TypeMapper types, KeyChoice choice)
+            throws SQLException {
+        Set<String> published = publishedColumns(c, publication, table);
+        String keyIndex = choice == KeyChoice.PRIMARY_KEY_OR_CTID ? "i.indisprimary"
+                : "CASE WHEN cl.relreplident = 'i' THEN i.indisreplident ELSE i.indisprimary END";
+        String sql = "SELECT a.attname, a.atttypid, format_type(a.atttypid, a.atttypmod), "
+                + "(SELECT array_position(i.indkey::int2[], a.attnum) FROM pg_index i JOIN pg_class cl "
+                + "ON cl.oid = i.indrelid WHERE i.indrelid = a.attrelid AND " + keyIndex + ") "
+                + "FROM pg_attribute a WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped "
+                + "AND a.attgenerated = '' ORDER BY a.attnum";
+        List<String> columns = new ArrayList<>();
+        List<Integer> oids = new ArrayList<>();
+        List<int[]> keyParts = new ArrayList<>(); // {column index, position in the index}
+        List<String> keyTypeList = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, ReplicationSession.quoteTable(table));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String name = rs.getString(1);
+                    if (published != null && !published.contains(name)) {
+                        continue;
+                    }
+                    int index = columns.size();
+                    columns.add(name);
+                    oids.add((int) rs.getLong(2));
+                    int pos = rs.getInt(4);
+                    if (!rs.wasNull()) {
+                        keyParts.add(new int[] {index, pos, keyTypeList.size()});
+                        keyTypeList.add(rs.getString(3));
+                    }
+                }
+            }
+        }
+        // Key columns in index order, not table order: that is the order the keyset query compares.
+        keyParts.sort((a, b) -> Integer.compare(a[1], b[1]));
+        int[] key = new int[keyParts.size()];
+        String[] keyTypes = new String[keyParts.size()];
+        for (int i = 0; i < key.length; i++) {
+            key[i] = keyParts.get(i)[0];
+            keyTypes[i] = keyTypeList.get(keyParts.get(i)[2]);
+        }
+        int[] typeOids = oids.stream().mapToInt(Integer::intValue).toArray();
+        types.prepare(typeOids);
+        return new TableScan(table, columns, typeOids, key, keyTypes, rowFilter(c, publication, table),
+                estimate(c, table));
+    }
+
+    /**
+     * Reads up to {@code limit} rows after {@code after} (null: from the start) in key order, applying the
+     * publication's row filter and {@code condition} (null: none).
+     */
+    List<ScannedRow> read(Connection c, TypeMapper types, String @Nullable [] after, int limit,
+                          @Nullable String condition) throws SQLException {
+        return read(c, types, after, null, limit, condition);
+    }
+
+    /** As above, and no further than the key {@code upTo} (inclusive; null: to the end). */
+    List<ScannedRow> read(Connection c, TypeMapper types, String @Nullable [] after, String @Nullable [] upTo,
+                          int limit, @Nullable String condition) throws SQLException {
+        StringBuilder select = new StringBuilder();
+        if (key.length == 0) {
+            // Aliased: ORDER BY ctid would otherwise sort by this text column, not by the tuple id.
+            select.append("ctid::text AS deltaforge_ctid, ");
+        }
+        for (int i = 0; i < columns.size(); i++) {
+            select.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(i)));
+        }
+        if (columns.isEmpty()) {
+            select.append("NULL");
+        }
+        String sql = query(select.toString(), after, upTo, condition) + " LIMIT " + limit;
+        int offset = key.length == 0 ? 1 : 0;
+        List<ScannedRow> out = new ArrayList<>(Math.min(limit, 1024));
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            bind(ps, after, upTo);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Object[] values = new Object[columns.size()];
+                    String[] texts = new String[columns.size()];
+                    for (int i = 0; i < columns.size(); i++) {
+                        String text = rs.getString(offset + i + 1);
+                        texts[i] = text;
+                        values[i] = text == null ? null : types.map(typeOids[i], text);
+                    }
+                    String[] keyText;
+                    String idKey;
+                    if (key.length == 0) {
+                        keyText = new String[] {rs.getString(1)};
+                        idKey = "ctid:" + keyText[0];
+                    } else {
+                        keyText = new String[key.length];
+                        StringBuilder id = new StringBuilder();
+                        for (int i = 0; i < key.length; i++) {
+                            keyText[i] = texts[key[i]];
+                            // Length-prefixed, so that no two keys render alike.
+                            id.append(keyText[i].length()).append(':').append(keyText[i]);
+                        }
+                        idKey = id.toString();
+                    }
+                    out.add(new ScannedRow(keyText, idKey, Row.of(columns, values)));
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The key text of the {@code limit}-th row after {@code after} in key order (the last row of that chunk),
+     * or null when fewer rows follow; reads the key columns only. Needs a key.
+     */
+    String @Nullable [] boundary(Connection c, String @Nullable [] after, String @Nullable [] upTo, int limit,
+                                 @Nullable String condition) throws SQLException {
+        StringBuilder select = new StringBuilder();
+        for (int i = 0; i < key.length; i++) {
+            // Aliased: ORDER BY the column name would otherwise sort by this text, not by the key's type.
+            select.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(key[i])))
+                    .append("::text AS deltaforge_k").append(i);
+        }
+        String sql = query(select.toString(), after, upTo, condition) + " OFFSET " + (limit - 1) + " LIMIT 1";
+        return firstKey(c, sql, after, upTo);
+    }
+
+    /**
+     * The highest key now (matching the condition), or null when no row matches: an incremental snapshot
+     * reads up to it, since rows inserted later reach the consumer through the stream anyway.
+     */
+    String @Nullable [] maxKey(Connection c, @Nullable String condition) throws SQLException {
+        StringBuilder select = new StringBuilder();
+        for (int i = 0; i < key.length; i++) {
+            // Aliased: ORDER BY the column name would otherwise sort by this text, not by the key's type.
+            select.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(key[i])))
+                    .append("::text AS deltaforge_k").append(i);
+        }
+        String sql = query(select.toString(), null, null, condition, true) + " LIMIT 1";
+        return firstKey(c, sql, null, null);
+    }
+
+    private String @Nullable [] firstKey(Connection c, String sql, String @Nullable [] after,
+                                        String @Nullable [] upTo) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            bind(ps, after, upTo);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return null;
+                }
+                String[] out = new String[key.length];
+                for (int i = 0; i < key.length; i++) {
+                    out[i] = rs.getString(i + 1);
+                }
+                return out;
+            }
+        }
+    }
+
+    private static void bind(PreparedStatement ps, String @Nullable [] after, String @Nullable [] upTo)
+            throws SQLException {
+        int n = 1;
+        if (after != null) {
+            for (String k : after) {
+                ps.setString(n++, k);
+            }
+        }
+        if (upTo != null) {
+            for (String k : upTo) {
+                ps.setString(n++, k);
+            }
+        }
+    }
+
+    /** SELECT {@code select} FROM the table WHERE filters and keyset ORDER BY key (no LIMIT). */
+    private String query(String select, String @Nullable [] after, String @Nullable [] upTo,
+                         @Nullable String condition) {
+        return query(select, after, upTo, condition, false);
+    }
+
+    private String query(String select, String @Nullable [] after, String @Nullable [] upTo,
+                         @Nullable String condition, boolean descending) {
+        StringBuilder sql = new StringBuilder("SELECT ").append(select);
+        sql.append(" FROM ").append(ReplicationSession.quoteTable(table));
+        List<String> conditions = new ArrayList<>();
+        if (rowFilter != null) {
+            conditions.add("(" + rowFilter + ")");
+        }
+        if (condition != null) {
+            conditions.add("(" + condition + ")");
+        }
+        if (after != null) {
+            if (key.length == 0) {
+                conditions.add("ctid > ?::tid");
+            } else {
+                StringBuilder left = new StringBuilder("(");
+                StringBuilder right = new StringBuilder("(");
+                for (int i = 0; i < key.length; i++) {
+                    left.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(key[i])));
+                    right.append(i == 0 ? "" : ", ").append("?::").append(keyTypes[i]);
+                }
+                conditions.add(left + ") > " + right + ")");
+            }
+        }
+        if (upTo != null && key.length > 0) {
+            StringBuilder left = new StringBuilder("(");
+            StringBuilder right = new StringBuilder("(");
+            for (int i = 0; i < key.length; i++) {
+                left.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(key[i])));
+                right.append(i == 0 ? "" : ", ").append("?::").append(keyTypes[i]);
+            }
+            conditions.add(left + ") <= " + right + ")");
+        }
+        if (!conditions.isEmpty()) {
+            sql.append(" WHERE ").append(String.join(" AND ", conditions));
+        }
+        sql.append(" ORDER BY ");
+        if (key.length == 0) {
+            sql.append("ctid");
+        } else {
+            for (int i = 0; i < key.length; i++) {
+                sql.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(key[i])))
+                        .append(descending ? " DESC" : "");
+            }
+        }
+        return sql.toString();
+    }
+
+    /**
+     * The key of a row as a comparable string built from its mapped key values, or null when the row lacks a
+     * key column. Snapshot rows and streamed rows go through the same {@link TypeMapper}, so the same key gives
+     * the same string either way.
+     */
+    @Nullable String matchKey(@Nullable Row row) {
+        if (row == null || key.length == 0) {
+            return null;
+        }
+        StringBuilder out = new StringBuilder();
+        for (int k : key) {
+            String column = columns.get(k);
+            if (!row.hasColumn(column)) {
+                return null;
+            }
+            Object v = row.get(column);
+            String text = v instanceof byte[] b ? Arrays.toString(b) : String.valueOf(v);
+            out.append(text.length()).append(':').append(text);
+        }
+        return out.toString();
+    }
+
+    /** The publication's column list for the table (PostgreSQL 15+), or null for every column. */
+    private static @Nullable Set<String> publishedColumns(Connection c, String publication, TableId table)
+            throws SQLException {
+        if (c.getMetaData().getDatabaseMajorVersion() < 15) {
+            return null;
+        }
+        try (PreparedStatement ps = c.prepareStatement("SELECT attnames FROM pg_publication_tables "
+                + "WHERE pubname = ? AND schemaname = ? AND tablename = ?")) {
+            ps.setString(1, publication);
+            ps.setString(2, table.schema());
+            ps.setString(3, table.table());
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return null;
+                }
+                Array names = rs.getArray(1);
+                if (names == null) {
+                    return null;
+                }
+                Set<String> out = new HashSet<>();
+                for (Object o : (Object[]) names.getArray()) {
+                    out.add(String.valueOf(o));
+                }
+                return out;
+            }
+        }
+    }
+
+    /** The publication's row filter for the table (PostgreSQL 15+), or null. */
+    private static @Nullable String rowFilter(Connection c, String publication, TableId table) throws SQLException {
+        if (c.getMetaData().getDatabaseMajorVersion() < 15) {
+            return null;
+        }
+        try (PreparedStatement ps = c.prepareStatement("SELECT rowfilter FROM pg_publication_tables "
+                + "WHERE pubname = ? AND schemaname = ? AND tablename = ?")) {
+            ps.setString(1, publication);
+            ps.setString(2, table.schema());
+            ps.setString(3, table.table());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    /** The planner's row estimate (pg_class.reltuples), 0 when unknown. */
+    static long estimate(Connection c, TableId table) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = ?::regclass")) {
+            ps.setString(1, ReplicationSession.quoteTable(table));
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getLong(1) : 0;
+            }
+        }
+    }
+}

@@ -1,0 +1,477 @@
+package io.deltaforge.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.deltaforge.api.ChangeEvent;
+import io.deltaforge.api.ConfigException;
+import io.deltaforge.api.Op;
+import io.deltaforge.api.SnapshotRequest;
+import io.deltaforge.spi.SourceRecord;
+import io.deltaforge.spi.TransactionCommit;
+import io.deltaforge.testkit.PostgresServer;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(value = 240, unit = TimeUnit.SECONDS)
+class IncrementalSnapshotIT {
+    private static PostgresServer pg;
+    private static final AtomicInteger names = new AtomicInteger();
+
+    @BeforeAll
+    static void startServer() {
+        pg = PostgresServer.start();
+    }
+
+    @AfterAll
+    static void stopServer() {
+        if (pg != null) {
+            pg.close();
+        }
+    }
+
+    @Test
+    void anIncrementalSnapshotUnderConcurrentWritesReplaysToTheFinalTableState() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY, v int NOT NULL, note text)");
+        pg.execute("INSERT INTO " + t + " SELECT g, g, 'n' || g FROM generate_series(1, 3000) g");
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicInteger writes = new AtomicInteger();
+        Thread writer = writer(t, stop, writes);
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (PostgresSource source = source(t, 50).snapshotParallelism(2, 1).build()) {
+            source.bindMetrics(registry, Tags.of("pipeline", "p"));
+            source.start();
+            writer.start();
+            await(() -> writes.get() > 20);
+            List<ChangeEvent> events = new ArrayList<>();
+            source.requestSnapshot(SnapshotRequest.of(t));
+            int atRequest = writes.get();
+            pollUntil(source, events, () -> done(source, t));
+            assertThat(writes.get()).as("writes while the snapshot was read").isGreaterThan(atRequest + 10);
+            stop.set(true);
+            writer.join();
+            pg.execute("INSERT INTO " + t + " VALUES (-1, -1, 'end')");
+            pollUntil(source, events, () -> events.stream().anyMatch(e -> e.after() != null
+                    && Objects.equals(e.after().get("id"), -1L)));
+
+            List<ChangeEvent> reads = events.stream().filter(e -> e.op() == Op.READ).toList();
+            // The writer deletes rows meanwhile; how many remain to be read depends on the machine's speed.
+            assertThat(reads).hasSizeGreaterThan(100);
+            assertThat(reads).extracting(ChangeEvent::id).doesNotHaveDuplicates();
+            assertThat(reads).extracting(e -> e.after().get("id")).doesNotHaveDuplicates();
+            assertThat(reads.get(0).keyColumns()).containsExactly("id");
+            // Snapshot rows and streamed changes interleave: the stream kept flowing.
+            int firstRead = events.indexOf(reads.get(0));
+            int lastRead = events.indexOf(reads.get(reads.size() - 1));
+            assertThat(events.subList(firstRead, lastRead).stream().filter(e -> e.op() != Op.READ).count())
+                    .isGreaterThan(0);
+            assertThat(replay(events)).isEqualTo(tableState(t));
+            Gauge rows = registry.find("deltaforge.snapshot.rows").tag("table", t).gauge();
+            assertThat(rows).isNotNull();
+            assertThat(rows.value()).isGreaterThanOrEqualTo(reads.size());
+            assertThat(registry.find("deltaforge.snapshot.rows.estimated").tag("table", t).gauge()).isNotNull();
+            assertThat(registry.find("deltaforge.snapshot.tables.remaining").gauge().value()).isZero();
+        } finally {
+            stop.set(true);
+            if (writer.isAlive()) {
+                writer.join();
+            }
+        }
+    }
+
+    @Test
+    void aConditionLimitsTheRowsRead() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY, v text)");
+        pg.execute("INSERT INTO " + t + " SELECT g, 'v' || g FROM generate_series(1, 500) g");
+        try (PostgresSource source = source(t, 40).build()) {
+            source.start();
+            List<ChangeEvent> events = new ArrayList<>();
+            source.requestSnapshot(new SnapshotRequest(List.of(t), "id % 2 = 0 AND v <> 'v10'"));
+            pollUntil(source, events, () -> done(source, t));
+            assertThat(events).hasSize(249).allMatch(e -> e.op() == Op.READ)
+                    .allMatch(e -> ((Long) e.after().get("id")) % 2 == 0);
+        }
+    }
+
+    @Test
+    void aSignalMessageStartsASnapshotOnce() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
+        pg.execute("INSERT INTO " + t + " SELECT g FROM generate_series(1, 120) g");
+        PostgresSource.Builder builder = source(t, 50);
+        try (PostgresSource source = builder.build()) {
+            source.start();
+            List<ChangeEvent> events = new ArrayList<>();
+            pg.execute("SELECT pg_logical_emit_message(true, 'deltaforge.signal', '{\"type\":\"snapshot\",\"slot\":\""
+                    + source.slot() + "\",\"tables\":[\"" + t + "\"]}')");
+            pollUntil(source, events, () -> done(source, t));
+            assertThat(events).hasSize(120).allMatch(e -> e.op() == Op.READ);
+        }
+        // A signal for another slot is not acted on.
+        pg.execute("SELECT pg_logical_emit_message(true, 'deltaforge.signal', '{\"type\":\"snapshot\",\"slot\":"
+                + "\"other\",\"tables\":[\"" + t + "\"]}')");
+        pg.execute("INSERT INTO " + t + " VALUES (1000)");
+        try (PostgresSource source = builder.build()) {
+            source.start();
+            List<ChangeEvent> events = new ArrayList<>();
+            pollUntil(source, events, () -> !events.isEmpty());
+            assertThat(events).hasSize(1);
+            assertThat(events.get(0).op()).isEqualTo(Op.CREATE);
+            assertThat(pg.queryString("SELECT count(DISTINCT snapshot_id) FROM deltaforge_snapshot_progress WHERE "
+                    + "slot = '" + source.slot() + "'")).isEqualTo("1");
+        }
+    }
+
+    @Test
+    void badRequestsAreRefusedWithAdviceAndStreamingContinues() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
+        String keyless = "public.snapk_" + names.incrementAndGet();
+        pg.execute("CREATE TABLE " + keyless + " (v int)");
+        String suffix = t.substring(7);
+        pg.execute("ALTER PUBLICATION pub_" + suffix + " ADD TABLE " + keyless);
+        try (PostgresSource source = PostgresSource.builder().id("inc-" + suffix).dsn(pg.dsn()).slot("slot_" + suffix)
+                .publication("pub_" + suffix).build()) {
+            source.start();
+            assertThatThrownBy(() -> source.requestSnapshot(SnapshotRequest.of("public.no_such_table")))
+                    .isInstanceOf(ConfigException.class).hasMessageContaining("tables[0]")
+                    .hasMessageContaining("not captured");
+            assertThatThrownBy(() -> source.requestSnapshot(SnapshotRequest.of(keyless)))
+                    .isInstanceOf(ConfigException.class).hasMessageContaining(keyless)
+                    .hasMessageContaining("ADD PRIMARY KEY");
+            assertThatThrownBy(() -> source.requestSnapshot(new SnapshotRequest(List.of(t), "no_such_column > 1")))
+                    .isInstanceOf(ConfigException.class).hasMessageContaining("condition")
+                    .hasMessageContaining("no_such_column");
+            pg.execute("SELECT pg_logical_emit_message(true, 'deltaforge.signal', 'not json')");
+            pg.execute("INSERT INTO " + t + " VALUES (7)");
+            List<ChangeEvent> events = new ArrayList<>();
+            pollUntil(source, events, () -> !events.isEmpty());
+            assertThat(events).hasSize(1);
+            assertThat(events.get(0).op()).isEqualTo(Op.CREATE);
+            assertThat(events.get(0).after().get("id")).isEqualTo(7L);
+        }
+    }
+
+    @Test
+    void aRestartResumesAfterTheLastAcknowledgedChunkWithTheSameIds() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
+        pg.execute("INSERT INTO " + t + " SELECT g FROM generate_series(1, 1000) g");
+        PostgresSource.Builder builder = source(t, 100);
+        Map<Object, String> firstIds = new HashMap<>();
+        try (PostgresSource source = builder.build()) {
+            source.start();
+            source.requestSnapshot(SnapshotRequest.of(t));
+            // Acknowledge the first three chunks only, then hand out more without acknowledging it.
+            int commits = 0;
+            while (commits < 5) {
+                SourceRecord r = source.poll(Duration.ofMillis(500));
+                if (r instanceof ChangeEvent e) {
+                    firstIds.put(e.after().get("id"), e.id());
+                } else if (r instanceof TransactionCommit c && c.eventCount() > 0) {
+                    commits++;
+                    if (commits <= 3) {
+                        source.acknowledge(c.endLsn());
+                    }
+                }
+            }
+            source.poll(Duration.ofMillis(100)); // records the acknowledged progress
+            await(() -> "300".equals(pg.queryString("SELECT rows_done FROM deltaforge_snapshot_progress WHERE slot = '"
+                    + source.slot() + "'")));
+        }
+        try (PostgresSource source = builder.build()) {
+            source.start();
+            List<ChangeEvent> events = new ArrayList<>();
+            pollUntil(source, events, () -> done(source, t));
+            assertThat(events).hasSize(700).allMatch(e -> e.op() == Op.READ)
+                    .extracting(e -> e.after().get("id")).doesNotHaveDuplicates();
+            assertThat(events.stream().map(e -> (Long) e.after().get("id")).min(Long::compare)).contains(301L);
+            for (ChangeEvent e : events) {
+                String earlier = firstIds.get(e.after().get("id"));
+                if (earlier != null) {
+                    assertThat(e.id()).as("same id for a re-sent row").isEqualTo(earlier);
+                }
+            }
+            assertThat(events).anyMatch(e -> firstIds.containsKey(e.after().get("id")));
+        }
+    }
+
+    /**
+     * A transaction whose commit record is in the WAL (and streamed) but that is not yet visible, as one waiting
+     * for a synchronous standby: a chunk read meanwhile holds the old row, and must not be emitted after the
+     * streamed change.
+     */
+    @Test
+    void aChunkReadWhileAStreamedTransactionIsStillInvisibleDoesNotOverwriteItsChange() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY, v int NOT NULL, note text)");
+        pg.execute("INSERT INTO " + t + " SELECT g, g, 'n' || g FROM generate_series(1, 2000) g");
+        Thread writer = null;
+        try (PostgresSource source = source(t, 50).build()) {
+            source.start();
+            source.requestSnapshot(SnapshotRequest.of(t));
+            List<ChangeEvent> events = new ArrayList<>();
+            // Only as far as the first snapshot row: the reader (and the snapshot) moves only when polled.
+            while (events.isEmpty()) {
+                SourceRecord r = source.poll(Duration.ofMillis(100));
+                if (r instanceof ChangeEvent e) {
+                    events.add(e);
+                } else if (r instanceof TransactionCommit c) {
+                    source.acknowledge(c.endLsn());
+                }
+            }
+            assertThat(events.get(0).after().get("id")).isEqualTo(1L);
+            // Commits now wait for a standby that never comes: written to the WAL, decoded, not yet visible.
+            try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+                c.setAutoCommit(true);
+                st.execute("ALTER SYSTEM SET synchronous_standby_names = 'ghost'");
+                st.execute("SELECT pg_reload_conf()");
+            }
+            Thread.sleep(300);
+            writer = new Thread(() -> {
+                try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+                    st.execute("SET synchronous_commit = on");
+                    st.execute("UPDATE " + t + " SET v = -999, note = 'late' WHERE id = 1900");
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            }, "hung-writer");
+            writer.start();
+            pollUntil(source, events, () -> events.stream().anyMatch(e -> e.op() == Op.UPDATE));
+            assertThat(pg.queryString("SELECT v FROM " + t + " WHERE id = 1900")).as("not yet visible").isEqualTo("1900");
+            pollUntil(source, events, () -> done(source, t));
+            try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+                c.setAutoCommit(true);
+                st.execute("ALTER SYSTEM RESET synchronous_standby_names");
+                st.execute("SELECT pg_reload_conf()");
+            }
+            writer.join();
+            pg.execute("INSERT INTO " + t + " VALUES (-1, -1, 'end')");
+            pollUntil(source, events, () -> events.stream().anyMatch(e -> e.after() != null
+                    && Objects.equals(e.after().get("id"), -1L)));
+            int update = -1;
+            int read = -1;
+            for (int i = 0; i < events.size(); i++) {
+                ChangeEvent e = events.get(i);
+                if (e.after() != null && Objects.equals(e.after().get("id"), 1900L)) {
+                    update = e.op() == Op.UPDATE ? i : update;
+                    read = e.op() == Op.READ ? i : read;
+                }
+            }
+            // The chunk holding row 1900 was read while the update was streamed but invisible: dropped.
+            assertThat(update).isNotNegative();
+            assertThat(read).as("no stale snapshot row after the update").isLessThan(update);
+            assertThat(replay(events).get(1900L)).containsEntry("v", -999L);
+            assertThat(replay(events)).isEqualTo(tableState(t));
+        } finally {
+            try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+                c.setAutoCommit(true);
+                st.execute("ALTER SYSTEM RESET synchronous_standby_names");
+                st.execute("SELECT pg_reload_conf()");
+            }
+            if (writer != null) {
+                writer.join();
+            }
+        }
+    }
+
+    @Test
+    void parallelChunksAndTablesReadEveryRowOnceAndShareWindows() throws Exception {
+        String a = table("CREATE TABLE %s (id int PRIMARY KEY, v text)");
+        String b = "public.incb_" + names.incrementAndGet();
+        pg.execute("CREATE TABLE " + b + " (k text, n int, v text, PRIMARY KEY (k, n))");
+        String suffix = a.substring(7);
+        pg.execute("ALTER PUBLICATION pub_" + suffix + " ADD TABLE " + b);
+        pg.execute("INSERT INTO " + a + " SELECT g, 'a' || g FROM generate_series(1, 1234) g");
+        pg.execute("INSERT INTO " + b + " SELECT 'k' || (g % 13), g, 'b' || g FROM generate_series(1, 777) g");
+        try (PostgresSource source = PostgresSource.builder().id("inc-" + suffix).dsn(pg.dsn()).slot("slot_" + suffix)
+                .publication("pub_" + suffix).snapshot(SnapshotMode.NEVER, 40).snapshotParallelism(3, 2).build()) {
+            source.start();
+            source.requestSnapshot(SnapshotRequest.of(a, b));
+            List<ChangeEvent> events = new ArrayList<>();
+            pollUntil(source, events, () -> done(source, a) && done(source, b));
+            List<ChangeEvent> ofA = events.stream().filter(e -> e.table().toString().equals(a)).toList();
+            List<ChangeEvent> ofB = events.stream().filter(e -> e.table().toString().equals(b)).toList();
+            assertThat(ofA).hasSize(1234).extracting(e -> e.after().get("id")).doesNotHaveDuplicates();
+            assertThat(ofB).hasSize(777).extracting(e -> e.after().get("n")).doesNotHaveDuplicates();
+            assertThat(ofB.get(0).keyColumns()).containsExactly("k", "n");
+            // Both tables progressed from the first window on.
+            assertThat(events.get(0).position().commitLsn()).isEqualTo(ofB.get(0).position().commitLsn());
+            assertThat(events).extracting(ChangeEvent::id).doesNotHaveDuplicates();
+        }
+    }
+
+    @Test
+    void aUserWhoMayNotWriteWatermarksIsToldTheGrant() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
+        String suffix = t.substring(7);
+        String user = "nomsg_" + suffix;
+        pg.execute("CREATE ROLE " + user + " LOGIN REPLICATION PASSWORD 'pw'");
+        pg.execute("GRANT SELECT ON " + t + " TO " + user);
+        String function = pg.queryString("SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.proname = "
+                + "'pg_logical_emit_message' AND p.proargtypes[2] = 'text'::regtype");
+        pg.execute("REVOKE EXECUTE ON FUNCTION " + function + " FROM PUBLIC");
+        String dsn = "postgres://" + user + ":pw@" + pg.host() + ":" + pg.port() + "/" + pg.database();
+        try (PostgresSource source = PostgresSource.builder().id("inc-" + suffix).dsn(dsn).slot("slot_" + suffix)
+                .publication("pub_" + suffix).tables(List.of(t)).build()) {
+            assertThatThrownBy(() -> source.requestSnapshot(SnapshotRequest.of(t)))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("GRANT EXECUTE ON FUNCTION " + function + " TO \"" + user + "\"");
+        } finally {
+            pg.execute("GRANT EXECUTE ON FUNCTION " + function + " TO PUBLIC");
+        }
+    }
+
+    @Test
+    void aReplicationUserWithoutSuperuserCanTakeSnapshots() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
+        pg.execute("INSERT INTO " + t + " SELECT g FROM generate_series(1, 30) g");
+        String suffix = t.substring(7);
+        String user = "rep_" + suffix;
+        pg.execute("CREATE ROLE " + user + " LOGIN REPLICATION PASSWORD 'pw'");
+        pg.execute("GRANT SELECT ON " + t + " TO " + user);
+        // The progress table exists (earlier tests made it) and belongs to postgres: the user needs to write it.
+        pg.execute("CREATE TABLE IF NOT EXISTS public.deltaforge_snapshot_progress (slot text NOT NULL, snapshot_id "
+                + "text NOT NULL, ordinal int NOT NULL, schema_name text NOT NULL, table_name text NOT NULL, condition "
+                + "text, last_key text[], rows_done bigint NOT NULL DEFAULT 0, state text NOT NULL DEFAULT 'pending', "
+                + "requested_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(), "
+                + "PRIMARY KEY (slot, snapshot_id, schema_name, table_name))");
+        pg.execute("GRANT SELECT, INSERT, UPDATE ON public.deltaforge_snapshot_progress TO " + user);
+        String dsn = "postgres://" + user + ":pw@" + pg.host() + ":" + pg.port() + "/" + pg.database();
+        try (PostgresSource source = PostgresSource.builder().id("inc-" + suffix).dsn(dsn).slot("slot_" + suffix)
+                .publication("pub_" + suffix).tables(List.of(t)).build()) {
+            source.start();
+            source.requestSnapshot(SnapshotRequest.of(t));
+            List<ChangeEvent> events = new ArrayList<>();
+            pollUntil(source, events, () -> done(source, t));
+            assertThat(events).hasSize(30).allMatch(e -> e.op() == Op.READ);
+        }
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------------------
+
+    static Thread writer(String t, AtomicBoolean stop, AtomicInteger writes) {
+        return new Thread(() -> {
+            int next = 100_000;
+            try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+                while (!stop.get()) {
+                    int id = ThreadLocalRandom.current().nextInt(1, 3200);
+                    switch (ThreadLocalRandom.current().nextInt(3)) {
+                        case 0 -> st.execute("INSERT INTO " + t + " VALUES (" + (next++) + ", 1, 'new')");
+                        case 1 -> st.execute("UPDATE " + t + " SET v = v + 1, note = 'u' WHERE id = " + id);
+                        default -> st.execute("DELETE FROM " + t + " WHERE id = " + id);
+                    }
+                    writes.incrementAndGet();
+                }
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        }, "writer");
+    }
+
+    static Map<Object, Map<String, Object>> replay(List<ChangeEvent> events) {
+        Map<Object, Map<String, Object>> replayed = new HashMap<>();
+        for (ChangeEvent e : events) {
+            if (e.op() == Op.DELETE) {
+                replayed.remove(e.before().get("id"));
+            } else {
+                replayed.put(e.after().get("id"), e.after().asMap());
+            }
+        }
+        replayed.remove(-1L);
+        return replayed;
+    }
+
+    static Map<Object, Map<String, Object>> tableState(String t) throws Exception {
+        Map<Object, Map<String, Object>> actual = new HashMap<>();
+        try (Connection c = pg.connect(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT id, v, note FROM " + t + " WHERE id <> -1")) {
+            while (rs.next()) {
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("id", (long) rs.getInt(1));
+                row.put("v", (long) rs.getInt(2));
+                row.put("note", rs.getString(3));
+                actual.put((long) rs.getInt(1), row);
+            }
+        }
+        return actual;
+    }
+
+    private static boolean done(PostgresSource source, String table) {
+        String[] parts = table.split("\\.");
+        return "done".equals(pg.queryString("SELECT string_agg(DISTINCT state, ',') FROM deltaforge_snapshot_progress "
+                + "WHERE slot = '" + source.slot() + "' AND schema_name = '" + parts[0] + "' AND table_name = '"
+                + parts[1] + "'"));
+    }
+
+    /** Creates a table (the {@code %s} in ddl) and a publication for it; returns the qualified name. */
+    static String table(String ddl) {
+        String name = "public.inc_" + names.incrementAndGet();
+        pg.execute(String.format(ddl, name));
+        pg.execute("CREATE PUBLICATION pub_" + name.substring(7) + " FOR TABLE " + name);
+        return name;
+    }
+
+    static PostgresSource.Builder source(String table, int chunk) {
+        String suffix = table.substring(7);
+        return PostgresSource.builder().id("inc-" + suffix).dsn(pg.dsn()).slot("slot_" + suffix)
+                .publication("pub_" + suffix).tables(List.of(table)).snapshot(SnapshotMode.NEVER, chunk);
+    }
+
+    /**
+     * Polls like the engine, acknowledging each commit as delivered, until {@code done} holds (checked at
+     * commits and when idle).
+     */
+    static void pollUntil(PostgresSource source, List<ChangeEvent> events, BooleanSupplier done)
+            throws InterruptedException {
+        long lastCheck = 0;
+        while (true) {
+            SourceRecord r = source.poll(Duration.ofMillis(100));
+            if (r instanceof ChangeEvent e) {
+                events.add(e);
+                continue;
+            }
+            if (r instanceof TransactionCommit c) {
+                source.acknowledge(c.endLsn());
+            }
+            if (System.nanoTime() - lastCheck > TimeUnit.MILLISECONDS.toNanos(200)) {
+                // Drain what is ready first, so that the state checked belongs to what was polled.
+                SourceRecord more = source.poll(Duration.ofMillis(50));
+                if (more != null) {
+                    if (more instanceof ChangeEvent e) {
+                        events.add(e);
+                    } else if (more instanceof TransactionCommit c) {
+                        source.acknowledge(c.endLsn());
+                    }
+                    continue;
+                }
+                lastCheck = System.nanoTime();
+                if (done.getAsBoolean()) {
+                    return;
+                }
+            }
+        }
+    }
+
+    static void await(BooleanSupplier condition) throws InterruptedException {
+        while (!condition.getAsBoolean()) {
+            Thread.sleep(20);
+        }
+    }
+}
