@@ -166,6 +166,31 @@ class CloudEventsEnvelopeTest {
     }
 
     @Test
+    void writesTheLsnExactlyAsPostgresAndLsnToStringDo() {
+        long[] values = {0L, 0x16B3748L, 0x1_0000_0000L, 0x16_B374D848L, 0xFFFF_FFFFL, -1L, Long.MIN_VALUE};
+        char[] c = new char[17];
+        for (long v : values) {
+            assertThat(new String(c, 0, CloudEventsEnvelope.lsnText(v, c))).isEqualTo(new Lsn(v).toString());
+        }
+    }
+
+    @Test
+    void structuredEventsOfSeveralTablesAndSourcesKeepTheirOwnSourceAndSubject() throws Exception {
+        ChangeEvent users = Events.insert();
+        ChangeEvent orders = new ChangeEvent(users.id(), "other-source", users.op(), new TableId("shop", "orders"),
+                users.before(), users.after(), users.position());
+        for (int round = 0; round < 2; round++) {
+            JsonNode u = MAPPER.readTree(envelope.encode(users).payload());
+            JsonNode o = MAPPER.readTree(envelope.encode(orders).payload());
+            assertThat(u.get("source").asText()).isEqualTo("deltaforge/" + users.sourceId() + "/public.users");
+            assertThat(u.get("subject").asText()).isEqualTo("public.users");
+            assertThat(o.get("source").asText()).isEqualTo("deltaforge/other-source/shop.orders");
+            assertThat(o.get("subject").asText()).isEqualTo("shop.orders");
+            assertThat(u.get("lsn").asText()).isEqualTo(users.position().lsn().toString());
+        }
+    }
+
+    @Test
     void addsTenantAndConfiguredExtensions() throws Exception {
         CloudEventsEnvelope tagged = CloudEventsEnvelope.builder().typePrefix("com.acme.users").tenant("acme")
                 .extension("region", "eu1").build();
