@@ -167,6 +167,7 @@ public final class CloudEventsEnvelope implements Envelope {
     private final @Nullable SerializedString tenantValue;
     /** {@code source} and {@code subject} per table, built once rather than per event. */
     private final TableNames tableNames = new TableNames();
+    private final JsonOutput.Writers writers = new JsonOutput.Writers();
     private final SerializedString[] extensionFields;
     private final String[] extensionValues;
 
@@ -242,9 +243,9 @@ public final class CloudEventsEnvelope implements Envelope {
     public Message encode(ChangeEvent event) {
         if (mode == Mode.STRUCTURED) {
             return new Message(event.id(), Map.of(), STRUCTURED_CONTENT_TYPE,
-                    JsonOutput.toBytes(event, this, STRUCTURED));
+                    writers.toBytes(event, this, STRUCTURED));
         }
-        return new Message(event.id(), headers(event), DATA_CONTENT_TYPE, JsonOutput.toBytes(event, this, DATA_ONLY));
+        return new Message(event.id(), headers(event), DATA_CONTENT_TYPE, writers.toBytes(event, this, DATA_ONLY));
     }
 
     /**
