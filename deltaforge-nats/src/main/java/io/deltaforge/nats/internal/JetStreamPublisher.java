@@ -33,6 +33,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -551,19 +552,26 @@ public final class JetStreamPublisher {
      * the batch fails retryably naming the oldest unacknowledged event, as a per-message timeout would
      * (at most one batch's publishing time later). A scheduled task per message cost a quarter of the
      * ack thread in profiles (queue inserts and removals on cancel).
+     *
+     * <p>The task is not cancelled (that is the cost avoided), so it must not keep the batch alive for a
+     * send timeout after it completed: it reaches the batch only through a holder that completion empties.
      */
     private void armAckTimer(CompletableFuture<Void> acks, List<ChangeEvent> events, CompletableFuture<?>[] inFlight,
                              String[] subjects, int[] sizes, int count) {
-        CompletableFuture.delayedExecutor(settings.sendTimeout().toNanos(), TimeUnit.NANOSECONDS).execute(() -> {
-            if (acks.isDone()) {
-                return;
-            }
+        AtomicReference<@Nullable Runnable> check = new AtomicReference<>(() -> {
             for (int i = 0; i < count; i++) {
                 if (!inFlight[i].isDone()) {
                     acks.completeExceptionally(fail(events.get(i), subjects[i], sizes[i],
                             new TimeoutException("no PubAck within " + settings.sendTimeout().toMillis() + " ms")));
                     return;
                 }
+            }
+        });
+        acks.whenComplete((ok, error) -> check.set(null));
+        CompletableFuture.delayedExecutor(settings.sendTimeout().toNanos(), TimeUnit.NANOSECONDS).execute(() -> {
+            Runnable pending = check.getAndSet(null);
+            if (pending != null && !acks.isDone()) {
+                pending.run();
             }
         });
     }
