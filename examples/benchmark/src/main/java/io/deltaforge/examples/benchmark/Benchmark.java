@@ -237,6 +237,8 @@ public final class Benchmark {
         Map<Long, Long> threadCpu0 = threadCpu();
         long gc0 = gcMillis();
         long jit0 = ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
+        long nats0 = serverCpuNanos("nats-server");
+        long pg0 = serverCpuNanos("postgres");
         long cpu0 = processCpuNanos();
         long t0 = System.nanoTime();
         pipeline.start();
@@ -245,6 +247,9 @@ public final class Benchmark {
         long cpu = processCpuNanos() - cpu0;
         // Before stop, while the pipeline's threads still live: their CPU time is all from this run.
         Map<String, Object> byThread = cpuByThread(threadCpu0, "deltaforge-w1-" + run + "-", data.changes());
+        // The walsender ends with the pipeline: read the servers' CPU before stopping it.
+        long natsCpu = serverCpuNanos("nats-server") - nats0;
+        long pgCpu = serverCpuNanos("postgres") - pg0;
         double javaThreads = byThread.values().stream().mapToDouble(v -> (double) v).sum();
         // GC and JIT compiler threads are not Java threads: what the process used beyond the Java threads.
         byThread.put("gc_jit_vm", round(cpu / 1e3 / data.changes() - javaThreads));
@@ -264,6 +269,9 @@ public final class Benchmark {
         m.put("cpu_seconds_per_million", round(cpu / 1e9 * 1_000_000 / data.changes()));
         m.put("peak_rss_mb", rss.stopAndPeakMb());
         m.put("cpu_us_per_event_by_thread", byThread);
+        m.put("nats_server_cpu_us_per_event", round(natsCpu / 1e3 / data.changes()));
+        // Only postgres processes alive at both ends (the walsender started with the pipeline counts in full).
+        m.put("postgres_cpu_us_per_event", round(pgCpu / 1e3 / data.changes()));
         m.put("gc_ms", gcMillis);
         m.put("avg_batch_events", round(data.changes() / Math.max(1, meters.counter("deltaforge.batches",
                 "pipeline", "w1-" + run).count())));
@@ -340,6 +348,8 @@ public final class Benchmark {
             ids.add(UUID.randomUUID().toString());
         }
         Semaphore window = new Semaphore(IN_FLIGHT);
+        long nats0 = serverCpuNanos("nats-server");
+        long cpu0 = processCpuNanos();
         long t0 = System.nanoTime();
         List<CompletableFuture<PublishAck>> acks = new ArrayList<>(data.changes());
         for (int i = 0; i < messages.size(); i++) {
@@ -351,6 +361,8 @@ public final class Benchmark {
         }
         CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new)).get(5, TimeUnit.MINUTES);
         double rate = data.changes() / ((System.nanoTime() - t0) / 1e9);
+        results.put("l2_cpu_us_per_msg", round((processCpuNanos() - cpu0) / 1e3 / data.changes()));
+        results.put("l2_nats_server_cpu_us_per_msg", round((serverCpuNanos("nats-server") - nats0) / 1e3 / data.changes()));
         System.out.printf(Locale.ROOT, "L2 jnats publishAsync (%d B): %.0f msg/s%n", size, rate);
         return rate;
     }
@@ -740,6 +752,18 @@ public final class Benchmark {
             ms += Math.max(0, gc.getCollectionTime());
         }
         return ms;
+    }
+
+    /**
+     * CPU time used so far by this JVM's child processes whose command is {@code name} (the nats-server,
+     * the postgres processes the test kit started, including walsenders that ended), in ns; 0 where the
+     * OS does not say. Shows what the servers cost next to the pipeline on the same two cores.
+     */
+    static long serverCpuNanos(String name) {
+        return ProcessHandle.current().descendants()
+                .filter(p -> p.info().command().map(c -> c.endsWith("/" + name) || c.equals(name)).orElse(false))
+                .mapToLong(p -> p.info().totalCpuDuration().map(Duration::toNanos).orElse(0L))
+                .sum();
     }
 
     static long processCpuNanos() {
