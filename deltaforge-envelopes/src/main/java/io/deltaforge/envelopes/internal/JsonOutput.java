@@ -148,7 +148,7 @@ public final class JsonOutput {
         private @Nullable List<?> seenOnce;
 
         /** The pre-encoded names of these columns, or null the first time a list is seen. */
-        @Nullable SerializedString[] names(List<String> columns) {
+        SerializedString @Nullable [] names(List<String> columns) {
             for (int i = 0; i < TABLES; i++) {
                 if (columnLists[i] == columns) {
                     return columnNames[i];
@@ -296,7 +296,7 @@ public final class JsonOutput {
         }
         List<String> columns = row.columns();
         int n = row.size();
-        SerializedString[] names = g.getOutputTarget() instanceof Output out ? out.names(columns) : null;
+        SerializedString @Nullable [] names = g.getOutputTarget() instanceof Output out ? out.names(columns) : null;
         g.writeStartObject();
         for (int i = 0; i < n; i++) {
             String column = columns.get(i);

@@ -550,8 +550,8 @@ public final class JetStreamPublisher {
      * One timer per batch instead of one per message: send_timeout after the batch's last publish, every
      * message of it should have its PubAck (each was published at or before that point). If one has not,
      * the batch fails retryably naming the oldest unacknowledged event, as a per-message timeout would
-     * (at most one batch's publishing time later). A scheduled task per message cost a quarter of the
-     * ack thread in profiles (queue inserts and removals on cancel).
+     * (at most one batch's publishing time later). A scheduled task per message cost about a sixth of the
+     * jnats threads' profile samples (removal from the shared timer queue on cancel).
      *
      * <p>The task is not cancelled (that is the cost avoided), so it must not keep the batch alive for a
      * send timeout after it completed: it reaches the batch only through a holder that completion empties.
