@@ -676,7 +676,19 @@ public final class Benchmark {
         System.out.println();
         System.out.println("DeltaForge benchmark" + (quick ? " (--quick: a tenth of the sizes)" : ""));
         System.out.println("-".repeat(72));
-        results.forEach((k, v) -> System.out.printf(Locale.ROOT, "%-28s %s%n", k, v));
+        results.forEach((k, v) -> {
+            if (v instanceof List<?> runs && (k.equals("w1") || k.equals("w1_warmup_runs"))) {
+                // One short line per run here; the JSON file has every figure.
+                for (Object r : runs) {
+                    Map<?, ?> run = (Map<?, ?>) r;
+                    System.out.printf(Locale.ROOT, "%-28s run %s: %s events/s, %s CPU-us/event (nats-server %s)%n", k,
+                            run.get("run"), run.get("events_per_s"), run.get("cpu_us_per_event"),
+                            run.get("nats_server_cpu_us_per_event"));
+                }
+            } else {
+                System.out.printf(Locale.ROOT, "%-28s %s%n", k, v);
+            }
+        });
         System.out.println("-".repeat(72));
     }
 
