@@ -15,6 +15,7 @@ import io.deltaforge.envelopes.internal.JsonOutput;
 import io.deltaforge.envelopes.internal.PartitionKeys;
 import io.deltaforge.envelopes.internal.PercentEncoding;
 import io.deltaforge.envelopes.internal.Rfc3339;
+import io.deltaforge.envelopes.internal.TableNames;
 import io.deltaforge.spi.Envelope;
 import io.deltaforge.spi.Message;
 import java.io.IOException;
@@ -111,6 +112,14 @@ public final class CloudEventsEnvelope implements Envelope {
     private static final SerializedString F_DATACONTENTTYPE = new SerializedString("datacontenttype");
     private static final SerializedString F_SUBJECT = new SerializedString("subject");
     private static final SerializedString F_DATA = new SerializedString("data");
+    private static final SerializedString F_TXID = new SerializedString("txid");
+    private static final SerializedString F_LSN = new SerializedString("lsn");
+    private static final SerializedString F_SEQUENCE = new SerializedString("sequence");
+    private static final SerializedString F_PARTITIONKEY = new SerializedString("partitionkey");
+    private static final SerializedString F_TENANT = new SerializedString("tenant");
+    private static final SerializedString V_SPECVERSION = new SerializedString(SPEC_VERSION);
+    private static final SerializedString V_DATACONTENTTYPE = new SerializedString(DATA_CONTENT_TYPE);
+    private static final char[] HEX_UPPER = "0123456789ABCDEF".toCharArray();
 
     private static final JsonOutput.Body<CloudEventsEnvelope> STRUCTURED = CloudEventsEnvelope::writeStructured;
     private static final JsonOutput.Body<CloudEventsEnvelope> DATA_ONLY = (g, e, self) -> writeData(g, e);
@@ -153,6 +162,12 @@ public final class CloudEventsEnvelope implements Envelope {
     private final PartitionKeys partitionKeys;
     /** {@code <prefix>.<verb>} for each {@link Op}, by ordinal: computed once, not per event. */
     private final String[] types;
+    /** The same, pre-encoded for the JSON generator. */
+    private final SerializedString[] typeValues;
+    private final @Nullable SerializedString tenantValue;
+    /** {@code source} and {@code subject} per table, built once rather than per event. */
+    private final TableNames tableNames = new TableNames();
+    private final JsonOutput.Writers writers = new JsonOutput.Writers();
     private final SerializedString[] extensionFields;
     private final String[] extensionValues;
 
@@ -164,9 +179,12 @@ public final class CloudEventsEnvelope implements Envelope {
         this.enabled = EnumSet.copyOf(b.enabled);
         this.partitionKeys = new PartitionKeys(b.keyColumns);
         this.types = new String[Op.values().length];
+        this.typeValues = new SerializedString[types.length];
         for (Op op : Op.values()) {
             types[op.ordinal()] = typePrefix + '.' + verb(op);
+            typeValues[op.ordinal()] = new SerializedString(types[op.ordinal()]);
         }
+        this.tenantValue = tenant == null ? null : new SerializedString(tenant);
         this.extensionFields = new SerializedString[extensions.size()];
         this.extensionValues = new String[extensions.size()];
         int i = 0;
@@ -225,9 +243,9 @@ public final class CloudEventsEnvelope implements Envelope {
     public Message encode(ChangeEvent event) {
         if (mode == Mode.STRUCTURED) {
             return new Message(event.id(), Map.of(), STRUCTURED_CONTENT_TYPE,
-                    JsonOutput.toBytes(event, this, STRUCTURED));
+                    writers.toBytes(event, this, STRUCTURED));
         }
-        return new Message(event.id(), headers(event), DATA_CONTENT_TYPE, JsonOutput.toBytes(event, this, DATA_ONLY));
+        return new Message(event.id(), headers(event), DATA_CONTENT_TYPE, writers.toBytes(event, this, DATA_ONLY));
     }
 
     /**
@@ -258,28 +276,60 @@ public final class CloudEventsEnvelope implements Envelope {
                 + ", extensions=" + extensions.keySet() + "]";
     }
 
+    /**
+     * The structured event, written straight into the generator. Constant and per-table strings are
+     * pre-encoded ({@link SerializedString}); numbers such as the LSN, the sequence and the time are
+     * formatted into one scratch array per event rather than into intermediate strings, since this runs
+     * for every event and its cost showed at the top of the pipeline's profile.
+     */
     private static void writeStructured(JsonGenerator g, ChangeEvent event, CloudEventsEnvelope self)
             throws IOException {
         SourcePosition p = event.position();
+        TableNames.Names names = self.tableNames.of(event);
+        char[] scratch = new char[40];
         g.writeStartObject();
         g.writeFieldName(F_SPECVERSION);
-        g.writeString(SPEC_VERSION);
+        g.writeString(V_SPECVERSION);
         g.writeFieldName(F_ID);
         g.writeString(event.id());
         g.writeFieldName(F_SOURCE);
-        g.writeString(source(event));
+        g.writeString(names.source());
         g.writeFieldName(F_TYPE);
-        g.writeString(self.types[event.op().ordinal()]);
+        g.writeString(self.typeValues[event.op().ordinal()]);
         g.writeFieldName(F_TIME);
-        g.writeString(Rfc3339.format(p.commitTime()));
+        int n = Rfc3339.format(p.commitTime(), scratch);
+        if (n > 0) {
+            g.writeString(scratch, 0, n);
+        } else {
+            g.writeString(Rfc3339.format(p.commitTime()));
+        }
         g.writeFieldName(F_DATACONTENTTYPE);
-        g.writeString(DATA_CONTENT_TYPE);
+        g.writeString(V_DATACONTENTTYPE);
         g.writeFieldName(F_SUBJECT);
-        g.writeString(subject(event));
-        String[] ext = self.standardExtensions(event);
-        for (int i = 0; i < ext.length; i += 2) {
-            g.writeFieldName(ext[i]);
-            g.writeString(ext[i + 1]);
+        g.writeString(names.subject());
+        EnumSet<StandardExtension> on = self.enabled;
+        if (on.contains(StandardExtension.TXID)) {
+            g.writeFieldName(F_TXID);
+            g.writeString(Long.toString(p.xid()));
+        }
+        if (on.contains(StandardExtension.LSN)) {
+            g.writeFieldName(F_LSN);
+            g.writeString(scratch, 0, lsnText(p.lsn().value(), scratch));
+        }
+        if (on.contains(StandardExtension.SEQUENCE)) {
+            g.writeFieldName(F_SEQUENCE);
+            g.writeString(scratch, 0, sequence(p, scratch));
+        }
+        if (on.contains(StandardExtension.PARTITIONKEY)) {
+            String key = self.partitionKeys.keyOf(event);
+            if (key != null) {
+                g.writeFieldName(F_PARTITIONKEY);
+                g.writeString(key);
+            }
+        }
+        if (on.contains(StandardExtension.TENANT) && self.tenantValue != null) {
+            g.writeFieldName(F_TENANT);
+            g.writeString(self.tenantValue);
         }
         for (int i = 0; i < self.extensionFields.length; i++) {
             g.writeFieldName(self.extensionFields[i]);
@@ -335,7 +385,8 @@ public final class CloudEventsEnvelope implements Envelope {
         }
         if (enabled.contains(StandardExtension.LSN)) {
             out[n++] = "lsn";
-            out[n++] = p.lsn().toString();
+            char[] c = new char[17];
+            out[n++] = new String(c, 0, lsnText(p.lsn().value(), c));
         }
         if (enabled.contains(StandardExtension.SEQUENCE)) {
             out[n++] = "sequence";
@@ -357,21 +408,26 @@ public final class CloudEventsEnvelope implements Envelope {
 
     /** {@code schema.table}; for a logical message, its prefix. */
     static String subject(ChangeEvent event) {
-        return JsonOutput.qualifiedName(event.table());
+        return TableNames.subject(event);
     }
 
     static String source(ChangeEvent event) {
-        String table = event.table().schema().isEmpty() ? PercentEncoding.pathSegment(event.table().table())
-                : PercentEncoding.pathSegment(event.table().schema()) + '.'
-                + PercentEncoding.pathSegment(event.table().table());
-        return "deltaforge/" + PercentEncoding.pathSegment(event.sourceId()) + '/' + table;
+        return TableNames.source(event);
     }
 
     static String sequence(SourcePosition p) {
         char[] c = new char[27];
+        return new String(c, 0, sequence(p, c));
+    }
+
+    /**
+     * Writes the sequence into {@code c} (at least 27 chars): the commit LSN as 16 upper-case hex digits, a
+     * dash, the index in the transaction as 10 zero-padded digits. Returns the length, 27.
+     */
+    static int sequence(SourcePosition p, char[] c) {
         long lsn = p.commitLsn().value();
         for (int i = 15; i >= 0; i--) {
-            c[i] = Character.toUpperCase(Character.forDigit((int) (lsn & 0xF), 16));
+            c[i] = HEX_UPPER[(int) (lsn & 0xF)];
             lsn >>>= 4;
         }
         c[16] = '-';
@@ -380,7 +436,27 @@ public final class CloudEventsEnvelope implements Envelope {
             c[i] = (char) ('0' + index % 10);
             index /= 10;
         }
-        return new String(c);
+        return 27;
+    }
+
+    /**
+     * Writes an LSN as PostgreSQL does ({@code 16/B374D848}: both halves in upper-case hex without
+     * leading zeros) into {@code c} (at least 17 chars), as {@link io.deltaforge.api.Lsn#toString()} does
+     * but without its intermediate strings. Returns the length.
+     */
+    static int lsnText(long lsn, char[] c) {
+        int n = hex(lsn >>> 32, c, 0);
+        c[n++] = '/';
+        return hex(lsn & 0xFFFFFFFFL, c, n);
+    }
+
+    private static int hex(long value, char[] c, int at) {
+        int digits = Math.max(1, (64 - Long.numberOfLeadingZeros(value) + 3) / 4);
+        for (int i = at + digits - 1; i >= at; i--) {
+            c[i] = HEX_UPPER[(int) (value & 0xF)];
+            value >>>= 4;
+        }
+        return at + digits;
     }
 
     /**

@@ -78,6 +78,7 @@ public final class DebeziumEnvelope implements Envelope {
     private static final SerializedString F_PAYLOAD = new SerializedString("payload");
 
     private static final JsonOutput.Body<DebeziumEnvelope> BODY = DebeziumEnvelope::write;
+    private final JsonOutput.Writers writers = new JsonOutput.Writers();
 
     private final boolean schemaWrapper;
     private final String database;
@@ -107,7 +108,7 @@ public final class DebeziumEnvelope implements Envelope {
 
     @Override
     public Message encode(ChangeEvent event) {
-        return new Message(event.id(), Map.of(), CONTENT_TYPE, JsonOutput.toBytes(event, this, BODY));
+        return new Message(event.id(), Map.of(), CONTENT_TYPE, writers.toBytes(event, this, BODY));
     }
 
     @Override

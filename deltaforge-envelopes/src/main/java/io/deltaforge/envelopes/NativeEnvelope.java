@@ -58,6 +58,7 @@ public final class NativeEnvelope implements Envelope {
     private static final SerializedString F_INDEX = new SerializedString("index");
 
     private static final JsonOutput.Body<NativeEnvelope> BODY = NativeEnvelope::write;
+    private final JsonOutput.Writers writers = new JsonOutput.Writers();
 
     private final @Nullable String database;
 
@@ -81,7 +82,7 @@ public final class NativeEnvelope implements Envelope {
 
     @Override
     public Message encode(ChangeEvent event) {
-        return new Message(event.id(), Map.of(), CONTENT_TYPE, JsonOutput.toBytes(event, this, BODY));
+        return new Message(event.id(), Map.of(), CONTENT_TYPE, writers.toBytes(event, this, BODY));
     }
 
     @Override

@@ -166,6 +166,77 @@ class CloudEventsEnvelopeTest {
     }
 
     @Test
+    void writesTheLsnExactlyAsPostgresAndLsnToStringDo() {
+        long[] values = {0L, 0x16B3748L, 0x1_0000_0000L, 0x16_B374D848L, 0xFFFF_FFFFL, -1L, Long.MIN_VALUE};
+        char[] c = new char[17];
+        for (long v : values) {
+            assertThat(new String(c, 0, CloudEventsEnvelope.lsnText(v, c))).isEqualTo(new Lsn(v).toString());
+        }
+    }
+
+    @Test
+    void structuredEventsOfSeveralTablesAndSourcesKeepTheirOwnSourceAndSubject() throws Exception {
+        ChangeEvent users = Events.insert();
+        ChangeEvent orders = new ChangeEvent(users.id(), "other-source", users.op(), new TableId("shop", "orders"),
+                users.before(), users.after(), users.position());
+        for (int round = 0; round < 2; round++) {
+            JsonNode u = MAPPER.readTree(envelope.encode(users).payload());
+            JsonNode o = MAPPER.readTree(envelope.encode(orders).payload());
+            assertThat(u.get("source").asText()).isEqualTo("deltaforge/" + users.sourceId() + "/public.users");
+            assertThat(u.get("subject").asText()).isEqualTo("public.users");
+            assertThat(o.get("source").asText()).isEqualTo("deltaforge/other-source/shop.orders");
+            assertThat(o.get("subject").asText()).isEqualTo("shop.orders");
+            assertThat(u.get("lsn").asText()).isEqualTo(users.position().lsn().toString());
+        }
+    }
+
+    @Test
+    void eventsEncodedOneAfterAnotherStayIndependentAcrossAHugeOneAndAFailedOne() throws Exception {
+        byte[] small = envelope.encode(Events.insert()).payload();
+        String big = "x".repeat(300_000);
+        Row huge = Row.of(List.of("id", "name"), 1L, big);
+
+        JsonNode hugeJson = MAPPER.readTree(envelope.encode(Events.withAfter(huge)).payload());
+        assertThatThrownBy(() -> envelope.encode(Events.withAfter(Row.of(List.of("when"), new java.util.Date(0)))))
+                .isInstanceOf(DeltaforgeException.class);
+
+        assertThat(hugeJson.get("data").get("after").get("name").asText()).isEqualTo(big);
+        assertThat(envelope.encode(Events.insert()).payload()).isEqualTo(small);
+    }
+
+    @Test
+    void oneEnvelopeEncodesFromSeveralThreadsAtOnceAsFromOne() throws Exception {
+        List<ChangeEvent> events = new ArrayList<>();
+        for (int i = 0; i < 2000; i++) {
+            events.add(Events.event(Op.CREATE, null, Row.of(List.of("id", "name"), (long) i, "n" + i), i,
+                    Events.COMMITTED));
+        }
+        List<byte[]> expected = new ArrayList<>();
+        for (ChangeEvent e : events) {
+            expected.add(envelope.encode(e).payload());
+        }
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            List<java.util.concurrent.Future<Boolean>> results = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                results.add(pool.submit(() -> {
+                    for (int i = 0; i < events.size(); i++) {
+                        if (!java.util.Arrays.equals(envelope.encode(events.get(i)).payload(), expected.get(i))) {
+                            return false;
+                        }
+                    }
+                    return true;
+                }));
+            }
+            for (var r : results) {
+                assertThat(r.get(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void addsTenantAndConfiguredExtensions() throws Exception {
         CloudEventsEnvelope tagged = CloudEventsEnvelope.builder().typePrefix("com.acme.users").tenant("acme")
                 .extension("region", "eu1").build();

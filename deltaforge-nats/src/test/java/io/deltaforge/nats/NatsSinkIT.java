@@ -246,6 +246,29 @@ class NatsSinkIT {
     }
 
     @Test
+    void aPublishThatIsNeverAcknowledgedFailsTheBatchRetryablyAfterTheSendTimeout() throws Exception {
+        NatsSink sink = started(NatsSink.builder().sendTimeout(Duration.ofSeconds(1))
+                .batchTimeout(Duration.ofSeconds(30)));
+        jsm.deleteStream("USERS");
+        // A plain subscriber takes the publishes and never answers: a responder (so no 503), but no PubAck.
+        try (Connection silent = nats.connect()) {
+            silent.subscribe("users.events");
+            silent.flush(Duration.ofSeconds(5));
+            Batch batch = batch(5);
+            long t0 = System.nanoTime();
+
+            Throwable failure = failureOf(sink.send(batch));
+
+            assertThat(failure).isInstanceOf(RetryableException.class)
+                    .hasMessageContaining("public.users")
+                    .hasMessageContaining("no acknowledgement within 1000 ms");
+            assertThat(batch.events().stream().map(ChangeEvent::id)).anyMatch(id -> failure.getMessage().contains(id));
+            // The send timeout decides, long before the batch timeout.
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(20));
+        }
+    }
+
+    @Test
     void aFullInFlightWindowBlocksSendButTheBatchStillCompletes() throws Exception {
         NatsSink sink = started(NatsSink.builder().maxInFlight(2));
 

@@ -14,11 +14,11 @@ import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
 import io.nats.client.Nats;
 import io.nats.client.Options;
-import io.nats.client.PublishOptions;
 import io.nats.client.api.PublishAck;
 import io.nats.client.api.StreamConfiguration;
 import io.nats.client.api.StreamInfo;
 import io.nats.client.impl.Headers;
+import io.nats.client.support.NatsJetStreamConstants;
 import java.io.IOException;
 import io.nats.client.api.StorageType;
 import java.time.Duration;
@@ -33,6 +33,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -189,8 +190,9 @@ public final class JetStreamPublisher {
                 // retryable.
                 .reconnectBufferSize(0)
                 .connectionTimeout(Duration.ofMillis(Math.min(settings.sendTimeout().toMillis(), 5000)))
-                // Also the default timeout of jnats' own request futures: abandoned ones are cleaned up
-                // around the time our own per-publish timeout fires.
+                // Also the timeout of jnats' own request futures, which publishAsync makes: one that has no
+                // PubAck after a send timeout fails (TimeoutException) at the next sweep, within two send
+                // timeouts, and gives its window place back. The batch's own timer reports it sooner.
                 .requestCleanupInterval(settings.sendTimeout())
                 .useTimeoutException()
                 .maxMessagesInOutgoingQueue(Math.max(Options.DEFAULT_MAX_MESSAGES_IN_OUTGOING_QUEUE,
@@ -462,13 +464,19 @@ public final class JetStreamPublisher {
         AtomicInteger pending = new AtomicInteger(1);
         List<ChangeEvent> events = batch.events();
         List<Message> messages = batch.messages();
+        // Kept to name the oldest unacknowledged message if the batch's ack timer fires.
+        CompletableFuture<?>[] inFlight = new CompletableFuture<?>[messages.size()];
+        String[] subjects = new String[messages.size()];
+        int[] sizes = new int[messages.size()];
+        int count = 0;
         for (int i = 0; i < messages.size() && !acks.isDone(); i++) {
             ChangeEvent event = events.get(i);
             Message message = messages.get(i);
             String subject = settings.subject().render(event);
-            Headers headers = headersFor(message);
+            // The dead-letter subject may belong to another stream: no stream expectation there.
+            Headers headers = headersFor(message, !subject.equals(settings.deadLetterSubject()));
             byte[] body = message.payload();
-            int size = body.length + headers.serializedLength() + idHeadersLength(message.id());
+            int size = body.length + headers.serializedLength();
             long limit = sizeLimit;
             if (limit > 0 && size > limit) {
                 String dlq = settings.deadLetterSubject();
@@ -487,7 +495,8 @@ public final class JetStreamPublisher {
                 headers = new Headers();
                 headers.put(CONTENT_TYPE, "application/json");
                 headers.put("DeltaForge-Dead-Letter", "too-large");
-                size = body.length + headers.serializedLength() + idHeadersLength(message.id());
+                headers.put(NatsJetStreamConstants.MSG_ID_HDR, message.id());
+                size = body.length + headers.serializedLength();
                 deadLettered.incrementAndGet();
             }
             if (!acquire(deadline, batch, acks, size)) {
@@ -495,11 +504,9 @@ public final class JetStreamPublisher {
             }
             CompletableFuture<PublishAck> ack;
             try {
-                PublishOptions.Builder options = PublishOptions.builder().messageId(message.id());
-                if (!subject.equals(settings.deadLetterSubject())) {
-                    options.expectedStream(settings.stream());
-                }
-                ack = js.publishAsync(subject, headers, body, options.build());
+                // The Nats-Msg-Id (and Nats-Expected-Stream) headers are in `headers` already: without
+                // PublishOptions jnats sends them as they are instead of copying the headers to merge them.
+                ack = js.publishAsync(subject, headers, body);
             } catch (RuntimeException e) {
                 window.release();
                 bytesWindow.release(size);
@@ -508,9 +515,15 @@ public final class JetStreamPublisher {
                 return;
             }
             pending.incrementAndGet();
+            inFlight[i] = ack;
+            subjects[i] = subject;
+            sizes[i] = size;
+            count = i + 1;
             int sent = size;
             String sentTo = subject;
-            ack.orTimeout(settings.sendTimeout().toNanos(), TimeUnit.NANOSECONDS).whenComplete((pa, error) -> {
+            // No timer per message: jnats times out each request future itself (requestCleanupInterval),
+            // which releases the window, and one timer per batch (below) bounds how long the batch waits.
+            ack.whenComplete((pa, error) -> {
                 window.release();
                 bytesWindow.release(sent);
                 if (error != null) {
@@ -528,7 +541,39 @@ public final class JetStreamPublisher {
         }
         if (pending.decrementAndGet() == 0) {
             acks.complete(null);
+        } else if (!acks.isDone()) {
+            armAckTimer(acks, events, inFlight, subjects, sizes, count);
         }
+    }
+
+    /**
+     * One timer per batch instead of one per message: send_timeout after the batch's last publish, every
+     * message of it should have its PubAck (each was published at or before that point). If one has not,
+     * the batch fails retryably naming the oldest unacknowledged event, as a per-message timeout would
+     * (at most one batch's publishing time later). A scheduled task per message cost about a sixth of the
+     * jnats threads' profile samples (removal from the shared timer queue on cancel).
+     *
+     * <p>The task is not cancelled (that is the cost avoided), so it must not keep the batch alive for a
+     * send timeout after it completed: it reaches the batch only through a holder that completion empties.
+     */
+    private void armAckTimer(CompletableFuture<Void> acks, List<ChangeEvent> events, CompletableFuture<?>[] inFlight,
+                             String[] subjects, int[] sizes, int count) {
+        AtomicReference<@Nullable Runnable> check = new AtomicReference<>(() -> {
+            for (int i = 0; i < count; i++) {
+                if (!inFlight[i].isDone()) {
+                    acks.completeExceptionally(fail(events.get(i), subjects[i], sizes[i],
+                            new TimeoutException("no PubAck within " + settings.sendTimeout().toMillis() + " ms")));
+                    return;
+                }
+            }
+        });
+        acks.whenComplete((ok, error) -> check.set(null));
+        CompletableFuture.delayedExecutor(settings.sendTimeout().toNanos(), TimeUnit.NANOSECONDS).execute(() -> {
+            Runnable pending = check.getAndSet(null);
+            if (pending != null && !acks.isDone()) {
+                pending.run();
+            }
+        });
     }
 
     /**
@@ -601,12 +646,6 @@ public final class JetStreamPublisher {
         return false;
     }
 
-    /** Bytes the Nats-Msg-Id and Nats-Expected-Stream headers add, which jnats writes from the options. */
-    private int idHeadersLength(String id) {
-        return "Nats-Msg-Id: \r\n".length() + id.length() + "Nats-Expected-Stream: \r\n".length()
-                + settings.stream().length();
-    }
-
     /** What replaces an oversized event on the dead-letter subject: enough to find and replay it. */
     private byte[] deadLetterRecord(ChangeEvent event, String dlq, String subject, int size, long limit) {
         StringBuilder json = new StringBuilder(256).append('{');
@@ -655,11 +694,24 @@ public final class JetStreamPublisher {
         return e;
     }
 
-    private Headers headersFor(Message message) {
+    /**
+     * The headers of one publish: the configured ones, the message's own, its content type, and the
+     * Nats-Msg-Id that JetStream de-duplicates by, plus Nats-Expected-Stream so that a subject captured by
+     * another stream is refused rather than stored there.
+     */
+    private Headers headersFor(Message message, boolean expectStream) {
         Headers headers = new Headers();
-        settings.headers().forEach(headers::put);
-        message.headers().forEach(headers::put);
+        if (!settings.headers().isEmpty()) {
+            settings.headers().forEach(headers::put);
+        }
+        if (!message.headers().isEmpty()) {
+            message.headers().forEach(headers::put);
+        }
         headers.put(CONTENT_TYPE, message.contentType());
+        headers.put(NatsJetStreamConstants.MSG_ID_HDR, message.id());
+        if (expectStream) {
+            headers.put(NatsJetStreamConstants.EXPECTED_STREAM_HDR, settings.stream());
+        }
         return headers;
     }
 

@@ -5,6 +5,7 @@ import io.deltaforge.api.Pipeline;
 import io.deltaforge.envelopes.CloudEventsEnvelope;
 import io.deltaforge.nats.NatsSink;
 import io.deltaforge.postgres.PostgresSource;
+import io.deltaforge.postgres.SnapshotMode;
 import io.deltaforge.testkit.NatsServer;
 import io.deltaforge.testkit.PostgresServer;
 import io.nats.client.Connection;
@@ -65,6 +66,8 @@ import org.postgresql.replication.PGReplicationStream;
  */
 public final class Benchmark {
     private static final int IN_FLIGHT = 4096;
+    /** The heap of the child JVMs that measure memory (W1 RSS, W3, W4). */
+    private static final String CHILD_HEAP = "-Xmx256m";
 
     private final boolean quick;
     private final int txSize = 100;
@@ -72,6 +75,15 @@ public final class Benchmark {
     private final int w2Rate;
     private final int w2Seconds;
     private final int w3Rows;
+    /**
+     * W1 runs before the three measured ones, reported apart: a pipeline runs for days, and the first
+     * 200,000 events of a JVM are slowed by JIT compilation (several CPU-seconds of the compiler threads
+     * on two cores), which L1 and L2 (a few small loops) hardly pay.
+     */
+    private final int w1Warmups;
+    private final int w4Rows;
+    /** Rows per snapshot query in W4, the source's default. */
+    private static final int W4_CHUNK = 10_000;
     private final Map<String, Object> results = new LinkedHashMap<>();
 
     private Benchmark(boolean quick) {
@@ -80,11 +92,21 @@ public final class Benchmark {
         this.w2Rate = 2000;
         this.w2Seconds = quick ? 5 : 30;
         this.w3Rows = quick ? 100_000 : 1_000_000;
+        this.w1Warmups = quick ? 1 : 2;
+        this.w4Rows = quick ? 100_000 : 1_000_000;
     }
 
     public static void main(String[] args) throws Exception {
         if (args.length > 0 && args[0].equals("--w3-child")) {
             W3Child.run(args[1], args[2], args[3], args[4], args[5], Integer.parseInt(args[6]));
+            return;
+        }
+        if (args.length > 0 && args[0].equals("--w1-child")) {
+            W1Child.run(args[1], args[2], Integer.parseInt(args[3]), Lsn.parse(args[4]));
+            return;
+        }
+        if (args.length > 0 && args[0].equals("--w4-child")) {
+            W4Child.run(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]));
             return;
         }
         List<String> a = Arrays.asList(args);
@@ -101,18 +123,30 @@ public final class Benchmark {
              Connection nc = Nats.connect(nats.url())) {
             results.put("postgres", pg.queryString("SHOW server_version"));
             W1Data data = loadW1(pg);
+            List<Map<String, Object>> warmups = new ArrayList<>();
             List<Map<String, Object>> w1 = new ArrayList<>();
-            for (int run = 1; run <= 3; run++) {
-                w1.add(runW1(pg, nats, nc, data, run));
+            for (int run = 1; run <= w1Warmups + 3; run++) {
+                (run <= w1Warmups ? warmups : w1).add(runW1(pg, nats, nc, data, run));
             }
+            results.put("w1_warmup_runs", warmups);
             results.put("w1", w1);
             double l1 = runL1(pg, data);
-            double l2 = runL2(nc, data, avgPayload(nc, "BENCH_W1_1"));
+            double l2 = runL2(nc, data, avgPayload(nc, "BENCH_W1_" + (w1Warmups + 1)));
             results.put("l1_events_per_s", round(l1));
             results.put("l2_msgs_per_s", round(l2));
             double median = median(w1.stream().mapToDouble(m -> (double) m.get("events_per_s")).toArray());
             results.put("w1_median_events_per_s", round(median));
             results.put("w1_ratio_to_min_limit", round(median / Math.min(l1, l2)));
+            Map<String, Object> w1Child = runChild("w1-child", CHILD_HEAP, pg.dsn(), nats.url(),
+                    String.valueOf(data.changes()), data.beforeLastTx().toString());
+            results.put("w1_child_jvm", w1Child);
+            if (!args.contains("--skip-w4")) {
+                Map<String, Object> w4 = runW4(pg, nats);
+                if (w4.get("rows_per_s") instanceof String rate) {
+                    w4.put("ratio_to_l2", round(Double.parseDouble(rate) / l2));
+                }
+                results.put("w4", w4);
+            }
             if (!args.contains("--skip-w2")) {
                 results.put("w2", runW2(pg, nats, nc));
             }
@@ -137,7 +171,11 @@ public final class Benchmark {
                                     tags text[], profile jsonb, created_at timestamptz DEFAULT now());
                 CREATE PUBLICATION users_pub FOR TABLE users;
                 """);
-        for (String slot : List.of("bench_w1_1", "bench_w1_2", "bench_w1_3", "bench_l1")) {
+        List<String> slots = new ArrayList<>(List.of("bench_l1", "bench_w1_child"));
+        for (int run = 1; run <= w1Warmups + 3; run++) {
+            slots.add("bench_w1_" + run);
+        }
+        for (String slot : slots) {
             pg.execute("SELECT pg_create_logical_replication_slot('" + slot + "', 'pgoutput')");
         }
         long t0 = System.nanoTime();
@@ -186,7 +224,9 @@ public final class Benchmark {
         String stream = "BENCH_W1_" + run;
         nc.jetStreamManagement().addStream(StreamConfiguration.builder().name(stream)
                 .subjects("w1." + run + ".>").storageType(StorageType.File).build());
-        Pipeline pipeline = Pipeline.builder().name("w1-" + run)
+        io.micrometer.core.instrument.simple.SimpleMeterRegistry meters =
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        Pipeline pipeline = Pipeline.builder().name("w1-" + run).meterRegistry(meters)
                 .source(PostgresSource.builder().id("bench").dsn(pg.dsn()).slot("bench_w1_" + run)
                         .publication("users_pub").build())
                 .sink(NatsSink.builder().id("nats").url(nats.url()).stream(stream).subject("w1." + run + ".events")
@@ -194,12 +234,26 @@ public final class Benchmark {
                 .envelope(CloudEventsEnvelope.withTypePrefix("com.acme.users"))
                 .build();
         RssSampler rss = RssSampler.start();
+        Map<Long, Long> threadCpu0 = threadCpu();
+        long gc0 = gcMillis();
+        long jit0 = ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
+        long nats0 = serverCpuNanos("nats-server");
         long cpu0 = processCpuNanos();
         long t0 = System.nanoTime();
         pipeline.start();
         awaitDrained(pipeline, data.changes(), data.beforeLastTx(), Duration.ofMinutes(5));
         long elapsed = System.nanoTime() - t0;
         long cpu = processCpuNanos() - cpu0;
+        // Before stop, while the pipeline's threads still live: their CPU time is all from this run.
+        Map<String, Object> byThread = cpuByThread(threadCpu0, "deltaforge-w1-" + run + "-", data.changes());
+        // Read before stopping, as the thread figures. (PostgreSQL runs as another user when we are root,
+        // and its processes do not show their CPU to us; the walsender is not counted.)
+        long natsCpu = serverCpuNanos("nats-server") - nats0;
+        double javaThreads = byThread.values().stream().mapToDouble(v -> (double) v).sum();
+        // GC and JIT compiler threads are not Java threads: what the process used beyond the Java threads.
+        byThread.put("gc_jit_vm", round(cpu / 1e3 / data.changes() - javaThreads));
+        long gcMillis = gcMillis() - gc0;
+        long jitMillis = ManagementFactory.getCompilationMXBean().getTotalCompilationTime() - jit0;
         pipeline.stop();
         long stored = nc.jetStreamManagement().getStreamInfo(stream).getStreamState().getMsgCount();
         if (stored != data.changes()) {
@@ -207,13 +261,20 @@ public final class Benchmark {
         }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("run", run);
+        m.put("warmup", run <= w1Warmups);
         m.put("seconds", round(elapsed / 1e9));
         m.put("events_per_s", round(data.changes() / (elapsed / 1e9)));
         m.put("cpu_us_per_event", round(cpu / 1e3 / data.changes()));
         m.put("cpu_seconds_per_million", round(cpu / 1e9 * 1_000_000 / data.changes()));
         m.put("peak_rss_mb", rss.stopAndPeakMb());
-        System.out.printf(Locale.ROOT, "W1 run %d: %.0f events/s, %.1f CPU-us/event%n", run,
-                data.changes() / (elapsed / 1e9), cpu / 1e3 / data.changes());
+        m.put("cpu_us_per_event_by_thread", byThread);
+        m.put("nats_server_cpu_us_per_event", round(natsCpu / 1e3 / data.changes()));
+        m.put("gc_ms", gcMillis);
+        m.put("avg_batch_events", round(data.changes() / Math.max(1, meters.counter("deltaforge.batches",
+                "pipeline", "w1-" + run).count())));
+        m.put("jit_ms", jitMillis);
+        System.out.printf(Locale.ROOT, "W1 run %d%s: %.0f events/s, %.1f CPU-us/event %s, GC %d ms, JIT %d ms%n",
+                run, run <= w1Warmups ? " (warm-up)" : "", data.changes() / (elapsed / 1e9), cpu / 1e3 / data.changes(), byThread, gcMillis, jitMillis);
         return m;
     }
 
@@ -284,6 +345,8 @@ public final class Benchmark {
             ids.add(UUID.randomUUID().toString());
         }
         Semaphore window = new Semaphore(IN_FLIGHT);
+        long nats0 = serverCpuNanos("nats-server");
+        long cpu0 = processCpuNanos();
         long t0 = System.nanoTime();
         List<CompletableFuture<PublishAck>> acks = new ArrayList<>(data.changes());
         for (int i = 0; i < messages.size(); i++) {
@@ -295,6 +358,8 @@ public final class Benchmark {
         }
         CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new)).get(5, TimeUnit.MINUTES);
         double rate = data.changes() / ((System.nanoTime() - t0) / 1e9);
+        results.put("l2_cpu_us_per_msg", round((processCpuNanos() - cpu0) / 1e3 / data.changes()));
+        results.put("l2_nats_server_cpu_us_per_msg", round((serverCpuNanos("nats-server") - nats0) / 1e3 / data.changes()));
         System.out.printf(Locale.ROOT, "L2 jnats publishAsync (%d B): %.0f msg/s%n", size, rate);
         return rate;
     }
@@ -393,6 +458,141 @@ public final class Benchmark {
         return t.getEpochSecond() * 1_000_000 + t.getNano() / 1000;
     }
 
+    // ---- W1 in a child JVM, W4 -------------------------------------------------------------------
+
+    /**
+     * Runs this class in a child JVM with a set heap ({@code --<mode> args...}) and returns the key=value
+     * pairs of its {@code RESULT} line, with its exit code.
+     */
+    private static Map<String, Object> runChild(String mode, String heap, String... args) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> command = new ArrayList<>(List.of(java, heap, "-cp", System.getProperty("java.class.path"),
+                Benchmark.class.getName(), "--" + mode));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("heap", heap);
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                if (line.startsWith("RESULT ")) {
+                    for (String kv : line.substring(7).split(" ")) {
+                        String[] parts = kv.split("=", 2);
+                        result.put(parts[0], parts[1]);
+                    }
+                } else if (line.contains("ERROR") || line.contains("Exception")) {
+                    System.out.println("  " + mode + ": " + line);
+                }
+            }
+        }
+        result.put("exit_code", p.waitFor());
+        System.out.println(mode + ": " + result);
+        return result;
+    }
+
+    /** The resident set and heap figures of a child run, as one RESULT fragment. */
+    private static String memory(RssSampler rss) {
+        long peakHeap = 0;
+        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+            if (pool.getType() == MemoryType.HEAP && pool.getPeakUsage() != null) {
+                peakHeap += pool.getPeakUsage().getUsed();
+            }
+        }
+        long steady = rss.steadyMb();
+        // peak_heap_pools_mb adds each pool's own peak (as W3 reports it), an upper bound that may pass -Xmx;
+        // peak_heap_used_mb is the most in use at one sample; peak_live_heap_mb what survived a collection.
+        return "peak_heap_used_mb=" + rss.peakHeapUsedMb() + " peak_live_heap_mb=" + rss.peakLiveHeapMb()
+                + " peak_heap_pools_mb=" + (peakHeap >> 20) + " steady_rss_mb=" + steady + " peak_rss_mb="
+                + rss.stopAndPeakMb() + " max_heap_mb=" + (Runtime.getRuntime().maxMemory() >> 20);
+    }
+
+    /**
+     * W1 once more, in a child JVM with {@link #CHILD_HEAP}, for the pipeline's own footprint: the resident
+     * set while it drains the backlog, without the benchmark's other pipelines and its default heap.
+     */
+    static final class W1Child {
+        static void run(String dsn, String natsUrl, int events, Lsn beforeLastTx) throws Exception {
+            try (Connection nc = Nats.connect(natsUrl)) {
+                nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("BENCH_W1_CHILD")
+                        .subjects("w1child.>").storageType(StorageType.File).build());
+            }
+            Pipeline pipeline = Pipeline.builder().name("w1-child")
+                    .source(PostgresSource.builder().id("bench").dsn(dsn).slot("bench_w1_child")
+                            .publication("users_pub").build())
+                    .sink(NatsSink.builder().id("nats").url(natsUrl).stream("BENCH_W1_CHILD")
+                            .subject("w1child.events").maxInFlight(IN_FLIGHT).build())
+                    .envelope(CloudEventsEnvelope.withTypePrefix("com.acme.users"))
+                    .build();
+            RssSampler rss = RssSampler.start();
+            long cpu0 = processCpuNanos();
+            long t0 = System.nanoTime();
+            pipeline.start();
+            awaitDrained(pipeline, events, beforeLastTx, Duration.ofMinutes(5));
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            long cpu = processCpuNanos() - cpu0;
+            String memory = memory(rss);
+            pipeline.stop();
+            System.out.println("RESULT events=" + events + " seconds=" + round(seconds) + " events_per_s="
+                    + round(events / seconds) + " cpu_us_per_event=" + round(cpu / 1e3 / events) + " " + memory);
+            System.exit(0);
+        }
+    }
+
+    /**
+     * W4: an initial snapshot of {@link #w4Rows} rows of a table shaped like W1's, through the pipeline in a
+     * child JVM with {@link #CHILD_HEAP} (postgres source, {@code snapshot(INITIAL, 10000)}).
+     */
+    private Map<String, Object> runW4(PostgresServer pg, NatsServer nats) throws Exception {
+        long t0 = System.nanoTime();
+        pg.execute("""
+                CREATE TABLE users_w4 (id bigserial PRIMARY KEY, name text, email text, balance numeric(12,2),
+                                       tags text[], profile jsonb, created_at timestamptz DEFAULT now());
+                CREATE PUBLICATION w4_pub FOR TABLE users_w4;
+                """);
+        pg.execute("INSERT INTO users_w4 (name, email, balance, tags, profile) SELECT 'user ' || g, "
+                + "'user' || g || '@example.com', (g % 100000) / 100.0, ARRAY['tag' || (g % 7), 'b'], "
+                + "jsonb_build_object('n', g, 'city', 'Lyon', 'vip', g % 2 = 0) FROM generate_series(1, " + w4Rows + ") g");
+        System.out.printf(Locale.ROOT, "W4: %d rows loaded in %.1f s%n", w4Rows, (System.nanoTime() - t0) / 1e9);
+        Map<String, Object> result = runChild("w4-child", CHILD_HEAP, pg.dsn(), nats.url(), String.valueOf(w4Rows),
+                String.valueOf(W4_CHUNK));
+        result.put("chunk_size", W4_CHUNK);
+        return result;
+    }
+
+    /** Runs in a child JVM: the snapshot of {@code users_w4}, timed until every row is acknowledged. */
+    static final class W4Child {
+        static void run(String dsn, String natsUrl, int rows, int chunk) throws Exception {
+            try (Connection nc = Nats.connect(natsUrl)) {
+                nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("BENCH_W4")
+                        .subjects("w4.>").storageType(StorageType.File).build());
+            }
+            Pipeline pipeline = Pipeline.builder().name("w4")
+                    .source(PostgresSource.builder().id("bench").dsn(dsn).slot("bench_w4").publication("w4_pub")
+                            .snapshot(SnapshotMode.INITIAL, chunk).build())
+                    .sink(NatsSink.builder().id("nats").url(natsUrl).stream("BENCH_W4").subject("w4.events")
+                            .maxInFlight(IN_FLIGHT).build())
+                    .envelope(CloudEventsEnvelope.withTypePrefix("com.acme.users"))
+                    .build();
+            RssSampler rss = RssSampler.start();
+            long cpu0 = processCpuNanos();
+            long t0 = System.nanoTime();
+            pipeline.start();
+            // The snapshot's closing commit moves the checkpoint once every row is delivered.
+            awaitDrained(pipeline, rows, Lsn.ZERO, Duration.ofMinutes(10));
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            long cpu = processCpuNanos() - cpu0;
+            String memory = memory(rss);
+            pipeline.stop();
+            try (Connection nc = Nats.connect(natsUrl)) {
+                long stored = nc.jetStreamManagement().getStreamInfo("BENCH_W4").getStreamState().getMsgCount();
+                System.out.println("RESULT rows=" + rows + " stored=" + stored + " seconds=" + round(seconds)
+                        + " rows_per_s=" + round(rows / seconds) + " cpu_us_per_row=" + round(cpu / 1e3 / rows)
+                        + " " + memory);
+            }
+            System.exit(0);
+        }
+    }
+
     // ---- W3 ---------------------------------------------------------------------------------------
 
     private Map<String, Object> runW3(PostgresServer pg, NatsServer nats) throws Exception {
@@ -476,7 +676,19 @@ public final class Benchmark {
         System.out.println();
         System.out.println("DeltaForge benchmark" + (quick ? " (--quick: a tenth of the sizes)" : ""));
         System.out.println("-".repeat(72));
-        results.forEach((k, v) -> System.out.printf(Locale.ROOT, "%-28s %s%n", k, v));
+        results.forEach((k, v) -> {
+            if (v instanceof List<?> runs && (k.equals("w1") || k.equals("w1_warmup_runs"))) {
+                // One short line per run here; the JSON file has every figure.
+                for (Object r : runs) {
+                    Map<?, ?> run = (Map<?, ?>) r;
+                    System.out.printf(Locale.ROOT, "%-28s run %s: %s events/s, %s CPU-us/event (nats-server %s)%n", k,
+                            run.get("run"), run.get("events_per_s"), run.get("cpu_us_per_event"),
+                            run.get("nats_server_cpu_us_per_event"));
+                }
+            } else {
+                System.out.printf(Locale.ROOT, "%-28s %s%n", k, v);
+            }
+        });
         System.out.println("-".repeat(72));
     }
 
@@ -491,6 +703,76 @@ public final class Benchmark {
             // Not Linux: no load figure.
         }
         return m;
+    }
+
+    /** CPU time of every live thread, by thread id. */
+    private static Map<Long, Long> threadCpu() {
+        java.lang.management.ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        Map<Long, Long> out = new java.util.HashMap<>();
+        for (long id : mx.getAllThreadIds()) {
+            long ns = mx.getThreadCpuTime(id);
+            if (ns > 0) {
+                out.put(id, ns);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * CPU-µs per event of each Java thread since {@code before} ({@link #threadCpu}), grouped by role:
+     * the engine's threads by role ({@code reader}, {@code batcher}, {@code sink-nats}), jnats' threads of
+     * the sink's connection ({@code jnats}), and the JVM's own (GC, JIT compiler) by name. A steadier
+     * figure than wall time on a shared box, and it shows where the process's CPU goes. Threads that ended
+     * in between are not counted.
+     */
+    private static Map<String, Object> cpuByThread(Map<Long, Long> before, String enginePrefix, long events) {
+        java.lang.management.ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        Map<String, Double> micros = new java.util.TreeMap<>();
+        for (java.lang.management.ThreadInfo info : mx.getThreadInfo(mx.getAllThreadIds())) {
+            if (info == null) {
+                continue;
+            }
+            String name = info.getThreadName();
+            String role;
+            if (name.startsWith(enginePrefix)) {
+                role = name.substring(enginePrefix.length());
+            } else if (name.startsWith("deltaforge-nats")) {
+                role = "jnats";
+            } else if (name.startsWith("GC ") || name.startsWith("G1 ")) {
+                role = "gc";
+            } else if (name.contains("Compiler")) {
+                role = "jit";
+            } else {
+                role = "other";
+            }
+            long ns = mx.getThreadCpuTime(info.getThreadId()) - before.getOrDefault(info.getThreadId(), 0L);
+            if (ns > 0) {
+                micros.merge(role, ns / 1e3 / events, Double::sum);
+            }
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        micros.forEach((k, v) -> out.put(k, round(v)));
+        return out;
+    }
+
+    private static long gcMillis() {
+        long ms = 0;
+        for (java.lang.management.GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+            ms += Math.max(0, gc.getCollectionTime());
+        }
+        return ms;
+    }
+
+    /**
+     * CPU time used so far by this JVM's child processes whose command is {@code name} (the nats-server
+     * the test kit started), in ns; 0 where the OS does not say. Shows what the server costs next to the
+     * pipeline on the same two cores.
+     */
+    static long serverCpuNanos(String name) {
+        return ProcessHandle.current().descendants()
+                .filter(p -> p.info().command().map(c -> c.endsWith("/" + name) || c.equals(name)).orElse(false))
+                .mapToLong(p -> p.info().totalCpuDuration().map(Duration::toNanos).orElse(0L))
+                .sum();
     }
 
     static long processCpuNanos() {
