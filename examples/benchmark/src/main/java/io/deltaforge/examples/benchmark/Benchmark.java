@@ -596,27 +596,9 @@ public final class Benchmark {
     // ---- W3 ---------------------------------------------------------------------------------------
 
     private Map<String, Object> runW3(PostgresServer pg, NatsServer nats) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        String cp = System.getProperty("java.class.path");
-        Process p = new ProcessBuilder(java, "-Xmx256m", "-cp", cp, Benchmark.class.getName(), "--w3-child",
-                pg.jdbcUrl(), pg.user(), pg.password(), pg.dsn(), nats.url(), String.valueOf(w3Rows)).redirectErrorStream(true).start();
-        Map<String, Object> result = new LinkedHashMap<>();
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = r.readLine()) != null) {
-                if (line.startsWith("W3RESULT ")) {
-                    for (String kv : line.substring(9).split(" ")) {
-                        String[] parts = kv.split("=", 2);
-                        result.put(parts[0], parts[1]);
-                    }
-                } else if (line.contains("ERROR") || line.contains("Exception")) {
-                    System.out.println("  w3: " + line);
-                }
-            }
-        }
-        result.put("exit_code", p.waitFor());
-        result.put("completed", p.exitValue() == 0 && result.containsKey("seconds"));
-        System.out.println("W3 big transaction: " + result);
+        Map<String, Object> result = runChild("w3-child", CHILD_HEAP, pg.jdbcUrl(), pg.user(), pg.password(),
+                pg.dsn(), nats.url(), String.valueOf(w3Rows));
+        result.put("completed", (int) result.get("exit_code") == 0 && result.containsKey("seconds"));
         return result;
     }
 
@@ -661,7 +643,7 @@ public final class Benchmark {
                         peakHeap += pool.getPeakUsage().getUsed();
                     }
                 }
-                System.out.println("W3RESULT rows=" + rows + " seconds=" + round(seconds) + " events_per_s="
+                System.out.println("RESULT rows=" + rows + " seconds=" + round(seconds) + " events_per_s="
                         + round(rows / seconds) + " peak_heap_mb=" + (peakHeap >> 20) + " peak_rss_mb="
                         + rss.stopAndPeakMb() + " max_heap_mb=" + (Runtime.getRuntime().maxMemory() >> 20)
                         + " checkpoint_after_big_tx=" + pipeline.status().checkpoint().isAfter(before));
