@@ -267,7 +267,7 @@ public final class CloudEventsEnvelope implements Envelope {
             b.withExtension(ext[i], ext[i + 1]);
         }
         extensions.forEach(b::withExtension);
-        return b.withData(BytesCloudEventData.wrap(JsonOutput.toBytes(event, this, DATA_ONLY))).build();
+        return b.withData(BytesCloudEventData.wrap(writers.toBytes(event, this, DATA_ONLY))).build();
     }
 
     @Override

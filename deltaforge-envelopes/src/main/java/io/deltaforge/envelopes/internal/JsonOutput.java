@@ -69,22 +69,7 @@ public final class JsonOutput {
     }
 
     /**
-     * Runs {@code body} against a fresh generator and returns the bytes. {@code context} lets a caller pass
-     * its own state without a capturing lambda per event. For the per-event path use a {@link Writers}.
-     */
-    public static <C> byte[] toBytes(ChangeEvent event, C context, Body<C> body) {
-        ByteArrayBuilder out = new ByteArrayBuilder(FIRST_BLOCK);
-        try (JsonGenerator g = FACTORY.createGenerator(out)) {
-            body.write(g, event, context);
-        } catch (IOException e) {
-            // Only a bug can get here: the target is memory.
-            throw new DeltaforgeException("cannot write event " + event.id() + " as JSON: " + e.getMessage(), e);
-        }
-        return out.toByteArray();
-    }
-
-    /**
-     * Reusable generators for one envelope: {@link #toBytes} writes each event as one more root value of
+     * Reusable generators for one envelope: {@link Writers#toBytes} writes each event as one more root value of
      * a long-lived generator into a buffer of its own, and copies the event's bytes out. Making a generator
      * per event (its context, its buffer-recycler lookup, a 1 kB first block) took a fifth of the encoding
      * thread in profiles and most of its garbage.
@@ -96,6 +81,7 @@ public final class JsonOutput {
     public static final class Writers {
         private final AtomicReference<@Nullable Writer> idle = new AtomicReference<>();
 
+        /** Writes one event with {@code body}; {@code context} passes the caller's state without a capturing lambda. */
         public <C> byte[] toBytes(ChangeEvent event, C context, Body<C> body) {
             Writer w = idle.getAndSet(null);
             if (w == null) {
