@@ -9,6 +9,8 @@ import io.deltaforge.api.BatchConfig;
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.Lsn;
 import io.deltaforge.api.Pipeline;
+import io.deltaforge.api.SnapshotRequest;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.deltaforge.api.PipelineState;
 import io.deltaforge.api.RetryableException;
 import io.deltaforge.api.SinkBinding;
@@ -47,6 +49,29 @@ class EngineTest {
     private Pipeline.Builder builder() {
         return Pipeline.builder().name("test").source(source).envelope(Fakes.TEXT)
                 .retryBackoff(Duration.ofMillis(5), Duration.ofMillis(20));
+    }
+
+    @Test
+    void aSnapshotRequestReachesTheSourceOnlyWhileThePipelineRuns() {
+        pipeline = builder().sink(new FakeSink("a")).build();
+        SnapshotRequest request = SnapshotRequest.of("public.t");
+        assertThatThrownBy(() -> pipeline.snapshot(request)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("NEW");
+
+        pipeline.start();
+        pipeline.snapshot(request);
+        pipeline.pause();
+        pipeline.snapshot(request);
+
+        assertThat(source.snapshots).containsExactly(request, request);
+    }
+
+    @Test
+    void theSourceIsGivenThePipelinesMeterRegistry() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        pipeline = builder().sink(new FakeSink("a")).meterRegistry(registry).build();
+
+        assertThat(source.metricsRegistry).isSameAs(registry);
     }
 
     @Test

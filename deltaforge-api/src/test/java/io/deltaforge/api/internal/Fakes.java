@@ -3,6 +3,10 @@ package io.deltaforge.api.internal;
 import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.EventIds;
 import io.deltaforge.api.Lsn;
+import io.deltaforge.api.SnapshotRequest;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import org.jspecify.annotations.Nullable;
 import io.deltaforge.api.Op;
 import io.deltaforge.api.Row;
 import io.deltaforge.api.SourcePosition;
@@ -51,8 +55,20 @@ final class Fakes {
     static class FakeSource implements Source {
         final LinkedBlockingQueue<SourceRecord> records = new LinkedBlockingQueue<>();
         final List<Lsn> acknowledged = new CopyOnWriteArrayList<>();
+        final List<SnapshotRequest> snapshots = new CopyOnWriteArrayList<>();
+        volatile @Nullable MeterRegistry metricsRegistry;
         volatile boolean closed;
         volatile int starts;
+
+        @Override
+        public void requestSnapshot(SnapshotRequest request) {
+            snapshots.add(request);
+        }
+
+        @Override
+        public void bindMetrics(MeterRegistry registry, Tags tags) {
+            metricsRegistry = registry;
+        }
 
         @Override
         public String id() {
