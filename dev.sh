@@ -79,9 +79,16 @@ nats_up() {
   mkdir -p "$DEV_DIR/nats"
   if [ -f "$DEV_DIR/nats.pid" ] && kill -0 "$(cat "$DEV_DIR/nats.pid")" 2>/dev/null; then say "nats-server already running"; return; fi
   say "starting nats-server -js on 127.0.0.1:$NATS_PORT"
-  nohup "$NATS_SERVER" -js -a 127.0.0.1 -p "$NATS_PORT" -sd "$DEV_DIR/nats" >"$DEV_DIR/nats.log" 2>&1 &
-  echo $! > "$DEV_DIR/nats.pid"
-  for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$NATS_PORT") 2>/dev/null && return; sleep 0.1; done
+  # The port lies in Linux's ephemeral range: right after a test run a closed client socket may still hold
+  # it in TIME-WAIT for up to a minute, so a refused bind is retried for that long.
+  for _ in $(seq 30); do
+    nohup "$NATS_SERVER" -js -a 127.0.0.1 -p "$NATS_PORT" -sd "$DEV_DIR/nats" >"$DEV_DIR/nats.log" 2>&1 &
+    echo $! > "$DEV_DIR/nats.pid"
+    for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$NATS_PORT") 2>/dev/null && return; sleep 0.1; done
+    grep -q 'address already in use' "$DEV_DIR/nats.log" || break
+    say "port $NATS_PORT is still held by a closed connection; retrying"
+    sleep 2
+  done
   die "nats-server did not start; see $DEV_DIR/nats.log"
 }
 
