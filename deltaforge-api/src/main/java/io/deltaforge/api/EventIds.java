@@ -13,7 +13,23 @@ public final class EventIds {
     /** Namespace of DeltaForge change ids; never change it, or every id changes. */
     private static final UUID NAMESPACE = UUID.fromString("6f1c2a4e-9d3b-5e7f-8a21-4b0c9e5d7f13");
 
+    /**
+     * SHA-1 already fed with the namespace; never updated after this, only cloned, which is much cheaper
+     * per event than looking the algorithm up again.
+     */
+    private static final MessageDigest NAMESPACE_DIGEST = namespaceDigest();
+
     private EventIds() {
+    }
+
+    private static MessageDigest namespaceDigest() {
+        try {
+            MessageDigest sha1 = MessageDigest.getInstance("SHA-1");
+            sha1.update(toBytes(NAMESPACE));
+            return sha1;
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java platform must provide SHA-1", e);
+        }
     }
 
     /**
@@ -41,11 +57,10 @@ public final class EventIds {
     static UUID nameUuid(String name) {
         MessageDigest sha1;
         try {
-            sha1 = MessageDigest.getInstance("SHA-1");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every Java platform must provide SHA-1", e);
+            sha1 = (MessageDigest) NAMESPACE_DIGEST.clone();
+        } catch (CloneNotSupportedException e) {
+            throw new IllegalStateException("SHA-1 digest of this platform cannot be cloned", e);
         }
-        sha1.update(toBytes(NAMESPACE));
         byte[] hash = sha1.digest(name.getBytes(StandardCharsets.UTF_8));
         hash[6] = (byte) ((hash[6] & 0x0f) | 0x50);
         hash[8] = (byte) ((hash[8] & 0x3f) | 0x80);
