@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.ConfigException;
+import io.deltaforge.api.Lsn;
 import io.deltaforge.api.Op;
 import io.deltaforge.api.SnapshotRequest;
 import io.deltaforge.spi.SourceRecord;
@@ -96,6 +97,54 @@ class IncrementalSnapshotIT {
             if (writer.isAlive()) {
                 writer.join();
             }
+        }
+    }
+
+    @Test
+    void aColumnAddedDuringTheSnapshotIsInEveryRowDeliveredAfterIt() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY, v text)");
+        pg.execute("INSERT INTO " + t + " SELECT g, 'v' || g FROM generate_series(1, 600) g");
+        try (PostgresSource source = source(t, 40).build()) {
+            source.start();
+            List<ChangeEvent> events = new ArrayList<>();
+            source.requestSnapshot(SnapshotRequest.of(t));
+            while (events.size() < 40) { // the first window's rows; no further window opens without a poll
+                if (source.poll(Duration.ofMillis(100)) instanceof ChangeEvent e) {
+                    events.add(e);
+                }
+            }
+            pg.execute("ALTER TABLE " + t + " ADD COLUMN extra int NOT NULL DEFAULT 7");
+            Lsn altered = Lsn.parse(pg.queryString("SELECT pg_current_wal_lsn()::text"));
+            pollUntil(source, events, () -> done(source, t));
+
+            assertThat(events).allMatch(e -> e.op() == Op.READ);
+            assertThat(events).extracting(e -> e.after().get("id")).doesNotHaveDuplicates().hasSize(600);
+            List<ChangeEvent> after = events.stream()
+                    .filter(e -> Long.compareUnsigned(e.position().commitLsn().value(), altered.value()) > 0).toList();
+            assertThat(events.size() - after.size()).as("rows delivered before the ALTER").isGreaterThan(0);
+            assertThat(after).as("rows delivered after the ALTER").isNotEmpty()
+                    .allMatch(e -> Objects.equals(e.after().get("extra"), 7L));
+        }
+    }
+
+    @Test
+    void aColumnDroppedDuringTheSnapshotDoesNotStopIt() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY, v text, gone text)");
+        pg.execute("INSERT INTO " + t + " SELECT g, 'v' || g, 'x' FROM generate_series(1, 600) g");
+        try (PostgresSource source = source(t, 40).build()) {
+            source.start();
+            List<ChangeEvent> events = new ArrayList<>();
+            source.requestSnapshot(SnapshotRequest.of(t));
+            while (events.size() < 40) {
+                if (source.poll(Duration.ofMillis(100)) instanceof ChangeEvent e) {
+                    events.add(e);
+                }
+            }
+            pg.execute("ALTER TABLE " + t + " DROP COLUMN gone");
+            pollUntil(source, events, () -> done(source, t));
+
+            assertThat(events).extracting(e -> e.after().get("id")).doesNotHaveDuplicates().hasSize(600);
+            assertThat(events.subList(40, 600)).allMatch(e -> !e.after().hasColumn("gone"));
         }
     }
 

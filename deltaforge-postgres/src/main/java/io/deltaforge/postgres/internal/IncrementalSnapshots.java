@@ -16,6 +16,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -118,7 +119,7 @@ final class IncrementalSnapshots implements AutoCloseable {
      * Looks at a decoded record before it is handed out: a streamed change removes its key from the open
      * window's buffer; H's commit is replaced by the buffered rows and then the commit (see {@link #next()}).
      */
-    @Nullable SourceRecord observe(SourceRecord record) {
+    @Nullable SourceRecord observe(SourceRecord record) throws SQLException {
         if (record instanceof ChangeEvent e) {
             if (!open.isEmpty()) {
                 changed(e);
@@ -279,7 +280,22 @@ final class IncrementalSnapshots implements AutoCloseable {
         Window w = new Window(tables.get(0).snapshotId + ":" + run + "-" + (++windows));
         Connection c = control();
         watermark(c, w.name + ":low");
-        readChunks(w, tables, chunks);
+        try {
+            readChunks(w, tables, chunks);
+        } catch (SQLException e) {
+            // A column dropped or renamed since the table was described. This window is abandoned (its low
+            // watermark then matches nothing); the next one reads with the new description.
+            boolean reshaped = false;
+            if ("42703".equals(e.getSQLState())) {
+                for (TableState t : tables) {
+                    reshaped |= describeIfReshaped(t);
+                }
+            }
+            if (!reshaped) {
+                throw e;
+            }
+            return;
+        }
         watermark(c, w.name + ":high");
         window = w;
     }
@@ -362,6 +378,8 @@ final class IncrementalSnapshots implements AutoCloseable {
                         return null;
                     }));
                 }
+                // Every read is waited for, even after a failure: the next window reuses their connections.
+                SQLException failure = null;
                 for (Future<?> f : futures) {
                     try {
                         f.get();
@@ -369,11 +387,14 @@ final class IncrementalSnapshots implements AutoCloseable {
                         Thread.currentThread().interrupt();
                         throw new SQLException("interrupted while reading a snapshot chunk", e);
                     } catch (java.util.concurrent.ExecutionException e) {
-                        if (e.getCause() instanceof SQLException sql) {
-                            throw sql;
+                        if (failure == null) {
+                            failure = e.getCause() instanceof SQLException sql ? sql
+                                    : new SQLException("reading a snapshot chunk failed: " + e.getCause(), e.getCause());
                         }
-                        throw new SQLException("reading a snapshot chunk failed: " + e.getCause(), e.getCause());
                     }
+                }
+                if (failure != null) {
+                    throw failure;
                 }
             }
             w.chunks.addAll(chunks);
@@ -401,6 +422,7 @@ final class IncrementalSnapshots implements AutoCloseable {
         // Advance the cursors for the next window; progress is only recorded once delivered.
         for (Chunk chunk : w.chunks) {
             TableState t = chunk.table;
+            w.before.putIfAbsent(t, new Cursor(t.lastKey, t.rowsRead));
             if (chunk.lastKey != null) {
                 t.lastKey = chunk.lastKey;
             }
@@ -439,7 +461,10 @@ final class IncrementalSnapshots implements AutoCloseable {
         }
     }
 
-    private void closeWindow(Window w, TransactionCommit commit) {
+    private void closeWindow(Window w, TransactionCommit commit) throws SQLException {
+        for (TableState t : distinctTables(w)) {
+            dropIfReshaped(w, t);
+        }
         int index = commit.eventCount();
         int emitted = 0;
         for (Chunk chunk : w.chunks) {
@@ -462,6 +487,61 @@ final class IncrementalSnapshots implements AutoCloseable {
             log.info("source '{}': snapshot {} {}: {} rows of ~{} ({} rows/s){}", settings.id(), t.snapshotId, t.table,
                     t.rowsRead, Math.max(t.scan.estimate, t.rowsRead), rate, t.readDone ? ", table read" : "");
         }
+    }
+
+    /**
+     * A table altered (columns added, dropped or retyped, key changed) after its rows were described: the
+     * window's rows of it are dropped and read again in the next window with the new columns. Checked when H
+     * arrives, since any change that committed before H is visible to this catalog read, and the rows go out
+     * at H: they must not predate a column their consumers will see in the stream from then on.
+     */
+    private void dropIfReshaped(Window w, TableState t) throws SQLException {
+        TableScan old = t.scan;
+        if (!describeIfReshaped(t)) {
+            return;
+        }
+        for (Chunk chunk : w.chunks) {
+            if (chunk.table == t) {
+                chunk.rows.clear();
+            }
+        }
+        if (t.scan.keyColumns.equals(old.keyColumns)) {
+            Cursor before = w.before.get(t);
+            t.lastKey = before.lastKey;
+            t.rowsRead = before.rowsRead;
+            t.readDone = false;
+        }
+    }
+
+    /**
+     * Describes the table again when its catalog entry changed since it was described; true if so. A changed
+     * key restarts the table's read from its first key, since the cursor is in terms of the old one.
+     */
+    private boolean describeIfReshaped(TableState t) throws SQLException {
+        Connection c = control();
+        if (TableScan.shape(c, t.table).equals(t.scan.shape)) {
+            return false;
+        }
+        TableScan old = t.scan;
+        t.scan = TableScan.describe(c, settings.publication(), t.table, types, TableScan.KeyChoice.IDENTITY);
+        if (t.scan.keyColumns.equals(old.keyColumns) && Arrays.equals(t.scan.keyTypes, old.keyTypes)) {
+            log.info("source '{}': snapshot {}: table {} was altered during its snapshot; reading on with columns {}",
+                    settings.id(), t.snapshotId, t.table, t.scan.columns);
+            return true;
+        }
+        t.lastKey = null;
+        t.rowsRead = 0;
+        t.upTo = t.scan.key.length == 0 ? null : t.scan.maxKey(c, t.condition);
+        t.readDone = t.upTo == null;
+        if (t.scan.key.length == 0) {
+            log.error("source '{}': snapshot {}: table {} has no primary key or replica identity index any more; "
+                    + "skipping the rest of it", settings.id(), t.snapshotId, t.table);
+        } else {
+            log.warn("source '{}': snapshot {}: the key of table {} changed from {} to {}; reading it again from "
+                    + "the start (rows delivered so far are delivered again)", settings.id(), t.snapshotId, t.table,
+                    old.keyColumns, t.scan.keyColumns);
+        }
+        return true;
     }
 
     private static List<TableState> distinctTables(Window w) {
@@ -565,7 +645,8 @@ final class IncrementalSnapshots implements AutoCloseable {
         final String snapshotId;
         final TableId table;
         final @Nullable String condition;
-        final TableScan scan;
+        /** Replaced when the table is altered during its snapshot. */
+        TableScan scan;
         final long started = System.nanoTime();
         final long rowsAtStart;
         String @Nullable [] lastKey;
@@ -590,6 +671,8 @@ final class IncrementalSnapshots implements AutoCloseable {
         final String name;
         final Set<Long> xip = new HashSet<>();
         final List<Chunk> chunks = new ArrayList<>();
+        /** Each table's cursor before this window's chunks advanced it. */
+        final Map<TableState, Cursor> before = new HashMap<>();
         long xmin;
         @Nullable String exported;
         boolean lowSeen;
@@ -629,6 +712,9 @@ final class IncrementalSnapshots implements AutoCloseable {
     private record Changed(TableState table, String key) {
         /** A truncate: every buffered row of the table is stale. */
         static final String ALL = "\u0000all";
+    }
+
+    private record Cursor(String @Nullable [] lastKey, long rowsRead) {
     }
 
     private record Ack(long endLsn, TableState table, String @Nullable [] lastKey, long rowsDone, boolean done) {

@@ -233,7 +233,12 @@ public final class ReplicationSession implements AutoCloseable {
 
     /** Lets the incremental snapshot see the record (it may replace a commit by its chunk), then boundary(). */
     private @Nullable SourceRecord observed(SourceRecord record) {
-        SourceRecord out = snapshots.observe(record);
+        SourceRecord out;
+        try {
+            out = snapshots.observe(record);
+        } catch (SQLException e) {
+            throw classify(settings, "incremental snapshot on slot '" + settings.slot() + "' failed", e);
+        }
         return out == null ? null : boundary(out);
     }
 

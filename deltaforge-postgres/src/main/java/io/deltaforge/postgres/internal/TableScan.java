@@ -48,9 +48,11 @@ final class TableScan {
     final List<String> keyColumns;
     final @Nullable String rowFilter;
     final long estimate;
+    /** The table's columns and keys as the catalog showed them just before this description; see {@link #shape}. */
+    final String shape;
 
     private TableScan(TableId table, List<String> columns, int[] typeOids, int[] key, String[] keyTypes,
-                      @Nullable String rowFilter, long estimate) {
+                      @Nullable String rowFilter, long estimate, String shape) {
         this.table = table;
         this.columns = List.copyOf(columns);
         this.typeOids = typeOids;
@@ -59,11 +61,14 @@ final class TableScan {
         this.keyColumns = Arrays.stream(key).mapToObj(this.columns::get).toList();
         this.rowFilter = rowFilter;
         this.estimate = estimate;
+        this.shape = shape;
     }
 
     /** Reads the table's description from the catalog and prepares its types in {@code types}. */
     static TableScan describe(Connection c, String publication, TableId table, TypeMapper types, KeyChoice choice)
             throws SQLException {
+        // Taken first: a change after it makes a later shape() differ, so it is never missed.
+        String shape = shape(c, table);
         Set<String> published = publishedColumns(c, publication, table);
         String keyIndex = choice == KeyChoice.PRIMARY_KEY_OR_CTID ? "i.indisprimary"
                 : "CASE WHEN cl.relreplident = 'i' THEN i.indisreplident ELSE i.indisprimary END";
@@ -106,7 +111,26 @@ final class TableScan {
         int[] typeOids = oids.stream().mapToInt(Integer::intValue).toArray();
         types.prepare(typeOids);
         return new TableScan(table, columns, typeOids, key, keyTypes, rowFilter(c, publication, table),
-                estimate(c, table));
+                estimate(c, table), shape);
+    }
+
+    /**
+     * A fingerprint of the table's columns (names, types), its replica identity and its key indexes, in one
+     * cheap catalog query: when it differs from {@link #shape}, this description is out of date.
+     */
+    static String shape(Connection c, TableId table) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT r.relreplident::text || '|' || coalesce((SELECT "
+                + "string_agg(a.attname || ' ' || a.atttypid || ' ' || a.atttypmod || ' ' || a.attgenerated::text, ',' "
+                + "ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT "
+                + "a.attisdropped), '') || '|' || coalesce((SELECT string_agg(i.indexrelid || ' ' || i.indkey::text "
+                + "|| ' ' || i.indisprimary || ' ' || i.indisreplident, ',' ORDER BY i.indexrelid) FROM pg_index i "
+                + "WHERE i.indrelid = r.oid AND (i.indisprimary OR i.indisreplident)), '') "
+                + "FROM pg_class r WHERE r.oid = ?::regclass")) {
+            ps.setString(1, ReplicationSession.quoteTable(table));
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : "";
+            }
+        }
     }
 
     /**
