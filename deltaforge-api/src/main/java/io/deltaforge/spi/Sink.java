@@ -1,5 +1,6 @@
 package io.deltaforge.spi;
 
+import java.util.List;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -25,6 +26,20 @@ public interface Sink extends AutoCloseable {
      * names the setting and the fix when it is unusable. Called once, before the first send.
      */
     default void start() {
+    }
+
+    /**
+     * Connects, checks the destination as {@link #start()} would without creating or changing anything, and
+     * disconnects; for {@code deltaforge validate --check-connections}. Needs no {@link #start()}.
+     *
+     * @return notes worth showing (warnings; what the first start would create), empty when there are none
+     * @throws io.deltaforge.api.DeltaforgeException naming the setting and the fix, as {@link #start()} would
+     *         ({@link io.deltaforge.api.RetryableException} when the destination did not answer)
+     * @throws UnsupportedOperationException when the sink offers no such check (the default)
+     */
+    default List<String> check() {
+        throw new UnsupportedOperationException("sink '" + id() + "' (" + getClass().getName()
+                + ") offers no connection check");
     }
 
     /**

@@ -5,6 +5,7 @@ import io.deltaforge.api.SnapshotRequest;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import java.time.Duration;
+import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -67,6 +68,21 @@ public interface Source extends AutoCloseable {
      * publish its own meters (for example snapshot progress). The default publishes none.
      */
     default void bindMetrics(MeterRegistry registry, Tags tags) {
+    }
+
+    /**
+     * Connects, checks what {@link #start()} would check (server settings, privileges, the objects it reads)
+     * without creating or changing anything, and disconnects; for {@code deltaforge validate
+     * --check-connections}. Needs no {@link #start()} and leaves the source unstarted.
+     *
+     * @return notes worth showing (warnings; what the first start would create), empty when there are none
+     * @throws io.deltaforge.api.DeltaforgeException naming the setting and the fix, as {@link #start()} would
+     *         ({@link io.deltaforge.api.RetryableException} when the server did not answer)
+     * @throws UnsupportedOperationException when the source offers no such check (the default)
+     */
+    default List<String> check() {
+        throw new UnsupportedOperationException("source '" + id() + "' (" + getClass().getName()
+                + ") offers no connection check");
     }
 
     /** Disconnects. Idempotent. */

@@ -93,6 +93,12 @@ public final class NatsSink implements Sink {
         publisher.start();
     }
 
+    /** Connects and checks the stream as {@link #start()} would; creates nothing. */
+    @Override
+    public List<String> check() {
+        return publisher.check();
+    }
+
     /** Publishes the batch; see the class comment. Never throws; failures complete the stage. */
     @Override
     public CompletionStage<Void> send(Batch batch) {

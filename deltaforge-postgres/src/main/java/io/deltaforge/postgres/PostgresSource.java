@@ -123,6 +123,12 @@ public final class PostgresSource implements Source {
         return settings.publication();
     }
 
+    /** Checks the server, privileges, publication and slot as {@link #start()} would; changes nothing. */
+    @Override
+    public List<String> check() {
+        return ReplicationSession.check(settings);
+    }
+
     /** Connects, checks the server, creates the slot if needed and starts streaming; restarts if running. */
     @Override
     public void start() {

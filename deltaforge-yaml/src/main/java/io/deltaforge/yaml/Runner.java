@@ -2,6 +2,7 @@ package io.deltaforge.yaml;
 
 import io.deltaforge.api.ConfigException;
 import io.deltaforge.api.Pipeline;
+import io.deltaforge.api.SinkBinding;
 import io.deltaforge.yaml.internal.Causes;
 import io.deltaforge.yaml.internal.OpsServer;
 import io.deltaforge.yaml.internal.ProgressReporter;
@@ -28,6 +29,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -35,12 +37,13 @@ import org.jspecify.annotations.Nullable;
  *
  * <pre>
  * deltaforge validate --config pipelines.yaml     # exit 0 and "ok: 1 pipeline(s) valid", or 2 and the problems
+ * deltaforge validate --config p.yaml --check-connections   # also connects; exit 1 when a check fails
  * deltaforge run --config /etc/deltaforge/        # runs until SIGINT/SIGTERM, then stops gracefully, exit 0
  * deltaforge run --config p.yaml --metrics-port 9464   # plus /health, /ready and /metrics over HTTP
  * deltaforge --version
  * </pre>
  *
- * <p>Exit codes: 0 success, 1 a pipeline failed (the cause on one line; a stack trace too when
+ * <p>Exit codes: 0 success, 1 a pipeline (or a connection check) failed (the cause on one line; a stack trace too when
  * {@code DELTAFORGE_DEBUG} is set), 2 bad usage or configuration (one line per problem).
  */
 public final class Runner {
@@ -56,7 +59,7 @@ public final class Runner {
 
             Commands:
               run --config FILE|DIR        start the pipelines and run until SIGINT/SIGTERM
-              validate --config FILE|DIR   check the configuration without connecting anywhere
+              validate --config FILE|DIR   check the configuration (without connecting, unless --check-connections)
 
             Options:
               -c, --config FILE|DIR        a YAML file (several pipelines separated by ---) or a directory of
@@ -66,7 +69,8 @@ public final class Runner {
               --metrics-bind ADDRESS       run: the address to listen on (default 0.0.0.0)
               --progress-interval SECONDS  run: log each pipeline's progress this often (default 30; 0 = never)
               --drain-timeout SECONDS      run: how long stopping may wait for deliveries (default 30)
-              --check-connections          validate: also connect to each source and sink (not available yet)
+              --check-connections          validate: also connect to each source and sink and check their setup
+                                           (publication, slot, privileges, stream), changing nothing
               -h, --help                   show this help
               -V, --version                show the version
 
@@ -151,17 +155,12 @@ public final class Runner {
         }
         boolean debug = isSet(env.apply("DELTAFORGE_DEBUG"));
 
-        if (options.checkConnections()) {
-            // TODO: needs a probe hook on Source and Sink (see docs/configuration.md); starting them instead
-            // would have side effects (a postgres source creates its slot), so refuse rather than pretend.
-            err.println("error: --check-connections is not available yet: sources and sinks offer no connection "
-                    + "check; run validate without it for the static checks");
-            return USAGE;
-        }
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        List<PipelineDefinition> definitions;
         List<Pipeline> pipelines = new ArrayList<>();
         try {
-            for (PipelineDefinition d : PipelineConfigLoader.create().withEnvironment(env).definitions(options.configs())) {
+            definitions = PipelineConfigLoader.create().withEnvironment(env).definitions(options.configs());
+            for (PipelineDefinition d : definitions) {
                 pipelines.add(d.toBuilder().meterRegistry(registry).build());
             }
         } catch (YamlConfigException e) {
@@ -179,7 +178,7 @@ public final class Runner {
         }
         if (command.equals("validate")) {
             out.println("ok: " + pipelines.size() + " pipeline(s) valid");
-            return OK;
+            return options.checkConnections() ? checkConnections(definitions, out, err, debug) : OK;
         }
         bindJvmMetrics(registry);
         OpsServer http = null;
@@ -207,6 +206,46 @@ public final class Runner {
             }
             registry.close();
         }
+    }
+
+    /**
+     * Asks every source and sink to check its connection and setup without changing anything; prints one
+     * line per component and its notes. Exit 1 when any check failed.
+     */
+    private static int checkConnections(List<PipelineDefinition> definitions, PrintStream out, PrintStream err,
+                                        boolean debug) {
+        int failed = 0;
+        for (PipelineDefinition d : definitions) {
+            List<ComponentCheck> checks = new ArrayList<>();
+            checks.add(new ComponentCheck("source '" + d.source().id() + "'", d.source()::check));
+            for (SinkBinding b : d.sinks()) {
+                checks.add(new ComponentCheck("sink '" + b.sink().id() + "'", b.sink()::check));
+            }
+            for (ComponentCheck check : checks) {
+                String what = "pipeline '" + d.name() + "': " + check.what();
+                try {
+                    List<String> notes = check.run().get();
+                    out.println("ok: " + what + " reachable and usable");
+                    notes.forEach(n -> out.println("  note: " + n));
+                } catch (UnsupportedOperationException e) {
+                    out.println("skipped: " + what + ": " + e.getMessage());
+                } catch (RuntimeException e) {
+                    failed++;
+                    err.println("error: " + what + ": " + Causes.oneLine(e));
+                    if (debug) {
+                        e.printStackTrace(err);
+                    }
+                }
+            }
+        }
+        if (failed > 0) {
+            err.println("error: " + failed + " connection check(s) failed");
+            return FAILED;
+        }
+        return OK;
+    }
+
+    private record ComponentCheck(String what, Supplier<List<String>> run) {
     }
 
     private static void bindJvmMetrics(PrometheusMeterRegistry registry) {

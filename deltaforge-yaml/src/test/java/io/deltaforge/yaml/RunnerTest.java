@@ -52,6 +52,15 @@ class RunnerTest {
     }
 
     @Test
+    void checkConnectionsSkipsComponentsThatOfferNoCheck() throws IOException {
+        Path file = write("p.yaml", PipelineConfigLoaderTest.VALID);
+
+        assertThat(run("validate", "--config", file.toString(), "--check-connections")).isZero();
+        assertThat(out()).contains("ok: 1 pipeline(s) valid", "skipped: pipeline 'users': source 'pg': ",
+                "offers no connection check", "skipped: pipeline 'users': sink 'out': ");
+    }
+
+    @Test
     void validateAcceptsADirectoryAndTheConfigEnvironmentVariable() throws IOException {
         write("a.yaml", PipelineConfigLoaderTest.VALID);
         env.put("DELTAFORGE_CONFIG", dir.toString());

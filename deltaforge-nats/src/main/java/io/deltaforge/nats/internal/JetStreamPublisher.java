@@ -144,6 +144,47 @@ public final class JetStreamPublisher {
     }
 
     /**
+     * What {@link #start()} checks, creating nothing: connects, checks the stream (subjects, configured
+     * settings, dead-letter subject, duplicate window) and disconnects. Notes what the first start would
+     * create. Leaves the publisher unstarted.
+     */
+    public List<String> check() {
+        if (started) {
+            throw new IllegalStateException(name + " is started; check() is for an unstarted sink");
+        }
+        Connection nc = connect();
+        connection = nc;
+        try {
+            JetStreamManagement jsm = nc.jetStreamManagement();
+            if (settings.createStream() && !streamExists(jsm)) {
+                return List.of(name + ": stream '" + settings.stream() + "' does not exist yet; the first start "
+                        + "creates it (create_stream: true)");
+            }
+            checkStream(jsm, true);
+            return List.of();
+        } catch (IOException e) {
+            throw new RetryableException(name + ": cannot reach JetStream on " + settings.redactedServers()
+                    + " to check stream '" + settings.stream() + "': " + e.getMessage()
+                    + "; is JetStream enabled (nats-server -js)?", e);
+        } finally {
+            connection = null;
+            closeQuietly(nc);
+        }
+    }
+
+    private boolean streamExists(JetStreamManagement jsm) throws IOException {
+        try {
+            jsm.getStreamInfo(settings.stream());
+            return true;
+        } catch (JetStreamApiException e) {
+            if (e.getApiErrorCode() == Failures.STREAM_NOT_FOUND || e.getErrorCode() == 404) {
+                return false;
+            }
+            return true; // checkStream reports it
+        }
+    }
+
+    /**
      * Replaces a lost connection with a fresh one; called on the sink thread before publishing. Returns
      * null (with the batch failed retryably) when no server answers yet: the engine backs off and resends.
      */

@@ -166,6 +166,53 @@ public final class ReplicationSession implements AutoCloseable {
     }
 
     /**
+     * What {@link #open} checks, changing nothing: the server's settings, the user's privileges, the
+     * publication (autocreate's statement runs in a transaction that is rolled back, which proves the user
+     * may run it) and the slot; then a replication connection, which pg_hba.conf allows separately.
+     *
+     * @return notes: identity warnings, and what the first start would create
+     * @throws DeltaforgeException naming the fix, as {@link #open} would
+     * @throws RetryableException  when the server did not answer
+     */
+    public static List<String> check(SourceSettings settings) {
+        List<String> notes = new ArrayList<>();
+        try (Connection admin = connect(settings, false)) {
+            admin.setAutoCommit(false);
+            try {
+                checkWalLevel(settings, admin);
+                checkReplicationPrivilege(settings, admin);
+                List<TableId> published = checkPublication(settings, admin, notes);
+                notes.addAll(identityWarnings(settings, admin, published));
+                SlotInfo slot = readSlot(settings, admin, admin.getMetaData().getDatabaseMajorVersion() >= 13);
+                if (slot == null) {
+                    if (!settings.createSlot()) {
+                        throw missingSlot(settings);
+                    }
+                    refuseIfDroppedWhileStopped(settings, admin);
+                    notes.add("replication slot '" + settings.slot() + "' does not exist yet; the first start "
+                            + "creates it");
+                } else {
+                    checkSlot(settings, slot);
+                    if (slot.active) {
+                        notes.add("replication slot '" + settings.slot() + "' is in use right now (server process "
+                                + slot.activePid + "); a start waits until that reader stops");
+                    }
+                }
+            } finally {
+                admin.rollback();
+            }
+        } catch (SQLException e) {
+            throw classify(settings, "cannot check the server", e);
+        }
+        try (Connection replication = connect(settings, true)) {
+            log.debug("source '{}': replication connection accepted by {}", settings.id(), settings.dsn().describe());
+        } catch (SQLException e) {
+            throw classify(settings, "cannot open a replication connection", e);
+        }
+        return notes;
+    }
+
+    /**
      * The next record, waiting up to {@code timeout}; null when none arrived.
      *
      * @throws RetryableException when the connection broke
@@ -391,6 +438,15 @@ public final class ReplicationSession implements AutoCloseable {
      * when no list is given.
      */
     static List<TableId> checkPublication(SourceSettings s, Connection c) throws SQLException {
+        return checkPublication(s, c, null);
+    }
+
+    /**
+     * As above; with {@code checkNotes}, a check inside a transaction the caller rolls back: what autocreate
+     * runs is noted there instead of logged as done.
+     */
+    private static List<TableId> checkPublication(SourceSettings s, Connection c, @Nullable List<String> checkNotes)
+            throws SQLException {
         boolean exists;
         try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_publication WHERE pubname = ?")) {
             ps.setString(1, s.publication());
@@ -463,7 +519,11 @@ public final class ReplicationSession implements AutoCloseable {
                     + sql + ": " + e.getMessage() + "; the user needs CREATE on the database and ownership of the "
                     + "tables, or create the publication yourself and use publication_mode: existing", e);
         }
-        log.info("source '{}': publication_mode autocreate: {}", s.id(), sql);
+        if (checkNotes != null) {
+            checkNotes.add("publication_mode autocreate: the first start runs " + sql);
+        } else {
+            log.info("source '{}': publication_mode autocreate: {}", s.id(), sql);
+        }
         return List.copyOf(wanted);
     }
 
@@ -585,10 +645,7 @@ public final class ReplicationSession implements AutoCloseable {
             SlotInfo slot = readSlot(s, c, hasWalStatus);
             if (slot == null) {
                 if (!s.createSlot()) {
-                    throw new DeltaforgeException("source '" + s.id() + "': replication slot '" + s.slot()
-                            + "' does not exist and create_slot is false; create it: SELECT "
-                            + "pg_create_logical_replication_slot('" + s.slot() + "', 'pgoutput'); "
-                            + "or set create_slot: true");
+                    throw missingSlot(s);
                 }
                 if (!firstStart) {
                     throw new DeltaforgeException("source '" + s.id() + "': replication slot '" + s.slot()
@@ -614,22 +671,7 @@ public final class ReplicationSession implements AutoCloseable {
                 }
                 continue; // someone else created it meanwhile: check it like any existing slot
             }
-            if (!"logical".equals(slot.type) || !"pgoutput".equals(slot.plugin)) {
-                throw new DeltaforgeException("source '" + s.id() + "': replication slot '" + s.slot() + "' is a "
-                        + slot.type + " slot with plugin '" + slot.plugin + "'; use a logical slot with pgoutput "
-                        + "(pick another slot name, or drop it: SELECT pg_drop_replication_slot('" + s.slot() + "'))");
-            }
-            if (!s.dsn().database().equals(slot.database)) {
-                throw new DeltaforgeException("source '" + s.id() + "': replication slot '" + s.slot()
-                        + "' belongs to database '" + slot.database + "', not '" + s.dsn().database()
-                        + "'; pick another slot name or connect to that database");
-            }
-            if ("lost".equals(slot.walStatus) || slot.confirmedFlush == null) {
-                throw new DeltaforgeException("source '" + s.id() + "': replication slot '" + s.slot()
-                        + "' is invalidated (the WAL it needs was removed), so changes were lost; drop it "
-                        + "(SELECT pg_drop_replication_slot('" + s.slot() + "')), re-sync the targets and start "
-                        + "again; raise max_slot_wal_keep_size to prevent this");
-            }
+            checkSlot(s, slot);
             if (slot.active) {
                 if (System.nanoTime() - graceEnd < 0) {
                     sleep(100);
@@ -640,6 +682,32 @@ public final class ReplicationSession implements AutoCloseable {
                         + "reader per slot: stop the other reader or give this source its own slot");
             }
             return slot.confirmedFlush;
+        }
+    }
+
+    private static DeltaforgeException missingSlot(SourceSettings s) {
+        return new DeltaforgeException("source '" + s.id() + "': replication slot '" + s.slot()
+                + "' does not exist and create_slot is false; create it: SELECT "
+                + "pg_create_logical_replication_slot('" + s.slot() + "', 'pgoutput'); or set create_slot: true");
+    }
+
+    /** Fails when an existing slot cannot be this source's: wrong kind, another database, invalidated. */
+    private static void checkSlot(SourceSettings s, SlotInfo slot) {
+        if (!"logical".equals(slot.type) || !"pgoutput".equals(slot.plugin)) {
+            throw new DeltaforgeException("source '" + s.id() + "': replication slot '" + s.slot() + "' is a "
+                    + slot.type + " slot with plugin '" + slot.plugin + "'; use a logical slot with pgoutput "
+                    + "(pick another slot name, or drop it: SELECT pg_drop_replication_slot('" + s.slot() + "'))");
+        }
+        if (!s.dsn().database().equals(slot.database)) {
+            throw new DeltaforgeException("source '" + s.id() + "': replication slot '" + s.slot()
+                    + "' belongs to database '" + slot.database + "', not '" + s.dsn().database()
+                    + "'; pick another slot name or connect to that database");
+        }
+        if ("lost".equals(slot.walStatus) || slot.confirmedFlush == null) {
+            throw new DeltaforgeException("source '" + s.id() + "': replication slot '" + s.slot()
+                    + "' is invalidated (the WAL it needs was removed), so changes were lost; drop it "
+                    + "(SELECT pg_drop_replication_slot('" + s.slot() + "')), re-sync the targets and start "
+                    + "again; raise max_slot_wal_keep_size to prevent this");
         }
     }
 
@@ -661,7 +729,6 @@ public final class ReplicationSession implements AutoCloseable {
         }
     }
 
-    /** Creates the slot; null when it already exists (created concurrently). */
     /**
      * A slot this source created before (its record in {@code deltaforge_snapshots} says so) but that is gone
      * was dropped or invalidated while the pipeline was stopped: creating a new one would silently skip
@@ -708,6 +775,7 @@ public final class ReplicationSession implements AutoCloseable {
         }
     }
 
+    /** Creates the slot; null when it already exists (created concurrently). */
     private static @Nullable Long createSlot(SourceSettings s, Connection c) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
                 "SELECT lsn::text FROM pg_create_logical_replication_slot(?, 'pgoutput')")) {
