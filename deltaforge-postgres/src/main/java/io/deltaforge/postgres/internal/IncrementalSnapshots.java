@@ -505,7 +505,7 @@ final class IncrementalSnapshots implements AutoCloseable {
                 chunk.rows.clear();
             }
         }
-        if (t.scan.keyColumns.equals(old.keyColumns)) {
+        if (sameKey(t.scan, old)) {
             Cursor before = w.before.get(t);
             t.lastKey = before.lastKey;
             t.rowsRead = before.rowsRead;
@@ -524,7 +524,7 @@ final class IncrementalSnapshots implements AutoCloseable {
         }
         TableScan old = t.scan;
         t.scan = TableScan.describe(c, settings.publication(), t.table, types, TableScan.KeyChoice.IDENTITY);
-        if (t.scan.keyColumns.equals(old.keyColumns) && Arrays.equals(t.scan.keyTypes, old.keyTypes)) {
+        if (sameKey(t.scan, old)) {
             log.info("source '{}': snapshot {}: table {} was altered during its snapshot; reading on with columns {}",
                     settings.id(), t.snapshotId, t.table, t.scan.columns);
             return true;
@@ -542,6 +542,10 @@ final class IncrementalSnapshots implements AutoCloseable {
                     old.keyColumns, t.scan.keyColumns);
         }
         return true;
+    }
+
+    private static boolean sameKey(TableScan a, TableScan b) {
+        return a.keyColumns.equals(b.keyColumns) && Arrays.equals(a.keyTypes, b.keyTypes);
     }
 
     private static List<TableState> distinctTables(Window w) {
