@@ -8,6 +8,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 
 /** The delivery guarantees, checked on what a stream holds against what the source committed. */
 final class Checks {
@@ -41,6 +43,67 @@ final class Checks {
                         e.getValue(), maxTx).contains(e.getKey());
             }
         }
+    }
+
+    /**
+     * Every stored message has a unique id equal to its Nats-Msg-Id, and each row (table and key) has at most
+     * one snapshot read (op {@code r}).
+     */
+    static void uniqueWithOneReadPerRow(List<StreamReader.Stored> stored, String what) {
+        Set<String> ids = new HashSet<>();
+        Set<String> read = new HashSet<>();
+        for (StreamReader.Stored s : stored) {
+            assertThat(s.msgId()).as("%s: Nats-Msg-Id of %s", what, s).isEqualTo(s.eventId());
+            assertThat(ids.add(s.eventId())).as("%s: id %s stored twice (%s)", what, s.eventId(), s).isTrue();
+            if (s.change().op().equals("r")) {
+                assertThat(read.add(s.change().table() + "#" + s.change().id()))
+                        .as("%s: a second snapshot read of the row of %s", what, s).isTrue();
+            }
+        }
+    }
+
+    /** The streamed changes only: every stored message except snapshot reads (op {@code r}). */
+    static List<StreamReader.Stored> changes(List<StreamReader.Stored> stored) {
+        return stored.stream().filter(s -> !s.change().op().equals("r")).toList();
+    }
+
+    /**
+     * Applying the stored messages in stream order (a snapshot read, insert or update sets the row's version,
+     * a delete removes the row) gives exactly {@code tables}: table name (as in {@link Change#table()}) to
+     * key to version.
+     */
+    static void replaysTo(List<StreamReader.Stored> stored, Map<String, Map<Integer, Integer>> tables) {
+        Map<String, Map<Integer, Integer>> replayed = new HashMap<>();
+        for (String t : tables.keySet()) {
+            replayed.put(t, new HashMap<>());
+        }
+        for (StreamReader.Stored s : stored) {
+            Change c = s.change();
+            Map<Integer, Integer> rows = replayed.computeIfAbsent(c.table(), t -> new HashMap<>());
+            if (c.op().equals("d")) {
+                rows.remove(c.id());
+            } else {
+                rows.put(c.id(), c.version());
+            }
+        }
+        for (Map.Entry<String, Map<Integer, Integer>> e : tables.entrySet()) {
+            Map<Integer, Integer> got = replayed.get(e.getKey());
+            Set<Integer> missing = new TreeSet<>(e.getValue().keySet());
+            missing.removeAll(got.keySet());
+            Set<Integer> extra = new TreeSet<>(got.keySet());
+            extra.removeAll(e.getValue().keySet());
+            Map<Integer, String> stale = new TreeMap<>();
+            for (Map.Entry<Integer, Integer> row : e.getValue().entrySet()) {
+                Integer v = got.get(row.getKey());
+                if (v != null && !v.equals(row.getValue())) {
+                    stale.put(row.getKey(), "v" + v + " instead of v" + row.getValue());
+                }
+            }
+            assertThat(missing).as("%s: rows of the table missing from the replayed stream", e.getKey()).isEmpty();
+            assertThat(extra).as("%s: rows in the replayed stream but not in the table", e.getKey()).isEmpty();
+            assertThat(stale).as("%s: rows whose replayed version is not the table's", e.getKey()).isEmpty();
+        }
+        assertThat(replayed.keySet()).as("tables in the stream").isEqualTo(tables.keySet());
     }
 
     /** The stream holds every committed change exactly once, in commit order per table. */

@@ -56,6 +56,24 @@ final class Load implements Runnable {
         pg.execute(sql.toString());
     }
 
+    /**
+     * Inserts rows {@code 1..rows} with version 1 into {@code table} (one of the load's tables, still empty)
+     * before the load starts, so that the load also updates and deletes them. The rows are not recorded as
+     * committed changes: they exist before the pipeline's slot and reach a consumer only through a snapshot.
+     */
+    void prefill(String table, int rows) {
+        if (thread != null || !live.containsKey(table) || !live.get(table).isEmpty()) {
+            throw new IllegalStateException("prefill " + table + ": not an empty table of a load not yet started");
+        }
+        pg.execute("INSERT INTO " + table + " (id, v, note) SELECT g, 1, 'p' || g FROM generate_series(1, " + rows
+                + ") g");
+        Map<Integer, Integer> rowsOf = live.get(table);
+        for (int id = 1; id <= rows; id++) {
+            rowsOf.put(id, 1);
+        }
+        nextId.put(table, rows + 1);
+    }
+
     void start() {
         Thread t = new Thread(this, "load");
         t.setDaemon(true);
