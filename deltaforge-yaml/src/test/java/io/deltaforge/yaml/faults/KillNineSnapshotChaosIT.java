@@ -38,12 +38,18 @@ import org.junit.jupiter.api.io.TempDir;
  * mostly while the snapshot is in progress, and started again each time. At the end, with the load
  * finished and the pipeline caught up, the stream must hold unique ids, at most one snapshot read per row,
  * every streamed change exactly once in commit order per table, and replaying it in stream order must give
- * exactly the tables' contents.
+ * exactly the tables' contents, with no snapshot read older than what the stream said of its row before.
+ *
+ * <p>The load also takes short exclusive table locks while it updates a row in every run of 500 keys
+ * ({@link Load#spreadUpdates}), so chunks are often read while a change of their own rows commits. The
+ * initial snapshot reads one chunk per window; the incremental one four chunks in parallel.
  *
  * <p>Reproduce a run with {@code -Dchaos.seed=N}.
  */
 @Timeout(300)
 class KillNineSnapshotChaosIT {
+    /** The source's line after each snapshot window, e.g. "snapshot s@0/1 public.t: 1500 rows of ~20000 (...)". */
+    private static final Pattern WINDOW = Pattern.compile(": \\d+ rows of ~\\d+ ");
     private static final Pattern RESUMED = Pattern.compile("resuming after (\\d+) rows");
     private static final Pattern HTTP_PORT = Pattern.compile("http: serving .* on \\S+:(\\d+)$", Pattern.MULTILINE);
 
@@ -81,10 +87,12 @@ class KillNineSnapshotChaosIT {
         Load load = new Load(pg, tables, seed, 15);
         load.prefill("snap_big", 20_000);
         load.prefill("snap_small", 5_000);
+        load.spreadUpdates(500); // every chunk of 500 rows sees changes of its own rows while it is read
         stream("SNAPI");
-        Path config = config(tmp, "snapi", "snap_slot", "snap_pub", "SNAPI", "mode: initial");
+        Path config = config(tmp, "snapi", "snap_slot", "snap_pub", "SNAPI", "initial", 1);
         StreamReader reader = new StreamReader(nc, "SNAPI");
         int kills = 6;
+        int progressKill = 1 + random.nextInt(kills);
         int midSnapshot = 0;
         List<String> logs = new ArrayList<>();
         for (int trial = 1; trial <= kills; trial++) {
@@ -96,7 +104,9 @@ class KillNineSnapshotChaosIT {
                             .isTrue();
                     load.start();
                 }
-                killAtRandomMoment(runner, reader, random, trial > 1 && random.nextInt(5) == 0);
+                Moment moment = trial == progressKill ? Moment.PROGRESS
+                        : trial > 1 && random.nextInt(5) == 0 ? Moment.STARTUP : Moment.WINDOWS;
+                killAtRandomMoment(runner, random, moment, 8, "snap_slot");
                 if (!completed("snap_slot")) {
                     midSnapshot++;
                 }
@@ -142,12 +152,14 @@ class KillNineSnapshotChaosIT {
         Load load = new Load(pg, tables, seed, 15);
         // inc_a's rows predate the slot and reach the stream only through the snapshot; inc_b starts empty.
         load.prefill("inc_a", 20_000);
+        load.spreadUpdates(500); // every window's chunks see changes of their own rows while they are read
         pg.queryString("SELECT lsn FROM pg_create_logical_replication_slot('inc_slot', 'pgoutput')");
         stream("INC");
-        Path config = config(tmp, "inc", "inc_slot", "inc_pub", "INC", "mode: never");
+        Path config = config(tmp, "inc", "inc_slot", "inc_pub", "INC", "never", 4);
         StreamReader reader = new StreamReader(nc, "INC");
         load.start();
         int kills = 3;
+        int progressKill = 1 + random.nextInt(kills);
         int midSnapshot = 0;
         List<String> logs = new ArrayList<>();
         for (int trial = 1; trial <= kills; trial++) {
@@ -156,7 +168,8 @@ class KillNineSnapshotChaosIT {
                 if (trial == 1) {
                     requestSnapshot(runner, "inc", "{\"tables\": [\"public.inc_a\"]}");
                 }
-                killAtRandomMoment(runner, reader, random, false);
+                Moment moment = trial == progressKill ? Moment.PROGRESS : Moment.WINDOWS;
+                killAtRandomMoment(runner, random, moment, 3, "inc_slot"); // windows of 4 chunks
                 if (!snapshotDone("inc_slot")) {
                     midSnapshot++;
                 }
@@ -185,31 +198,61 @@ class KillNineSnapshotChaosIT {
         System.out.println("KillNineSnapshotChaosIT incremental: " + midSnapshot + " of " + kills
                 + " kills mid-snapshot; resumed after " + resumedAfter(logs) + " rows; " + stored.size()
                 + " messages, " + committed.size() + " streamed changes");
+        assertThat(resumedAfter(logs)).as("a restart resumed the snapshot after delivered chunks, not from zero")
+                .anyMatch(n -> n > 0);
         assertThat(String.join("\n", logs)).as("the request completed")
                 .containsPattern("snapshot inc_slot@\\S+ completed");
         assertThat(midSnapshot).as("kills while the snapshot was in progress").isGreaterThanOrEqualTo(2);
         assertThat(committed.size()).isGreaterThan(100);
     }
 
+    /** When a runner is killed. */
+    private enum Moment {
+        /** During start-up: within a second of the launch. */
+        STARTUP,
+        /** Shortly after the runner logged a random number of snapshot windows (read and handed out). */
+        WINDOWS,
+        /**
+         * Shortly after a chunk's progress was recorded in this run (its delivery acknowledged), so that the
+         * next run has something to resume after: the recorded progress lags the reader by up to the
+         * engine's queue, and the other moments often come before it.
+         */
+        PROGRESS
+    }
+
     /**
-     * Returns at a seeded random moment: during start-up ({@code early}), or right after the stream has grown
-     * by a random number of messages; snapshot rows arrive at thousands a second, so these moments fall
-     * between and inside snapshot windows while a snapshot runs. After a few seconds without that growth (the
-     * snapshot is over, only the load's changes arrive) it returns anyway.
+     * Returns at a seeded random moment of the kind given. When the awaited event does not come within a few
+     * seconds (e.g. the snapshot is over) it returns anyway.
+     *
+     * @param maxWindows for {@link Moment#WINDOWS}, the most windows to wait for (at least one)
      */
-    private static void killAtRandomMoment(RunnerProcess runner, StreamReader reader, Random random, boolean early)
-            throws Exception {
-        if (early) {
-            Thread.sleep(random.nextInt(2500));
-        } else {
-            long target = reader.count() + 200 + random.nextInt(3000);
-            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-            while (reader.count() < target && runner.isAlive() && System.nanoTime() < deadline) {
-                Thread.sleep(10);
+    private static void killAtRandomMoment(RunnerProcess runner, Random random, Moment moment, int maxWindows,
+                                           String slot) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        switch (moment) {
+            case STARTUP -> Thread.sleep(random.nextInt(1000));
+            case WINDOWS -> {
+                int windows = 1 + random.nextInt(maxWindows);
+                while (WINDOW.matcher(runner.log()).results().count() < windows && runner.isAlive()
+                        && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
             }
-            Thread.sleep(random.nextInt(50));
+            case PROGRESS -> {
+                long before = rowsDone(slot);
+                while (rowsDone(slot) == before && runner.isAlive() && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
+            }
         }
+        Thread.sleep(random.nextInt(100));
         assertThat(runner.isAlive()).as("the runner exited on its own:%n%s", runner.log()).isTrue();
+    }
+
+    /** The rows of {@code slot}'s snapshot requests recorded as delivered. */
+    private static long rowsDone(String slot) {
+        return Long.parseLong(String.valueOf(pg.queryString("SELECT coalesce(sum(rows_done), 0) "
+                + "FROM public.deltaforge_snapshot_progress WHERE slot = '" + slot + "'")));
     }
 
     /** Waits until the snapshot is done and every committed change is stored; fails with the log otherwise. */
@@ -297,7 +340,7 @@ class KillNineSnapshotChaosIT {
     }
 
     private static Path config(Path dir, String name, String slot, String publication, String stream,
-                               String snapshotMode) throws Exception {
+                               String snapshotMode, int parallelChunks) throws Exception {
         Path file = dir.resolve(name + ".yaml");
         Files.writeString(file, """
                 apiVersion: deltaforge/v1
@@ -314,8 +357,9 @@ class KillNineSnapshotChaosIT {
                       publication: %3$s
                       status_interval_secs: 1
                       snapshot:
-                        %5$s
+                        mode: %5$s
                         chunk_size: 500
+                        max_parallel_chunks: %7$d
                   sinks:
                     - type: nats
                       config:
@@ -335,7 +379,8 @@ class KillNineSnapshotChaosIT {
                     respect_source_tx: true
                   commit_policy:
                     mode: required
-                """.formatted(name, slot, publication, stream.toLowerCase(), snapshotMode, stream));
+                """.formatted(name, slot, publication, stream.toLowerCase(), snapshotMode, stream,
+                parallelChunks));
         return file;
     }
 
