@@ -7,6 +7,7 @@ import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.ConfigException;
 import io.deltaforge.api.Lsn;
 import io.deltaforge.api.Op;
+import io.deltaforge.api.RetryableException;
 import io.deltaforge.api.SnapshotRequest;
 import io.deltaforge.spi.SourceRecord;
 import io.deltaforge.spi.TransactionCommit;
@@ -363,6 +364,66 @@ class IncrementalSnapshotIT {
             // Both tables progressed from the first window on.
             assertThat(events.get(0).position().commitLsn()).isEqualTo(ofB.get(0).position().commitLsn());
             assertThat(events).extracting(ChangeEvent::id).doesNotHaveDuplicates();
+        }
+    }
+
+    @Test
+    void anExclusiveLockRequestedDuringAParallelWindowDoesNotDeadlockWithIt() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY, v int NOT NULL, note text)");
+        pg.execute("INSERT INTO " + t + " SELECT g, g, 'n' || g FROM generate_series(1, 300) g");
+        List<ChangeEvent> events = new ArrayList<>();
+        AtomicInteger restarts = new AtomicInteger();
+        AtomicBoolean finished = new AtomicBoolean();
+        try (PostgresSource source = source(t, 100).snapshotParallelism(3, 1).build()) {
+            source.start();
+            // Every chunk query (and chunk boundary lookup) takes 0.3 s, so the window's lead connection holds
+            // its ACCESS SHARE lock for a while before the other chunks are read on their own connections.
+            source.requestSnapshot(new SnapshotRequest(List.of(t), "(SELECT count(*) FROM pg_sleep(0.3)) = 1"));
+            Thread reader = new Thread(() -> {
+                while (!finished.get()) {
+                    try {
+                        SourceRecord r = source.poll(Duration.ofMillis(100));
+                        if (r instanceof ChangeEvent e) {
+                            synchronized (events) {
+                                events.add(e);
+                            }
+                        } else if (r instanceof TransactionCommit c) {
+                            source.acknowledge(c.endLsn());
+                        }
+                    } catch (RetryableException e) {
+                        restarts.incrementAndGet(); // as the engine does: start again, resume after the last ack
+                        source.start();
+                    } catch (InterruptedException | RuntimeException e) {
+                        return;
+                    }
+                }
+            }, "reader");
+            reader.start();
+            try (Connection c = pg.connect(); Statement st = c.createStatement()) {
+                // The lead looks up a chunk boundary (OFFSET): it holds ACCESS SHARE for the whole window.
+                await(() -> "t".equals(pg.queryString("SELECT count(*) > 0 FROM pg_locks l JOIN pg_stat_activity a "
+                        + "ON a.pid = l.pid WHERE l.relation = '" + t + "'::regclass AND l.granted "
+                        + "AND a.query LIKE '%OFFSET%'")));
+                c.setAutoCommit(false);
+                st.execute("SET LOCAL lock_timeout = '20s'");
+                long started = System.nanoTime();
+                // Queued behind the lead; the other chunks' reads queue behind it. Without a way out, the lead
+                // waits for them forever and this lock request for its timeout.
+                st.execute("LOCK TABLE " + t + " IN ACCESS EXCLUSIVE MODE");
+                long waitedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+                c.commit();
+                assertThat(waitedMillis).as("the exclusive lock came once the window gave up").isLessThan(10_000);
+            }
+            await(() -> done(source, t));
+            finished.set(true);
+            reader.join(10_000);
+            assertThat(restarts.get()).as("the deadlocked window failed its session").isPositive();
+            synchronized (events) {
+                assertThat(events).filteredOn(e -> e.op() == Op.READ).extracting(e -> e.after().get("id"))
+                        .doesNotHaveDuplicates().hasSize(300);
+            }
+        } finally {
+            finished.set(true); // before the source closes under the reader
         }
     }
 

@@ -364,6 +364,12 @@ final class IncrementalSnapshots implements AutoCloseable {
                             try (Statement st = conn.createStatement()) {
                                 st.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
                                 st.execute("SET TRANSACTION SNAPSHOT '" + exported + "'");
+                                // The lead holds ACCESS SHARE on the table and waits for this read. An ACCESS
+                                // EXCLUSIVE request (ALTER TABLE, TRUNCATE, LOCK TABLE) queues behind the lead,
+                                // and this read's ACCESS SHARE would queue behind that: a deadlock through this
+                                // process, which the server cannot detect. Fail instead: the session restarts,
+                                // which ends the lead's transaction, and resumes after the last acknowledged chunk.
+                                st.execute("SET LOCAL lock_timeout = '1s'");
                             }
                         }
                         try {

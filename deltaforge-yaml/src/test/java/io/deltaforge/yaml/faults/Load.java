@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.StringJoiner;
+import java.util.TreeMap;
 
 /**
  * A sustained, seeded write load on tables {@code (id int primary key, v int not null, note text)} with
@@ -32,6 +33,7 @@ final class Load implements Runnable {
     private volatile boolean stopping;
     private volatile @org.jspecify.annotations.Nullable Throwable failure;
     private int transactions;
+    private int stripe;
     private @org.jspecify.annotations.Nullable Thread thread;
 
     Load(PostgresServer pg, List<String> tables, long seed, long pauseMillis) {
@@ -54,6 +56,39 @@ final class Load implements Runnable {
         sql.append("CREATE PUBLICATION ").append(publication).append(" FOR TABLE ").append(String.join(", ", tables))
                 .append(";");
         pg.execute(sql.toString());
+    }
+
+    /**
+     * Inserts rows {@code 1..rows} with version 1 into {@code table} (one of the load's tables, still empty)
+     * before the load starts, so that the load also updates and deletes them. The rows are not recorded as
+     * committed changes: they exist before the pipeline's slot and reach a consumer only through a snapshot.
+     */
+    void prefill(String table, int rows) {
+        if (thread != null || !live.containsKey(table) || !live.get(table).isEmpty()) {
+            throw new IllegalStateException("prefill " + table + ": not an empty table of a load not yet started");
+        }
+        pg.execute("INSERT INTO " + table + " (id, v, note) SELECT g, 1, 'p' || g FROM generate_series(1, " + rows
+                + ") g");
+        Map<Integer, Integer> rowsOf = live.get(table);
+        for (int id = 1; id <= rows; id++) {
+            rowsOf.put(id, 1);
+        }
+        nextId.put(table, rows + 1);
+    }
+
+    /**
+     * From now on, one statement in ten updates one random row in every run of {@code stripe} consecutive
+     * keys of a table, under an exclusive lock on the table held for 30 ms more before the commit: snapshot
+     * tests call it so that snapshot chunks of about {@code stripe} rows are often read while a change of
+     * their own rows is in flight. A chunk query that meets the lock waits for the commit, but reads in a
+     * snapshot taken before it, so it returns the old versions: exactly the copies a snapshot must not emit.
+     * Call before {@link #start()}; 0 (the default) turns it off.
+     */
+    void spreadUpdates(int stripe) {
+        if (thread != null || stripe < 0) {
+            throw new IllegalStateException("spreadUpdates(" + stripe + "): only before start, and not negative");
+        }
+        this.stripe = stripe;
     }
 
     void start() {
@@ -113,6 +148,26 @@ final class Load implements Runnable {
         }
     }
 
+    /** Locks the table, updates one random row of every run of {@code stripe} consecutive keys, waits. */
+    private void spreadUpdate(Statement st, String table, Map<Integer, Integer> rows, List<Change> changes)
+            throws SQLException {
+        Map<Integer, List<Integer>> byStripe = new TreeMap<>();
+        for (int id : rows.keySet()) {
+            byStripe.computeIfAbsent(id / stripe, k -> new ArrayList<>()).add(id);
+        }
+        StringJoiner in = new StringJoiner(", ");
+        for (List<Integer> keys : byStripe.values()) {
+            int id = keys.get(random.nextInt(keys.size()));
+            int v = rows.get(id) + 1;
+            rows.put(id, v);
+            in.add(Integer.toString(id));
+            changes.add(new Change("public." + table, id, v, "u"));
+        }
+        st.execute("LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE");
+        st.executeUpdate("UPDATE " + table + " SET v = v + 1, note = 's' || v WHERE id IN (" + in + ")");
+        st.execute("SELECT pg_sleep(0.03)");
+    }
+
     private void runOneTransaction(Connection c) throws SQLException {
         List<Change> changes = new ArrayList<>();
         Map<String, Map<Integer, Integer>> after = new HashMap<>();
@@ -125,6 +180,10 @@ final class Load implements Runnable {
             for (int s = 0; s < statements; s++) {
                 String table = tables.get(random.nextInt(tables.size()));
                 Map<Integer, Integer> rows = after.get(table);
+                if (stripe > 0 && rows.size() >= 5 && random.nextInt(10) == 0) {
+                    spreadUpdate(st, table, rows, changes);
+                    continue;
+                }
                 int kind = random.nextInt(10);
                 if (rows.size() < 5 || kind < 3) {
                     int n = kind == 0 ? 1 + random.nextInt(4) : 1; // sometimes a multi-row insert

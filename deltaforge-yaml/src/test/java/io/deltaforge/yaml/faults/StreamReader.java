@@ -3,9 +3,14 @@ package io.deltaforge.yaml.faults;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.nats.client.Connection;
+import io.nats.client.IterableConsumer;
 import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
-import io.nats.client.api.MessageInfo;
+import io.nats.client.JetStreamStatusCheckedException;
+import io.nats.client.Message;
+import io.nats.client.OrderedConsumerContext;
+import io.nats.client.api.DeliverPolicy;
+import io.nats.client.api.OrderedConsumerConfiguration;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,12 +28,14 @@ final class StreamReader {
     record Stored(long seq, Change change, String eventId, String msgId) {
     }
 
+    private final Connection nc;
     private final JetStreamManagement jsm;
     private final String stream;
     private final List<Stored> read = new ArrayList<>();
     private long next = 1;
 
     StreamReader(Connection nc, String stream) throws IOException {
+        this.nc = nc;
         this.jsm = nc.jetStreamManagement();
         this.stream = stream;
     }
@@ -38,14 +45,42 @@ final class StreamReader {
         return jsm.getStreamInfo(stream).getStreamState().getMsgCount();
     }
 
-    /** Everything stored so far, in stream order. */
+    /**
+     * Everything stored so far, in stream order. The new messages come through an ordered consumer starting
+     * at the first unread sequence: one request per message (getMessage) makes reading a large stream slow.
+     */
     List<Stored> readAll() throws IOException, JetStreamApiException {
         long last = jsm.getStreamInfo(stream).getStreamState().getLastSequence();
-        for (; next <= last; next++) {
-            MessageInfo m = jsm.getMessage(stream, next);
-            JsonNode ce = JSON.readTree(m.getData());
-            String msgId = m.getHeaders() == null ? "" : String.valueOf(m.getHeaders().getFirst("Nats-Msg-Id"));
-            read.add(new Stored(next, toChange(ce), ce.get("id").asText(), msgId));
+        if (next > last) {
+            return List.copyOf(read);
+        }
+        OrderedConsumerContext consumer = nc.getStreamContext(stream).createOrderedConsumer(
+                new OrderedConsumerConfiguration().deliverPolicy(DeliverPolicy.ByStartSequence).startSequence(next));
+        try (IterableConsumer messages = consumer.iterate()) {
+            while (next <= last) {
+                Message m = messages.nextMessage(Duration.ofSeconds(10));
+                if (m == null) {
+                    throw new IOException("stream " + stream + ": no message " + next + " within 10 s (last: " + last
+                            + ")");
+                }
+                long seq = m.metaData().streamSequence();
+                if (seq != next) {
+                    throw new IOException("stream " + stream + ": expected message " + next + ", got " + seq);
+                }
+                JsonNode ce = JSON.readTree(m.getData());
+                String msgId = m.getHeaders() == null ? "" : String.valueOf(m.getHeaders().getFirst("Nats-Msg-Id"));
+                read.add(new Stored(next, toChange(ce), ce.get("id").asText(), msgId));
+                next++;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while reading stream " + stream, e);
+        } catch (JetStreamStatusCheckedException e) {
+            throw new IOException("reading stream " + stream + " failed: " + e.getMessage(), e);
+        } catch (IOException | JetStreamApiException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) { // IterableConsumer.close()
+            throw new IOException("closing the reader of stream " + stream + " failed: " + e.getMessage(), e);
         }
         return List.copyOf(read);
     }
