@@ -127,15 +127,13 @@ public final class JetStreamPublisher {
         Connection nc = connect();
         connection = nc;
         try {
-            checkStream(nc.jetStreamManagement(), true);
+            checkStream(nc.jetStreamManagement(), true, null);
             jetStream = nc.jetStream();
             started = true;
         } catch (IOException e) {
             connection = null;
             closeQuietly(nc);
-            throw new RetryableException(name + ": cannot reach JetStream on " + settings.redactedServers()
-                    + " to check stream '" + settings.stream() + "': " + e.getMessage()
-                    + "; is JetStream enabled (nats-server -js)?", e);
+            throw jetStreamUnreachable(e);
         } catch (RuntimeException e) {
             connection = null;
             closeQuietly(nc);
@@ -155,33 +153,21 @@ public final class JetStreamPublisher {
         Connection nc = connect();
         connection = nc;
         try {
-            JetStreamManagement jsm = nc.jetStreamManagement();
-            if (settings.createStream() && !streamExists(jsm)) {
-                return List.of(name + ": stream '" + settings.stream() + "' does not exist yet; the first start "
-                        + "creates it (create_stream: true)");
-            }
-            checkStream(jsm, true);
-            return List.of();
+            List<String> notes = new ArrayList<>();
+            checkStream(nc.jetStreamManagement(), true, notes);
+            return notes;
         } catch (IOException e) {
-            throw new RetryableException(name + ": cannot reach JetStream on " + settings.redactedServers()
-                    + " to check stream '" + settings.stream() + "': " + e.getMessage()
-                    + "; is JetStream enabled (nats-server -js)?", e);
+            throw jetStreamUnreachable(e);
         } finally {
             connection = null;
             closeQuietly(nc);
         }
     }
 
-    private boolean streamExists(JetStreamManagement jsm) throws IOException {
-        try {
-            jsm.getStreamInfo(settings.stream());
-            return true;
-        } catch (JetStreamApiException e) {
-            if (e.getApiErrorCode() == Failures.STREAM_NOT_FOUND || e.getErrorCode() == 404) {
-                return false;
-            }
-            return true; // checkStream reports it
-        }
+    private RetryableException jetStreamUnreachable(IOException e) {
+        return new RetryableException(name + ": cannot reach JetStream on " + settings.redactedServers()
+                + " to check stream '" + settings.stream() + "': " + e.getMessage()
+                + "; is JetStream enabled (nats-server -js)?", e);
     }
 
     /**
@@ -302,15 +288,22 @@ public final class JetStreamPublisher {
     /**
      * Checks that the stream exists (creating it when configured to) and captures every subject the
      * template can produce; at start also compares the configured stream settings, checks the dead-letter
-     * subject and reports the duplicate window. Throws DeltaforgeException when the stream is unusable,
+     * subject and reports the duplicate window. With {@code checkNotes} (a check that must change nothing), a
+     * stream to be created is noted there instead. Throws DeltaforgeException when the stream is unusable,
      * IOException when JetStream did not answer.
      */
-    private void checkStream(JetStreamManagement jsm, boolean atStart) throws IOException {
+    private void checkStream(JetStreamManagement jsm, boolean atStart, @Nullable List<String> checkNotes)
+            throws IOException {
         StreamInfo info;
         try {
             info = jsm.getStreamInfo(settings.stream());
         } catch (JetStreamApiException e) {
             if (e.getApiErrorCode() == Failures.STREAM_NOT_FOUND || e.getErrorCode() == 404) {
+                if (atStart && settings.createStream() && checkNotes != null) {
+                    checkNotes.add(name + ": stream '" + settings.stream() + "' does not exist yet; the first start "
+                            + "creates it (create_stream: true)");
+                    return;
+                }
                 if (atStart && settings.createStream()) {
                     info = createStream(jsm);
                 } else {
@@ -647,7 +640,7 @@ public final class JetStreamPublisher {
             return true;
         }
         try {
-            checkStream(nc.jetStreamManagement(), false);
+            checkStream(nc.jetStreamManagement(), false, null);
             recheckStream = false;
             return true;
         } catch (IOException e) {
@@ -744,15 +737,13 @@ public final class JetStreamPublisher {
      */
     private Headers headersFor(Message message, boolean expectStream) {
         Headers headers;
-        if (message.headers().isEmpty()) {
+        if (expectStream && message.headers().isEmpty()) {
             // The headers every message of this content type shares, validated once: a copy is much cheaper
             // than jnats' per-put validation, which showed in profiles.
-            HeaderTemplate t = expectStream ? streamTemplate : null;
+            HeaderTemplate t = streamTemplate;
             if (t == null || !t.contentType.equals(message.contentType())) {
-                t = new HeaderTemplate(message.contentType(), new Headers(commonHeaders(message, expectStream), true));
-                if (expectStream) {
-                    streamTemplate = t;
-                }
+                t = new HeaderTemplate(message.contentType(), new Headers(commonHeaders(message, true), true));
+                streamTemplate = t;
             }
             headers = new Headers(t.headers);
         } else {
