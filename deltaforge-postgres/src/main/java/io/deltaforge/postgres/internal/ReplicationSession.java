@@ -111,12 +111,7 @@ public final class ReplicationSession implements AutoCloseable {
                                           SnapshotMetrics metrics) {
         long confirmed;
         try (Connection admin = connect(settings, false)) {
-            checkWalLevel(settings, admin);
-            checkReplicationPrivilege(settings, admin);
-            List<TableId> published = checkPublication(settings, admin);
-            for (String warning : identityWarnings(settings, admin, published)) {
-                log.warn(warning);
-            }
+            checkServer(settings, admin, null).forEach(log::warn);
             confirmed = prepareSlot(settings, admin, applyStartPosition);
             if (applyStartPosition) {
                 confirmed = applyStartPosition(settings, admin, confirmed);
@@ -179,11 +174,8 @@ public final class ReplicationSession implements AutoCloseable {
         try (Connection admin = connect(settings, false)) {
             admin.setAutoCommit(false);
             try {
-                checkWalLevel(settings, admin);
-                checkReplicationPrivilege(settings, admin);
-                List<TableId> published = checkPublication(settings, admin, notes);
-                notes.addAll(identityWarnings(settings, admin, published));
-                SlotInfo slot = readSlot(settings, admin, admin.getMetaData().getDatabaseMajorVersion() >= 13);
+                notes.addAll(checkServer(settings, admin, notes));
+                SlotInfo slot = readSlot(settings, admin);
                 if (slot == null) {
                     if (!settings.createSlot()) {
                         throw missingSlot(settings);
@@ -210,6 +202,19 @@ public final class ReplicationSession implements AutoCloseable {
             throw classify(settings, "cannot open a replication connection", e);
         }
         return notes;
+    }
+
+    /**
+     * The checks {@link #open} and {@link #check} share before the slot: wal_level, the replication privilege,
+     * the publication (see {@link #checkPublication(SourceSettings, Connection, List)} for {@code checkNotes});
+     * returns the replica identity warnings of the published tables.
+     */
+    private static List<String> checkServer(SourceSettings s, Connection c, @Nullable List<String> checkNotes)
+            throws SQLException {
+        checkWalLevel(s, c);
+        checkReplicationPrivilege(s, c);
+        List<TableId> published = checkPublication(s, c, checkNotes);
+        return identityWarnings(s, c, published);
     }
 
     /**
@@ -639,10 +644,9 @@ public final class ReplicationSession implements AutoCloseable {
      *                   recreating it would silently skip everything written since
      */
     private static long prepareSlot(SourceSettings s, Connection c, boolean firstStart) throws SQLException {
-        boolean hasWalStatus = c.getMetaData().getDatabaseMajorVersion() >= 13;
         long graceEnd = System.nanoTime() + ACTIVE_SLOT_GRACE.toNanos();
         while (true) {
-            SlotInfo slot = readSlot(s, c, hasWalStatus);
+            SlotInfo slot = readSlot(s, c);
             if (slot == null) {
                 if (!s.createSlot()) {
                     throw missingSlot(s);
@@ -711,8 +715,8 @@ public final class ReplicationSession implements AutoCloseable {
         }
     }
 
-    private static @Nullable SlotInfo readSlot(SourceSettings s, Connection c, boolean hasWalStatus)
-            throws SQLException {
+    private static @Nullable SlotInfo readSlot(SourceSettings s, Connection c) throws SQLException {
+        boolean hasWalStatus = c.getMetaData().getDatabaseMajorVersion() >= 13;
         String sql = "SELECT slot_type, plugin, database, active, active_pid, confirmed_flush_lsn::text, "
                 + (hasWalStatus ? "wal_status" : "NULL") + " FROM pg_replication_slots WHERE slot_name = ?";
         try (PreparedStatement ps = c.prepareStatement(sql)) {
