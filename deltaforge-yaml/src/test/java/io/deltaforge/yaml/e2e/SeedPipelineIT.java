@@ -2,11 +2,9 @@ package io.deltaforge.yaml.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.deltaforge.testkit.NatsServer;
-import io.deltaforge.testkit.PostgresServer;
 import io.deltaforge.yaml.testsupport.RunnerProcess;
 import io.deltaforge.yaml.testsupport.StreamContents;
-import io.nats.client.Connection;
+import io.deltaforge.yaml.testsupport.RealServers;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
 import java.nio.file.Files;
@@ -17,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -28,18 +25,12 @@ import org.junit.jupiter.api.io.TempDir;
  * product document promises a user sees.
  */
 @Timeout(180)
-class SeedPipelineIT {
+class SeedPipelineIT extends RealServers {
     static final Path SEED = Path.of("..", "examples", "postgres-nats.yaml").toAbsolutePath().normalize();
 
-    static PostgresServer pg;
-    static NatsServer nats;
-    static Connection nc;
 
     @BeforeAll
-    static void servers() throws Exception {
-        pg = PostgresServer.start();
-        nats = NatsServer.start();
-        nc = nats.connect();
+    static void seedTablesAndStream() throws Exception {
         pg.execute("""
                 CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL, email text,
                                     created_at timestamptz NOT NULL DEFAULT now());
@@ -50,19 +41,6 @@ class SeedPipelineIT {
                 """);
         nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("USERS").subjects("users.>")
                 .storageType(StorageType.File).build());
-    }
-
-    @AfterAll
-    static void stopServers() throws Exception {
-        if (nc != null) {
-            nc.close();
-        }
-        if (nats != null) {
-            nats.close();
-        }
-        if (pg != null) {
-            pg.close();
-        }
     }
 
     private Map<String, String> env() {

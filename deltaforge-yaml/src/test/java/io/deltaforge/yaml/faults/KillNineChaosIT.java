@@ -2,10 +2,8 @@ package io.deltaforge.yaml.faults;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.deltaforge.testkit.NatsServer;
-import io.deltaforge.testkit.PostgresServer;
 import io.deltaforge.yaml.testsupport.RunnerProcess;
-import io.nats.client.Connection;
+import io.deltaforge.yaml.testsupport.RealServers;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
 import java.nio.file.Files;
@@ -14,7 +12,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -30,38 +27,19 @@ import org.junit.jupiter.api.io.TempDir;
  * (at least 20 by default).
  */
 @Timeout(300)
-class KillNineChaosIT {
+class KillNineChaosIT extends RealServers {
     private static final List<String> TABLES = List.of("chaos_a", "chaos_b");
     private static final String STREAM = "CHAOS";
 
-    static PostgresServer pg;
-    static NatsServer nats;
-    static Connection nc;
 
     @BeforeAll
-    static void servers() throws Exception {
-        pg = PostgresServer.start();
-        nats = NatsServer.start();
-        nc = nats.connect();
+    static void chaosTablesSlotAndStream() throws Exception {
         Load.createTables(pg, TABLES, "chaos_pub");
         // The slot exists before the load starts, as in production: changes before it are not the pipeline's.
         pg.queryString("SELECT lsn FROM pg_create_logical_replication_slot('chaos_slot', 'pgoutput')");
         // Longer than the whole test: every replay after a kill falls inside it.
         nc.jetStreamManagement().addStream(StreamConfiguration.builder().name(STREAM).subjects("chaos.>")
                 .storageType(StorageType.File).duplicateWindow(Duration.ofMinutes(30)).build());
-    }
-
-    @AfterAll
-    static void stopServers() throws Exception {
-        if (nc != null) {
-            nc.close();
-        }
-        if (nats != null) {
-            nats.close();
-        }
-        if (pg != null) {
-            pg.close();
-        }
     }
 
     private static Path config(Path dir) throws Exception {

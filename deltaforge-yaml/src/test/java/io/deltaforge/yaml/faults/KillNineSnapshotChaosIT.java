@@ -2,9 +2,8 @@ package io.deltaforge.yaml.faults;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.deltaforge.testkit.NatsServer;
-import io.deltaforge.testkit.PostgresServer;
 import io.deltaforge.yaml.testsupport.RunnerProcess;
+import io.deltaforge.yaml.testsupport.RealServers;
 import io.nats.client.Connection;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
@@ -26,8 +25,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,35 +44,12 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>Reproduce a run with {@code -Dchaos.seed=N}.
  */
 @Timeout(300)
-class KillNineSnapshotChaosIT {
+class KillNineSnapshotChaosIT extends RealServers {
     /** The source's line after each snapshot window, e.g. "snapshot s@0/1 public.t: 1500 rows of ~20000 (...)". */
     private static final Pattern WINDOW = Pattern.compile(": \\d+ rows of ~\\d+ ");
     private static final Pattern RESUMED = Pattern.compile("resuming after (\\d+) rows");
     private static final Pattern HTTP_PORT = Pattern.compile("http: serving .* on \\S+:(\\d+)$", Pattern.MULTILINE);
 
-    static PostgresServer pg;
-    static NatsServer nats;
-    static Connection nc;
-
-    @BeforeAll
-    static void servers() throws Exception {
-        pg = PostgresServer.start();
-        nats = NatsServer.start();
-        nc = nats.connect();
-    }
-
-    @AfterAll
-    static void stopServers() throws Exception {
-        if (nc != null) {
-            nc.close();
-        }
-        if (nats != null) {
-            nats.close();
-        }
-        if (pg != null) {
-            pg.close();
-        }
-    }
 
     @Test
     void initialSnapshotResumesAfterKillNineAndTheStreamReplaysToTheTables(@TempDir Path tmp) throws Exception {
@@ -113,23 +87,12 @@ class KillNineSnapshotChaosIT {
                 runner.kill9();
                 logs.add(runner.log());
             }
-            List<StreamReader.Stored> stored = reader.readAll();
-            Checks.uniqueWithOneReadPerRow(stored, "after kill " + trial);
-            Checks.prefixOf(Checks.changes(stored), load.committed(), "after kill " + trial);
-            System.out.println("KillNineSnapshotChaosIT initial: kill " + trial + " done; stream holds " + stored.size()
-                    + " messages, " + (stored.size() - Checks.changes(stored).size()) + " snapshot rows");
+            checkAfterKill(reader, load, trial, "initial");
         }
         load.stop();
         LinkedHashMap<Change, Integer> committed = load.committed();
-        try (RunnerProcess runner = runner(config, tmp.resolve("runner-final.log"), Map.of())) {
-            awaitCaughtUp(reader, committed, () -> completed("snap_slot"), runner);
-            assertThat(runner.terminate(Duration.ofSeconds(30))).as(runner.log()).isZero();
-            logs.add(runner.log());
-        }
-        List<StreamReader.Stored> stored = reader.readAll();
-        Checks.uniqueWithOneReadPerRow(stored, "final");
-        Checks.exactlyOnce(Checks.changes(stored), committed);
-        Checks.replaysTo(stored, contents(tables));
+        List<StreamReader.Stored> stored = finalRunChecked(config, tmp, reader, committed, tables, logs,
+                () -> completed("snap_slot"));
 
         List<Long> resumedAfter = resumedAfter(logs);
         System.out.println("KillNineSnapshotChaosIT initial: " + midSnapshot + " of " + kills + " kills mid-snapshot; "
@@ -176,24 +139,12 @@ class KillNineSnapshotChaosIT {
                 runner.kill9();
                 logs.add(runner.log());
             }
-            List<StreamReader.Stored> stored = reader.readAll();
-            Checks.uniqueWithOneReadPerRow(stored, "after kill " + trial);
-            Checks.prefixOf(Checks.changes(stored), load.committed(), "after kill " + trial);
-            System.out.println("KillNineSnapshotChaosIT incremental: kill " + trial + " done; stream holds "
-                    + stored.size() + " messages, " + (stored.size() - Checks.changes(stored).size())
-                    + " snapshot rows");
+            checkAfterKill(reader, load, trial, "incremental");
         }
         load.stop();
         LinkedHashMap<Change, Integer> committed = load.committed();
-        try (RunnerProcess runner = runner(config, tmp.resolve("runner-final.log"), Map.of())) {
-            awaitCaughtUp(reader, committed, () -> snapshotDone("inc_slot"), runner);
-            assertThat(runner.terminate(Duration.ofSeconds(30))).as(runner.log()).isZero();
-            logs.add(runner.log());
-        }
-        List<StreamReader.Stored> stored = reader.readAll();
-        Checks.uniqueWithOneReadPerRow(stored, "final");
-        Checks.exactlyOnce(Checks.changes(stored), committed);
-        Checks.replaysTo(stored, contents(tables));
+        List<StreamReader.Stored> stored = finalRunChecked(config, tmp, reader, committed, tables, logs,
+                () -> snapshotDone("inc_slot"));
 
         System.out.println("KillNineSnapshotChaosIT incremental: " + midSnapshot + " of " + kills
                 + " kills mid-snapshot; resumed after " + resumedAfter(logs) + " rows; " + stored.size()
@@ -256,6 +207,35 @@ class KillNineSnapshotChaosIT {
     }
 
     /** Waits until the snapshot is done and every committed change is stored; fails with the log otherwise. */
+    /** After a kill: unique ids, at most one read per row, and a gap-free prefix of the committed changes. */
+    private static void checkAfterKill(StreamReader reader, Load load, int trial, String test) throws Exception {
+        List<StreamReader.Stored> stored = reader.readAll();
+        Checks.uniqueWithOneReadPerRow(stored, "after kill " + trial);
+        Checks.prefixOf(Checks.changes(stored), load.committed(), "after kill " + trial);
+        System.out.println("KillNineSnapshotChaosIT " + test + ": kill " + trial + " done; stream holds "
+                + stored.size() + " messages, " + (stored.size() - Checks.changes(stored).size()) + " snapshot rows");
+    }
+
+    /**
+     * With the load stopped, one last run until the snapshot is done and every committed change is stored;
+     * then the final checks on the whole stream, which it returns.
+     */
+    private static List<StreamReader.Stored> finalRunChecked(Path config, Path tmp, StreamReader reader,
+                                                             LinkedHashMap<Change, Integer> committed,
+                                                             List<String> tables, List<String> logs,
+                                                             Fixture.Check snapshotDone) throws Exception {
+        try (RunnerProcess runner = runner(config, tmp.resolve("runner-final.log"), Map.of())) {
+            awaitCaughtUp(reader, committed, snapshotDone, runner);
+            assertThat(runner.terminate(Duration.ofSeconds(30))).as(runner.log()).isZero();
+            logs.add(runner.log());
+        }
+        List<StreamReader.Stored> stored = reader.readAll();
+        Checks.uniqueWithOneReadPerRow(stored, "final");
+        Checks.exactlyOnce(Checks.changes(stored), committed);
+        Checks.replaysTo(stored, contents(tables));
+        return stored;
+    }
+
     private static void awaitCaughtUp(StreamReader reader, LinkedHashMap<Change, Integer> committed,
                                       Fixture.Check snapshotDone, RunnerProcess runner) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();

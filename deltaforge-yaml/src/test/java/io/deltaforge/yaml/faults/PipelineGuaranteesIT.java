@@ -10,7 +10,7 @@ import io.deltaforge.api.SinkBinding;
 import io.deltaforge.nats.NatsSink;
 import io.deltaforge.spi.CommitPolicy;
 import io.deltaforge.testkit.NatsServer;
-import io.deltaforge.testkit.PostgresServer;
+import io.deltaforge.yaml.testsupport.RealServers;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.nats.client.Connection;
 import java.sql.Statement;
@@ -23,9 +23,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -34,31 +32,8 @@ import org.junit.jupiter.api.Timeout;
  * stop, and commit policies over several real sinks.
  */
 @Timeout(90)
-class PipelineGuaranteesIT {
-    static PostgresServer pg;
-    static NatsServer nats;
-    static Connection nc;
+class PipelineGuaranteesIT extends RealServers {
     final List<Pipeline> pipelines = new ArrayList<>();
-
-    @BeforeAll
-    static void servers() throws Exception {
-        pg = PostgresServer.start();
-        nats = NatsServer.start();
-        nc = nats.connect();
-    }
-
-    @AfterAll
-    static void stopServers() throws Exception {
-        if (nc != null) {
-            nc.close();
-        }
-        if (nats != null) {
-            nats.close();
-        }
-        if (pg != null) {
-            pg.close();
-        }
-    }
 
     @AfterEach
     void stopPipelines() {

@@ -8,16 +8,13 @@ import io.deltaforge.api.Pipeline;
 import io.deltaforge.api.PipelineState;
 import io.deltaforge.api.RetryableException;
 import io.deltaforge.postgres.PostgresSource;
-import io.deltaforge.testkit.NatsServer;
-import io.deltaforge.testkit.PostgresServer;
+import io.deltaforge.yaml.testsupport.RealServers;
 import io.nats.client.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -26,31 +23,8 @@ import org.junit.jupiter.api.Timeout;
  * standby), and a slot that disappears under a running pipeline stops it instead of being recreated.
  */
 @Timeout(120)
-class SlotOwnershipIT {
-    static PostgresServer pg;
-    static NatsServer nats;
-    static Connection nc;
+class SlotOwnershipIT extends RealServers {
     final List<Pipeline> pipelines = new ArrayList<>();
-
-    @BeforeAll
-    static void servers() throws Exception {
-        pg = PostgresServer.start();
-        nats = NatsServer.start();
-        nc = nats.connect();
-    }
-
-    @AfterAll
-    static void stopServers() throws Exception {
-        if (nc != null) {
-            nc.close();
-        }
-        if (nats != null) {
-            nats.close();
-        }
-        if (pg != null) {
-            pg.close();
-        }
-    }
 
     @AfterEach
     void stopPipelines() {
