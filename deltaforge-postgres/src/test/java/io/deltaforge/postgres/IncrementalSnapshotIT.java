@@ -109,11 +109,7 @@ class IncrementalSnapshotIT {
             source.start();
             List<ChangeEvent> events = new ArrayList<>();
             source.requestSnapshot(SnapshotRequest.of(t));
-            while (events.size() < 40) { // the first window's rows; no further window opens without a poll
-                if (source.poll(Duration.ofMillis(100)) instanceof ChangeEvent e) {
-                    events.add(e);
-                }
-            }
+            pollFirstWindow(source, events, 40);
             pg.execute("ALTER TABLE " + t + " ADD COLUMN extra int NOT NULL DEFAULT 7");
             Lsn altered = Lsn.parse(pg.queryString("SELECT pg_current_wal_lsn()::text"));
             pollUntil(source, events, () -> done(source, t));
@@ -136,11 +132,7 @@ class IncrementalSnapshotIT {
             source.start();
             List<ChangeEvent> events = new ArrayList<>();
             source.requestSnapshot(SnapshotRequest.of(t));
-            while (events.size() < 40) {
-                if (source.poll(Duration.ofMillis(100)) instanceof ChangeEvent e) {
-                    events.add(e);
-                }
-            }
+            pollFirstWindow(source, events, 40);
             pg.execute("ALTER TABLE " + t + " DROP COLUMN gone");
             pollUntil(source, events, () -> done(source, t));
 
@@ -575,6 +567,15 @@ class IncrementalSnapshotIT {
                 if (done.getAsBoolean()) {
                     return;
                 }
+            }
+        }
+    }
+
+    /** Polls the first window's {@code rows} rows; no further window opens until the source is polled again. */
+    static void pollFirstWindow(PostgresSource source, List<ChangeEvent> events, int rows) throws InterruptedException {
+        while (events.size() < rows) {
+            if (source.poll(Duration.ofMillis(100)) instanceof ChangeEvent e) {
+                events.add(e);
             }
         }
     }
