@@ -138,6 +138,61 @@ class EngineTest {
     }
 
     @Test
+    void afterARetryableFailureTheSinkGetsThatBatchAndEveryLaterOneAlreadySentAgainInOrderBeforeAnythingNew() {
+        FakeSink sink = new FakeSink("a");
+        CompletableFuture<Void> firstAttemptOfBatch1 = new CompletableFuture<>();
+        AtomicInteger sends = new AtomicInteger();
+        sink.behaviour = b -> sends.incrementAndGet() == 1 ? firstAttemptOfBatch1 : CompletableFuture.completedFuture(null);
+        pipeline = builder().sink(sink).maxInFlightBatches(8).build();
+        pipeline.start();
+        for (int i = 1; i <= 3; i++) {
+            source.records.addAll(tx(i, i * 100L, 1));
+            int expected = i;
+            await().atMost(5, TimeUnit.SECONDS).until(() -> sink.sent.size() == expected);
+        }
+        // Batches 2 and 3 were stored before the hole that batch 1's failure leaves: they go again after it.
+        firstAttemptOfBatch1.completeExceptionally(new RetryableException("connection lost"));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> sink.sent.size() == 6);
+        source.records.addAll(tx(4, 400, 1));
+
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(401).equals(source.lastAck()));
+        assertThat(sequences(sink)).containsExactly(1L, 2L, 3L, 1L, 2L, 3L, 4L);
+    }
+
+    @Test
+    void aReplayThatFailsAgainStartsOverFromTheBatchThatFailedAndIgnoresTheSupersededAnswers() {
+        FakeSink sink = new FakeSink("a");
+        List<CompletableFuture<Void>> answers = new java.util.concurrent.CopyOnWriteArrayList<>();
+        sink.behaviour = b -> {
+            CompletableFuture<Void> answer = new CompletableFuture<>();
+            answers.add(answer);
+            return answer;
+        };
+        pipeline = builder().sink(sink).maxInFlightBatches(8).build();
+        pipeline.start();
+        for (int i = 1; i <= 3; i++) {
+            source.records.addAll(tx(i, i * 100L, 1));
+            int expected = i;
+            await().atMost(5, TimeUnit.SECONDS).until(() -> sink.sent.size() == expected);
+        }
+        answers.get(1).completeExceptionally(new RetryableException("batch 2 lost"));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> sink.sent.size() == 5);
+        // The first sends of batches 2 and 3 were superseded by the replay: their late answers change nothing.
+        answers.get(2).completeExceptionally(new RetryableException("late answer to a superseded send"));
+        answers.get(0).completeExceptionally(new RetryableException("batch 1 lost"));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> sink.sent.size() == 8);
+        sink.behaviour = b -> CompletableFuture.completedFuture(null);
+        answers.subList(3, 8).forEach(a -> a.complete(null));
+
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(301).equals(source.lastAck()));
+        assertThat(sequences(sink)).containsExactly(1L, 2L, 3L, 2L, 3L, 1L, 2L, 3L);
+    }
+
+    private static List<Long> sequences(FakeSink sink) {
+        return sink.sent.stream().map(Batch::sequence).toList();
+    }
+
+    @Test
     void failsThePipelineOnAPermanentFailureOfARequiredSinkWithoutAcknowledgingIt() {
         FakeSink sink = new FakeSink("a");
         sink.behaviour = b -> b.events().get(0).position().xid() == 2
