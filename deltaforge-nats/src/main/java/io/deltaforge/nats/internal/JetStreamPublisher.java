@@ -48,7 +48,6 @@ import org.slf4j.LoggerFactory;
 public final class JetStreamPublisher {
     private static final Logger log = LoggerFactory.getLogger(JetStreamPublisher.class);
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
-    private static final long NONE = Long.MAX_VALUE;
     static final String CONTENT_TYPE = "Content-Type";
 
     private final NatsSinkSettings settings;
@@ -68,8 +67,6 @@ public final class JetStreamPublisher {
     private volatile long sizeLimit;
     private final AtomicLong published = new AtomicLong();
     private final AtomicLong duplicates = new AtomicLong();
-    /** The lowest batch sequence that failed retryably and has not been sent again; NONE when none. */
-    private final AtomicLong failedSequence = new AtomicLong(NONE);
     /** Set when JetStream stopped answering; the next send checks the stream before publishing. */
     private volatile boolean recheckStream;
     /** The size limits seen at start, for error messages. */
@@ -468,9 +465,6 @@ public final class JetStreamPublisher {
                         + " messages) was not fully acknowledged within " + settings.batchTimeout().toMillis()
                         + " ms; it will be resent", cause);
             }
-            if (cause instanceof RetryableException) {
-                failedSequence.accumulateAndGet(batch.sequence(), Math::min);
-            }
             result.completeExceptionally(cause);
         });
         try {
@@ -486,9 +480,6 @@ public final class JetStreamPublisher {
     private void publishAll(Batch batch, CompletableFuture<Void> acks) {
         if (!started || closed) {
             acks.completeExceptionally(new IllegalStateException(name + ": send() before start() or after close()"));
-            return;
-        }
-        if (!mayGoAhead(batch, acks)) {
             return;
         }
         JetStream js = connectedJetStream(batch, acks);
@@ -610,24 +601,6 @@ public final class JetStreamPublisher {
                 pending.run();
             }
         });
-    }
-
-    /**
-     * Keeps log order after a failure: while an earlier batch waits for its resend, later batches fail at
-     * once (the engine resends them after it) instead of reaching the stream ahead of it.
-     */
-    private boolean mayGoAhead(Batch batch, CompletableFuture<Void> acks) {
-        long failed = failedSequence.get();
-        if (failed == NONE) {
-            return true;
-        }
-        if (batch.sequence() > failed) {
-            acks.completeExceptionally(new RetryableException(name + ": batch " + batch.sequence()
-                    + " waits for batch " + failed + ", which failed and is resent first to keep log order"));
-            return false;
-        }
-        failedSequence.compareAndSet(failed, NONE);
-        return true;
     }
 
     /** After JetStream stopped answering, tells a deleted stream (permanent) from an outage (retryable). */
