@@ -380,11 +380,9 @@ class EngineTest {
         hanging.behaviour = EngineTest::never;
         io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
                 new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
-        pipeline = new Engine(new Engine.Settings("patience", source, List.of(
-                SinkBinding.of(main).withEnvelope(Fakes.TEXT),
-                SinkBinding.of(hanging).withEnvelope(Fakes.TEXT).withRequired(false)),
-                BatchConfig.defaults(), CommitPolicy.required(), 100, 2, Duration.ofMillis(5), Duration.ofMillis(20),
-                registry, io.deltaforge.api.EventFilter.ALL, Duration.ofMillis(100)));
+        pipeline = builder().name("patience").sink(main).sink(SinkBinding.of(hanging).withRequired(false))
+                .queueCapacity(100).maxInFlightBatches(2).meterRegistry(registry)
+                .optionalSinkPatience(Duration.ofMillis(100)).build();
         pipeline.start();
         for (int i = 1; i <= 6; i++) {
             source.records.addAll(tx(i, i * 100L, 1));
@@ -404,12 +402,9 @@ class EngineTest {
         FakeSink other = new FakeSink("other");
         FakeSink hanging = new FakeSink("hanging");
         hanging.behaviour = EngineTest::never;
-        pipeline = new Engine(new Engine.Settings("quorum", source, List.of(
-                SinkBinding.of(main).withEnvelope(Fakes.TEXT),
-                SinkBinding.of(other).withEnvelope(Fakes.TEXT).withRequired(false),
-                SinkBinding.of(hanging).withEnvelope(Fakes.TEXT).withRequired(false)),
-                BatchConfig.defaults(), CommitPolicy.quorum(2), 100, 2, Duration.ofMillis(5), Duration.ofMillis(20),
-                null, io.deltaforge.api.EventFilter.ALL, Duration.ofMillis(100)));
+        pipeline = builder().name("quorum").sink(main).sink(SinkBinding.of(other).withRequired(false))
+                .sink(SinkBinding.of(hanging).withRequired(false)).commitPolicy(CommitPolicy.quorum(2))
+                .queueCapacity(100).maxInFlightBatches(2).optionalSinkPatience(Duration.ofMillis(100)).build();
         pipeline.start();
         for (int i = 1; i <= 2; i++) {
             source.records.addAll(tx(i, i * 100L, 1));
@@ -559,9 +554,34 @@ class EngineTest {
     }
 
     @Test
+    void toBuilderStartsFromThisPipelinesConfigurationAndLeavesThePipelineAlone() {
+        FakeSink first = new FakeSink("first");
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        Pipeline original = builder().name("original").sink(first).batch(BatchConfig.defaults().withMaxEvents(2))
+                .meterRegistry(registry).build();
+        FakeSink second = new FakeSink("second");
+        Pipeline.Builder variant = original.toBuilder().name("variant").sinks(List.of(SinkBinding.of(second)));
+        assertThat(original.toBuilder()).as("a new builder each time").isNotSameAs(variant);
+
+        pipeline = variant.build();
+        pipeline.start();
+        source.records.addAll(tx(1, 100, 5));
+
+        // The variant kept the envelope, the batch size and the meter registry, and sends to its own sink.
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
+        assertThat(pipeline.name()).isEqualTo("variant");
+        assertThat(original.name()).isEqualTo("original");
+        assertThat(second.sent).allSatisfy(b -> assertThat(b.size()).isLessThanOrEqualTo(2));
+        assertThat(second.sent.stream().mapToInt(Batch::size).sum()).isEqualTo(5);
+        assertThat(first.sent).isEmpty();
+        assertThat(registry.find("deltaforge.batches").tag("pipeline", "variant").counter()).isNotNull();
+    }
+
+    @Test
     void builderReportsEveryProblemAtOnce() {
-        assertThatThrownBy(() -> Pipeline.builder().queueCapacity(0).build())
+        assertThatThrownBy(() -> Pipeline.builder().queueCapacity(0).optionalSinkPatience(Duration.ofSeconds(-1)).build())
                 .hasMessageContaining("source: is required")
+                .hasMessageContaining("optionalSinkPatience")
                 .hasMessageContaining("sinks: at least one sink")
                 .hasMessageContaining("queueCapacity");
     }
