@@ -36,8 +36,10 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * What the engine relies on from every {@link Sink}, as JUnit 5 tests a sink author inherits: a confirmed
- * batch is stored in order, batches sent back to back without waiting all arrive in order, and a batch sent
- * again (the engine's retry, or the replay after a crash, by a new sink instance) is harmless.
+ * batch is stored in order, batches sent back to back without waiting all arrive in order, a batch sent
+ * again (the engine's retry, or the replay after a crash, by a new sink instance) is harmless, the engine's
+ * in-order replay after a batch fails retryably leaves the destination in log order, {@code send} reports a
+ * failure in its stage instead of throwing, and a second {@code close} is harmless.
  *
  * <pre>{@code
  * class MySinkContractIT extends SinkContract {
@@ -48,7 +50,8 @@ import org.junit.jupiter.api.Timeout;
  * }</pre>
  *
  * <p>Each test calls {@link #newSink()} for every sink it needs (all over the one destination the test set
- * up) and starts and closes them itself. A sink that cannot de-duplicate (at-least-once, like an append-only
+ * up) and starts and closes them itself, or has a pipeline do it: the replay test runs the sink in a real
+ * pipeline and reports one of its batches as failed after the sink stored it. A sink that cannot de-duplicate (at-least-once, like an append-only
  * file) overrides {@link #deduplicatesById()}; its replays are then checked to repeat, never to lose or
  * reorder.
  */

@@ -26,6 +26,7 @@ import java.util.List;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -143,13 +144,7 @@ class EngineTest {
         CompletableFuture<Void> firstAttemptOfBatch1 = new CompletableFuture<>();
         AtomicInteger sends = new AtomicInteger();
         sink.behaviour = b -> sends.incrementAndGet() == 1 ? firstAttemptOfBatch1 : CompletableFuture.completedFuture(null);
-        pipeline = builder().sink(sink).maxInFlightBatches(8).build();
-        pipeline.start();
-        for (int i = 1; i <= 3; i++) {
-            source.records.addAll(tx(i, i * 100L, 1));
-            int expected = i;
-            await().atMost(5, TimeUnit.SECONDS).until(() -> sink.sent.size() == expected);
-        }
+        startAndSendOneBatchPerTransaction(sink, 3);
         // Batches 2 and 3 were stored before the hole that batch 1's failure leaves: they go again after it.
         firstAttemptOfBatch1.completeExceptionally(new RetryableException("connection lost"));
         await().atMost(5, TimeUnit.SECONDS).until(() -> sink.sent.size() == 6);
@@ -162,19 +157,13 @@ class EngineTest {
     @Test
     void aReplayThatFailsAgainStartsOverFromTheBatchThatFailedAndIgnoresTheSupersededAnswers() {
         FakeSink sink = new FakeSink("a");
-        List<CompletableFuture<Void>> answers = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<CompletableFuture<Void>> answers = new CopyOnWriteArrayList<>();
         sink.behaviour = b -> {
             CompletableFuture<Void> answer = new CompletableFuture<>();
             answers.add(answer);
             return answer;
         };
-        pipeline = builder().sink(sink).maxInFlightBatches(8).build();
-        pipeline.start();
-        for (int i = 1; i <= 3; i++) {
-            source.records.addAll(tx(i, i * 100L, 1));
-            int expected = i;
-            await().atMost(5, TimeUnit.SECONDS).until(() -> sink.sent.size() == expected);
-        }
+        startAndSendOneBatchPerTransaction(sink, 3);
         answers.get(1).completeExceptionally(new RetryableException("batch 2 lost"));
         await().atMost(5, TimeUnit.SECONDS).until(() -> sink.sent.size() == 5);
         // The first sends of batches 2 and 3 were superseded by the replay: their late answers change nothing.
@@ -186,6 +175,17 @@ class EngineTest {
 
         await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(301).equals(source.lastAck()));
         assertThat(sequences(sink)).containsExactly(1L, 2L, 3L, 2L, 3L, 1L, 2L, 3L);
+    }
+
+    /** Transactions 1 to n, committing at 100, 200, ..., each its own batch, all sent without waiting. */
+    private void startAndSendOneBatchPerTransaction(FakeSink sink, int n) {
+        pipeline = builder().sink(sink).maxInFlightBatches(8).build();
+        pipeline.start();
+        for (int i = 1; i <= n; i++) {
+            source.records.addAll(tx(i, i * 100L, 1));
+            int expected = i;
+            await().atMost(5, TimeUnit.SECONDS).until(() -> sink.sent.size() == expected);
+        }
     }
 
     private static List<Long> sequences(FakeSink sink) {
@@ -498,7 +498,7 @@ class EngineTest {
     @Test
     void aTrimmedColumnNeverReachesTheEnvelope() {
         FakeSink sink = new FakeSink("a");
-        java.util.List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.List<String> seen = new CopyOnWriteArrayList<>();
         pipeline = Pipeline.builder().source(source).sink(sink)
                 .envelope(e -> {
                     seen.add(String.valueOf(e.after()));
