@@ -79,7 +79,7 @@ final class Soak {
         this.settings = settings;
     }
 
-    /** Runs the soak and prints its summary; true when nothing was lost or duplicated. */
+    /** Runs the soak and prints its summary; true when no row was lost, duplicated or phantom. */
     static boolean run(List<String> args) throws Exception {
         return new Soak(Settings.parse(args)).run();
     }
