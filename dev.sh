@@ -206,7 +206,12 @@ bench() {
     say "building the benchmark (first use)"
     (cd "$ROOT" && mvn -B -q -DskipTests install -pl examples/benchmark -am)
   fi
-  (cd "$ROOT/examples/benchmark" && java ${BENCH_JAVA_OPTS:-} -jar "$jar" "$@")
+  local extra=()
+  if [[ " $* " == *" --soak "* ]]; then
+    # The soak runs the pipeline as users do, through ./deltaforge (which builds the runner jar if missing).
+    extra=(--deltaforge "$ROOT/deltaforge")
+  fi
+  (cd "$ROOT/examples/benchmark" && java ${BENCH_JAVA_OPTS:-} -jar "$jar" "$@" "${extra[@]}")
 }
 
 # The source's integration tests on other PostgreSQL majors, with the server binaries Maven Central ships
@@ -286,6 +291,10 @@ usage: ./dev.sh COMMAND
   bench [--quick] [--skip-w2] [--skip-w3] [--skip-w4]
                            the benchmark (own servers; W1 backlog drain vs limits L1/L2, W2 latency,
                            W3 one big transaction); table + examples/benchmark/target/benchmark-results.json
+  bench --soak [--minutes N] [--rate TX_PER_SEC] [--restart-interval SECONDS]
+                           the soak: the runner for N minutes (30) at TX_PER_SEC single-row transactions
+                           (1000), PostgreSQL and nats-server restarted in turn every SECONDS (180); checks
+                           0 lost, 0 duplicates, samples the runner's RSS; examples/benchmark/target/soak-results.json
   env                      print the POSTGRES_DSN and NATS_URL exports
 State lives in \$DELTAFORGE_DEV_DIR ($DEV_DIR).
 HELP
