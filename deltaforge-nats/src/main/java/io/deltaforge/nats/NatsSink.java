@@ -2,6 +2,7 @@ package io.deltaforge.nats;
 
 import io.deltaforge.api.ConfigException;
 import io.deltaforge.api.ConfigException.Problem;
+import io.deltaforge.api.Lsn;
 import io.deltaforge.nats.internal.JetStreamPublisher;
 import io.deltaforge.nats.internal.NatsSinkSettings;
 import io.deltaforge.nats.internal.SubjectTemplate;
@@ -100,6 +101,17 @@ public final class NatsSink implements Sink {
     }
 
     /** Publishes the batch; see the class comment. Never throws; failures complete the stage. */
+    /**
+     * The ids of the source's events from {@code commitLsn} on that the stream holds, read back from the
+     * stream's newest messages by the {@code DeltaForge-Origin} header each published message carries (source
+     * id and commit LSN). Exact for any subject template and for streams other pipelines publish to as well;
+     * after a purge or re-creation it finds only what is still there, so nothing unstored is skipped.
+     */
+    @Override
+    public Set<String> storedSince(String sourceId, Lsn commitLsn) {
+        return publisher.storedSince(sourceId, commitLsn);
+    }
+
     @Override
     public CompletionStage<Void> send(Batch batch) {
         return publisher.send(batch);

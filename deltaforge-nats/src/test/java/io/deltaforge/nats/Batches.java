@@ -19,8 +19,18 @@ import java.util.Map;
 final class Batches {
     static final TableId USERS = TableId.parse("public.users");
     private static final List<String> COLUMNS = List.of("id", "name");
+    private final String sourceId;
     private long lsn = 1000;
     private long sequence;
+
+    Batches() {
+        this("users-postgres");
+    }
+
+    /** Events of source {@code sourceId}, from commit LSN 1000 on. */
+    Batches(String sourceId) {
+        this.sourceId = sourceId;
+    }
 
     Batch batch(int size) {
         return batch(USERS, Op.CREATE, size, null);
@@ -31,8 +41,8 @@ final class Batches {
         List<Message> messages = new ArrayList<>();
         Lsn commit = new Lsn(lsn++);
         for (int i = 0; i < size; i++) {
-            String id = EventIds.forChange("users-postgres", commit, i);
-            events.add(new ChangeEvent(id, "users-postgres", op, table, null, Row.of(COLUMNS, (long) i, "n" + i),
+            String id = EventIds.forChange(sourceId, commit, i);
+            events.add(new ChangeEvent(id, sourceId, op, table, null, Row.of(COLUMNS, (long) i, "n" + i),
                     new SourcePosition(commit, commit, i, 7, Instant.parse("2025-01-15T10:30:00Z"))));
             byte[] body = payload != null ? payload : ("{\"id\":\"" + id + "\"}").getBytes(StandardCharsets.UTF_8);
             messages.add(new Message(id, Map.of(), "application/cloudevents+json", body));

@@ -2,11 +2,13 @@ package io.deltaforge.nats.internal;
 
 import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.DeltaforgeException;
+import io.deltaforge.api.Lsn;
 import io.deltaforge.api.RetryableException;
 import io.deltaforge.spi.Batch;
 import io.deltaforge.spi.Message;
 import io.nats.client.Connection;
 import io.nats.client.JetStream;
+import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
 import io.nats.client.api.PublishAck;
 import io.nats.client.api.StreamConfiguration;
@@ -16,6 +18,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Semaphore;
@@ -200,6 +203,20 @@ public final class JetStreamPublisher {
         sizeLimit = limit == Long.MAX_VALUE ? 0 : limit;
     }
 
+    /** See {@link StoredEvents}; called before the first send. */
+    public Set<String> storedSince(String sourceId, Lsn commitLsn) {
+        Connection nc = connection;
+        if (!started || nc == null) {
+            throw new IllegalStateException(name + ": storedSince() before start()");
+        }
+        try {
+            return StoredEvents.since(nc.jetStreamManagement(), settings.stream(), sourceId, commitLsn, name);
+        } catch (IOException | JetStreamApiException e) {
+            throw new RetryableException(name + ": cannot read stream '" + settings.stream() + "' to find the events"
+                    + " it already holds: " + e, e);
+        }
+    }
+
     // ---- send ----------------------------------------------------------------------------------------
 
     /** Publishes the batch; never throws. See NatsSink for the contract. */
@@ -254,6 +271,7 @@ public final class JetStreamPublisher {
             String subject = settings.subject().render(event);
             // The dead-letter subject may belong to another stream: no stream expectation there.
             Headers headers = headersFor(message, !subject.equals(settings.deadLetterSubject()));
+            headers.put(StoredEvents.ORIGIN_HEADER, StoredEvents.origin(event));
             byte[] body = message.payload();
             int size = body.length + headers.serializedLength();
             long limit = sizeLimit;
@@ -272,6 +290,7 @@ public final class JetStreamPublisher {
                 DeadLetters.Replacement replacement = deadLetters.replace(event, message.id(), subject, size, limit);
                 subject = dlq;
                 headers = replacement.headers();
+                headers.put(StoredEvents.ORIGIN_HEADER, StoredEvents.origin(event));
                 body = replacement.body();
                 size = body.length + headers.serializedLength();
             }

@@ -1,0 +1,17 @@
+package io.deltaforge.spi;
+
+import java.lang.annotation.Documented;
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+
+/**
+ * Marks an SPI method that is new and may still change in a minor release. Such methods always have a
+ * default that keeps the behaviour from before they existed, so implementations need not override them.
+ */
+@Documented
+@Retention(RetentionPolicy.CLASS)
+@Target({ElementType.METHOD, ElementType.TYPE})
+public @interface Incubating {
+}
