@@ -125,8 +125,9 @@ final class StreamSetup {
         Duration window = config.getDuplicateWindow();
         if (window == null || window.compareTo(settings.expectedRestart()) < 0) {
             log.warn("{}: stream '{}' has a duplicate window of {}, shorter than expected_restart_secs ({} s);"
-                            + " events replayed after an outage or restart longer than the window will be stored"
-                            + " twice. Raise it (nats stream edit {} --dupe-window {}s) or lower expected_restart_secs",
+                            + " events resent after a NATS outage longer than the window may be stored twice (pipeline"
+                            + " restarts are not affected: the sink skips what the stream holds). Raise it"
+                            + " (nats stream edit {} --dupe-window {}s) or lower expected_restart_secs",
                     name, settings.stream(), window, settings.expectedRestart().toSeconds(), settings.stream(),
                     settings.expectedRestart().toSeconds());
         } else {

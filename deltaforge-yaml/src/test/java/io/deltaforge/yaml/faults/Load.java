@@ -34,6 +34,8 @@ final class Load implements Runnable {
     private volatile @org.jspecify.annotations.Nullable Throwable failure;
     private int transactions;
     private int stripe;
+    private int bulkEvery;
+    private int bulkRows;
     private @org.jspecify.annotations.Nullable Thread thread;
 
     Load(PostgresServer pg, List<String> tables, long seed, long pauseMillis) {
@@ -89,6 +91,19 @@ final class Load implements Runnable {
             throw new IllegalStateException("spreadUpdates(" + stripe + "): only before start, and not negative");
         }
         this.stripe = stripe;
+    }
+
+    /**
+     * From now on, about one transaction in {@code everyN} is a single insert of {@code rows} rows: a
+     * transaction spanning many batches, which the source acknowledges only at its end, so a crash in its
+     * middle leaves much of it stored but unacknowledged. Call before {@link #start()}.
+     */
+    void bulkInserts(int everyN, int rows) {
+        if (thread != null || everyN < 1 || rows < 1) {
+            throw new IllegalStateException("bulkInserts(" + everyN + ", " + rows + "): only before start, both > 0");
+        }
+        this.bulkEvery = everyN;
+        this.bulkRows = rows;
     }
 
     void start() {
@@ -175,7 +190,8 @@ final class Load implements Runnable {
             after.put(t, new LinkedHashMap<>(live.get(t)));
         }
         Map<String, Integer> ids = new HashMap<>(nextId);
-        int statements = 1 + random.nextInt(3);
+        boolean bulk = bulkEvery > 0 && random.nextInt(bulkEvery) == 0;
+        int statements = bulk ? 1 : 1 + random.nextInt(3);
         try (Statement st = c.createStatement()) {
             for (int s = 0; s < statements; s++) {
                 String table = tables.get(random.nextInt(tables.size()));
@@ -185,8 +201,8 @@ final class Load implements Runnable {
                     continue;
                 }
                 int kind = random.nextInt(10);
-                if (rows.size() < 5 || kind < 3) {
-                    int n = kind == 0 ? 1 + random.nextInt(4) : 1; // sometimes a multi-row insert
+                if (bulk || rows.size() < 5 || kind < 3) {
+                    int n = bulk ? bulkRows : kind == 0 ? 1 + random.nextInt(4) : 1; // sometimes a multi-row insert
                     StringJoiner values = new StringJoiner(", ");
                     for (int i = 0; i < n; i++) {
                         int id = ids.merge(table, 1, Integer::sum) - 1;

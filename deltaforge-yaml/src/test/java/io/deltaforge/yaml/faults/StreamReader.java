@@ -35,12 +35,18 @@ final class StreamReader {
     private final JetStreamManagement jsm;
     private final String stream;
     private final List<Stored> read = new ArrayList<>();
-    private long next = 1;
+    private long next;
 
     StreamReader(Connection nc, String stream) throws IOException {
+        this(nc, stream, 1);
+    }
+
+    /** A reader of the messages from sequence {@code from} on (a purged stream's first sequence, say). */
+    StreamReader(Connection nc, String stream, long from) throws IOException {
         this.nc = nc;
         this.jsm = nc.jetStreamManagement();
         this.stream = stream;
+        this.next = from;
     }
 
     /** How many messages the stream holds; cheap, unlike reading them. */
