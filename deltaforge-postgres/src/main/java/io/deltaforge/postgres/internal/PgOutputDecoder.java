@@ -173,6 +173,10 @@ public final class PgOutputDecoder {
         if (!pending.isEmpty()) {
             throw new IllegalStateException("drain next() before decoding the next message");
         }
+        if (!message.hasRemaining()) {
+            throw new DeltaforgeException("source '" + sourceId + "': pgoutput message at LSN " + messageLsn
+                    + " is truncated: it is empty; restart the source to resynchronize");
+        }
         char type = (char) message.get();
         try {
             switch (type) {

@@ -306,6 +306,13 @@ class PgOutputDecoderTest {
     }
 
     @Test
+    void rejectsAnEmptyMessageNamingItsLsn() {
+        assertThatThrownBy(() -> decoder.decode(ByteBuffer.allocate(0), new Lsn(100)))
+                .isExactlyInstanceOf(DeltaforgeException.class)
+                .hasMessageContaining("at LSN 0/64 is truncated");
+    }
+
+    @Test
     void rejectsChangesOutsideATransaction() {
         assertThatThrownBy(() -> decode(insert(1, text("1")))).isInstanceOf(DeltaforgeException.class)
                 .hasMessageContaining("outside a transaction");
