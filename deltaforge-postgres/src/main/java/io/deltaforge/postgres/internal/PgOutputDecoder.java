@@ -115,6 +115,8 @@ public final class PgOutputDecoder {
     private Instant commitTime = Instant.EPOCH;
     private int nextIndex;
     private int eventCount;
+    /** The message being decoded, for error messages. */
+    private Lsn messageLsn = Lsn.ZERO;
 
     /** Every table, no messages, unchanged TOAST columns omitted. */
     public PgOutputDecoder(String sourceId, Set<TableId> tables, TypeMapper types) {
@@ -177,6 +179,7 @@ public final class PgOutputDecoder {
             throw new DeltaforgeException("source '" + sourceId + "': pgoutput message at LSN " + messageLsn
                     + " is truncated: it is empty; restart the source to resynchronize");
         }
+        this.messageLsn = messageLsn;
         char type = (char) message.get();
         try {
             switch (type) {
@@ -472,15 +475,15 @@ public final class PgOutputDecoder {
         Relation rel = relations.get(oid);
         if (rel == null) {
             throw new DeltaforgeException("source '" + sourceId + "': pgoutput sent a change for relation OID "
-                    + oid + " before describing it; restart the source to resynchronize");
+                    + oid + " at LSN " + messageLsn + " before describing it; restart the source to resynchronize");
         }
         return rel;
     }
 
     private void requireTransaction(char type) {
         if (!inTransaction) {
-            throw new DeltaforgeException("source '" + sourceId + "': pgoutput message '" + type
-                    + "' arrived outside a transaction; restart the source to resynchronize");
+            throw new DeltaforgeException("source '" + sourceId + "': pgoutput message '" + type + "' at LSN "
+                    + messageLsn + " arrived outside a transaction; restart the source to resynchronize");
         }
     }
 
@@ -492,8 +495,8 @@ public final class PgOutputDecoder {
     }
 
     private DeltaforgeException protocol(String message, String detail) {
-        return new DeltaforgeException("source '" + sourceId + "': malformed pgoutput " + message + " message: "
-                + detail);
+        return new DeltaforgeException("source '" + sourceId + "': malformed pgoutput " + message + " message at LSN "
+                + messageLsn + ": " + detail);
     }
 
     private static String string(ByteBuffer m) {

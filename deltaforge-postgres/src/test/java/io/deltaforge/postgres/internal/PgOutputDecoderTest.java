@@ -313,6 +313,20 @@ class PgOutputDecoderTest {
     }
 
     @Test
+    void protocolErrorsNameTheMessagesLsn() {
+        Lsn at = Lsn.parse("FFFFFFFF/FFFFFF42");
+        assertThatThrownBy(() -> decoder.decode(ByteBuffer.wrap(insert(15, text("1"))), at))
+                .isExactlyInstanceOf(DeltaforgeException.class)
+                .hasMessageContaining("at LSN FFFFFFFF/FFFFFF42 arrived outside a transaction");
+        decode(begin(COMMIT, 15));
+        assertThatThrownBy(() -> decoder.decode(ByteBuffer.wrap(insert(15, text("1"))), at))
+                .hasMessageContaining("relation OID 15 at LSN FFFFFFFF/FFFFFF42");
+        decode(usersRelation(16384));
+        assertThatThrownBy(() -> decoder.decode(ByteBuffer.wrap(delete(16384, 'X', text("1"))), at))
+                .hasMessageContaining("malformed pgoutput Delete message at LSN FFFFFFFF/FFFFFF42: expected old tuple");
+    }
+
+    @Test
     void rejectsChangesOutsideATransaction() {
         assertThatThrownBy(() -> decode(insert(1, text("1")))).isInstanceOf(DeltaforgeException.class)
                 .hasMessageContaining("outside a transaction");
