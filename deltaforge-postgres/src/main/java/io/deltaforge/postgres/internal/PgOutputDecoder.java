@@ -315,7 +315,7 @@ public final class PgOutputDecoder {
 
     private void truncate(ByteBuffer m, Lsn lsn) {
         requireTransaction('T');
-        int count = m.getInt();
+        int count = length(m, "Truncate", "relation count", Integer.BYTES);
         int options = m.get();
         ChangeEvent.Detail detail = new ChangeEvent.Detail.Truncate((options & TRUNCATE_CASCADE) != 0,
                 (options & TRUNCATE_RESTART_IDENTITY) != 0);
@@ -336,7 +336,7 @@ public final class PgOutputDecoder {
         boolean transactional = (m.get() & 1) != 0;
         Lsn lsn = new Lsn(m.getLong());
         String prefix = string(m);
-        byte[] content = new byte[m.getInt()];
+        byte[] content = new byte[length(m, "Message", "content length", 1)];
         m.get(content);
         if (WATERMARK_PREFIX.equals(prefix) || SIGNAL_PREFIX.equals(prefix)) {
             if (transactional) {
@@ -439,13 +439,13 @@ public final class PgOutputDecoder {
                     values[i] = placeholder == null ? UNCHANGED : placeholder;
                 }
                 case 't' -> {
-                    byte[] bytes = new byte[m.getInt()];
+                    byte[] bytes = new byte[length(m, "TupleData", "column value length", 1)];
                     m.get(bytes);
                     values[i] = types.map(rel.typeOids[i], new String(bytes, StandardCharsets.UTF_8));
                 }
                 case 'b' -> {
                     // Binary is only sent when asked for (proto_version 2+ with binary=true); keep it opaque.
-                    int len = m.getInt();
+                    int len = length(m, "TupleData", "column value length", 1);
                     m.position(m.position() + len);
                     values[i] = null;
                 }
@@ -492,6 +492,19 @@ public final class PgOutputDecoder {
         if (c != expected) {
             throw protocol(message, "expected '" + expected + "' but found '" + c + "'");
         }
+    }
+
+    /**
+     * Reads a count or length field, refusing one that claims more than the message holds before anything
+     * is allocated: a corrupted field may say 2 GB, or be negative.
+     */
+    private int length(ByteBuffer m, String message, String field, int bytesEach) {
+        int n = m.getInt();
+        if (n < 0 || (long) n * bytesEach > m.remaining()) {
+            throw protocol(message, "truncated or corrupted: " + field + " " + n + " needs more than the "
+                    + m.remaining() + " bytes left");
+        }
+        return n;
     }
 
     private DeltaforgeException protocol(String message, String detail) {

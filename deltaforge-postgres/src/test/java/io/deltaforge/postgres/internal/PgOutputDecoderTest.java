@@ -327,6 +327,23 @@ class PgOutputDecoderTest {
     }
 
     @Test
+    void rejectsLengthFieldsThatClaimMoreThanTheMessageHolds() {
+        decode(begin(COMMIT, 16));
+        decode(relation(1, "public", "t", new String[]{"a"}, new int[]{25}, new boolean[]{true}));
+        for (int claimed : new int[]{Integer.MIN_VALUE, -1, 9, 2_000_000_000}) {
+            for (char kind : new char[]{'t', 'b'}) {
+                assertThatThrownBy(() -> decode(msg('I').i32(1).i8('N').i16(1).i8(kind).i32(claimed).raw(new byte[8])
+                        .bytes())).isExactlyInstanceOf(DeltaforgeException.class)
+                        .hasMessageContaining("at LSN 0/64: truncated or corrupted: column value length " + claimed);
+            }
+            assertThatThrownBy(() -> decode(msg('M').i8(1).i64(1).str("p").i32(claimed).raw(new byte[8]).bytes()))
+                    .hasMessageContaining("truncated or corrupted: content length " + claimed);
+            assertThatThrownBy(() -> decode(msg('T').i32(claimed).i8(0).i32(1).bytes()))
+                    .hasMessageContaining("truncated or corrupted: relation count " + claimed);
+        }
+    }
+
+    @Test
     void rejectsChangesOutsideATransaction() {
         assertThatThrownBy(() -> decode(insert(1, text("1")))).isInstanceOf(DeltaforgeException.class)
                 .hasMessageContaining("outside a transaction");
