@@ -117,7 +117,10 @@ public record Dsn(String host, int port, String database, String user, @Nullable
 
     @Override
     public String toString() {
-        return "Dsn[" + describe() + (password == null ? "" : ", password=***") + ", params=" + params + "]";
+        Map<String, String> shown = new LinkedHashMap<>(params);
+        // sslpassword (the client key's passphrase) is as secret as the password.
+        shown.replaceAll((k, v) -> k.toLowerCase(Locale.ROOT).contains("password") ? "***" : v);
+        return "Dsn[" + describe() + (password == null ? "" : ", password=***") + ", params=" + shown + "]";
     }
 
     // ---- URL forms ------------------------------------------------------------------------------------

@@ -148,4 +148,11 @@ class DsnTest {
                 .hasMessageContaining("dsn: sslmode 'verify' is not valid; expected one of disable, allow, prefer, "
                         + "require, verify-ca, verify-full");
     }
+
+    @Test
+    void toStringHidesTheSslKeyPassphrase() {
+        Dsn dsn = Dsn.parse("postgres://app@db/app?sslpassword=%3D%3DXXXX&sslmode=require");
+        assertThat(dsn.params()).containsEntry("sslpassword", "==XXXX");
+        assertThat(dsn.toString()).doesNotContain("XXXX").contains("sslpassword=***").contains("sslmode=require");
+    }
 }
