@@ -77,6 +77,16 @@ class DsnTest {
     }
 
     @Test
+    void neverEchoesAPortThatMayBeAPasswordMissingItsHost() {
+        assertThatThrownBy(() -> Dsn.parse("postgres://app:XXXXXX"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("dsn: the text after ':' is not a port number; if it is user:password")
+                .hasMessageNotContaining("XXXXXX");
+        assertThatThrownBy(() -> Dsn.parse("postgresql://app:XXXXXX/app?sslmode=require"))
+                .hasMessageNotContaining("XXXXXX");
+    }
+
+    @Test
     void rejectsMissingHost() {
         assertThatThrownBy(() -> Dsn.parse("postgres://u:pw@:5432/db"))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("dsn: host is missing");
