@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -78,6 +79,12 @@ final class YamlReader {
                 return new Node.ListNode(items, loc);
             }
             case VALUE_STRING -> {
+                // Jackson's streaming parser hands over an alias (*name) as its name, not its value.
+                if (p instanceof YAMLParser yaml && yaml.isCurrentAlias()) {
+                    problems.at(path, loc, "YAML aliases are not supported (*" + p.getText() + "); write the value "
+                            + "again, or take it from the environment with ${NAME}");
+                    return new Node.ScalarNode(null, loc);
+                }
                 return new Node.ScalarNode(p.getText(), loc);
             }
             case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> {
