@@ -14,7 +14,6 @@ import io.deltaforge.api.TableId;
 import io.deltaforge.spi.Heartbeat;
 import io.deltaforge.spi.SourceRecord;
 import io.deltaforge.spi.TransactionCommit;
-import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -377,7 +376,7 @@ class PgOutputDecoderTest {
     }
 
     private static byte[] relation(int oid, String ns, String name, String[] cols, int[] types, boolean[] key) {
-        Msg m = msg('R').i32(oid).str(ns).str(name).i8('d').i16(cols.length);
+        PgOutputWriter m = msg('R').i32(oid).str(ns).str(name).i8('d').i16(cols.length);
         for (int i = 0; i < cols.length; i++) {
             m.i8(key[i] ? 1 : 0).str(cols[i]).i32(types[i]).i32(-1);
         }
@@ -389,7 +388,7 @@ class PgOutputDecoderTest {
     }
 
     private static byte[] update(int oid, char oldKind, byte[][] old, byte[]... cols) {
-        Msg m = msg('U').i32(oid);
+        PgOutputWriter m = msg('U').i32(oid);
         if (oldKind != 0) {
             tuple(m.i8(oldKind), old);
         }
@@ -400,7 +399,7 @@ class PgOutputDecoderTest {
         return tuple(msg('D').i32(oid).i8(kind), cols).bytes();
     }
 
-    private static Msg tuple(Msg m, byte[][] cols) {
+    private static PgOutputWriter tuple(PgOutputWriter m, byte[][] cols) {
         m.i16(cols.length);
         for (byte[] c : cols) {
             m.raw(c);
@@ -409,8 +408,7 @@ class PgOutputDecoderTest {
     }
 
     private static byte[] text(String s) {
-        byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        return new Msg().i8('t').i32(b.length).raw(b).bytes();
+        return new PgOutputWriter().text(s).bytes();
     }
 
     private static byte[] nul() {
@@ -421,42 +419,7 @@ class PgOutputDecoderTest {
         return new byte[]{'u'};
     }
 
-    private static Msg msg(char type) {
-        return new Msg().i8(type);
-    }
-
-    private static final class Msg {
-        private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-
-        Msg i8(int v) {
-            out.write(v);
-            return this;
-        }
-
-        Msg i16(int v) {
-            return raw(ByteBuffer.allocate(2).putShort((short) v).array());
-        }
-
-        Msg i32(int v) {
-            return raw(ByteBuffer.allocate(4).putInt(v).array());
-        }
-
-        Msg i64(long v) {
-            return raw(ByteBuffer.allocate(8).putLong(v).array());
-        }
-
-        Msg str(String s) {
-            raw(s.getBytes(StandardCharsets.UTF_8));
-            return i8(0);
-        }
-
-        Msg raw(byte[] b) {
-            out.writeBytes(b);
-            return this;
-        }
-
-        byte[] bytes() {
-            return out.toByteArray();
-        }
+    private static PgOutputWriter msg(char type) {
+        return PgOutputWriter.message(type);
     }
 }

@@ -45,11 +45,6 @@ final class PgOutputWriter {
         return this;
     }
 
-    /** Bytes written so far: where the next field starts. */
-    int size() {
-        return out.size();
-    }
-
     byte[] bytes() {
         return out.toByteArray();
     }
