@@ -3,8 +3,12 @@ package io.deltaforge.envelopes;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.io.SerializedString;
 import io.deltaforge.api.ChangeEvent;
+import io.deltaforge.api.ColumnType;
+import io.deltaforge.api.Lsn;
 import io.deltaforge.api.Op;
+import io.deltaforge.api.Row;
 import io.deltaforge.api.SourcePosition;
+import io.deltaforge.envelopes.internal.DebeziumValues;
 import io.deltaforge.envelopes.internal.JsonOutput;
 import io.deltaforge.envelopes.internal.Version;
 import io.deltaforge.spi.Envelope;
@@ -12,8 +16,10 @@ import io.deltaforge.spi.Message;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The value of a change event as Debezium's PostgreSQL connector writes it with the Kafka Connect JSON
@@ -80,12 +86,66 @@ public final class DebeziumEnvelope implements Envelope {
     private static final JsonOutput.Body<DebeziumEnvelope> BODY = DebeziumEnvelope::write;
     private final JsonOutput.Writers writers = new JsonOutput.Writers();
 
+    private static final SerializedString F_ORIGIN = new SerializedString("origin");
+    private static final SerializedString F_ORIGIN_LSN = new SerializedString("origin_lsn");
+
     private final boolean schemaWrapper;
     private final String database;
+    private final ValueEncoding valueEncoding;
+    private final DebeziumValues values;
 
-    private DebeziumEnvelope(boolean schemaWrapper, String database) {
-        this.schemaWrapper = schemaWrapper;
-        this.database = database;
+    private DebeziumEnvelope(Builder b) {
+        this.schemaWrapper = b.schemaWrapper;
+        this.database = b.database;
+        this.valueEncoding = b.valueEncoding;
+        this.values = new DebeziumValues(b.decimals, b.times, b.binary, b.intervals, b.hstore);
+    }
+
+    /** How row values are written. */
+    public enum ValueEncoding {
+        /** As Debezium writes them, shaped by the handling modes; the default. */
+        DEBEZIUM,
+        /** DeltaForge's lossless mapping (docs/type-mapping.md), as the {@code native} envelope writes them. */
+        LOSSLESS
+    }
+
+    /** Debezium's {@code decimal.handling.mode}, for numeric and money. */
+    public enum DecimalHandlingMode {
+        /** Connect {@code Decimal}: base64 of the unscaled value; unconstrained numeric as {scale, value}. */
+        PRECISE,
+        /** The plain decimal text. */
+        STRING,
+        /** A JSON number (a double: may lose digits). */
+        DOUBLE
+    }
+
+    /** Debezium's {@code time.precision.mode}. */
+    public enum TimePrecisionMode {
+        /** date: days; time/timestamp: milliseconds up to precision 3, else microseconds. */
+        ADAPTIVE,
+        /** As adaptive, but time always in microseconds. */
+        ADAPTIVE_TIME_MICROSECONDS,
+        /** Kafka Connect's types: date in days, time and timestamp in milliseconds. */
+        CONNECT
+    }
+
+    /** Debezium's {@code binary.handling.mode}, for bytea. */
+    public enum BinaryHandlingMode { BYTES, BASE64, BASE64_URL_SAFE, HEX }
+
+    /** Debezium's {@code interval.handling.mode}. */
+    public enum IntervalHandlingMode {
+        /** Microseconds, a month counted as 365.25 / 12 days. */
+        NUMERIC,
+        /** ISO 8601 text with every component: {@code P1Y2M-3DT4H5M6.789S}. */
+        STRING
+    }
+
+    /** Debezium's {@code hstore.handling.mode}. */
+    public enum HstoreHandlingMode {
+        /** The map as a string holding a JSON object. */
+        JSON,
+        /** The map as a JSON object. */
+        MAP
     }
 
     /** Bare payload, {@code db} empty. */
@@ -101,9 +161,13 @@ public final class DebeziumEnvelope implements Envelope {
         return schemaWrapper;
     }
 
-    /** The {@code source.db} value; empty when not configured. */
+    /** The configured {@code source.db} value; empty when the event's own database is used. */
     public String database() {
         return database;
+    }
+
+    public ValueEncoding valueEncoding() {
+        return valueEncoding;
     }
 
     @Override
@@ -113,7 +177,8 @@ public final class DebeziumEnvelope implements Envelope {
 
     @Override
     public String toString() {
-        return "DebeziumEnvelope[schemaWrapper=" + schemaWrapper + ", database=" + database + "]";
+        return "DebeziumEnvelope[schemaWrapper=" + schemaWrapper + ", database=" + database + ", valueEncoding="
+                + valueEncoding + "]";
     }
 
     private static void write(JsonGenerator g, ChangeEvent event, DebeziumEnvelope self) throws IOException {
@@ -122,63 +187,95 @@ public final class DebeziumEnvelope implements Envelope {
             g.writeFieldName(F_SCHEMA);
             g.writeNull();
             g.writeFieldName(F_PAYLOAD);
-            writePayload(g, event, self.database);
+            self.writePayload(g, event);
             g.writeEndObject();
         } else {
-            writePayload(g, event, self.database);
+            self.writePayload(g, event);
         }
     }
 
-    private static void writePayload(JsonGenerator g, ChangeEvent event, String database) throws IOException {
+    private void writePayload(JsonGenerator g, ChangeEvent event) throws IOException {
         Instant t = event.position().commitTime();
         long tsMs = t.toEpochMilli();
         long tsUs = Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000L), t.getNano() / 1_000);
         g.writeStartObject();
         if (event.op() == Op.MESSAGE) {
-            // Debezium's logical decoding message: no rows, a "message" block with base64 content.
+            // Debezium's logical decoding message: no rows, only ts_ms at the top, a "message" block with
+            // base64 content.
             g.writeFieldName(JsonOutput.OP);
             g.writeString(event.op().code());
-            writeTimes(g, t, tsMs, tsUs);
-            writeSource(g, event, database, tsMs, tsUs, t);
+            g.writeFieldName(JsonOutput.TS_MS);
+            g.writeNumber(tsMs);
+            writeSource(g, event, tsMs, tsUs, t);
+            g.writeFieldName(F_TRANSACTION);
+            g.writeNull();
             ChangeEvent.Detail.Message m = event.detail() instanceof ChangeEvent.Detail.Message dm ? dm : null;
             g.writeFieldName(JsonOutput.MESSAGE);
             g.writeStartObject();
             g.writeFieldName(JsonOutput.PREFIX);
             g.writeString(m != null ? m.prefix() : event.table().table());
             g.writeFieldName(JsonOutput.CONTENT);
-            g.writeString(Base64.getEncoder().encodeToString(m != null ? m.content() : new byte[0]));
+            byte[] content = m != null ? m.content() : new byte[0];
+            g.writeString(valueEncoding == ValueEncoding.LOSSLESS ? Base64.getEncoder().encodeToString(content)
+                    : values.encodeBinary(content));
             g.writeEndObject();
-        } else if (event.op() == Op.TRUNCATE) {
-            // Debezium's truncate event has no before/after.
-            writeSource(g, event, database, tsMs, tsUs, t);
-            g.writeFieldName(JsonOutput.OP);
-            g.writeString(event.op().code());
-            writeTimes(g, t, tsMs, tsUs);
-            g.writeFieldName(F_TRANSACTION);
-            g.writeNull();
         } else {
+            // Truncates have null rows, as Debezium writes them.
             g.writeFieldName(JsonOutput.BEFORE);
-            JsonOutput.writeRow(g, event.before(), event);
+            writeRow(g, event.before(), event, false);
             g.writeFieldName(JsonOutput.AFTER);
-            JsonOutput.writeRow(g, event.after(), event);
-            writeSource(g, event, database, tsMs, tsUs, t);
-            g.writeFieldName(JsonOutput.OP);
-            g.writeString(event.op().code());
-            writeTimes(g, t, tsMs, tsUs);
+            writeRow(g, event.after(), event, true);
+            writeSource(g, event, tsMs, tsUs, t);
             g.writeFieldName(F_TRANSACTION);
             g.writeNull();
+            g.writeFieldName(JsonOutput.OP);
+            g.writeString(event.op().code());
+            g.writeFieldName(JsonOutput.TS_MS);
+            g.writeNumber(tsMs);
+            writeMicrosAndNanos(g, t, tsUs);
         }
         g.writeEndObject();
     }
 
-    private static void writeTimes(JsonGenerator g, Instant t, long tsMs, long tsUs) throws IOException {
-        g.writeFieldName(JsonOutput.TS_MS);
-        g.writeNumber(tsMs);
-        writeMicrosAndNanos(g, t, tsUs);
+    /**
+     * A row as Debezium writes it: every column of the table in table order (a key-only old row has nulls
+     * for the others; an unchanged TOASTed value is Debezium's placeholder), types Debezium leaves out left
+     * out. Without column types (an event from a source that does not give them) or with lossless values,
+     * the row as it is.
+     */
+    private void writeRow(JsonGenerator g, @Nullable Row row, ChangeEvent event, boolean after) throws IOException {
+        List<ColumnType> types = event.columnTypes();
+        if (row == null || valueEncoding == ValueEncoding.LOSSLESS || types.isEmpty()) {
+            JsonOutput.writeRow(g, row, event);
+            return;
+        }
+        g.writeStartObject();
+        for (ColumnType type : types) {
+            if (!DebeziumValues.written(type)) {
+                continue;
+            }
+            g.writeFieldName(type.name());
+            Object value = row.get(type.name());
+            if (value != null) {
+                values.write(g, type, value, event);
+            } else if (after && !row.hasColumn(type.name()) && event.unchangedColumns().contains(type.name())) {
+                // With REPLICA IDENTITY FULL the old row has the value the server did not send again.
+                Row before = event.before();
+                Object old = before == null ? null : before.get(type.name());
+                if (old != null) {
+                    values.write(g, type, old, event);
+                } else {
+                    values.writeUnavailable(g, type);
+                }
+            } else {
+                g.writeNull();
+            }
+        }
+        g.writeEndObject();
     }
 
-    private static void writeSource(JsonGenerator g, ChangeEvent event, String database, long tsMs, long tsUs,
-                                    Instant t) throws IOException {
+    private void writeSource(JsonGenerator g, ChangeEvent event, long tsMs, long tsUs, Instant t)
+            throws IOException {
         SourcePosition p = event.position();
         boolean message = event.op() == Op.MESSAGE;
         g.writeFieldName(JsonOutput.SOURCE);
@@ -194,9 +291,11 @@ public final class DebeziumEnvelope implements Envelope {
         g.writeFieldName(F_SNAPSHOT);
         g.writeString(event.op() == Op.READ ? "true" : "false");
         g.writeFieldName(F_DB);
-        g.writeString(database);
+        g.writeString(database.isEmpty() ? event.database() : database);
         g.writeFieldName(F_SEQUENCE);
-        g.writeString("[\"" + JsonOutput.decimal(p.commitLsn()) + "\",\"" + JsonOutput.decimal(p.lsn()) + "\"]");
+        Lsn previous = p.previousCommitEnd();
+        g.writeString("[" + (previous == null ? "null" : "\"" + JsonOutput.decimal(previous) + "\"") + ",\""
+                + JsonOutput.decimal(p.lsn()) + "\"]");
         writeMicrosAndNanos(g, t, tsUs);
         g.writeFieldName(F_SCHEMA);
         g.writeString(message ? "" : event.table().schema());
@@ -211,6 +310,10 @@ public final class DebeziumEnvelope implements Envelope {
         g.writeFieldName(F_LSN);
         JsonOutput.writeUnsigned(g, p.lsn().value());
         g.writeFieldName(F_XMIN);
+        g.writeNull();
+        g.writeFieldName(F_ORIGIN);
+        g.writeNull();
+        g.writeFieldName(F_ORIGIN_LSN);
         g.writeNull();
         g.writeEndObject();
     }
@@ -232,6 +335,12 @@ public final class DebeziumEnvelope implements Envelope {
     public static final class Builder {
         private boolean schemaWrapper;
         private String database = "";
+        private ValueEncoding valueEncoding = ValueEncoding.DEBEZIUM;
+        private DebeziumValues.Decimals decimals = DebeziumValues.Decimals.PRECISE;
+        private DebeziumValues.Times times = DebeziumValues.Times.ADAPTIVE;
+        private DebeziumValues.Binary binary = DebeziumValues.Binary.BYTES;
+        private DebeziumValues.Intervals intervals = DebeziumValues.Intervals.NUMERIC;
+        private DebeziumValues.Hstore hstore = DebeziumValues.Hstore.JSON;
 
         private Builder() {
         }
@@ -242,14 +351,53 @@ public final class DebeziumEnvelope implements Envelope {
             return this;
         }
 
-        /** The {@code source.db} value; never null, default empty. */
+        /**
+         * The {@code source.db} value; never null. Default empty: each event's own database
+         * ({@link ChangeEvent#database()}), as Debezium writes it.
+         */
         public Builder database(String database) {
             this.database = Objects.requireNonNull(database, "database");
             return this;
         }
 
+        /** Debezium's values (default) or DeltaForge's lossless ones; never null. */
+        public Builder valueEncoding(ValueEncoding valueEncoding) {
+            this.valueEncoding = Objects.requireNonNull(valueEncoding, "valueEncoding");
+            return this;
+        }
+
+        /** Default {@link DecimalHandlingMode#PRECISE}; never null. */
+        public Builder decimalHandlingMode(DecimalHandlingMode mode) {
+            this.decimals = DebeziumValues.Decimals.valueOf(Objects.requireNonNull(mode, "mode").name());
+            return this;
+        }
+
+        /** Default {@link TimePrecisionMode#ADAPTIVE}; never null. */
+        public Builder timePrecisionMode(TimePrecisionMode mode) {
+            this.times = DebeziumValues.Times.valueOf(Objects.requireNonNull(mode, "mode").name());
+            return this;
+        }
+
+        /** Default {@link BinaryHandlingMode#BYTES}; never null. */
+        public Builder binaryHandlingMode(BinaryHandlingMode mode) {
+            this.binary = DebeziumValues.Binary.valueOf(Objects.requireNonNull(mode, "mode").name());
+            return this;
+        }
+
+        /** Default {@link IntervalHandlingMode#NUMERIC}; never null. */
+        public Builder intervalHandlingMode(IntervalHandlingMode mode) {
+            this.intervals = DebeziumValues.Intervals.valueOf(Objects.requireNonNull(mode, "mode").name());
+            return this;
+        }
+
+        /** Default {@link HstoreHandlingMode#JSON}; never null. */
+        public Builder hstoreHandlingMode(HstoreHandlingMode mode) {
+            this.hstore = DebeziumValues.Hstore.valueOf(Objects.requireNonNull(mode, "mode").name());
+            return this;
+        }
+
         public DebeziumEnvelope build() {
-            return new DebeziumEnvelope(schemaWrapper, database);
+            return new DebeziumEnvelope(this);
         }
     }
 }
