@@ -22,44 +22,35 @@ import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The value of a change event as Debezium's PostgreSQL connector writes it with the Kafka Connect JSON
- * converter and {@code schemas.enable=false}, so existing Debezium consumers can read DeltaForge output.
- * Content type {@code application/json}.
+ * A change event exactly as Debezium's PostgreSQL connector writes it with the Kafka Connect JSON converter
+ * and {@code schemas.enable=false}, values included, so existing Debezium consumers read DeltaForge output
+ * unchanged. Content type {@code application/json}.
  *
  * <pre>{@code
- * {"before":null,"after":{"id":1,"name":"Alice"},
+ * {"before":null,"after":{"id":1,"price":"AfQ=","day":20103},
  *  "source":{"version":"0.1.0","connector":"postgresql","name":"users-postgres","ts_ms":1736937000000,
- *            "snapshot":"false","db":"app","sequence":"[\"23803792\",\"23803720\"]",
+ *            "snapshot":"false","db":"app","sequence":"[\"23803672\",\"23803720\"]",
  *            "ts_us":1736937000000000,"ts_ns":1736937000000000000,"schema":"public","table":"users",
- *            "txId":740,"lsn":23803720,"xmin":null},
- *  "op":"c","ts_ms":1736937000000,"ts_us":1736937000000000,"ts_ns":1736937000000000000,"transaction":null}
+ *            "txId":740,"lsn":23803720,"xmin":null,"origin":null,"origin_lsn":null},
+ *  "transaction":null,"op":"c","ts_ms":1736937000000,"ts_us":1736937000000000,"ts_ns":1736937000000000000}
  * }</pre>
  *
- * <p>Where it differs from Debezium, and why:
- * <ul>
- *   <li>{@code version} is the DeltaForge version; {@code name} is the source id.
- *   <li>The top-level {@code ts_ms}/{@code ts_us}/{@code ts_ns} are the commit time, not the time of
- *       processing, so the same event always gives the same bytes (replays de-duplicate).
- *   <li>{@code sequence} is {@code ["<commit LSN>","<change LSN>"]} in decimal; Debezium's first element
- *       is the previous commit's LSN, which a change event does not carry.
- *   <li>{@code snapshot} is {@code "true"} for snapshot reads ({@code op: r}), else {@code "false"}.
- *   <li>{@code db} is the configured {@link Builder#database(String) database}, or {@code ""}.
- *   <li>Row values use DeltaForge's mapping (numbers as JSON numbers, decimals exact, times as RFC 3339
- *       text, json embedded), not Kafka Connect's logical types (epoch micros, base64 decimals).
- *   <li>{@link Builder#schemaWrapper(boolean) schemaWrapper} gives {@code {"schema":null,"payload":...}},
- *       the {@code schemas.enable=true} layout without the schema: generating Connect schemas is not done.
- *   <li>{@code transaction} is always null: Debezium fills it only with
- *       {@code provide.transaction.metadata}, whose per-table counters a single event cannot know.
- * </ul>
+ * <p>Values follow Debezium's handling modes ({@link DecimalHandlingMode}, {@link TimePrecisionMode},
+ * {@link BinaryHandlingMode}, {@link IntervalHandlingMode}, {@link HstoreHandlingMode}, Debezium's
+ * defaults by default); they need the event's {@link ChangeEvent#columnTypes() column types}, and an event
+ * without them is written with DeltaForge's values. {@link ValueEncoding#LOSSLESS} writes DeltaForge's
+ * lossless values always. {@code source.db} is the event's database unless {@link Builder#database(String)}
+ * says otherwise; {@code source.sequence} is {@code [previous commit end, change LSN]}.
  *
- * <p>Truncates and logical decoding messages take Debezium's shapes for them: a truncate
- * ({@code op: t}) has {@code source}, {@code op}, the times and {@code transaction}, and no
- * {@code before}/{@code after}; a message ({@code op: m}) has {@code op}, the times, {@code source}
- * (with empty {@code schema} and {@code table}, and {@code txId} null when the message was not
- * transactional) and {@code "message":{"prefix":"..","content":"<base64>"}}.
+ * <p>Where it differs from Debezium, and why (docs/envelopes.md has the full table, checked by a
+ * differential test against Debezium itself): the top-level times are the commit time, not the time of
+ * processing, so the same event always gives the same bytes; {@code version} is DeltaForge's; values
+ * Debezium loses (a {@code name} column, two-dimensional arrays, infinite dates) are kept;
+ * {@code transaction} is always null and {@code origin}/{@code origin_lsn} are null.
  *
  * <pre>{@code
- * Envelope envelope = DebeziumEnvelope.builder().database("app").build();
+ * Envelope envelope = DebeziumEnvelope.builder()
+ *         .decimalHandlingMode(DebeziumEnvelope.DecimalHandlingMode.STRING).build();
  * }</pre>
  *
  * <p>Immutable and thread-safe.
@@ -148,7 +139,7 @@ public final class DebeziumEnvelope implements Envelope {
         MAP
     }
 
-    /** Bare payload, {@code db} empty. */
+    /** Bare payload, Debezium's default handling modes. */
     public static DebeziumEnvelope create() {
         return builder().build();
     }

@@ -63,6 +63,10 @@ import org.slf4j.LoggerFactory;
  *       messages: never events, never counted in {@code indexInTx}; they go to the {@link ControlListener}.</li>
  *   <li>Messages with prefix {@value #HEARTBEAT_PREFIX} are the source's own heartbeats: never events; a
  *       non-transactional one becomes a {@link Heartbeat} at its LSN.</li>
+ *   <li>Every row event carries the relation's {@link ColumnType}s and the database name; every event the
+ *       end LSN of the last Commit decoded in this session before its transaction
+ *       ({@link SourcePosition#previousCommitEnd()}, null before the first; a non-transactional message
+ *       counts as a commit at its own LSN), which is what Debezium writes first in {@code source.sequence}.</li>
  *   <li>Type and Origin messages carry nothing an event needs and are consumed; unknown message types are
  *       skipped with one warning per type.</li>
  * </ul>
