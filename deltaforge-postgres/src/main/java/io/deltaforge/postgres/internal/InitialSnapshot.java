@@ -13,7 +13,6 @@ import io.deltaforge.postgres.SnapshotMode;
 import io.deltaforge.spi.SourceRecord;
 import io.deltaforge.spi.TransactionCommit;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -22,10 +21,8 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Properties;
 import org.jspecify.annotations.Nullable;
 import org.postgresql.PGConnection;
-import org.postgresql.PGProperty;
 import org.postgresql.replication.ReplicationSlotInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -82,7 +79,7 @@ public final class InitialSnapshot implements AutoCloseable {
         this.settings = settings;
         this.replication = replication;
         this.reader = reader;
-        this.types = new TypeMapper(new TypeCatalog(() -> connect(settings)));
+        this.types = new TypeMapper(new TypeCatalog(() -> Connections.textValues(settings)));
         this.tables = tables;
         this.consistentPoint = consistentPoint;
         this.snapshotId = snapshotId;
@@ -113,11 +110,11 @@ public final class InitialSnapshot implements AutoCloseable {
      */
     public static @Nullable InitialSnapshot begin(SourceSettings s, boolean firstStart) {
         List<TableId> captured;
-        try (Connection admin = connect(s)) {
+        try (Connection admin = Connections.textValues(s)) {
             try {
                 createRecordTable(admin);
             } catch (SQLException e) {
-                throw ReplicationSession.classify(s, "cannot create table " + SourceSettings.SNAPSHOTS_TABLE
+                throw SqlStates.classify(s, "cannot create table " + SourceSettings.SNAPSHOTS_TABLE
                         + " for snapshot progress (the user needs CREATE on schema public, or create it: CREATE "
                         + "TABLE public.deltaforge_snapshots (slot text PRIMARY KEY, snapshot_id text, completed_at "
                         + "timestamptz))", e);
@@ -170,12 +167,12 @@ public final class InitialSnapshot implements AutoCloseable {
             // which simply means "snapshot again", never a slot that looks foreign.
             upsertRecord(s, admin, null, false);
         } catch (SQLException e) {
-            throw ReplicationSession.classify(s, "cannot prepare the snapshot", e);
+            throw SqlStates.classify(s, "cannot prepare the snapshot", e);
         }
         Connection replication = null;
         Connection reader = null;
         try {
-            replication = ReplicationSession.connect(s, true);
+            replication = Connections.replication(s);
             ReplicationSlotInfo info = replication.unwrap(PGConnection.class).getReplicationAPI()
                     .createReplicationSlot().logical()
                     .withSlotName(s.slot())
@@ -183,22 +180,22 @@ public final class InitialSnapshot implements AutoCloseable {
                     .make();
             Lsn point = new Lsn(info.getConsistentPoint().asLong());
             String snapshotId = s.slot() + "@" + point;
-            reader = connect(s);
+            reader = Connections.textValues(s);
             try (Statement st = reader.createStatement()) {
                 st.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
                 st.execute("SET TRANSACTION SNAPSHOT '" + info.getSnapshotName().replace("'", "''") + "'");
             }
-            try (Connection admin = connect(s)) {
+            try (Connection admin = Connections.textValues(s)) {
                 upsertRecord(s, admin, snapshotId, false);
             }
             log.info("source '{}': created slot '{}' at {}; snapshot {} of {} table(s): {}", s.id(), s.slot(), point,
                     snapshotId, captured.size(), captured);
             return new InitialSnapshot(s, replication, reader, List.copyOf(captured), point, snapshotId);
         } catch (SQLException | RuntimeException e) {
-            closeQuietly(reader);
-            closeQuietly(replication);
+            Connections.closeQuietly(reader);
+            Connections.closeQuietly(replication);
             if (e instanceof SQLException sql) {
-                throw ReplicationSession.classify(s, "cannot start the snapshot of slot '" + s.slot() + "'", sql);
+                throw SqlStates.classify(s, "cannot start the snapshot of slot '" + s.slot() + "'", sql);
             }
             throw (RuntimeException) e;
         }
@@ -216,7 +213,7 @@ public final class InitialSnapshot implements AutoCloseable {
 
     /** Whether every table has a key a watermark snapshot can use. */
     private static boolean keyed(SourceSettings s, Connection admin, List<TableId> tables) throws SQLException {
-        TypeMapper types = new TypeMapper(new TypeCatalog(() -> connect(s)));
+        TypeMapper types = new TypeMapper(new TypeCatalog(() -> Connections.textValues(s)));
         for (TableId t : tables) {
             if (TableScan.describe(admin, s.publication(), t, types, TableScan.KeyChoice.IDENTITY).key.length == 0) {
                 log.info("source '{}': table {} has no primary key or replica identity index; the initial snapshot "
@@ -251,7 +248,7 @@ public final class InitialSnapshot implements AutoCloseable {
     /** Records the snapshot {@code snapshotId} of the slot as completed, if it is the slot's recorded one. */
     static void completed(SourceSettings s, Connection c, String snapshotId) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("UPDATE "
-                + ReplicationSession.quoteTable(SourceSettings.SNAPSHOTS_TABLE) + " SET completed_at = now() "
+                + Sql.quoteTable(SourceSettings.SNAPSHOTS_TABLE) + " SET completed_at = now() "
                 + "WHERE slot = ? AND snapshot_id = ? AND completed_at IS NULL")) {
             ps.setString(1, s.slot());
             ps.setString(2, snapshotId);
@@ -302,7 +299,7 @@ public final class InitialSnapshot implements AutoCloseable {
             }
             return chunk.poll();
         } catch (SQLException e) {
-            throw ReplicationSession.classify(settings, "snapshot " + snapshotId + " failed while reading "
+            throw SqlStates.classify(settings, "snapshot " + snapshotId + " failed while reading "
                     + (current == null ? "" : current.table), e);
         }
     }
@@ -314,10 +311,10 @@ public final class InitialSnapshot implements AutoCloseable {
 
     /** Records the snapshot as completed; call once {@link #delivered} is true. */
     public void markCompleted() {
-        try (Connection admin = connect(settings)) {
+        try (Connection admin = Connections.textValues(settings)) {
             upsertRecord(settings, admin, snapshotId, true);
         } catch (SQLException e) {
-            throw ReplicationSession.classify(settings, "cannot record snapshot " + snapshotId + " as completed", e);
+            throw SqlStates.classify(settings, "cannot record snapshot " + snapshotId + " as completed", e);
         }
         log.info("source '{}': snapshot {} delivered: {} rows", settings.id(), snapshotId, emitted);
     }
@@ -329,8 +326,8 @@ public final class InitialSnapshot implements AutoCloseable {
             return;
         }
         closed = true;
-        closeQuietly(reader);
-        closeQuietly(replication);
+        Connections.closeQuietly(reader);
+        Connections.closeQuietly(replication);
     }
 
     /** Reads one table, a chunk at a time, in primary-key order (ctid order without one). */
@@ -376,14 +373,14 @@ public final class InitialSnapshot implements AutoCloseable {
 
     static void createRecordTable(Connection c) throws SQLException {
         try (Statement st = c.createStatement()) {
-            st.execute("CREATE TABLE IF NOT EXISTS " + ReplicationSession.quoteTable(SourceSettings.SNAPSHOTS_TABLE)
+            st.execute("CREATE TABLE IF NOT EXISTS " + Sql.quoteTable(SourceSettings.SNAPSHOTS_TABLE)
                     + " (slot text PRIMARY KEY, snapshot_id text, completed_at timestamptz)");
         }
     }
 
     static @Nullable Record record(SourceSettings s, Connection c) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT snapshot_id, completed_at IS NOT NULL FROM "
-                + ReplicationSession.quoteTable(SourceSettings.SNAPSHOTS_TABLE) + " WHERE slot = ?")) {
+                + Sql.quoteTable(SourceSettings.SNAPSHOTS_TABLE) + " WHERE slot = ?")) {
             ps.setString(1, s.slot());
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? new Record(rs.getString(1), rs.getBoolean(2)) : null;
@@ -400,7 +397,7 @@ public final class InitialSnapshot implements AutoCloseable {
             st.execute("SET synchronous_commit = on");
         }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO "
-                + ReplicationSession.quoteTable(SourceSettings.SNAPSHOTS_TABLE) + " (slot, snapshot_id, completed_at) "
+                + Sql.quoteTable(SourceSettings.SNAPSHOTS_TABLE) + " (slot, snapshot_id, completed_at) "
                 + "VALUES (?, ?, " + completedAt + ") ON CONFLICT (slot) DO UPDATE SET snapshot_id = "
                 + "EXCLUDED.snapshot_id, completed_at = EXCLUDED.completed_at")) {
             ps.setString(1, s.slot());
@@ -437,34 +434,6 @@ public final class InitialSnapshot implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 throw new RetryableException("interrupted while dropping slot '" + s.slot() + "'", e);
             }
-        }
-    }
-
-    /**
-     * A normal connection whose text output is what {@link TypeMapper} expects: the streaming session
-     * options, and no binary transfer, so every value arrives as its type's output-function text, exactly as
-     * pgoutput sends it.
-     */
-    static Connection connect(SourceSettings settings) throws SQLException {
-        Properties props = settings.dsn().properties();
-        props.putIfAbsent(PGProperty.APPLICATION_NAME.getName(), "deltaforge-" + settings.id() + "-snapshot");
-        props.putIfAbsent(PGProperty.CONNECT_TIMEOUT.getName(), "10");
-        props.putIfAbsent(PGProperty.TCP_KEEP_ALIVE.getName(), "true");
-        PGProperty.BINARY_TRANSFER.set(props, "false");
-        String options = props.getProperty(PGProperty.OPTIONS.getName());
-        PGProperty.OPTIONS.set(props, options == null || options.isBlank() ? TypeMapper.SESSION_OPTIONS
-                : options + " " + TypeMapper.SESSION_OPTIONS);
-        return DriverManager.getConnection(settings.dsn().jdbcUrl(), props);
-    }
-
-    private static void closeQuietly(@Nullable Connection c) {
-        if (c == null) {
-            return;
-        }
-        try {
-            c.close();
-        } catch (SQLException | RuntimeException e) {
-            log.debug("closing a snapshot connection failed: {}", e.getMessage());
         }
     }
 }

@@ -11,7 +11,6 @@ import io.deltaforge.spi.SourceRecord;
 import io.deltaforge.spi.TransactionCommit;
 import java.nio.ByteBuffer;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -23,13 +22,11 @@ import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 import org.postgresql.PGConnection;
-import org.postgresql.PGProperty;
 import org.postgresql.replication.LogSequenceNumber;
 import org.postgresql.replication.PGReplicationStream;
 import org.slf4j.Logger;
@@ -49,8 +46,6 @@ public final class ReplicationSession implements AutoCloseable {
     private volatile @Nullable Lsn newest;
 
     private static final Logger log = LoggerFactory.getLogger(ReplicationSession.class);
-    /** Session settings so that pgoutput's text output is what {@link TypeMapper} expects. */
-    static final String SESSION_OPTIONS = TypeMapper.SESSION_OPTIONS;
     /** How long start() waits for a slot that a just-closed connection still holds. */
     private static final Duration ACTIVE_SLOT_GRACE = Duration.ofSeconds(2);
     private static final long MAX_IDLE_SLEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
@@ -77,7 +72,7 @@ public final class ReplicationSession implements AutoCloseable {
         this.connection = connection;
         this.stream = stream;
         // One mapper for streamed and snapshot values, so that a value looks the same either way.
-        TypeMapper types = new TypeMapper(new TypeCatalog(() -> connect(settings, false)));
+        TypeMapper types = new TypeMapper(new TypeCatalog(() -> Connections.admin(settings)));
         this.snapshots = new IncrementalSnapshots(settings, acknowledged, snapshotRequested, metrics, types);
         this.decoder = new PgOutputDecoder(settings.id(), settings.tableFilter(), types,
                 settings.messages(), settings.toastPlaceholder(), Clock.systemUTC(), snapshots::control);
@@ -110,27 +105,27 @@ public final class ReplicationSession implements AutoCloseable {
                                           boolean applyStartPosition, AtomicBoolean snapshotRequested,
                                           SnapshotMetrics metrics) {
         long confirmed;
-        try (Connection admin = connect(settings, false)) {
+        try (Connection admin = Connections.admin(settings)) {
             checkServer(settings, admin, null).forEach(log::warn);
             confirmed = prepareSlot(settings, admin, applyStartPosition);
             if (applyStartPosition) {
                 confirmed = applyStartPosition(settings, admin, confirmed);
             }
         } catch (SQLException e) {
-            throw classify(settings, "cannot check the server", e);
+            throw SqlStates.classify(settings, "cannot check the server", e);
         }
         // Resume after whatever this process already acknowledged, in case the last status update of a
         // previous session did not reach the server; never before the slot's position.
         long start = maxUnsigned(confirmed, acknowledged.get());
         Connection replication = null;
         try {
-            replication = connect(settings, true);
+            replication = Connections.replication(settings);
             PGReplicationStream stream = replication.unwrap(PGConnection.class).getReplicationAPI()
                     .replicationStream()
                     .logical()
                     .withSlotName(settings.slot())
                     .withSlotOption("proto_version", "1")
-                    .withSlotOption("publication_names", quoteIdentifier(settings.publication()))
+                    .withSlotOption("publication_names", Sql.quoteIdentifier(settings.publication()))
                     // Always on: watermarks and signals arrive as messages; user messages become events only
                     // when settings.messages() is on (the decoder drops them otherwise).
                     .withSlotOption("messages", "true")
@@ -155,8 +150,8 @@ public final class ReplicationSession implements AutoCloseable {
             return new ReplicationSession(settings, acknowledged, replication, stream, start, snapshotRequested,
                     metrics);
         } catch (SQLException e) {
-            closeQuietly(replication);
-            throw classify(settings, "cannot start replication from slot '" + settings.slot() + "'", e);
+            Connections.closeQuietly(replication);
+            throw SqlStates.classify(settings, "cannot start replication from slot '" + settings.slot() + "'", e);
         }
     }
 
@@ -171,7 +166,7 @@ public final class ReplicationSession implements AutoCloseable {
      */
     public static List<String> check(SourceSettings settings) {
         List<String> notes = new ArrayList<>();
-        try (Connection admin = connect(settings, false)) {
+        try (Connection admin = Connections.admin(settings)) {
             admin.setAutoCommit(false);
             try {
                 notes.addAll(checkServer(settings, admin, notes));
@@ -194,12 +189,12 @@ public final class ReplicationSession implements AutoCloseable {
                 admin.rollback();
             }
         } catch (SQLException e) {
-            throw classify(settings, "cannot check the server", e);
+            throw SqlStates.classify(settings, "cannot check the server", e);
         }
-        try (Connection replication = connect(settings, true)) {
+        try (Connection replication = Connections.replication(settings)) {
             log.debug("source '{}': replication connection accepted by {}", settings.id(), settings.dsn().describe());
         } catch (SQLException e) {
-            throw classify(settings, "cannot open a replication connection", e);
+            throw SqlStates.classify(settings, "cannot open a replication connection", e);
         }
         return notes;
     }
@@ -247,7 +242,7 @@ public final class ReplicationSession implements AutoCloseable {
                 try {
                     snapshots.tick();
                 } catch (SQLException e) {
-                    throw classify(settings, "incremental snapshot on slot '" + settings.slot() + "' failed", e);
+                    throw SqlStates.classify(settings, "incremental snapshot on slot '" + settings.slot() + "' failed", e);
                 }
                 // readPending, not read(): read() blocks with the socket timeout as its wake-up, which
                 // pgjdbc 42.7.11-42.7.13 turned into a dead COPY on an idle slot (pgjdbc issue 4328).
@@ -279,7 +274,7 @@ public final class ReplicationSession implements AutoCloseable {
                 sleepNanos = Math.min(sleepNanos * 2, MAX_IDLE_SLEEP_NANOS);
             }
         } catch (SQLException e) {
-            throw classify(settings, "replication stream of slot '" + settings.slot() + "' broke", e);
+            throw SqlStates.classify(settings, "replication stream of slot '" + settings.slot() + "' broke", e);
         }
     }
 
@@ -289,7 +284,7 @@ public final class ReplicationSession implements AutoCloseable {
         try {
             out = snapshots.observe(record);
         } catch (SQLException e) {
-            throw classify(settings, "incremental snapshot on slot '" + settings.slot() + "' failed", e);
+            throw SqlStates.classify(settings, "incremental snapshot on slot '" + settings.slot() + "' failed", e);
         }
         return out == null ? null : boundary(out);
     }
@@ -388,32 +383,14 @@ public final class ReplicationSession implements AutoCloseable {
         } catch (SQLException | RuntimeException e) {
             log.debug("source '{}': closing the replication stream failed: {}", settings.id(), e.getMessage());
         } finally {
-            closeQuietly(connection);
+            Connections.closeQuietly(connection);
         }
     }
 
     // ---- setup ----------------------------------------------------------------------------------------
 
-    static Connection connect(SourceSettings settings, boolean replication) throws SQLException {
-        Dsn dsn = settings.dsn();
-        Properties props = dsn.properties();
-        props.putIfAbsent(PGProperty.APPLICATION_NAME.getName(), "deltaforge-" + settings.id());
-        props.putIfAbsent(PGProperty.CONNECT_TIMEOUT.getName(), "10");
-        props.putIfAbsent(PGProperty.TCP_KEEP_ALIVE.getName(), "true");
-        if (replication) {
-            PGProperty.REPLICATION.set(props, "database");
-            PGProperty.ASSUME_MIN_SERVER_VERSION.set(props, "10");
-            PGProperty.PREFER_QUERY_MODE.set(props, "simple");
-            // The walsender formats pgoutput's text values with its own session settings.
-            String options = props.getProperty(PGProperty.OPTIONS.getName());
-            PGProperty.OPTIONS.set(props, options == null || options.isBlank() ? SESSION_OPTIONS
-                    : options + " " + SESSION_OPTIONS);
-        }
-        return DriverManager.getConnection(dsn.jdbcUrl(), props);
-    }
-
     private static void checkWalLevel(SourceSettings s, Connection c) throws SQLException {
-        String level = queryString(c, "SHOW wal_level");
+        String level = Sql.queryString(c, "SHOW wal_level");
         if (!"logical".equals(level)) {
             throw new DeltaforgeException("source '" + s.id() + "': wal_level is '" + level + "' on "
                     + s.dsn().host() + ":" + s.dsn().port() + "; logical replication needs wal_level=logical: run "
@@ -431,8 +408,8 @@ public final class ReplicationSession implements AutoCloseable {
                 String user = rs.getString(1);
                 throw new DeltaforgeException("source '" + s.id() + "': user '" + user + "' may not use logical "
                         + "replication (it has neither the REPLICATION attribute nor superuser); grant it as a "
-                        + "superuser: ALTER ROLE " + quoteIdentifier(user) + " WITH REPLICATION; (on Amazon RDS or "
-                        + "Aurora: GRANT rds_replication TO " + quoteIdentifier(user) + ";)");
+                        + "superuser: ALTER ROLE " + Sql.quoteIdentifier(user) + " WITH REPLICATION; (on Amazon RDS or "
+                        + "Aurora: GRANT rds_replication TO " + Sql.quoteIdentifier(user) + ";)");
             }
         }
     }
@@ -459,7 +436,7 @@ public final class ReplicationSession implements AutoCloseable {
                 exists = rs.next();
             }
         }
-        String pub = quoteIdentifier(s.publication());
+        String pub = Sql.quoteIdentifier(s.publication());
         if (s.tables().isEmpty()) {
             if (!exists) {
                 throw new DeltaforgeException("source '" + s.id() + "': publication '" + s.publication()
@@ -499,7 +476,7 @@ public final class ReplicationSession implements AutoCloseable {
         if (missing.isEmpty()) {
             return List.copyOf(wanted);
         }
-        String list = String.join(", ", missing.stream().map(ReplicationSession::quoteTable).toList());
+        String list = String.join(", ", missing.stream().map(Sql::quoteTable).toList());
         if (s.publicationMode() == PublicationMode.EXISTING) {
             if (!exists) {
                 throw new DeltaforgeException("source '" + s.id() + "': publication '" + s.publication()
@@ -587,8 +564,8 @@ public final class ReplicationSession implements AutoCloseable {
                                 + "identity index";
                         warnings.add("source '" + s.id() + "': table " + t + " has " + how + ": PostgreSQL rejects "
                                 + "its UPDATE and DELETE while the publication publishes them, and change events "
-                                + "cannot name the row; fix: ALTER TABLE " + quoteTable(t) + " ADD PRIMARY KEY (...); "
-                                + "or ALTER TABLE " + quoteTable(t) + " REPLICA IDENTITY FULL;");
+                                + "cannot name the row; fix: ALTER TABLE " + Sql.quoteTable(t) + " ADD PRIMARY KEY (...); "
+                                + "or ALTER TABLE " + Sql.quoteTable(t) + " REPLICA IDENTITY FULL;");
                     }
                 }
             }
@@ -604,7 +581,7 @@ public final class ReplicationSession implements AutoCloseable {
         StartPosition start = s.startPosition();
         long target;
         if (start instanceof StartPosition.Latest) {
-            target = Lsn.parse(queryString(c, "SELECT pg_current_wal_lsn()::text")).value();
+            target = Lsn.parse(Sql.queryString(c, "SELECT pg_current_wal_lsn()::text")).value();
         } else if (start instanceof StartPosition.At at) {
             target = at.lsn().value();
             if (Long.compareUnsigned(target, confirmed) < 0) {
@@ -770,7 +747,7 @@ public final class ReplicationSession implements AutoCloseable {
 
     private static void forget(SourceSettings s, Connection c) {
         try (PreparedStatement ps = c.prepareStatement("DELETE FROM "
-                + quoteTable(SourceSettings.SNAPSHOTS_TABLE) + " WHERE slot = ?")) {
+                + Sql.quoteTable(SourceSettings.SNAPSHOTS_TABLE) + " WHERE slot = ?")) {
             ps.setString(1, s.slot());
             ps.executeUpdate();
         } catch (SQLException e) {
@@ -797,7 +774,7 @@ public final class ReplicationSession implements AutoCloseable {
             if ("53400".equals(e.getSQLState())) { // configuration_limit_exceeded
                 throw new DeltaforgeException("source '" + s.id() + "': cannot create replication slot '" + s.slot()
                         + "': all replication slots are in use (max_replication_slots = "
-                        + queryString(c, "SHOW max_replication_slots") + "; inactive ones: " + inactiveSlots(c)
+                        + Sql.queryString(c, "SHOW max_replication_slots") + "; inactive ones: " + inactiveSlots(c)
                         + "); drop one that is no longer needed (SELECT pg_drop_replication_slot('<name>');) or raise "
                         + "max_replication_slots (ALTER SYSTEM SET max_replication_slots = <n>;) and restart PostgreSQL",
                         e);
@@ -826,81 +803,6 @@ public final class ReplicationSession implements AutoCloseable {
 
     // ---- helpers --------------------------------------------------------------------------------------
 
-    /**
-     * Sorts failures: what waiting may cure (network, server restarting, slot busy) is retryable; wrong
-     * credentials, a missing database, slot or publication, missing privileges, certificate problems and an
-     * invalidated slot are not. Each message ends with what to do.
-     */
-    static DeltaforgeException classify(SourceSettings s, String what, SQLException e) {
-        String state = e.getSQLState() == null ? "" : e.getSQLState();
-        String message = "source '" + s.id() + "': " + what + " (" + s.dsn().describe() + "): " + e.getMessage()
-                + (state.isEmpty() ? "" : " [SQLSTATE " + state + "]");
-        if (state.equals("55006")) {                 // object in use: the slot is active elsewhere
-            return new RetryableException(message + "; another connection is reading slot '" + s.slot() + "'", e);
-        }
-        if (certificateProblem(e)) {
-            return new DeltaforgeException(message + "; fix: the server's certificate was not accepted: check "
-                    + "sslrootcert (the CA that signed it) and, with sslmode=verify-full, that the certificate names "
-                    + "host '" + s.dsn().host() + "'", e);
-        }
-        String fix = switch (state) {
-            case "28P01" -> "check the user name and password in dsn (percent-encode special characters in URLs)";
-            case "28000" -> "allow the connection in pg_hba.conf, e.g. 'host all " + s.dsn().user()
-                    + " <client-ip>/32 scram-sha-256' and 'host replication " + s.dsn().user()
-                    + " <client-ip>/32 scram-sha-256', then SELECT pg_reload_conf();";
-            case "3D000" -> "create the database (CREATE DATABASE " + quoteIdentifier(s.dsn().database())
-                    + ";) or fix the database name in dsn";
-            case "42501" -> "grant the missing privilege; for replication: ALTER ROLE "
-                    + quoteIdentifier(s.dsn().user()) + " WITH REPLICATION;";
-            case "53300" -> "the server has no free connection or WAL sender; raise max_connections / "
-                    + "max_wal_senders or stop unused clients; will retry";
-            case "08001", "08004", "08006" -> "check host and port in dsn, that PostgreSQL is running and accepts "
-                    + "TCP connections there (listen_addresses, firewall); will retry";
-            default -> null;
-        };
-        if (fix != null) {
-            message = message + "; fix: " + fix;
-        }
-        boolean permanent = state.startsWith("28")   // invalid authorization
-                || state.equals("3D000")             // database does not exist
-                || state.startsWith("42")            // undefined object (slot, publication), privileges, syntax
-                || state.equals("55000");            // slot invalidated / not usable
-        return permanent ? new DeltaforgeException(message, e) : new RetryableException(message, e);
-    }
-
-    /** A certificate that did not verify: no waiting cures that. */
-    private static boolean certificateProblem(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof java.security.cert.CertificateException
-                    || t instanceof java.security.cert.CertPathValidatorException
-                    || t instanceof javax.net.ssl.SSLPeerUnverifiedException
-                    || (t.getMessage() != null && t.getMessage().contains("could not be verified"))) {
-                return true;
-            }
-            if (t.getCause() == t) {
-                break;
-            }
-        }
-        return false;
-    }
-
-    private static String queryString(Connection c, String sql) throws SQLException {
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
-            rs.next();
-            return rs.getString(1);
-        }
-    }
-
-    /** {@code "schema"."table"}. */
-    static String quoteTable(TableId t) {
-        return quoteIdentifier(t.schema()) + "." + quoteIdentifier(t.table());
-    }
-
-    /** A double-quoted SQL identifier, so that case and special characters are kept. */
-    static String quoteIdentifier(String name) {
-        return '"' + name.replace("\"", "\"\"") + '"';
-    }
-
     private static long maxUnsigned(long a, long b) {
         return Long.compareUnsigned(a, b) >= 0 ? a : b;
     }
@@ -911,17 +813,6 @@ public final class ReplicationSession implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new RetryableException("interrupted while waiting for the replication slot", e);
-        }
-    }
-
-    private static void closeQuietly(@Nullable Connection c) {
-        if (c == null) {
-            return;
-        }
-        try {
-            c.close();
-        } catch (SQLException | RuntimeException e) {
-            log.debug("closing a connection failed: {}", e.getMessage());
         }
     }
 }

@@ -25,7 +25,7 @@ import org.jspecify.annotations.Nullable;
  */
 public final class SnapshotStore {
     static final TableId PROGRESS_TABLE = SourceSettings.PROGRESS_TABLE;
-    private static final String TABLE = ReplicationSession.quoteTable(PROGRESS_TABLE);
+    private static final String TABLE = Sql.quoteTable(PROGRESS_TABLE);
 
     private SnapshotStore() {
     }
@@ -37,13 +37,13 @@ public final class SnapshotStore {
      * @throws io.deltaforge.api.DeltaforgeException when the server cannot be reached or the request stored
      */
     public static String request(SourceSettings s, List<String> tables, @Nullable String condition) {
-        try (Connection c = InitialSnapshot.connect(s)) {
+        try (Connection c = Connections.textValues(s)) {
             List<TableId> resolved = validate(s, c, tables, condition);
             String snapshotId = newSnapshotId(s, c);
             insert(s, c, snapshotId, resolved, condition);
             return snapshotId;
         } catch (SQLException e) {
-            throw ReplicationSession.classify(s, "cannot store the snapshot request " + tables, e);
+            throw SqlStates.classify(s, "cannot store the snapshot request " + tables, e);
         }
     }
 
@@ -97,7 +97,7 @@ public final class SnapshotStore {
         Set<TableId> captured = Set.copyOf(ReplicationSession.checkPublication(s, c).stream()
                 .filter(s.tableFilter()).toList());
         List<TableId> resolved = new ArrayList<>();
-        TypeMapper types = new TypeMapper(new TypeCatalog(() -> InitialSnapshot.connect(s)));
+        TypeMapper types = new TypeMapper(new TypeCatalog(() -> Connections.textValues(s)));
         for (int i = 0; i < tables.size(); i++) {
             String path = "tables[" + i + "]";
             TableId table;
@@ -123,12 +123,12 @@ public final class SnapshotStore {
             if (scan.key.length == 0) {
                 problems.add(new Problem(path, "table " + table + " has no primary key or replica identity index, so "
                         + "its rows cannot be told apart across transactions (ctid changes on update); fix: ALTER "
-                        + "TABLE " + ReplicationSession.quoteTable(table) + " ADD PRIMARY KEY (...);"));
+                        + "TABLE " + Sql.quoteTable(table) + " ADD PRIMARY KEY (...);"));
                 continue;
             }
             if (condition != null) {
                 try (Statement st = c.createStatement()) {
-                    st.execute("EXPLAIN SELECT 1 FROM " + ReplicationSession.quoteTable(table) + " WHERE (" + condition
+                    st.execute("EXPLAIN SELECT 1 FROM " + Sql.quoteTable(table) + " WHERE (" + condition
                             + ")");
                 } catch (SQLException e) {
                     problems.add(new Problem("condition", "'" + condition + "' is not a usable condition for table "
@@ -146,7 +146,7 @@ public final class SnapshotStore {
             if (denied != null) {
                 problems.add(new Problem("source", "user '" + s.dsn().user() + "' may not call " + denied
                         + ", which incremental snapshots use for their watermarks; grant it as a superuser: GRANT "
-                        + "EXECUTE ON FUNCTION " + denied + " TO " + ReplicationSession.quoteIdentifier(s.dsn().user())
+                        + "EXECUTE ON FUNCTION " + denied + " TO " + Sql.quoteIdentifier(s.dsn().user())
                         + ";"));
             }
         }
