@@ -583,7 +583,7 @@ final class IncrementalSnapshots implements AutoCloseable {
         Connection c = control();
         if (SnapshotStore.finished(settings, c, snapshotId)) {
             // An initial snapshot (snapshot.mode initial/always on a new slot) is also recorded as completed.
-            InitialSnapshot.completed(settings, c, snapshotId);
+            SnapshotRecords.completed(settings, c, snapshotId);
             log.info("source '{}': snapshot {} completed", settings.id(), snapshotId);
         }
     }

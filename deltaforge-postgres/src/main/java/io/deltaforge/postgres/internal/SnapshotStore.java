@@ -94,7 +94,7 @@ public final class SnapshotStore {
     static List<TableId> validate(SourceSettings s, Connection c, List<String> tables, @Nullable String condition)
             throws SQLException {
         List<Problem> problems = new ArrayList<>();
-        Set<TableId> captured = Set.copyOf(ReplicationSession.checkPublication(s, c).stream()
+        Set<TableId> captured = Set.copyOf(ServerChecks.publishedTables(s, c).stream()
                 .filter(s.tableFilter()).toList());
         List<TableId> resolved = new ArrayList<>();
         TypeMapper types = new TypeMapper(new TypeCatalog(() -> Connections.textValues(s)));

@@ -21,7 +21,7 @@ import org.jspecify.annotations.Nullable;
  * would publish and map values through the same {@link TypeMapper}.
  *
  * <p>Immutable once described; {@link #read} may run on any connection opened by
- * {@link InitialSnapshot#connect} (text transfer, the streaming session options).
+ * {@link Connections#textValues} (text transfer, the streaming session options).
  */
 final class TableScan {
     /** Which unique key orders and identifies the rows. */
