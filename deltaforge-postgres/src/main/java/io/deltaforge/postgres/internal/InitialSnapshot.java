@@ -43,7 +43,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Completion: no commit is emitted until the last row; the engine acknowledges C only when every row
  * before it was delivered, and only then is the snapshot recorded as completed in
- * {@code public.deltaforge_snapshots(slot, snapshot_id, completed_at)}, in the source database. A row
+ * {@code deltaforge_snapshots(slot, snapshot_id, completed_at)}, in the source database (in
+ * {@link SourceSettings#bookkeepingSchema()}). A row
  * with {@code completed_at} null means a snapshot was started and not delivered: the next start resumes it
  * when it is a watermark snapshot with a stored request (see {@link #begin(SourceSettings, boolean)}), and
  * otherwise drops the slot and takes a new snapshot.
@@ -104,14 +105,8 @@ public final class InitialSnapshot implements AutoCloseable {
     public static @Nullable InitialSnapshot begin(SourceSettings s, boolean firstStart) {
         List<TableId> captured;
         try (Connection admin = Connections.textValues(s)) {
-            try {
-                SnapshotRecords.createTable(admin);
-            } catch (SQLException e) {
-                throw SqlStates.classify(s, "cannot create table " + SourceSettings.SNAPSHOTS_TABLE
-                        + " for snapshot progress (the user needs CREATE on schema public, or create it: CREATE "
-                        + "TABLE public.deltaforge_snapshots (slot text PRIMARY KEY, snapshot_id text, completed_at "
-                        + "timestamptz))", e);
-            }
+            Bookkeeping.adoptLegacy(s, admin);
+            SnapshotRecords.createTable(s, admin);
             boolean slotExists = Slots.exists(s, admin);
             SnapshotRecords.Record record = SnapshotRecords.read(s, admin);
             if (slotExists) {

@@ -89,6 +89,7 @@ public final class ReplicationSession implements AutoCloseable {
         long confirmed;
         try (Connection admin = Connections.admin(settings)) {
             ServerChecks.beforeStart(settings, admin).forEach(log::warn);
+            Bookkeeping.adoptLegacy(settings, admin);
             confirmed = Slots.prepare(settings, admin, applyStartPosition);
         } catch (SQLException e) {
             throw SqlStates.classify(settings, "cannot check the server", e);
