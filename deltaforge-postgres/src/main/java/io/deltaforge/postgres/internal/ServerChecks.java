@@ -261,7 +261,8 @@ public final class ServerChecks {
                         warnings.add("source '" + s.id() + "': table " + t + " has " + how + ": PostgreSQL rejects "
                                 + "its UPDATE and DELETE while the publication publishes them, and change events "
                                 + "cannot name the row; fix: ALTER TABLE " + Sql.quoteTable(t)
-                                + " ADD PRIMARY KEY (...); or ALTER TABLE " + Sql.quoteTable(t) + " REPLICA IDENTITY FULL;");
+                                + " ADD PRIMARY KEY (...); or ALTER TABLE " + Sql.quoteTable(t)
+                                + " REPLICA IDENTITY FULL;");
                     }
                 }
             }

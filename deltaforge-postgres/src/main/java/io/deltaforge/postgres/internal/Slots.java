@@ -296,8 +296,8 @@ final class Slots {
                         + "': all replication slots are in use (max_replication_slots = "
                         + Sql.queryString(c, "SHOW max_replication_slots") + "; inactive ones: " + inactiveSlots(c)
                         + "); drop one that is no longer needed (SELECT pg_drop_replication_slot('<name>');) or raise "
-                        + "max_replication_slots (ALTER SYSTEM SET max_replication_slots = <n>;) and restart PostgreSQL",
-                        e);
+                        + "max_replication_slots (ALTER SYSTEM SET max_replication_slots = <n>;) and restart "
+                        + "PostgreSQL", e);
             }
             throw e;
         }
