@@ -101,7 +101,9 @@ class RunnerHttpTest {
                 new PrintStream(errBytes, true, StandardCharsets.UTF_8), env::get,
                 new Runner.Control(stop, http::complete)));
         try {
-            whileRunning.check(http.get(30, TimeUnit.SECONDS));
+            CompletableFuture.anyOf(http, exit).get(30, TimeUnit.SECONDS);
+            assertThat(http).as("the runner exited: %s", errBytes.toString(StandardCharsets.UTF_8)).isDone();
+            whileRunning.check(http.get());
         } finally {
             stop.complete(null);
         }

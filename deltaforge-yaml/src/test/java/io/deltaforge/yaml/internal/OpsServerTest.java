@@ -12,8 +12,10 @@ import io.deltaforge.api.SnapshotRequest;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.ByteArrayOutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -275,11 +277,12 @@ class OpsServerTest {
             socket.setSoTimeout(5_000);
             socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
             socket.getOutputStream().flush();
-            java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+            ByteArrayOutputStream got = new ByteArrayOutputStream();
             try {
                 socket.getInputStream().transferTo(got);
-            } catch (java.net.SocketTimeoutException e) {
-                throw new AssertionError("timed out after: " + got.toString(StandardCharsets.ISO_8859_1));
+            } catch (SocketTimeoutException e) {
+                throw new AssertionError("no end of the answer within 5 s; received: "
+                        + got.toString(StandardCharsets.ISO_8859_1));
             }
             return got.toString(StandardCharsets.ISO_8859_1);
         }
