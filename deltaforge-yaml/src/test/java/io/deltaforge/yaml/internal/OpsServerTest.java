@@ -73,6 +73,7 @@ class OpsServerTest {
         @Override public void close() { }
         @Override public void pause() { set(PipelineState.PAUSED, null); }
         @Override public void resume() { set(PipelineState.RUNNING, null); }
+        @Override public Pipeline.Builder toBuilder() { throw new UnsupportedOperationException(); }
 
         final List<SnapshotRequest> snapshots = new CopyOnWriteArrayList<>();
 
