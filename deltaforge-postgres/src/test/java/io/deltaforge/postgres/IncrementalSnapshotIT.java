@@ -178,7 +178,7 @@ class IncrementalSnapshotIT {
             pollUntil(source, events, () -> !events.isEmpty());
             assertThat(events).hasSize(1);
             assertThat(events.get(0).op()).isEqualTo(Op.CREATE);
-            assertThat(pg.queryString("SELECT count(DISTINCT snapshot_id) FROM deltaforge_snapshot_progress WHERE "
+            assertThat(pg.queryString("SELECT count(DISTINCT snapshot_id) FROM deltaforge.deltaforge_snapshot_progress WHERE "
                     + "slot = '" + source.slot() + "'")).isEqualTo("1");
         }
     }
@@ -235,7 +235,7 @@ class IncrementalSnapshotIT {
                 }
             }
             source.poll(Duration.ofMillis(100)); // records the acknowledged progress
-            await(() -> "300".equals(pg.queryString("SELECT rows_done FROM deltaforge_snapshot_progress WHERE slot = '"
+            await(() -> "300".equals(pg.queryString("SELECT rows_done FROM deltaforge.deltaforge_snapshot_progress WHERE slot = '"
                     + source.slot() + "'")));
         }
         try (PostgresSource source = builder.build()) {
@@ -449,12 +449,14 @@ class IncrementalSnapshotIT {
         pg.execute("CREATE ROLE " + user + " LOGIN REPLICATION PASSWORD 'pw'");
         pg.execute("GRANT SELECT ON " + t + " TO " + user);
         // The progress table exists (earlier tests made it) and belongs to postgres: the user needs to write it.
-        pg.execute("CREATE TABLE IF NOT EXISTS public.deltaforge_snapshot_progress (slot text NOT NULL, snapshot_id "
+        pg.execute("CREATE SCHEMA IF NOT EXISTS deltaforge");
+        pg.execute("GRANT USAGE ON SCHEMA deltaforge TO " + user);
+        pg.execute("CREATE TABLE IF NOT EXISTS deltaforge.deltaforge_snapshot_progress (slot text NOT NULL, snapshot_id "
                 + "text NOT NULL, ordinal int NOT NULL, schema_name text NOT NULL, table_name text NOT NULL, condition "
                 + "text, last_key text[], rows_done bigint NOT NULL DEFAULT 0, state text NOT NULL DEFAULT 'pending', "
                 + "requested_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(), "
                 + "PRIMARY KEY (slot, snapshot_id, schema_name, table_name))");
-        pg.execute("GRANT SELECT, INSERT, UPDATE ON public.deltaforge_snapshot_progress TO " + user);
+        pg.execute("GRANT SELECT, INSERT, UPDATE ON deltaforge.deltaforge_snapshot_progress TO " + user);
         String dsn = "postgres://" + user + ":pw@" + pg.host() + ":" + pg.port() + "/" + pg.database();
         try (PostgresSource source = PostgresSource.builder().id("inc-" + suffix).dsn(dsn).slot("slot_" + suffix)
                 .publication("pub_" + suffix).tables(List.of(t)).build()) {
@@ -517,7 +519,7 @@ class IncrementalSnapshotIT {
 
     private static boolean done(PostgresSource source, String table) {
         String[] parts = table.split("\\.");
-        return "done".equals(pg.queryString("SELECT string_agg(DISTINCT state, ',') FROM deltaforge_snapshot_progress "
+        return "done".equals(pg.queryString("SELECT string_agg(DISTINCT state, ',') FROM deltaforge.deltaforge_snapshot_progress "
                 + "WHERE slot = '" + source.slot() + "' AND schema_name = '" + parts[0] + "' AND table_name = '"
                 + parts[1] + "'"));
     }

@@ -332,9 +332,9 @@ class PostgresSourceIT {
                     .isInstanceOf(DeltaforgeException.class)
                     .isNotInstanceOf(RetryableException.class)
                     .hasMessageContaining("dropped or invalidated while the pipeline was stopped")
-                    .hasMessageContaining("DELETE FROM public.deltaforge_snapshots WHERE slot = '" + slot + "'");
+                    .hasMessageContaining("DELETE FROM deltaforge.deltaforge_snapshots WHERE slot = '" + slot + "'");
         }
-        pg.execute("DELETE FROM public.deltaforge_snapshots WHERE slot = '" + slot + "'");
+        pg.execute("DELETE FROM deltaforge.deltaforge_snapshots WHERE slot = '" + slot + "'");
         try (PostgresSource fresh = config.build()) {
             fresh.start();
         }

@@ -583,7 +583,7 @@ final class IncrementalSnapshots implements AutoCloseable {
         Connection c = control();
         if (SnapshotStore.finished(settings, c, snapshotId)) {
             // An initial snapshot (snapshot.mode initial/always on a new slot) is also recorded as completed.
-            InitialSnapshot.completed(settings, c, snapshotId);
+            SnapshotRecords.completed(settings, c, snapshotId);
             log.info("source '{}': snapshot {} completed", settings.id(), snapshotId);
         }
     }
@@ -591,7 +591,7 @@ final class IncrementalSnapshots implements AutoCloseable {
     private Connection control() throws SQLException {
         Connection c = control;
         if (c == null || c.isClosed()) {
-            c = InitialSnapshot.connect(settings);
+            c = Connections.textValues(settings);
             // Watermarks and progress need no synchronous standby: a lost watermark only means a session
             // that restarts anyway, lost progress only re-reads chunks. Without this, every window would wait
             // for the standby's round trip.
@@ -599,7 +599,7 @@ final class IncrementalSnapshots implements AutoCloseable {
                 st.execute("SET synchronous_commit = local");
             }
             // The progress table is created by the first request, not here: a source that never takes
-            // snapshots must not need CREATE on schema public.
+            // snapshots needs no rights on the bookkeeping schema.
             control = c;
         }
         return c;
@@ -607,7 +607,7 @@ final class IncrementalSnapshots implements AutoCloseable {
 
     private List<Connection> readers(int count) throws SQLException {
         while (readers.size() < count) {
-            readers.add(InitialSnapshot.connect(settings));
+            readers.add(Connections.textValues(settings));
         }
         return readers.subList(0, count);
     }
@@ -632,21 +632,13 @@ final class IncrementalSnapshots implements AutoCloseable {
             p.shutdownNow();
         }
         for (Connection c : readers) {
-            closeQuietly(c);
+            Connections.closeQuietly(c);
         }
         readers.clear();
         Connection c = control;
         control = null;
         if (c != null) {
-            closeQuietly(c);
-        }
-    }
-
-    private static void closeQuietly(Connection c) {
-        try {
-            c.close();
-        } catch (SQLException | RuntimeException e) {
-            log.debug("closing a snapshot connection failed: {}", e.getMessage());
+            Connections.closeQuietly(c);
         }
     }
 

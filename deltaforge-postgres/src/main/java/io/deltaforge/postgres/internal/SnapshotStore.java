@@ -17,15 +17,13 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Incremental snapshot requests and their progress, kept in the source database in
- * {@code public.deltaforge_snapshot_progress}: one row per (slot, snapshot id, table) with the last key of the
+ * {@code deltaforge_snapshot_progress} (in {@link SourceSettings#bookkeepingSchema()}): one row per (slot, snapshot id, table) with the last key of the
  * last acknowledged chunk, the rows done and a state ({@code pending}, {@code running}, {@code done}). The
  * table is created when missing and never emitted (see {@link SourceSettings#tableFilter()}).
  *
  * <p>Stateless: every method takes the connection to use; callers serialize their own use of it.
  */
 public final class SnapshotStore {
-    static final TableId PROGRESS_TABLE = SourceSettings.PROGRESS_TABLE;
-    private static final String TABLE = ReplicationSession.quoteTable(PROGRESS_TABLE);
 
     private SnapshotStore() {
     }
@@ -37,13 +35,14 @@ public final class SnapshotStore {
      * @throws io.deltaforge.api.DeltaforgeException when the server cannot be reached or the request stored
      */
     public static String request(SourceSettings s, List<String> tables, @Nullable String condition) {
-        try (Connection c = InitialSnapshot.connect(s)) {
+        try (Connection c = Connections.textValues(s)) {
+            Bookkeeping.adoptLegacy(s, c);
             List<TableId> resolved = validate(s, c, tables, condition);
             String snapshotId = newSnapshotId(s, c);
             insert(s, c, snapshotId, resolved, condition);
             return snapshotId;
         } catch (SQLException e) {
-            throw ReplicationSession.classify(s, "cannot store the snapshot request " + tables, e);
+            throw SqlStates.classify(s, "cannot store the snapshot request " + tables, e);
         }
     }
 
@@ -52,37 +51,18 @@ public final class SnapshotStore {
                  String @Nullable [] lastKey, long rowsDone, String state) {
     }
 
-    static void createTable(Connection c) throws SQLException {
-        // CREATE TABLE IF NOT EXISTS needs CREATE on the schema even when the table exists.
-        try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT to_regclass('" + TABLE.replace("'", "''") + "') IS NOT NULL")) {
-            if (rs.next() && rs.getBoolean(1)) {
-                return;
-            }
-        }
-        try (Statement st = c.createStatement()) {
-            st.execute("CREATE TABLE IF NOT EXISTS " + TABLE + " (slot text NOT NULL, snapshot_id text NOT NULL, "
-                    + "ordinal int NOT NULL, schema_name text NOT NULL, table_name text NOT NULL, condition text, "
-                    + "last_key text[], rows_done bigint NOT NULL DEFAULT 0, state text NOT NULL DEFAULT 'pending', "
-                    + "requested_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(), "
-                    + "PRIMARY KEY (slot, snapshot_id, schema_name, table_name))");
-        } catch (SQLException e) {
-            if ("42501".equals(e.getSQLState())) {
-                throw new io.deltaforge.api.DeltaforgeException("cannot create " + PROGRESS_TABLE + " for snapshot "
-                        + "progress: " + e.getMessage() + "; create it as a privileged user: " + createStatement()
-                        + "; GRANT SELECT, INSERT, UPDATE ON " + TABLE + " TO <the source's user>;", e);
-            }
-            throw e;
-        }
+    private static final String COLUMNS = "slot text NOT NULL, snapshot_id text NOT NULL, ordinal int NOT NULL, "
+            + "schema_name text NOT NULL, table_name text NOT NULL, condition text, last_key text[], rows_done bigint "
+            + "NOT NULL DEFAULT 0, state text NOT NULL DEFAULT 'pending', requested_at timestamptz NOT NULL DEFAULT "
+            + "now(), updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (slot, snapshot_id, schema_name, "
+            + "table_name)";
+
+    static void createTable(SourceSettings s, Connection c) throws SQLException {
+        Bookkeeping.ensureTable(s, c, s.progressTable(), COLUMNS);
     }
 
-    /** Statement that creates the table, for error messages. */
-    static String createStatement() {
-        return "CREATE TABLE " + TABLE + " (slot text NOT NULL, snapshot_id text NOT NULL, ordinal int NOT NULL, "
-                + "schema_name text NOT NULL, table_name text NOT NULL, condition text, last_key text[], rows_done "
-                + "bigint NOT NULL DEFAULT 0, state text NOT NULL DEFAULT 'pending', requested_at timestamptz NOT NULL "
-                + "DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (slot, snapshot_id, "
-                + "schema_name, table_name))";
+    private static String table(SourceSettings s) {
+        return Sql.quoteTable(s.progressTable());
     }
 
     /**
@@ -94,10 +74,10 @@ public final class SnapshotStore {
     static List<TableId> validate(SourceSettings s, Connection c, List<String> tables, @Nullable String condition)
             throws SQLException {
         List<Problem> problems = new ArrayList<>();
-        Set<TableId> captured = Set.copyOf(ReplicationSession.checkPublication(s, c).stream()
+        Set<TableId> captured = Set.copyOf(ServerChecks.publishedTables(s, c).stream()
                 .filter(s.tableFilter()).toList());
         List<TableId> resolved = new ArrayList<>();
-        TypeMapper types = new TypeMapper(new TypeCatalog(() -> InitialSnapshot.connect(s)));
+        TypeMapper types = new TypeMapper(new TypeCatalog(() -> Connections.textValues(s)));
         for (int i = 0; i < tables.size(); i++) {
             String path = "tables[" + i + "]";
             TableId table;
@@ -123,12 +103,12 @@ public final class SnapshotStore {
             if (scan.key.length == 0) {
                 problems.add(new Problem(path, "table " + table + " has no primary key or replica identity index, so "
                         + "its rows cannot be told apart across transactions (ctid changes on update); fix: ALTER "
-                        + "TABLE " + ReplicationSession.quoteTable(table) + " ADD PRIMARY KEY (...);"));
+                        + "TABLE " + Sql.quoteTable(table) + " ADD PRIMARY KEY (...);"));
                 continue;
             }
             if (condition != null) {
                 try (Statement st = c.createStatement()) {
-                    st.execute("EXPLAIN SELECT 1 FROM " + ReplicationSession.quoteTable(table) + " WHERE (" + condition
+                    st.execute("EXPLAIN SELECT 1 FROM " + Sql.quoteTable(table) + " WHERE (" + condition
                             + ")");
                 } catch (SQLException e) {
                     problems.add(new Problem("condition", "'" + condition + "' is not a usable condition for table "
@@ -146,7 +126,7 @@ public final class SnapshotStore {
             if (denied != null) {
                 problems.add(new Problem("source", "user '" + s.dsn().user() + "' may not call " + denied
                         + ", which incremental snapshots use for their watermarks; grant it as a superuser: GRANT "
-                        + "EXECUTE ON FUNCTION " + denied + " TO " + ReplicationSession.quoteIdentifier(s.dsn().user())
+                        + "EXECUTE ON FUNCTION " + denied + " TO " + Sql.quoteIdentifier(s.dsn().user())
                         + ";"));
             }
         }
@@ -190,10 +170,10 @@ public final class SnapshotStore {
      */
     static boolean insert(SourceSettings s, Connection c, String snapshotId, List<TableId> tables,
                           @Nullable String condition) throws SQLException {
-        createTable(c);
+        createTable(s, c);
         boolean autoCommit = c.getAutoCommit();
         c.setAutoCommit(false);
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + TABLE + " (slot, snapshot_id, ordinal, "
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + table(s) + " (slot, snapshot_id, ordinal, "
                 + "schema_name, table_name, condition) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
             int inserted = 0;
             for (int i = 0; i < tables.size(); i++) {
@@ -217,23 +197,21 @@ public final class SnapshotStore {
 
     /** Whether a request with this id is stored for the slot. */
     static boolean exists(SourceSettings s, Connection c, String snapshotId) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM " + TABLE + " WHERE slot = ? AND snapshot_id = ?")) {
+        if (!Bookkeeping.mayUse(c, s.progressTable(), "SELECT")) {
+            return false;
+        }
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM " + table(s) + " WHERE slot = ? AND snapshot_id = ?")) {
             ps.setString(1, s.slot());
             ps.setString(2, snapshotId);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next();
             }
-        } catch (SQLException e) {
-            if ("42P01".equals(e.getSQLState())) {
-                return false;
-            }
-            throw e;
         }
     }
 
     /** Whether every table of the request is done. */
     static boolean finished(SourceSettings s, Connection c, String snapshotId) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM " + TABLE + " WHERE slot = ? AND snapshot_id = ? "
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM " + table(s) + " WHERE slot = ? AND snapshot_id = ? "
                 + "AND state <> 'done'")) {
             ps.setString(1, s.slot());
             ps.setString(2, snapshotId);
@@ -246,8 +224,11 @@ public final class SnapshotStore {
     /** Every table of the slot's requests that is not done, oldest request first, tables in request order. */
     static List<Entry> open(SourceSettings s, Connection c) throws SQLException {
         List<Entry> out = new ArrayList<>();
+        if (!Bookkeeping.mayUse(c, s.progressTable(), "SELECT")) { // no request was ever made (or none for us)
+            return out;
+        }
         try (PreparedStatement ps = c.prepareStatement("SELECT snapshot_id, ordinal, schema_name, table_name, "
-                + "condition, last_key, rows_done, state FROM " + TABLE + " WHERE slot = ? AND state <> 'done' "
+                + "condition, last_key, rows_done, state FROM " + table(s) + " WHERE slot = ? AND state <> 'done' "
                 + "ORDER BY requested_at, snapshot_id, ordinal")) {
             ps.setString(1, s.slot());
             try (ResultSet rs = ps.executeQuery()) {
@@ -265,11 +246,6 @@ public final class SnapshotStore {
                             rs.getString(5), lastKey, rs.getLong(7), rs.getString(8)));
                 }
             }
-        } catch (SQLException e) {
-            if ("42P01".equals(e.getSQLState())) { // undefined_table: no request was ever made
-                return List.of();
-            }
-            throw e;
         }
         return out;
     }
@@ -277,7 +253,7 @@ public final class SnapshotStore {
     /** Records an acknowledged chunk. */
     static void progress(SourceSettings s, Connection c, String snapshotId, TableId table, String @Nullable [] lastKey,
                          long rowsDone, boolean done) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("UPDATE " + TABLE + " SET last_key = ?, rows_done = ?, "
+        try (PreparedStatement ps = c.prepareStatement("UPDATE " + table(s) + " SET last_key = ?, rows_done = ?, "
                 + "state = ?, updated_at = now() WHERE slot = ? AND snapshot_id = ? AND schema_name = ? "
                 + "AND table_name = ?")) {
             ps.setArray(1, lastKey == null ? null : c.createArrayOf("text", lastKey));

@@ -21,7 +21,7 @@ import org.jspecify.annotations.Nullable;
  * would publish and map values through the same {@link TypeMapper}.
  *
  * <p>Immutable once described; {@link #read} may run on any connection opened by
- * {@link InitialSnapshot#connect} (text transfer, the streaming session options).
+ * {@link Connections#textValues} (text transfer, the streaming session options).
  */
 final class TableScan {
     /** Which unique key orders and identifies the rows. */
@@ -82,7 +82,7 @@ final class TableScan {
         List<int[]> keyParts = new ArrayList<>(); // {column index, position in the index}
         List<String> keyTypeList = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, ReplicationSession.quoteTable(table));
+            ps.setString(1, Sql.quoteTable(table));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     String name = rs.getString(1);
@@ -126,7 +126,7 @@ final class TableScan {
                 + "|| ' ' || i.indisprimary || ' ' || i.indisreplident, ',' ORDER BY i.indexrelid) FROM pg_index i "
                 + "WHERE i.indrelid = r.oid AND (i.indisprimary OR i.indisreplident)), '') "
                 + "FROM pg_class r WHERE r.oid = ?::regclass")) {
-            ps.setString(1, ReplicationSession.quoteTable(table));
+            ps.setString(1, Sql.quoteTable(table));
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? rs.getString(1) : "";
             }
@@ -151,7 +151,7 @@ final class TableScan {
             select.append("ctid::text AS deltaforge_ctid, ");
         }
         for (int i = 0; i < columns.size(); i++) {
-            select.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(i)));
+            select.append(i == 0 ? "" : ", ").append(Sql.quoteIdentifier(columns.get(i)));
         }
         if (columns.isEmpty()) {
             select.append("NULL");
@@ -201,7 +201,7 @@ final class TableScan {
         StringBuilder select = new StringBuilder();
         for (int i = 0; i < key.length; i++) {
             // Aliased: ORDER BY the column name would otherwise sort by this text, not by the key's type.
-            select.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(key[i])))
+            select.append(i == 0 ? "" : ", ").append(Sql.quoteIdentifier(columns.get(key[i])))
                     .append("::text AS deltaforge_k").append(i);
         }
         String sql = query(select.toString(), after, upTo, condition) + " OFFSET " + (limit - 1) + " LIMIT 1";
@@ -216,7 +216,7 @@ final class TableScan {
         StringBuilder select = new StringBuilder();
         for (int i = 0; i < key.length; i++) {
             // Aliased: ORDER BY the column name would otherwise sort by this text, not by the key's type.
-            select.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(key[i])))
+            select.append(i == 0 ? "" : ", ").append(Sql.quoteIdentifier(columns.get(key[i])))
                     .append("::text AS deltaforge_k").append(i);
         }
         String sql = query(select.toString(), null, null, condition, true) + " LIMIT 1";
@@ -264,7 +264,7 @@ final class TableScan {
     private String query(String select, String @Nullable [] after, String @Nullable [] upTo,
                          @Nullable String condition, boolean descending) {
         StringBuilder sql = new StringBuilder("SELECT ").append(select);
-        sql.append(" FROM ").append(ReplicationSession.quoteTable(table));
+        sql.append(" FROM ").append(Sql.quoteTable(table));
         List<String> conditions = new ArrayList<>();
         if (rowFilter != null) {
             conditions.add("(" + rowFilter + ")");
@@ -279,7 +279,7 @@ final class TableScan {
                 StringBuilder left = new StringBuilder("(");
                 StringBuilder right = new StringBuilder("(");
                 for (int i = 0; i < key.length; i++) {
-                    left.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(key[i])));
+                    left.append(i == 0 ? "" : ", ").append(Sql.quoteIdentifier(columns.get(key[i])));
                     right.append(i == 0 ? "" : ", ").append("?::").append(keyTypes[i]);
                 }
                 conditions.add(left + ") > " + right + ")");
@@ -289,7 +289,7 @@ final class TableScan {
             StringBuilder left = new StringBuilder("(");
             StringBuilder right = new StringBuilder("(");
             for (int i = 0; i < key.length; i++) {
-                left.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(key[i])));
+                left.append(i == 0 ? "" : ", ").append(Sql.quoteIdentifier(columns.get(key[i])));
                 right.append(i == 0 ? "" : ", ").append("?::").append(keyTypes[i]);
             }
             conditions.add(left + ") <= " + right + ")");
@@ -302,7 +302,7 @@ final class TableScan {
             sql.append("ctid");
         } else {
             for (int i = 0; i < key.length; i++) {
-                sql.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(key[i])))
+                sql.append(i == 0 ? "" : ", ").append(Sql.quoteIdentifier(columns.get(key[i])))
                         .append(descending ? " DESC" : "");
             }
         }
@@ -379,7 +379,7 @@ final class TableScan {
     static long estimate(Connection c, TableId table) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
                 "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = ?::regclass")) {
-            ps.setString(1, ReplicationSession.quoteTable(table));
+            ps.setString(1, Sql.quoteTable(table));
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? rs.getLong(1) : 0;
             }

@@ -48,6 +48,7 @@ class KillNineSnapshotChaosIT extends RealServers {
     /** The source's line after each snapshot window, e.g. "snapshot s@0/1 public.t: 1500 rows of ~20000 (...)". */
     private static final Pattern WINDOW = Pattern.compile(": \\d+ rows of ~\\d+ ");
     private static final Pattern RESUMED = Pattern.compile("resuming after (\\d+) rows");
+    private static final String OPS_TOKEN = "chaos-ops-token";
     private static final Pattern HTTP_PORT = Pattern.compile("http: serving .* on \\S+:(\\d+)$", Pattern.MULTILINE);
 
 
@@ -127,7 +128,7 @@ class KillNineSnapshotChaosIT extends RealServers {
         List<String> logs = new ArrayList<>();
         for (int trial = 1; trial <= kills; trial++) {
             Path log = tmp.resolve("runner-" + trial + ".log");
-            try (RunnerProcess runner = runner(config, log, Map.of("DELTAFORGE_METRICS_PORT", "0"))) {
+            try (RunnerProcess runner = runner(config, log, Map.of("DELTAFORGE_METRICS_PORT", "0", "DELTAFORGE_OPS_TOKEN", OPS_TOKEN))) {
                 if (trial == 1) {
                     requestSnapshot(runner, "inc", "{\"tables\": [\"public.inc_a\"]}");
                 }
@@ -203,7 +204,7 @@ class KillNineSnapshotChaosIT extends RealServers {
     /** The rows of {@code slot}'s snapshot requests recorded as delivered. */
     private static long rowsDone(String slot) {
         return Long.parseLong(String.valueOf(pg.queryString("SELECT coalesce(sum(rows_done), 0) "
-                + "FROM public.deltaforge_snapshot_progress WHERE slot = '" + slot + "'")));
+                + "FROM deltaforge.deltaforge_snapshot_progress WHERE slot = '" + slot + "'")));
     }
 
     /** Waits until the snapshot is done and every committed change is stored; fails with the log otherwise. */
@@ -256,6 +257,7 @@ class KillNineSnapshotChaosIT extends RealServers {
         HttpClient http = HttpClient.newHttpClient();
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port.group(1) + "/pipelines/"
                         + pipeline + "/snapshot")).timeout(Duration.ofSeconds(10))
+                .header("Authorization", "Bearer " + OPS_TOKEN)
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build();
         // 409 until the pipeline counts as running.
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
@@ -276,14 +278,14 @@ class KillNineSnapshotChaosIT extends RealServers {
 
     /** The initial snapshot of {@code slot} is recorded as completed. */
     private static boolean completed(String slot) {
-        return "t".equals(pg.queryString("SELECT completed_at IS NOT NULL FROM public.deltaforge_snapshots "
+        return "t".equals(pg.queryString("SELECT completed_at IS NOT NULL FROM deltaforge.deltaforge_snapshots "
                 + "WHERE slot = '" + slot + "'"));
     }
 
     /** Every requested table of {@code slot} is delivered. */
     private static boolean snapshotDone(String slot) {
         return "t".equals(pg.queryString("SELECT count(*) > 0 AND bool_and(state = 'done') "
-                + "FROM public.deltaforge_snapshot_progress WHERE slot = '" + slot + "'"));
+                + "FROM deltaforge.deltaforge_snapshot_progress WHERE slot = '" + slot + "'"));
     }
 
     /** The numbers of rows after which a restarted snapshot resumed, from every log. */
