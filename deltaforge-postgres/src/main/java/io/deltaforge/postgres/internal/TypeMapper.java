@@ -234,7 +234,8 @@ public final class TypeMapper {
 
     /**
      * The kind as {@link io.deltaforge.api.ColumnType#kind()} documents it: {@code pg_type.typtype} of the
-     * type, of an array's element, of a domain's base; {@code b} for built-in and unknown types.
+     * type, of an array's element, of a domain's base; for built-in types {@code r} (ranges), {@code m}
+     * (multiranges) or {@code b}; {@code b} for unknown types.
      */
     public char typeKind(int oid) {
         int current = oid;
