@@ -45,7 +45,8 @@ public record SnapshotRequest(List<String> tables, @Nullable String condition) {
             try {
                 Condition.parse(condition);
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("condition " + e.getMessage(), e);
+                // Without the cause: its message is this one without the field name.
+                throw new IllegalArgumentException("condition " + e.getMessage());
             }
         }
     }

@@ -202,8 +202,8 @@ public final class PostgresSource implements Source {
 
     /**
      * Starts an incremental snapshot: checks the request against the server (every table captured by this
-     * source and keyed by a primary key or replica identity index, the condition valid for each table, the
-     * user allowed to call {@code pg_logical_emit_message}), stores it in
+     * source and keyed by a primary key or replica identity index, the condition's columns and literals
+     * fitting each table, the user allowed to call {@code pg_logical_emit_message}), stores it in
      * {@code public.deltaforge_snapshot_progress} and returns; the running session (or the next one) reads
      * the tables chunk by chunk between watermarks while streaming. See docs/snapshots.md. Thread-safe.
      *

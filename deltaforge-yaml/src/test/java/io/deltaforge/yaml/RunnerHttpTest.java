@@ -58,6 +58,12 @@ class RunnerHttpTest {
             assertThat(metrics.statusCode()).isEqualTo(200);
             assertThat(metrics.body()).contains("deltaforge_events_received{pipeline=\"users\"}")
                     .contains("jvm_memory_used_bytes");
+            HttpResponse<String> injected = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                    + at.getPort() + "/pipelines/users/snapshot")).timeout(Duration.ofSeconds(10))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"tables\":[\"public.users\"],\"condition\":"
+                            + "\"id = 1; DROP TABLE users\"}")).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(injected.statusCode()).isEqualTo(400);
+            assertThat(injected.body()).contains("condition at position 7: ';' is not allowed");
         } finally {
             stop.complete(null);
         }

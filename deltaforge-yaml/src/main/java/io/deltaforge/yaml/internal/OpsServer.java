@@ -35,8 +35,9 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code GET /metrics}: Prometheus text format</li>
  *   <li>{@code POST /pipelines/NAME/pause} and {@code .../resume}</li>
  *   <li>{@code POST /pipelines/NAME/snapshot} with {@code {"tables":["public.users"],"condition":"id > 10"}}
- *       ({@code condition} optional): starts an incremental snapshot; 202 when accepted, 400 naming the
- *       problem otherwise</li>
+ *       ({@code condition} optional, in the filter grammar of {@link SnapshotRequest}, never SQL): starts an
+ *       incremental snapshot; 202 when accepted, 400 naming the problem (and, for a condition, its position)
+ *       otherwise</li>
  * </ul>
  * No body holds configuration, so secrets cannot leak through it.
  * One small daemon thread serves requests; {@link #close()} stops it.
@@ -193,7 +194,7 @@ public final class OpsServer implements AutoCloseable {
         }
         JsonNode condition = body.get("condition");
         if (condition != null && !condition.isNull() && !condition.isTextual()) {
-            throw new IllegalArgumentException("\"condition\" must be a string (an SQL boolean expression)");
+            throw new IllegalArgumentException("\"condition\" must be a string such as \"id > 10 AND status = 'open'\"");
         }
         Iterator<String> fields = body.fieldNames();
         while (fields.hasNext()) {
