@@ -257,7 +257,7 @@ class IncrementalSnapshotIT {
 
     @Test
     void badRequestsAreRefusedWithAdviceAndStreamingContinues() throws Exception {
-        String t = table("CREATE TABLE %s (id int PRIMARY KEY, doc json)");
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY, doc json, at timestamptz)");
         String keyless = "public.snapk_" + names.incrementAndGet();
         pg.execute("CREATE TABLE " + keyless + " (v int)");
         String suffix = t.substring(7);
@@ -273,10 +273,13 @@ class IncrementalSnapshotIT {
                     .hasMessageContaining("ADD PRIMARY KEY");
             assertThatThrownBy(() -> source.requestSnapshot(new SnapshotRequest(List.of(t), "no_such_column > 1")))
                     .isInstanceOf(ConfigException.class).hasMessageContaining("condition: at position 1")
-                    .hasMessageContaining("has no column no_such_column (its columns: id, doc)");
+                    .hasMessageContaining("has no column no_such_column (its columns: id, doc, at)");
             assertThatThrownBy(() -> source.requestSnapshot(new SnapshotRequest(List.of(t), "id = 'seven'")))
                     .isInstanceOf(ConfigException.class).hasMessageContaining("cannot filter table " + t)
                     .hasMessageContaining("invalid input syntax for type integer");
+            assertThatThrownBy(() -> source.requestSnapshot(new SnapshotRequest(List.of(t), "at > 'last tuesday'")))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("invalid input syntax for type timestamp with time zone");
             assertThatThrownBy(() -> source.requestSnapshot(new SnapshotRequest(List.of(t), "doc = '{}'")))
                     .isInstanceOf(ConfigException.class).hasMessageContaining("operator does not exist: json = json");
             assertThatThrownBy(() -> new SnapshotRequest(List.of(t), "id > 0 OR pg_sleep(5) IS NULL"))
