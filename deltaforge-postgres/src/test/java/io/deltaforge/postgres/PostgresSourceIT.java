@@ -2,6 +2,7 @@ package io.deltaforge.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.DeltaforgeException;
@@ -331,9 +332,9 @@ class PostgresSourceIT {
                     .isInstanceOf(DeltaforgeException.class)
                     .isNotInstanceOf(RetryableException.class)
                     .hasMessageContaining("dropped or invalidated while the pipeline was stopped")
-                    .hasMessageContaining("DELETE FROM public.deltaforge_snapshots WHERE slot = '" + slot + "'");
+                    .hasMessageContaining("DELETE FROM deltaforge.deltaforge_snapshots WHERE slot = '" + slot + "'");
         }
-        pg.execute("DELETE FROM public.deltaforge_snapshots WHERE slot = '" + slot + "'");
+        pg.execute("DELETE FROM deltaforge.deltaforge_snapshots WHERE slot = '" + slot + "'");
         try (PostgresSource fresh = config.build()) {
             fresh.start();
         }
@@ -429,11 +430,10 @@ class PostgresSourceIT {
                 + slot + "'"));
     }
 
-    private static void awaitSlotInactive(String slot) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!"f".equals(pg.queryString("SELECT active FROM pg_replication_slots WHERE slot_name = '" + slot + "'"))
-                && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
+    private static void awaitSlotInactive(String slot) {
+        await("slot " + slot + " released by its walsender").atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(50))
+                .until(() -> "f".equals(pg.queryString("SELECT active FROM pg_replication_slots WHERE slot_name = '"
+                        + slot + "'")));
     }
 }

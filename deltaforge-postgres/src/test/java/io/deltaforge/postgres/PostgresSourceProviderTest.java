@@ -64,6 +64,23 @@ class PostgresSourceProviderTest {
     }
 
     @Test
+    void bookkeepingSchemaDefaultsToDeltaforgeAndMustBeAnIdentifier() {
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("dsn", "postgres://u:p@db:5432/app");
+        values.put("slot", "s");
+        values.put("publication", "p");
+        PostgresSource source = (PostgresSource) new PostgresSourceProvider().create(config(values));
+        assertThat(source.settings().progressTable()).isEqualTo(new TableId("deltaforge", "deltaforge_snapshot_progress"));
+        values.put("bookkeeping_schema", "ops_books");
+        source = (PostgresSource) new PostgresSourceProvider().create(config(values));
+        assertThat(source.settings().snapshotsTable()).isEqualTo(new TableId("ops_books", "deltaforge_snapshots"));
+        values.put("bookkeeping_schema", "ops-books");
+        assertThatThrownBy(() -> new PostgresSourceProvider().create(config(values)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(PATH + ".bookkeeping_schema: 'ops-books' is not a usable schema name");
+    }
+
+    @Test
     void builderRejectsNullsNamingTheParameter() {
         assertThatThrownBy(() -> PostgresSource.builder().slot(null)).isInstanceOf(NullPointerException.class)
                 .hasMessage("slot");

@@ -2,6 +2,7 @@ package io.deltaforge.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.DeltaforgeException;
@@ -394,13 +395,10 @@ class ProtocolIT {
      * The WAL insert position once it is written out: the test server runs with synchronous_commit=off, so
      * pg_current_wal_lsn() (and what a slot can be advanced to) lags for up to wal_writer_delay.
      */
-    private static Lsn writtenWal() throws InterruptedException {
+    private static Lsn writtenWal() {
         Lsn insert = Lsn.parse(pg.queryString("SELECT pg_current_wal_insert_lsn()"));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (Lsn.parse(pg.queryString("SELECT pg_current_wal_flush_lsn()")).compareTo(insert) < 0) {
-            assertThat(System.nanoTime()).as("WAL flush to reach %s", insert).isLessThan(deadline);
-            Thread.sleep(50);
-        }
+        await("WAL flush to reach " + insert).atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
+                .until(() -> Lsn.parse(pg.queryString("SELECT pg_current_wal_flush_lsn()")).compareTo(insert) >= 0);
         return insert;
     }
 
@@ -409,11 +407,10 @@ class ProtocolIT {
                 + slot + "'"));
     }
 
-    private static void awaitSlotInactive(String slot) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (!"f".equals(pg.queryString("SELECT active FROM pg_replication_slots WHERE slot_name = '" + slot + "'"))
-                && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
+    private static void awaitSlotInactive(String slot) {
+        await("slot " + slot + " released by its walsender").atMost(Duration.ofSeconds(20))
+                .pollInterval(Duration.ofMillis(50))
+                .until(() -> "f".equals(pg.queryString("SELECT active FROM pg_replication_slots WHERE slot_name = '"
+                        + slot + "'")));
     }
 }

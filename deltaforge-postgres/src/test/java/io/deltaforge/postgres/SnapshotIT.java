@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
@@ -25,6 +26,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -151,7 +153,7 @@ class SnapshotIT {
                 .sink(sink).envelope(e -> new io.deltaforge.spi.Message(e.id(), Map.of(), "application/json", new byte[0]))
                 .build()) {
             pipeline.start();
-            await(() -> "t".equals(pg.queryString("SELECT completed_at IS NOT NULL FROM deltaforge_snapshots "
+            await(() -> "t".equals(pg.queryString("SELECT completed_at IS NOT NULL FROM deltaforge.deltaforge_snapshots "
                     + "WHERE slot = '" + slot + "'")));
             assertThat(delivered).hasSize(2500).allMatch(e -> e.op() == Op.READ);
             pg.execute("INSERT INTO " + t + " VALUES (2501, 'after')");
@@ -216,9 +218,9 @@ class SnapshotIT {
             }
             source.poll(Duration.ofMillis(200)); // records the acknowledged chunks
         } // closed midway: the snapshot was not delivered
-        assertThat(pg.queryString("SELECT completed_at IS NULL FROM deltaforge_snapshots WHERE slot = '" + slot + "'"))
+        assertThat(pg.queryString("SELECT completed_at IS NULL FROM deltaforge.deltaforge_snapshots WHERE slot = '" + slot + "'"))
                 .isEqualTo("t");
-        String snapshotId = pg.queryString("SELECT snapshot_id FROM deltaforge_snapshots WHERE slot = '" + slot + "'");
+        String snapshotId = pg.queryString("SELECT snapshot_id FROM deltaforge.deltaforge_snapshots WHERE slot = '" + slot + "'");
         assertThat(snapshotId).startsWith(slot + "@");
         String restartLsn = pg.queryString("SELECT restart_lsn::text FROM pg_replication_slots WHERE slot_name = '"
                 + slot + "'");
@@ -241,7 +243,7 @@ class SnapshotIT {
             }
             assertThat(events.get(0).keyColumns()).containsExactly("b", "a");
             // The same slot and snapshot, not new ones.
-            assertThat(pg.queryString("SELECT snapshot_id FROM deltaforge_snapshots WHERE slot = '" + slot + "'"))
+            assertThat(pg.queryString("SELECT snapshot_id FROM deltaforge.deltaforge_snapshots WHERE slot = '" + slot + "'"))
                     .isEqualTo(snapshotId);
         }
 
@@ -268,7 +270,7 @@ class SnapshotIT {
                     seen++;
                 }
             }
-            String snapshotId = pg.queryString("SELECT snapshot_id FROM deltaforge_snapshots WHERE slot = '"
+            String snapshotId = pg.queryString("SELECT snapshot_id FROM deltaforge.deltaforge_snapshots WHERE slot = '"
                     + source.slot() + "'");
             pg.crashServer();
             pg.startServer();
@@ -282,7 +284,7 @@ class SnapshotIT {
             pollUntilCompleted(source, events);
             // Nothing was acknowledged before the crash: resumed from the first chunk, on the same slot.
             assertThat(events).hasSize(1000).extracting(e -> e.after().get("id")).doesNotHaveDuplicates();
-            assertThat(pg.queryString("SELECT snapshot_id FROM deltaforge_snapshots WHERE slot = '" + source.slot()
+            assertThat(pg.queryString("SELECT snapshot_id FROM deltaforge.deltaforge_snapshots WHERE slot = '" + source.slot()
                     + "'")).isEqualTo(snapshotId);
         }
     }
@@ -305,7 +307,7 @@ class SnapshotIT {
             assertThat(second).hasSize(30).allMatch(e -> e.op() == Op.READ);
             assertThat(second).extracting(ChangeEvent::id)
                     .doesNotContainAnyElementsOf(first.stream().map(ChangeEvent::id).toList());
-            assertThat(pg.queryString("SELECT count(DISTINCT snapshot_id) FROM deltaforge_snapshot_progress "
+            assertThat(pg.queryString("SELECT count(DISTINCT snapshot_id) FROM deltaforge.deltaforge_snapshot_progress "
                     + "WHERE slot = '" + source.slot() + "'")).isEqualTo("2");
         }
     }
@@ -400,7 +402,7 @@ class SnapshotIT {
             }
             if (System.nanoTime() - lastCheck > TimeUnit.MILLISECONDS.toNanos(200)) {
                 lastCheck = System.nanoTime();
-                if ("t".equals(pg.queryString("SELECT completed_at IS NOT NULL FROM deltaforge_snapshots WHERE slot = '"
+                if ("t".equals(pg.queryString("SELECT completed_at IS NOT NULL FROM deltaforge.deltaforge_snapshots WHERE slot = '"
                         + source.slot() + "'"))) {
                     return;
                 }
@@ -440,9 +442,8 @@ class SnapshotIT {
         }
     }
 
-    private static void await(java.util.function.BooleanSupplier condition) throws InterruptedException {
-        while (!condition.getAsBoolean()) {
-            Thread.sleep(20);
-        }
+    private static void await(BooleanSupplier condition) {
+        Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20))
+                .until(condition::getAsBoolean);
     }
 }

@@ -27,6 +27,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -113,18 +114,18 @@ class SnapshotPipelineIT {
             try (Pipeline pipeline = pipeline(first, "initial", SnapshotMode.INITIAL, 30)) {
                 pipeline.start();
                 await(() -> rowsDone("initial_slot") >= 600);
-                snapshotId = pg.queryString("SELECT snapshot_id FROM deltaforge_snapshots WHERE slot = 'initial_slot'");
+                snapshotId = pg.queryString("SELECT snapshot_id FROM deltaforge.deltaforge_snapshots WHERE slot = 'initial_slot'");
             }
             long doneAtStop = rowsDone("initial_slot");
             assertThat(doneAtStop).isLessThan(3000);
             List<ChangeEvent> second = Collections.synchronizedList(new ArrayList<>());
             try (Pipeline pipeline = pipeline(second, "initial", SnapshotMode.INITIAL, 0)) {
                 pipeline.start();
-                await(() -> "t".equals(pg.queryString("SELECT completed_at IS NOT NULL FROM deltaforge_snapshots "
+                await(() -> "t".equals(pg.queryString("SELECT completed_at IS NOT NULL FROM deltaforge.deltaforge_snapshots "
                         + "WHERE slot = 'initial_slot'")));
             }
             assertThat(snapshotId).startsWith("initial_slot@");
-            assertThat(pg.queryString("SELECT snapshot_id FROM deltaforge_snapshots WHERE slot = 'initial_slot'"))
+            assertThat(pg.queryString("SELECT snapshot_id FROM deltaforge.deltaforge_snapshots WHERE slot = 'initial_slot'"))
                     .as("same slot and snapshot, not recreated").isEqualTo(snapshotId);
             assertThat(second.size()).isLessThanOrEqualTo(3000 - (int) doneAtStop);
             long count = jsm.getStreamInfo("INITIAL").getStreamState().getMsgCount();
@@ -141,7 +142,7 @@ class SnapshotPipelineIT {
     }
 
     private static long rowsDone(String slot) {
-        String v = pg.queryString("SELECT coalesce(max(rows_done), 0) FROM deltaforge_snapshot_progress "
+        String v = pg.queryString("SELECT coalesce(max(rows_done), 0) FROM deltaforge.deltaforge_snapshot_progress "
                 + "WHERE slot = '" + slot + "'");
         return v == null ? 0 : Long.parseLong(v);
     }
@@ -181,18 +182,17 @@ class SnapshotPipelineIT {
     }
 
     private static long rowsDone() {
-        String v = pg.queryString("SELECT coalesce(max(rows_done), 0) FROM deltaforge_snapshot_progress "
+        String v = pg.queryString("SELECT coalesce(max(rows_done), 0) FROM deltaforge.deltaforge_snapshot_progress "
                 + "WHERE slot = 'resume_slot'");
         return v == null ? 0 : Long.parseLong(v);
     }
 
     private static String state() {
-        return pg.queryString("SELECT state FROM deltaforge_snapshot_progress WHERE slot = 'resume_slot'");
+        return pg.queryString("SELECT state FROM deltaforge.deltaforge_snapshot_progress WHERE slot = 'resume_slot'");
     }
 
-    private static void await(BooleanSupplier condition) throws InterruptedException {
-        while (!condition.getAsBoolean()) {
-            Thread.sleep(20);
-        }
+    private static void await(BooleanSupplier condition) {
+        Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20))
+                .until(condition::getAsBoolean);
     }
 }

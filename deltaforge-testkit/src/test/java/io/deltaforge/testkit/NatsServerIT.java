@@ -3,6 +3,7 @@ package io.deltaforge.testkit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.nats.client.AuthenticationException;
 import io.nats.client.Connection;
 import io.nats.client.ErrorListener;
 import io.nats.client.JetStream;
@@ -81,7 +82,8 @@ class NatsServerIT {
                 "authorization {\n  user: alice\n  password: s3cret\n}\n")) {
             Options anonymous = new Options.Builder().server(nats.url()).connectionTimeout(Duration.ofSeconds(2))
                     .maxReconnects(0).errorListener(new ErrorListener() {}).build();
-            assertThatThrownBy(() -> Nats.connect(anonymous).close()).isNotNull();
+            assertThatThrownBy(() -> Nats.connect(anonymous).close()).isInstanceOf(AuthenticationException.class)
+                    .hasMessageContaining("Authorization Violation");
             Options withPassword = new Options.Builder().server(nats.url()).userInfo("alice", "s3cret")
                     .connectionTimeout(Duration.ofSeconds(5)).build();
             try (Connection c = Nats.connect(withPassword)) {

@@ -1,6 +1,7 @@
 package io.deltaforge.yaml;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.deltaforge.testkit.NatsServer;
 import io.deltaforge.testkit.PostgresServer;
@@ -19,6 +20,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -138,15 +140,12 @@ class RunnerIT {
         boolean ok() throws Exception;
     }
 
-    private static void waitFor(Check check, Duration timeout, Path log) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (check.ok()) {
-                return;
-            }
-            Thread.sleep(200);
+    private static void waitFor(Check check, Duration timeout, Path log) throws IOException {
+        try {
+            await().atMost(timeout).pollInterval(Duration.ofMillis(200)).until(check::ok);
+        } catch (ConditionTimeoutException e) {
+            throw new AssertionError("timed out; runner log:\n" + tail(log), e);
         }
-        throw new AssertionError("timed out; runner log:\n" + tail(log));
     }
 
     private static String tail(Path log) throws IOException {

@@ -630,7 +630,7 @@ final class IncrementalSnapshots implements AutoCloseable {
                 st.execute("SET synchronous_commit = local");
             }
             // The progress table is created by the first request, not here: a source that never takes
-            // snapshots must not need CREATE on schema public.
+            // snapshots needs no rights on the bookkeeping schema.
             control = c;
         }
         return c;

@@ -46,7 +46,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Completion: no commit is emitted until the last row; the engine acknowledges C only when every row
  * before it was delivered, and only then is the snapshot recorded as completed in
- * {@code public.deltaforge_snapshots(slot, snapshot_id, completed_at)}, in the source database. A row
+ * {@code deltaforge_snapshots(slot, snapshot_id, completed_at)}, in the source database (in
+ * {@link SourceSettings#bookkeepingSchema()}). A row
  * with {@code completed_at} null means a snapshot was started and not delivered: the next start resumes it
  * when it is a watermark snapshot with a stored request (see {@link #begin(SourceSettings, boolean)}), and
  * otherwise drops the slot and takes a new snapshot.
@@ -114,14 +115,8 @@ public final class InitialSnapshot implements AutoCloseable {
     public static @Nullable InitialSnapshot begin(SourceSettings s, boolean firstStart) {
         List<TableId> captured;
         try (Connection admin = connect(s)) {
-            try {
-                createRecordTable(admin);
-            } catch (SQLException e) {
-                throw ReplicationSession.classify(s, "cannot create table " + SourceSettings.SNAPSHOTS_TABLE
-                        + " for snapshot progress (the user needs CREATE on schema public, or create it: CREATE "
-                        + "TABLE public.deltaforge_snapshots (slot text PRIMARY KEY, snapshot_id text, completed_at "
-                        + "timestamptz))", e);
-            }
+            Bookkeeping.adoptLegacy(s, admin);
+            createRecordTable(s, admin);
             boolean slotExists = slotExists(s, admin);
             Record record = record(s, admin);
             if (slotExists) {
@@ -250,18 +245,17 @@ public final class InitialSnapshot implements AutoCloseable {
 
     /** Records the snapshot {@code snapshotId} of the slot as completed, if it is the slot's recorded one. */
     static void completed(SourceSettings s, Connection c, String snapshotId) throws SQLException {
+        // No record table, or one this user may not write (it wrote no initial snapshot record then): not an
+        // initial snapshot. Asked of the catalog, so that no failing statement lands in the server's log.
+        if (!Bookkeeping.mayUse(c, s.snapshotsTable(), "SELECT", "UPDATE")) {
+            return;
+        }
         try (PreparedStatement ps = c.prepareStatement("UPDATE "
-                + ReplicationSession.quoteTable(SourceSettings.SNAPSHOTS_TABLE) + " SET completed_at = now() "
+                + ReplicationSession.quoteTable(s.snapshotsTable()) + " SET completed_at = now() "
                 + "WHERE slot = ? AND snapshot_id = ? AND completed_at IS NULL")) {
             ps.setString(1, s.slot());
             ps.setString(2, snapshotId);
             ps.executeUpdate();
-        } catch (SQLException e) {
-            // No record table, or one this user may not write (it wrote no initial snapshot record then):
-            // not an initial snapshot.
-            if (!"42P01".equals(e.getSQLState()) && !"42501".equals(e.getSQLState())) {
-                throw e;
-            }
         }
     }
 
@@ -374,16 +368,18 @@ public final class InitialSnapshot implements AutoCloseable {
     record Record(@Nullable String snapshotId, boolean completed) {
     }
 
-    static void createRecordTable(Connection c) throws SQLException {
-        try (Statement st = c.createStatement()) {
-            st.execute("CREATE TABLE IF NOT EXISTS " + ReplicationSession.quoteTable(SourceSettings.SNAPSHOTS_TABLE)
-                    + " (slot text PRIMARY KEY, snapshot_id text, completed_at timestamptz)");
-        }
+    static void createRecordTable(SourceSettings s, Connection c) throws SQLException {
+        Bookkeeping.ensureTable(s, c, s.snapshotsTable(), "slot text PRIMARY KEY, snapshot_id text, completed_at "
+                + "timestamptz");
     }
 
+    /** The slot's record; null when there is none (or no record table this user may read). */
     static @Nullable Record record(SourceSettings s, Connection c) throws SQLException {
+        if (!Bookkeeping.mayUse(c, s.snapshotsTable(), "SELECT")) {
+            return null;
+        }
         try (PreparedStatement ps = c.prepareStatement("SELECT snapshot_id, completed_at IS NOT NULL FROM "
-                + ReplicationSession.quoteTable(SourceSettings.SNAPSHOTS_TABLE) + " WHERE slot = ?")) {
+                + ReplicationSession.quoteTable(s.snapshotsTable()) + " WHERE slot = ?")) {
             ps.setString(1, s.slot());
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? new Record(rs.getString(1), rs.getBoolean(2)) : null;
@@ -400,7 +396,7 @@ public final class InitialSnapshot implements AutoCloseable {
             st.execute("SET synchronous_commit = on");
         }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO "
-                + ReplicationSession.quoteTable(SourceSettings.SNAPSHOTS_TABLE) + " (slot, snapshot_id, completed_at) "
+                + ReplicationSession.quoteTable(s.snapshotsTable()) + " (slot, snapshot_id, completed_at) "
                 + "VALUES (?, ?, " + completedAt + ") ON CONFLICT (slot) DO UPDATE SET snapshot_id = "
                 + "EXCLUDED.snapshot_id, completed_at = EXCLUDED.completed_at")) {
             ps.setString(1, s.slot());

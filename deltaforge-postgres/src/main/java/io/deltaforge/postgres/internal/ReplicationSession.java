@@ -112,6 +112,7 @@ public final class ReplicationSession implements AutoCloseable {
         long confirmed;
         try (Connection admin = connect(settings, false)) {
             checkServer(settings, admin, null).forEach(log::warn);
+            Bookkeeping.adoptLegacy(settings, admin);
             confirmed = prepareSlot(settings, admin, applyStartPosition);
             if (applyStartPosition) {
                 confirmed = applyStartPosition(settings, admin, confirmed);
@@ -743,34 +744,34 @@ public final class ReplicationSession implements AutoCloseable {
         try {
             record = InitialSnapshot.record(s, c);
         } catch (SQLException e) {
-            return; // no record table: this database never had a slot of ours recorded
+            return; // the server did not answer the catalog lookup; the slot checks that follow will tell
         }
         if (record != null && record.completed()) {
             throw new DeltaforgeException("source '" + s.id() + "': replication slot '" + s.slot() + "' was created by"
                     + " DeltaForge before but no longer exists: it was dropped or invalidated while the pipeline was"
                     + " stopped, so the changes made since cannot be replayed. Re-sync the consumers (for example"
                     + " with snapshot.mode: initial), then forget the old slot and start again: DELETE FROM "
-                    + SourceSettings.SNAPSHOTS_TABLE + " WHERE slot = '" + s.slot() + "';");
+                    + s.snapshotsTable() + " WHERE slot = '" + s.slot() + "';");
         }
     }
 
     /** Records the slot about to be made, so that its loss can be told from a first start later. Best effort. */
     private static boolean remember(SourceSettings s, Connection c) {
         try {
-            InitialSnapshot.createRecordTable(c);
+            InitialSnapshot.createRecordTable(s, c);
             InitialSnapshot.upsertRecord(s, c, null, true);
             return true;
-        } catch (SQLException e) {
+        } catch (SQLException | DeltaforgeException e) {
             log.warn("source '{}': cannot record slot '{}' in {} ({}); if the slot is ever dropped while the "
                     + "pipeline is stopped, a new one would be created without notice", s.id(), s.slot(),
-                    SourceSettings.SNAPSHOTS_TABLE, e.getMessage());
+                    s.snapshotsTable(), e.getMessage());
             return false;
         }
     }
 
     private static void forget(SourceSettings s, Connection c) {
         try (PreparedStatement ps = c.prepareStatement("DELETE FROM "
-                + quoteTable(SourceSettings.SNAPSHOTS_TABLE) + " WHERE slot = ?")) {
+                + quoteTable(s.snapshotsTable()) + " WHERE slot = ?")) {
             ps.setString(1, s.slot());
             ps.executeUpdate();
         } catch (SQLException e) {

@@ -18,15 +18,13 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Incremental snapshot requests and their progress, kept in the source database in
- * {@code public.deltaforge_snapshot_progress}: one row per (slot, snapshot id, table) with the last key of the
+ * {@code deltaforge_snapshot_progress} (in {@link SourceSettings#bookkeepingSchema()}): one row per (slot, snapshot id, table) with the last key of the
  * last acknowledged chunk, the rows done and a state ({@code pending}, {@code running}, {@code done}). The
  * table is created when missing and never emitted (see {@link SourceSettings#tableFilter()}).
  *
  * <p>Stateless: every method takes the connection to use; callers serialize their own use of it.
  */
 public final class SnapshotStore {
-    static final TableId PROGRESS_TABLE = SourceSettings.PROGRESS_TABLE;
-    private static final String TABLE = ReplicationSession.quoteTable(PROGRESS_TABLE);
 
     private SnapshotStore() {
     }
@@ -40,6 +38,7 @@ public final class SnapshotStore {
     public static String request(SourceSettings s, List<String> tables, @Nullable String condition) {
         Condition parsed = parse(condition);
         try (Connection c = InitialSnapshot.connect(s)) {
+            Bookkeeping.adoptLegacy(s, c);
             List<TableId> resolved = validate(s, c, tables, parsed);
             String snapshotId = newSnapshotId(s, c);
             insert(s, c, snapshotId, resolved, parsed);
@@ -71,37 +70,18 @@ public final class SnapshotStore {
                  String @Nullable [] lastKey, long rowsDone, String state) {
     }
 
-    static void createTable(Connection c) throws SQLException {
-        // CREATE TABLE IF NOT EXISTS needs CREATE on the schema even when the table exists.
-        try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT to_regclass('" + TABLE.replace("'", "''") + "') IS NOT NULL")) {
-            if (rs.next() && rs.getBoolean(1)) {
-                return;
-            }
-        }
-        try (Statement st = c.createStatement()) {
-            st.execute("CREATE TABLE IF NOT EXISTS " + TABLE + " (slot text NOT NULL, snapshot_id text NOT NULL, "
-                    + "ordinal int NOT NULL, schema_name text NOT NULL, table_name text NOT NULL, condition text, "
-                    + "last_key text[], rows_done bigint NOT NULL DEFAULT 0, state text NOT NULL DEFAULT 'pending', "
-                    + "requested_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(), "
-                    + "PRIMARY KEY (slot, snapshot_id, schema_name, table_name))");
-        } catch (SQLException e) {
-            if ("42501".equals(e.getSQLState())) {
-                throw new io.deltaforge.api.DeltaforgeException("cannot create " + PROGRESS_TABLE + " for snapshot "
-                        + "progress: " + e.getMessage() + "; create it as a privileged user: " + createStatement()
-                        + "; GRANT SELECT, INSERT, UPDATE ON " + TABLE + " TO <the source's user>;", e);
-            }
-            throw e;
-        }
+    private static final String COLUMNS = "slot text NOT NULL, snapshot_id text NOT NULL, ordinal int NOT NULL, "
+            + "schema_name text NOT NULL, table_name text NOT NULL, condition text, last_key text[], rows_done bigint "
+            + "NOT NULL DEFAULT 0, state text NOT NULL DEFAULT 'pending', requested_at timestamptz NOT NULL DEFAULT "
+            + "now(), updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (slot, snapshot_id, schema_name, "
+            + "table_name)";
+
+    static void createTable(SourceSettings s, Connection c) throws SQLException {
+        Bookkeeping.ensureTable(s, c, s.progressTable(), COLUMNS);
     }
 
-    /** Statement that creates the table, for error messages. */
-    static String createStatement() {
-        return "CREATE TABLE " + TABLE + " (slot text NOT NULL, snapshot_id text NOT NULL, ordinal int NOT NULL, "
-                + "schema_name text NOT NULL, table_name text NOT NULL, condition text, last_key text[], rows_done "
-                + "bigint NOT NULL DEFAULT 0, state text NOT NULL DEFAULT 'pending', requested_at timestamptz NOT NULL "
-                + "DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (slot, snapshot_id, "
-                + "schema_name, table_name))";
+    private static String table(SourceSettings s) {
+        return ReplicationSession.quoteTable(s.progressTable());
     }
 
     /**
@@ -245,10 +225,10 @@ public final class SnapshotStore {
      */
     static boolean insert(SourceSettings s, Connection c, String snapshotId, List<TableId> tables,
                           @Nullable Condition condition) throws SQLException {
-        createTable(c);
+        createTable(s, c);
         boolean autoCommit = c.getAutoCommit();
         c.setAutoCommit(false);
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + TABLE + " (slot, snapshot_id, ordinal, "
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + table(s) + " (slot, snapshot_id, ordinal, "
                 + "schema_name, table_name, condition) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
             int inserted = 0;
             for (int i = 0; i < tables.size(); i++) {
@@ -273,23 +253,21 @@ public final class SnapshotStore {
 
     /** Whether a request with this id is stored for the slot. */
     static boolean exists(SourceSettings s, Connection c, String snapshotId) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM " + TABLE + " WHERE slot = ? AND snapshot_id = ?")) {
+        if (!Bookkeeping.mayUse(c, s.progressTable(), "SELECT")) {
+            return false;
+        }
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM " + table(s) + " WHERE slot = ? AND snapshot_id = ?")) {
             ps.setString(1, s.slot());
             ps.setString(2, snapshotId);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next();
             }
-        } catch (SQLException e) {
-            if ("42P01".equals(e.getSQLState())) {
-                return false;
-            }
-            throw e;
         }
     }
 
     /** Whether every table of the request is done. */
     static boolean finished(SourceSettings s, Connection c, String snapshotId) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM " + TABLE + " WHERE slot = ? AND snapshot_id = ? "
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM " + table(s) + " WHERE slot = ? AND snapshot_id = ? "
                 + "AND state <> 'done'")) {
             ps.setString(1, s.slot());
             ps.setString(2, snapshotId);
@@ -302,8 +280,11 @@ public final class SnapshotStore {
     /** Every table of the slot's requests that is not done, oldest request first, tables in request order. */
     static List<Entry> open(SourceSettings s, Connection c) throws SQLException {
         List<Entry> out = new ArrayList<>();
+        if (!Bookkeeping.mayUse(c, s.progressTable(), "SELECT")) { // no request was ever made (or none for us)
+            return out;
+        }
         try (PreparedStatement ps = c.prepareStatement("SELECT snapshot_id, ordinal, schema_name, table_name, "
-                + "condition, last_key, rows_done, state FROM " + TABLE + " WHERE slot = ? AND state <> 'done' "
+                + "condition, last_key, rows_done, state FROM " + table(s) + " WHERE slot = ? AND state <> 'done' "
                 + "ORDER BY requested_at, snapshot_id, ordinal")) {
             ps.setString(1, s.slot());
             try (ResultSet rs = ps.executeQuery()) {
@@ -321,11 +302,6 @@ public final class SnapshotStore {
                             rs.getString(5), lastKey, rs.getLong(7), rs.getString(8)));
                 }
             }
-        } catch (SQLException e) {
-            if ("42P01".equals(e.getSQLState())) { // undefined_table: no request was ever made
-                return List.of();
-            }
-            throw e;
         }
         return out;
     }
@@ -333,7 +309,7 @@ public final class SnapshotStore {
     /** Records an acknowledged chunk. */
     static void progress(SourceSettings s, Connection c, String snapshotId, TableId table, String @Nullable [] lastKey,
                          long rowsDone, boolean done) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("UPDATE " + TABLE + " SET last_key = ?, rows_done = ?, "
+        try (PreparedStatement ps = c.prepareStatement("UPDATE " + table(s) + " SET last_key = ?, rows_done = ?, "
                 + "state = ?, updated_at = now() WHERE slot = ? AND snapshot_id = ? AND schema_name = ? "
                 + "AND table_name = ?")) {
             ps.setArray(1, lastKey == null ? null : c.createArrayOf("text", lastKey));

@@ -29,16 +29,16 @@ import org.jspecify.annotations.Nullable;
  * @param snapshotChunkSize rows per snapshot query (and the most snapshot rows held in memory)
  * @param snapshotMaxParallelChunks chunks an incremental snapshot reads concurrently in one window
  * @param snapshotMaxParallelTables tables of a snapshot request that progress at once
+ * @param bookkeepingSchema schema of the source's own tables ({@link #snapshotsTable()}, {@link #progressTable()})
  */
 public record SourceSettings(String id, Dsn dsn, String slot, String publication, List<TablePattern> tables,
                              StartPosition startPosition, boolean createSlot, Duration statusInterval,
                              PublicationMode publicationMode, boolean messages, @Nullable String toastPlaceholder,
                              @Nullable Duration heartbeatInterval, SnapshotMode snapshotMode,
-                             int snapshotChunkSize, int snapshotMaxParallelChunks, int snapshotMaxParallelTables) {
-    /** The table where snapshot completion is recorded; never emitted. */
-    public static final TableId SNAPSHOTS_TABLE = new TableId("public", "deltaforge_snapshots");
-    /** The table where incremental snapshot requests and their progress are kept; never emitted. */
-    public static final TableId PROGRESS_TABLE = new TableId("public", "deltaforge_snapshot_progress");
+                             int snapshotChunkSize, int snapshotMaxParallelChunks, int snapshotMaxParallelTables,
+                             String bookkeepingSchema) {
+    /** The default of {@link #bookkeepingSchema()}. */
+    public static final String DEFAULT_BOOKKEEPING_SCHEMA = "deltaforge";
 
     /** Settings without a snapshot. */
     public SourceSettings(String id, Dsn dsn, String slot, String publication, List<TablePattern> tables,
@@ -46,7 +46,8 @@ public record SourceSettings(String id, Dsn dsn, String slot, String publication
                           PublicationMode publicationMode, boolean messages, @Nullable String toastPlaceholder,
                           @Nullable Duration heartbeatInterval) {
         this(id, dsn, slot, publication, tables, startPosition, createSlot, statusInterval, publicationMode,
-                messages, toastPlaceholder, heartbeatInterval, SnapshotMode.NEVER, 10_000, 1, 1);
+                messages, toastPlaceholder, heartbeatInterval, SnapshotMode.NEVER, 10_000, 1, 1,
+                DEFAULT_BOOKKEEPING_SCHEMA);
     }
 
     public SourceSettings {
@@ -59,6 +60,7 @@ public record SourceSettings(String id, Dsn dsn, String slot, String publication
         Objects.requireNonNull(statusInterval, "statusInterval");
         Objects.requireNonNull(publicationMode, "publicationMode");
         Objects.requireNonNull(snapshotMode, "snapshotMode");
+        Objects.requireNonNull(bookkeepingSchema, "bookkeepingSchema");
         if (snapshotChunkSize < 1) {
             throw new IllegalArgumentException("snapshotChunkSize < 1");
         }
@@ -67,8 +69,20 @@ public record SourceSettings(String id, Dsn dsn, String slot, String publication
         }
     }
 
-    private static boolean bookkeeping(TableId t) {
-        return t.equals(SNAPSHOTS_TABLE) || t.equals(PROGRESS_TABLE);
+    /** The table where snapshot completion is recorded; never emitted. */
+    public TableId snapshotsTable() {
+        return new TableId(bookkeepingSchema, Bookkeeping.SNAPSHOTS);
+    }
+
+    /** The table where incremental snapshot requests and their progress are kept; never emitted. */
+    public TableId progressTable() {
+        return new TableId(bookkeepingSchema, Bookkeeping.PROGRESS);
+    }
+
+    /** The source's own tables, here or where an earlier version kept them. */
+    private boolean bookkeeping(TableId t) {
+        boolean ours = t.schema().equals(bookkeepingSchema) || t.schema().equals(Bookkeeping.LEGACY_SCHEMA);
+        return ours && (t.table().equals(Bookkeeping.SNAPSHOTS) || t.table().equals(Bookkeeping.PROGRESS));
     }
 
     /** Whether events of {@code table} are emitted. */

@@ -194,7 +194,8 @@ public final class OpsServer implements AutoCloseable {
         }
         JsonNode condition = body.get("condition");
         if (condition != null && !condition.isNull() && !condition.isTextual()) {
-            throw new IllegalArgumentException("\"condition\" must be a string such as \"id > 10 AND status = 'open'\"");
+            throw new IllegalArgumentException("\"condition\" must be a string such as \"id > 10 AND status = "
+                    + "'open'\"");
         }
         Iterator<String> fields = body.fieldNames();
         while (fields.hasNext()) {

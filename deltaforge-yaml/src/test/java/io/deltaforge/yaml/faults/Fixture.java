@@ -12,6 +12,8 @@ import io.nats.client.Connection;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+import org.awaitility.Awaitility;
 import org.jspecify.annotations.Nullable;
 
 /** Real-server building blocks for the embedded fault tests: one name gives tables, slot and publication. */
@@ -63,14 +65,30 @@ final class Fixture {
     }
 
     /** Waits until {@code condition} holds; fails with {@code what} otherwise. */
-    static void await(String what, Duration timeout, Check condition) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.holds()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out after " + timeout.toSeconds() + " s waiting until " + what);
-            }
-            Thread.sleep(100);
-        }
+    static void await(String what, Duration timeout, Check condition) {
+        Awaitility.await(what).atMost(timeout).pollInterval(Duration.ofMillis(100)).until(condition::holds);
+    }
+
+    /**
+     * The slot's confirmed position once the source has reported everything it will: it has not changed for
+     * two status intervals (the fixture's is one second), so a later move is not a late report.
+     */
+    static Lsn settledConfirmedFlush(PostgresServer pg, String slot) {
+        AtomicReference<@Nullable Lsn> last = new AtomicReference<>();
+        return Awaitility.await("slot " + slot + " settles").atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(200)).during(Duration.ofSeconds(2))
+                .until(() -> confirmedFlush(pg, slot), lsn -> lsn != null && lsn.equals(last.getAndSet(lsn)));
+    }
+
+    /**
+     * Fails if the slot moves away from {@code position} within {@code period}: a position the source must not
+     * acknowledge reaches the server within one status interval (one second here), so a few intervals are
+     * enough for a wrong acknowledgement to show.
+     */
+    static void assertSlotStays(PostgresServer pg, String slot, Lsn position, Duration period) {
+        Awaitility.await("slot " + slot + " stays at " + position).atMost(period.plusSeconds(5))
+                .pollInterval(Duration.ofMillis(200)).during(period)
+                .until(() -> position.equals(confirmedFlush(pg, slot)));
     }
 
     @FunctionalInterface

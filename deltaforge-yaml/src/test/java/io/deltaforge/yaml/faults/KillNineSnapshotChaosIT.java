@@ -203,7 +203,7 @@ class KillNineSnapshotChaosIT extends RealServers {
     /** The rows of {@code slot}'s snapshot requests recorded as delivered. */
     private static long rowsDone(String slot) {
         return Long.parseLong(String.valueOf(pg.queryString("SELECT coalesce(sum(rows_done), 0) "
-                + "FROM public.deltaforge_snapshot_progress WHERE slot = '" + slot + "'")));
+                + "FROM deltaforge.deltaforge_snapshot_progress WHERE slot = '" + slot + "'")));
     }
 
     /** Waits until the snapshot is done and every committed change is stored; fails with the log otherwise. */
@@ -276,14 +276,14 @@ class KillNineSnapshotChaosIT extends RealServers {
 
     /** The initial snapshot of {@code slot} is recorded as completed. */
     private static boolean completed(String slot) {
-        return "t".equals(pg.queryString("SELECT completed_at IS NOT NULL FROM public.deltaforge_snapshots "
+        return "t".equals(pg.queryString("SELECT completed_at IS NOT NULL FROM deltaforge.deltaforge_snapshots "
                 + "WHERE slot = '" + slot + "'"));
     }
 
     /** Every requested table of {@code slot} is delivered. */
     private static boolean snapshotDone(String slot) {
         return "t".equals(pg.queryString("SELECT count(*) > 0 AND bool_and(state = 'done') "
-                + "FROM public.deltaforge_snapshot_progress WHERE slot = '" + slot + "'"));
+                + "FROM deltaforge.deltaforge_snapshot_progress WHERE slot = '" + slot + "'"));
     }
 
     /** The numbers of rows after which a restarted snapshot resumed, from every log. */

@@ -13,6 +13,9 @@ import io.nats.client.api.DeliverPolicy;
 import io.nats.client.api.OrderedConsumerConfiguration;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
@@ -87,13 +90,17 @@ final class StreamReader {
 
     /** Reads until {@code done} holds for what is stored, or the timeout passes; returns what was read last. */
     List<Stored> awaitUntil(Predicate<List<Stored>> done, Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        List<Stored> all = readAll();
-        while (!done.test(all) && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-            all = readAll();
+        AtomicReference<List<Stored>> last = new AtomicReference<>(List.of());
+        try {
+            Awaitility.await().atMost(timeout).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(100))
+                    .until(() -> {
+                        last.set(readAll());
+                        return done.test(last.get());
+                    });
+        } catch (ConditionTimeoutException e) {
+            // The caller's check on what was read names what is missing, which says more than a timeout.
         }
-        return all;
+        return last.get();
     }
 
     static Change toChange(JsonNode ce) {

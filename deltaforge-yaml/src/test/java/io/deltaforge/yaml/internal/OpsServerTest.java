@@ -194,8 +194,8 @@ class OpsServerTest {
         HttpResponse<String> injected = post("/pipelines/users/snapshot",
                 "{\"tables\":[\"public.users\"],\"condition\":\"id > 0 OR pg_sleep(5) IS NULL\"}");
         assertThat(injected.statusCode()).isEqualTo(400);
-        assertThat(injected.body()).startsWith("bad snapshot request: ").contains("condition at position 11: function calls such "
-                + "as pg_sleep(…) are not allowed");
+        assertThat(injected.body()).startsWith("bad snapshot request: ")
+                .contains("condition at position 11: function calls such as pg_sleep(…) are not allowed");
         assertThat(post("/pipelines/users/snapshot",
                 "{\"tables\":[\"public.users\"],\"condition\":\"1=1) UNION SELECT passwd FROM pg_shadow --\"}")
                 .body()).contains("condition at position 1: expected a column name");

@@ -1,6 +1,7 @@
 package io.deltaforge.yaml.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.Pipeline;
@@ -10,6 +11,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -99,7 +101,7 @@ class SupervisorTest {
         Future<Integer> code = executor.submit(() -> new Supervisor(err, false, Duration.ofSeconds(1))
                 .run(List.of(a, b), stop));
 
-        Thread.sleep(100);
+        awaitStarted(a, b);
         assertThat(code.isDone()).isFalse();
         stop.complete(null);
 
@@ -116,7 +118,7 @@ class SupervisorTest {
         Future<Integer> code = executor.submit(() -> new Supervisor(err, false, Duration.ofSeconds(1))
                 .run(List.of(a, b), new CompletableFuture<>()));
 
-        Thread.sleep(100);
+        awaitStarted(a, b);
         b.termination.completeExceptionally(new DeltaforgeException("sink.nats: stream USERS is gone\nrecreate it"));
 
         assertThat(code.get(10, TimeUnit.SECONDS)).isEqualTo(1);
@@ -159,7 +161,7 @@ class SupervisorTest {
         CompletableFuture<Void> stop = new CompletableFuture<>();
         Future<Integer> code = executor.submit(() -> new Supervisor(err, false, Duration.ofMillis(200),
                 Duration.ofMillis(200)).run(List.of(a, b), stop));
-        Thread.sleep(100);
+        awaitStarted(a, b);
         long t0 = System.nanoTime();
 
         stop.complete(null);
@@ -177,9 +179,14 @@ class SupervisorTest {
         Future<Integer> code = executor.submit(() -> new Supervisor(err, false, Duration.ofSeconds(1))
                 .run(List.of(a), new CompletableFuture<>()));
 
-        Thread.sleep(100);
+        awaitStarted(a);
         a.termination.complete(null);
 
         assertThat(code.get(10, TimeUnit.SECONDS)).isZero();
+    }
+
+    private static void awaitStarted(FakePipeline... pipelines) {
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> Arrays.stream(pipelines).allMatch(p -> p.started.get()));
     }
 }

@@ -9,6 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * The runner as a user starts it: {@code java -jar deltaforge-runner.jar run --config FILE}, in its own
@@ -67,18 +69,14 @@ public final class RunnerProcess implements AutoCloseable {
     }
 
     /** Waits for a line containing {@code text} in the log (appended since start); false on timeout or exit. */
-    public boolean awaitLog(String text, Duration timeout) throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (Files.exists(log) && Files.readString(log).contains(text)) {
-                return true;
-            }
-            if (!process.isAlive()) {
-                return Files.exists(log) && Files.readString(log).contains(text);
-            }
-            Thread.sleep(50);
+    public boolean awaitLog(String text, Duration timeout) throws IOException {
+        try {
+            Awaitility.await().atMost(timeout).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(50))
+                    .until(() -> log().contains(text) || !process.isAlive());
+        } catch (ConditionTimeoutException e) {
+            return false;
         }
-        return false;
+        return log().contains(text);
     }
 
     public String log() throws IOException {
