@@ -143,6 +143,25 @@ class IncrementalSnapshotIT {
     }
 
     @Test
+    void aTableWhoseConditionColumnIsDroppedDuringTheSnapshotEndsWithoutReadingPastTheCondition() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY, gone int)");
+        pg.execute("INSERT INTO " + t + " SELECT g, g % 2 FROM generate_series(1, 600) g");
+        try (PostgresSource source = source(t, 40).build()) {
+            source.start();
+            List<ChangeEvent> events = new ArrayList<>();
+            source.requestSnapshot(new SnapshotRequest(List.of(t), "gone = 0"));
+            pollFirstWindow(source, events, 40);
+            pg.execute("ALTER TABLE " + t + " DROP COLUMN gone");
+            pg.execute("INSERT INTO " + t + " VALUES (1000)");
+            pollUntil(source, events, () -> done(source, t) && events.stream().anyMatch(e -> e.op() == Op.CREATE));
+
+            List<ChangeEvent> reads = events.stream().filter(e -> e.op() == Op.READ).toList();
+            assertThat(reads).extracting(e -> (Long) e.after().get("id")).doesNotHaveDuplicates()
+                    .allMatch(id -> id % 2 == 0);
+        }
+    }
+
+    @Test
     void aConditionLimitsTheRowsReadComparingLiteralsInEachColumnsType() throws Exception {
         String t = table("CREATE TABLE %s (id int PRIMARY KEY, v text, amount numeric(6,2), code varchar(2), "
                 + "at timestamptz, u uuid, flag bool, \"Odd \"\"Name\"\"\" int)");
@@ -480,16 +499,24 @@ class IncrementalSnapshotIT {
 
     @Test
     void anExclusiveLockRequestedDuringAParallelWindowDoesNotDeadlockWithIt() throws Exception {
-        String t = table("CREATE TABLE %s (id int PRIMARY KEY, v int NOT NULL, note text)");
-        pg.execute("INSERT INTO " + t + " SELECT g, g, 'n' || g FROM generate_series(1, 300) g");
+        // Every chunk query (and chunk boundary lookup) takes 0.3 s, so the window's lead connection holds its
+        // ACCESS SHARE lock for a while before the other chunks are read on their own connections: the
+        // condition uses an '=' that matches every row and sleeps on one row of each 100.
+        String pace = "pace_" + names.incrementAndGet();
+        pg.execute("CREATE TYPE " + pace + " AS ENUM ('fast', 'slow')");
+        pg.execute("CREATE FUNCTION " + pace + "_eq(a " + pace + ", b " + pace + ") RETURNS bool LANGUAGE sql "
+                + "VOLATILE AS 'SELECT CASE WHEN a::text = ''slow'' THEN (SELECT true FROM pg_sleep(0.3)) ELSE true END'");
+        pg.execute("CREATE OPERATOR public.= (LEFTARG = " + pace + ", RIGHTARG = " + pace + ", FUNCTION = " + pace
+                + "_eq)");
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY, v int NOT NULL, note text, pace " + pace + ")");
+        pg.execute("INSERT INTO " + t + " SELECT g, g, 'n' || g, CASE WHEN g % 100 = 1 THEN 'slow' ELSE 'fast' END::"
+                + pace + " FROM generate_series(1, 300) g");
         List<ChangeEvent> events = new ArrayList<>();
         AtomicInteger restarts = new AtomicInteger();
         AtomicBoolean finished = new AtomicBoolean();
         try (PostgresSource source = source(t, 100).snapshotParallelism(3, 1).build()) {
             source.start();
-            // Every chunk query (and chunk boundary lookup) takes 0.3 s, so the window's lead connection holds
-            // its ACCESS SHARE lock for a while before the other chunks are read on their own connections.
-            source.requestSnapshot(new SnapshotRequest(List.of(t), "(SELECT count(*) FROM pg_sleep(0.3)) = 1"));
+            source.requestSnapshot(new SnapshotRequest(List.of(t), "pace = 'fast'"));
             Thread reader = new Thread(() -> {
                 while (!finished.get()) {
                     try {

@@ -270,7 +270,7 @@ final class IncrementalSnapshots implements AutoCloseable {
             if (signal.tables().isEmpty()) {
                 throw new ConfigException("tables", "is empty; name at least one table, e.g. [\"public.users\"]");
             }
-            Condition condition = SnapshotStore.parse(signal.condition());
+            @Nullable Condition condition = SnapshotStore.parse(signal.condition());
             Connection c = control();
             List<TableId> tables = SnapshotStore.validate(settings, c, signal.tables(), condition);
             if (SnapshotStore.insert(settings, c, snapshotId, tables, condition)) {
@@ -311,6 +311,9 @@ final class IncrementalSnapshots implements AutoCloseable {
             if ("42703".equals(e.getSQLState())) {
                 for (TableState t : tables) {
                     reshaped |= describeIfReshaped(t);
+                    if (t.abandoned && acks.stream().noneMatch(a -> a.table == t)) {
+                        recordProgress(new Ack(0, t, t.lastKey, t.rowsRead, true));
+                    }
                 }
             }
             if (!reshaped) {
@@ -533,7 +536,7 @@ final class IncrementalSnapshots implements AutoCloseable {
                 chunk.rows.clear();
             }
         }
-        if (sameKey(t.scan, old)) {
+        if (sameKey(t.scan, old) && !t.abandoned) {
             Cursor before = w.before.get(t);
             t.lastKey = before.lastKey;
             t.rowsRead = before.rowsRead;
@@ -557,6 +560,8 @@ final class IncrementalSnapshots implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             log.error("source '{}': snapshot {}: table {} was altered and the condition '{}' no longer fits it ({}); "
                     + "skipping the rest of it", settings.id(), t.snapshotId, t.table, t.condition, e.getMessage());
+            // Never read on without the condition: that would deliver rows it excludes.
+            t.abandoned = true;
             t.upTo = null;
             t.readDone = true;
             return true;
@@ -596,9 +601,11 @@ final class IncrementalSnapshots implements AutoCloseable {
     }
 
     private void recordProgress(Ack ack) throws SQLException {
+        // An abandoned table ends with its last acknowledged chunk.
+        boolean done = ack.done || ack.table.abandoned && acks.stream().noneMatch(a -> a.table == ack.table);
         SnapshotStore.progress(settings, control(), ack.table.snapshotId, ack.table.table, ack.lastKey, ack.rowsDone,
-                ack.done);
-        if (ack.done) {
+                done);
+        if (done) {
             open.remove(ack.table);
             metrics.remaining(open.size());
             log.info("source '{}': snapshot {} of {} delivered: {} rows", settings.id(), ack.table.snapshotId,
@@ -698,6 +705,8 @@ final class IncrementalSnapshots implements AutoCloseable {
         String @Nullable [] upTo;
         long rowsRead;
         boolean readDone;
+        /** Its condition no longer fits the altered table: nothing more is read. */
+        boolean abandoned;
 
         TableState(String snapshotId, TableId table, @Nullable String condition, @Nullable ConditionSql sql,
                    TableScan scan, String @Nullable [] lastKey, long rowsRead) {

@@ -36,7 +36,7 @@ public final class SnapshotStore {
      * @throws io.deltaforge.api.DeltaforgeException when the server cannot be reached or the request stored
      */
     public static String request(SourceSettings s, List<String> tables, @Nullable String condition) {
-        Condition parsed = parse(condition);
+        @Nullable Condition parsed = parse(condition);
         try (Connection c = InitialSnapshot.connect(s)) {
             Bookkeeping.adoptLegacy(s, c);
             List<TableId> resolved = validate(s, c, tables, parsed);
@@ -188,7 +188,7 @@ public final class SnapshotStore {
     }
 
     private static String firstLine(@Nullable String message) {
-        return message == null ? "" : message.lines().findFirst().orElse("");
+        return message == null ? "" : message.lines().findFirst().orElse("").replaceFirst("^ERROR: ", "");
     }
 
     /**

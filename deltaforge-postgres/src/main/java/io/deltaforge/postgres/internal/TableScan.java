@@ -81,7 +81,7 @@ final class TableScan {
         String sql = "SELECT a.attname, a.atttypid, format_type(a.atttypid, a.atttypmod), "
                 + "(SELECT array_position(i.indkey::int2[], a.attnum) FROM pg_index i JOIN pg_class cl "
                 + "ON cl.oid = i.indrelid WHERE i.indrelid = a.attrelid AND " + keyIndex + "), "
-                // By name, not format_type: 'bpchar' and quoted "numeric" carry no modifier, 'character' would.
+                // By name, not format_type(), whose 'character' casts to char(1): a cast without the modifier.
                 + "(SELECT quote_ident(n.nspname) || '.' || quote_ident(t.typname) FROM pg_type t JOIN pg_namespace "
                 + "n ON n.oid = t.typnamespace WHERE t.oid = a.atttypid) "
                 + "FROM pg_attribute a WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped "

@@ -1,5 +1,6 @@
 package io.deltaforge.api.internal.condition;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -128,7 +129,7 @@ public sealed interface Condition {
         }
 
         static String symbols() {
-            return java.util.Arrays.stream(values()).map(o -> o.symbol).collect(Collectors.joining(" ")) + " !=";
+            return Arrays.stream(values()).map(o -> o.symbol).collect(Collectors.joining(" ")) + " !=";
         }
     }
 }

@@ -28,6 +28,7 @@ final class ConditionParser {
             "with", "values", "exists", "case", "cast", "array", "row", "like", "ilike", "similar", "any", "all",
             "some", "table", "limit", "offset", "order", "group", "having", "into", "returning", "collate");
     private static final String EXAMPLE = "e.g. id > 100 AND status IN ('open', 'held')";
+    private static final String WHAT = "a condition compares columns with literals, " + EXAMPLE;
 
     private enum Type { WORD, QUOTED, NUMBER, STRING, OPERATOR, OPEN, CLOSE, COMMA, END }
 
@@ -166,8 +167,9 @@ final class ConditionParser {
             }
             return new Between(column, negated, low, literal("after BETWEEN … AND"));
         }
-        throw error(k, "expected " + (negated ? "IN or BETWEEN after NOT" : "a comparison (" + Operator.symbols()
-                + "), IN, BETWEEN or IS [NOT] NULL") + " after column " + column.text() + ", found " + describe(k));
+        throw error(k, "expected " + (negated ? "IN or BETWEEN after " + column.text() + " NOT" : "a comparison ("
+                + Operator.symbols() + "), IN, BETWEEN or IS [NOT] NULL after column " + column.text()) + ", found "
+                + describe(k));
     }
 
     private Column column() {
@@ -192,8 +194,6 @@ final class ConditionParser {
         }
         throw error(t, "expected a column name, found " + describe(t) + "; " + WHAT);
     }
-
-    private static final String WHAT = "a condition compares columns with literals, " + EXAMPLE;
 
     private Literal literal(String where) {
         Token t = peek();
