@@ -12,6 +12,7 @@ import io.deltaforge.postgres.internal.SnapshotStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.deltaforge.postgres.internal.ReplicationSession;
+import io.deltaforge.postgres.internal.ServerChecks;
 import io.deltaforge.postgres.internal.SourceSettings;
 import io.deltaforge.postgres.internal.TablePattern;
 import io.deltaforge.spi.Source;
@@ -126,7 +127,7 @@ public final class PostgresSource implements Source {
     /** Checks the server, privileges, publication and slot as {@link #start()} would; changes nothing. */
     @Override
     public List<String> check() {
-        return ReplicationSession.check(settings);
+        return ServerChecks.check(settings);
     }
 
     /** Connects, checks the server, creates the slot if needed and starts streaming; restarts if running. */

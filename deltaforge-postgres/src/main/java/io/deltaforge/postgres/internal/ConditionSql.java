@@ -1,5 +1,6 @@
 package io.deltaforge.postgres.internal;
 
+import io.deltaforge.api.TableId;
 import io.deltaforge.api.internal.condition.Condition;
 import io.deltaforge.api.internal.condition.Condition.And;
 import io.deltaforge.api.internal.condition.Condition.Between;
@@ -36,12 +37,13 @@ record ConditionSql(String sql, List<String> parameters, List<String> casts) {
     }
 
     /**
-     * Renders {@code condition} for the table {@code scan} describes.
+     * Renders {@code condition} for {@code table}, whose published {@code columns} have the cast targets
+     * {@code castTypes} (see {@link TableScan#castTypes}).
      *
      * @throws IllegalArgumentException naming a column the table does not publish, and the ones it does
      */
-    static ConditionSql render(Condition condition, TableScan scan) {
-        Renderer renderer = new Renderer(scan, new ArrayList<>(), new ArrayList<>());
+    static ConditionSql render(Condition condition, TableId table, List<String> columns, List<String> castTypes) {
+        Renderer renderer = new Renderer(table, columns, castTypes, new ArrayList<>(), new ArrayList<>());
         String sql = renderer.render(condition);
         return new ConditionSql(sql, renderer.parameters, renderer.casts);
     }
@@ -64,7 +66,8 @@ record ConditionSql(String sql, List<String> parameters, List<String> casts) {
         return n;
     }
 
-    private record Renderer(TableScan scan, List<String> parameters, List<String> casts) {
+    private record Renderer(TableId table, List<String> columns, List<String> castTypes, List<String> parameters,
+                            List<String> casts) {
         String render(Condition c) {
             if (c instanceof Or or) {
                 return or.parts().stream().map(this::render).collect(Collectors.joining(" OR ", "(", ")"));
@@ -94,24 +97,24 @@ record ConditionSql(String sql, List<String> parameters, List<String> casts) {
         }
 
         private int column(Column column) {
-            int index = scan.columns.indexOf(column.name());
+            int index = columns.indexOf(column.name());
             if (index < 0) {
-                throw new IllegalArgumentException("at position " + column.position() + ": table " + scan.table
-                        + " has no column " + column.text() + (scan.columns.isEmpty() ? "" : " (its columns: "
-                        + scan.columns.stream().map(n -> new Column(n, 0).text()).collect(Collectors.joining(", "))
+                throw new IllegalArgumentException("at position " + column.position() + ": table " + table
+                        + " has no column " + column.text() + (columns.isEmpty() ? "" : " (its columns: "
+                        + columns.stream().map(n -> new Column(n, 0).text()).collect(Collectors.joining(", "))
                         + ")") + "; a plain name is read in lower case, quote it (\"Name\") for another case");
             }
             return index;
         }
 
         private String name(int column) {
-            return ReplicationSession.quoteIdentifier(scan.columns.get(column));
+            return Sql.quoteIdentifier(columns.get(column));
         }
 
         private String literal(int column, Literal value) {
             parameters.add(value.value());
-            casts.add(scan.castTypes[column]);
-            return "?::" + scan.castTypes[column];
+            casts.add(castTypes.get(column));
+            return "?::" + castTypes.get(column);
         }
     }
 }

@@ -243,7 +243,7 @@ final class IncrementalSnapshots implements AutoCloseable {
      *                                  a column the table no longer publishes
      */
     private static @Nullable ConditionSql render(@Nullable String condition, TableScan scan) {
-        return condition == null ? null : ConditionSql.render(Condition.parse(condition), scan);
+        return condition == null ? null : scan.render(Condition.parse(condition));
     }
 
     private void signal(PendingSignal pending) {
@@ -621,7 +621,7 @@ final class IncrementalSnapshots implements AutoCloseable {
         Connection c = control();
         if (SnapshotStore.finished(settings, c, snapshotId)) {
             // An initial snapshot (snapshot.mode initial/always on a new slot) is also recorded as completed.
-            InitialSnapshot.completed(settings, c, snapshotId);
+            SnapshotRecords.completed(settings, c, snapshotId);
             log.info("source '{}': snapshot {} completed", settings.id(), snapshotId);
         }
     }
@@ -629,7 +629,7 @@ final class IncrementalSnapshots implements AutoCloseable {
     private Connection control() throws SQLException {
         Connection c = control;
         if (c == null || c.isClosed()) {
-            c = InitialSnapshot.connect(settings);
+            c = Connections.textValues(settings);
             // Watermarks and progress need no synchronous standby: a lost watermark only means a session
             // that restarts anyway, lost progress only re-reads chunks. Without this, every window would wait
             // for the standby's round trip.
@@ -645,7 +645,7 @@ final class IncrementalSnapshots implements AutoCloseable {
 
     private List<Connection> readers(int count) throws SQLException {
         while (readers.size() < count) {
-            readers.add(InitialSnapshot.connect(settings));
+            readers.add(Connections.textValues(settings));
         }
         return readers.subList(0, count);
     }
@@ -670,21 +670,13 @@ final class IncrementalSnapshots implements AutoCloseable {
             p.shutdownNow();
         }
         for (Connection c : readers) {
-            closeQuietly(c);
+            Connections.closeQuietly(c);
         }
         readers.clear();
         Connection c = control;
         control = null;
         if (c != null) {
-            closeQuietly(c);
-        }
-    }
-
-    private static void closeQuietly(Connection c) {
-        try {
-            c.close();
-        } catch (SQLException | RuntimeException e) {
-            log.debug("closing a snapshot connection failed: {}", e.getMessage());
+            Connections.closeQuietly(c);
         }
     }
 

@@ -37,14 +37,14 @@ public final class SnapshotStore {
      */
     public static String request(SourceSettings s, List<String> tables, @Nullable String condition) {
         @Nullable Condition parsed = parse(condition);
-        try (Connection c = InitialSnapshot.connect(s)) {
+        try (Connection c = Connections.textValues(s)) {
             Bookkeeping.adoptLegacy(s, c);
             List<TableId> resolved = validate(s, c, tables, parsed);
             String snapshotId = newSnapshotId(s, c);
             insert(s, c, snapshotId, resolved, parsed);
             return snapshotId;
         } catch (SQLException e) {
-            throw ReplicationSession.classify(s, "cannot store the snapshot request " + tables, e);
+            throw SqlStates.classify(s, "cannot store the snapshot request " + tables, e);
         }
     }
 
@@ -81,7 +81,7 @@ public final class SnapshotStore {
     }
 
     private static String table(SourceSettings s) {
-        return ReplicationSession.quoteTable(s.progressTable());
+        return Sql.quoteTable(s.progressTable());
     }
 
     /**
@@ -94,10 +94,10 @@ public final class SnapshotStore {
     static List<TableId> validate(SourceSettings s, Connection c, List<String> tables, @Nullable Condition condition)
             throws SQLException {
         List<Problem> problems = new ArrayList<>();
-        Set<TableId> captured = Set.copyOf(ReplicationSession.checkPublication(s, c).stream()
+        Set<TableId> captured = Set.copyOf(ServerChecks.publishedTables(s, c).stream()
                 .filter(s.tableFilter()).toList());
         List<TableId> resolved = new ArrayList<>();
-        TypeMapper types = new TypeMapper(new TypeCatalog(() -> InitialSnapshot.connect(s)));
+        TypeMapper types = new TypeMapper(new TypeCatalog(() -> Connections.textValues(s)));
         for (int i = 0; i < tables.size(); i++) {
             String path = "tables[" + i + "]";
             TableId table;
@@ -123,7 +123,7 @@ public final class SnapshotStore {
             if (scan.key.length == 0) {
                 problems.add(new Problem(path, "table " + table + " has no primary key or replica identity index, so "
                         + "its rows cannot be told apart across transactions (ctid changes on update); fix: ALTER "
-                        + "TABLE " + ReplicationSession.quoteTable(table) + " ADD PRIMARY KEY (...);"));
+                        + "TABLE " + Sql.quoteTable(table) + " ADD PRIMARY KEY (...);"));
                 continue;
             }
             if (condition != null) {
@@ -142,7 +142,7 @@ public final class SnapshotStore {
             if (denied != null) {
                 problems.add(new Problem("source", "user '" + s.dsn().user() + "' may not call " + denied
                         + ", which incremental snapshots use for their watermarks; grant it as a superuser: GRANT "
-                        + "EXECUTE ON FUNCTION " + denied + " TO " + ReplicationSession.quoteIdentifier(s.dsn().user())
+                        + "EXECUTE ON FUNCTION " + denied + " TO " + Sql.quoteIdentifier(s.dsn().user())
                         + ";"));
             }
         }
@@ -161,7 +161,7 @@ public final class SnapshotStore {
             throws SQLException {
         ConditionSql sql;
         try {
-            sql = ConditionSql.render(condition, scan);
+            sql = scan.render(condition);
         } catch (IllegalArgumentException e) {
             return e.getMessage();
         }
@@ -170,7 +170,7 @@ public final class SnapshotStore {
         if (literals != null) {
             checks.add(literals);
         }
-        checks.add("EXPLAIN SELECT 1 FROM " + ReplicationSession.quoteTable(scan.table) + " WHERE " + sql.sql());
+        checks.add("EXPLAIN SELECT 1 FROM " + Sql.quoteTable(scan.table) + " WHERE " + sql.sql());
         for (String query : checks) {
             try (PreparedStatement ps = c.prepareStatement(query)) {
                 sql.bind(ps, 1);

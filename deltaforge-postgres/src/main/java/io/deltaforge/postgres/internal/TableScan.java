@@ -2,6 +2,7 @@ package io.deltaforge.postgres.internal;
 
 import io.deltaforge.api.Row;
 import io.deltaforge.api.TableId;
+import io.deltaforge.api.internal.condition.Condition;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -21,7 +22,7 @@ import org.jspecify.annotations.Nullable;
  * would publish and map values through the same {@link TypeMapper}.
  *
  * <p>Immutable once described; {@link #read} may run on any connection opened by
- * {@link InitialSnapshot#connect} (text transfer, the streaming session options).
+ * {@link Connections#textValues} (text transfer, the streaming session options).
  */
 final class TableScan {
     /** Which unique key orders and identifies the rows. */
@@ -46,7 +47,7 @@ final class TableScan {
      * Each column's type as a cast target without its modifier (schema-qualified, quoted where needed), for
      * the literals of a {@link ConditionSql}.
      */
-    final String[] castTypes;
+    final List<String> castTypes;
     /** Indexes into columns of the key columns, in index order; empty: page by ctid. */
     final int[] key;
     final String[] keyTypes;
@@ -56,12 +57,12 @@ final class TableScan {
     /** The table's columns and keys as the catalog showed them just before this description; see {@link #shape}. */
     final String shape;
 
-    TableScan(TableId table, List<String> columns, int[] typeOids, String[] castTypes, int[] key,
-              String[] keyTypes, @Nullable String rowFilter, long estimate, String shape) {
+    private TableScan(TableId table, List<String> columns, int[] typeOids, List<String> castTypes, int[] key,
+                      String[] keyTypes, @Nullable String rowFilter, long estimate, String shape) {
         this.table = table;
         this.columns = List.copyOf(columns);
         this.typeOids = typeOids;
-        this.castTypes = castTypes;
+        this.castTypes = List.copyOf(castTypes);
         this.key = key;
         this.keyTypes = keyTypes;
         this.keyColumns = Arrays.stream(key).mapToObj(this.columns::get).toList();
@@ -92,7 +93,7 @@ final class TableScan {
         List<int[]> keyParts = new ArrayList<>(); // {column index, position in the index}
         List<String> keyTypeList = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, ReplicationSession.quoteTable(table));
+            ps.setString(1, Sql.quoteTable(table));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     String name = rs.getString(1);
@@ -121,9 +122,17 @@ final class TableScan {
         }
         int[] typeOids = oids.stream().mapToInt(Integer::intValue).toArray();
         types.prepare(typeOids);
-        return new TableScan(table, columns, typeOids, castTypes.toArray(String[]::new), key, keyTypes,
-                rowFilter(c, publication, table),
+        return new TableScan(table, columns, typeOids, castTypes, key, keyTypes, rowFilter(c, publication, table),
                 estimate(c, table), shape);
+    }
+
+    /**
+     * {@code condition} rendered for this table's published columns and their types.
+     *
+     * @throws IllegalArgumentException naming a column the table does not publish
+     */
+    ConditionSql render(Condition condition) {
+        return ConditionSql.render(condition, table, columns, castTypes);
     }
 
     /**
@@ -138,7 +147,7 @@ final class TableScan {
                 + "|| ' ' || i.indisprimary || ' ' || i.indisreplident, ',' ORDER BY i.indexrelid) FROM pg_index i "
                 + "WHERE i.indrelid = r.oid AND (i.indisprimary OR i.indisreplident)), '') "
                 + "FROM pg_class r WHERE r.oid = ?::regclass")) {
-            ps.setString(1, ReplicationSession.quoteTable(table));
+            ps.setString(1, Sql.quoteTable(table));
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? rs.getString(1) : "";
             }
@@ -163,7 +172,7 @@ final class TableScan {
             select.append("ctid::text AS deltaforge_ctid, ");
         }
         for (int i = 0; i < columns.size(); i++) {
-            select.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(i)));
+            select.append(i == 0 ? "" : ", ").append(Sql.quoteIdentifier(columns.get(i)));
         }
         if (columns.isEmpty()) {
             select.append("NULL");
@@ -213,7 +222,7 @@ final class TableScan {
         StringBuilder select = new StringBuilder();
         for (int i = 0; i < key.length; i++) {
             // Aliased: ORDER BY the column name would otherwise sort by this text, not by the key's type.
-            select.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(key[i])))
+            select.append(i == 0 ? "" : ", ").append(Sql.quoteIdentifier(columns.get(key[i])))
                     .append("::text AS deltaforge_k").append(i);
         }
         String sql = query(select.toString(), after, upTo, condition) + " OFFSET " + (limit - 1) + " LIMIT 1";
@@ -228,7 +237,7 @@ final class TableScan {
         StringBuilder select = new StringBuilder();
         for (int i = 0; i < key.length; i++) {
             // Aliased: ORDER BY the column name would otherwise sort by this text, not by the key's type.
-            select.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(key[i])))
+            select.append(i == 0 ? "" : ", ").append(Sql.quoteIdentifier(columns.get(key[i])))
                     .append("::text AS deltaforge_k").append(i);
         }
         String sql = query(select.toString(), null, null, condition, true) + " LIMIT 1";
@@ -277,7 +286,7 @@ final class TableScan {
     private String query(String select, String @Nullable [] after, String @Nullable [] upTo,
                          @Nullable ConditionSql condition, boolean descending) {
         StringBuilder sql = new StringBuilder("SELECT ").append(select);
-        sql.append(" FROM ").append(ReplicationSession.quoteTable(table));
+        sql.append(" FROM ").append(Sql.quoteTable(table));
         List<String> conditions = new ArrayList<>();
         if (rowFilter != null) {
             conditions.add("(" + rowFilter + ")");
@@ -292,7 +301,7 @@ final class TableScan {
                 StringBuilder left = new StringBuilder("(");
                 StringBuilder right = new StringBuilder("(");
                 for (int i = 0; i < key.length; i++) {
-                    left.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(key[i])));
+                    left.append(i == 0 ? "" : ", ").append(Sql.quoteIdentifier(columns.get(key[i])));
                     right.append(i == 0 ? "" : ", ").append("?::").append(keyTypes[i]);
                 }
                 conditions.add(left + ") > " + right + ")");
@@ -302,7 +311,7 @@ final class TableScan {
             StringBuilder left = new StringBuilder("(");
             StringBuilder right = new StringBuilder("(");
             for (int i = 0; i < key.length; i++) {
-                left.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(key[i])));
+                left.append(i == 0 ? "" : ", ").append(Sql.quoteIdentifier(columns.get(key[i])));
                 right.append(i == 0 ? "" : ", ").append("?::").append(keyTypes[i]);
             }
             conditions.add(left + ") <= " + right + ")");
@@ -315,7 +324,7 @@ final class TableScan {
             sql.append("ctid");
         } else {
             for (int i = 0; i < key.length; i++) {
-                sql.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(key[i])))
+                sql.append(i == 0 ? "" : ", ").append(Sql.quoteIdentifier(columns.get(key[i])))
                         .append(descending ? " DESC" : "");
             }
         }
@@ -392,7 +401,7 @@ final class TableScan {
     static long estimate(Connection c, TableId table) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
                 "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = ?::regclass")) {
-            ps.setString(1, ReplicationSession.quoteTable(table));
+            ps.setString(1, Sql.quoteTable(table));
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? rs.getLong(1) : 0;
             }
