@@ -36,7 +36,7 @@ class SubjectTemplatePropertyTest {
         return piece.list().ofMaxSize(8).map(parts -> String.join("", parts));
     }
 
-    @Property(tries = 1000)
+    @Property(tries = 500)
     void anyNameRendersAValidSubjectOfTheTemplatesShape(@ForAll("names") String schema, @ForAll("names") String table,
                                                         @ForAll Op op) {
         SubjectTemplate template = parse("cdc.{tenant}.{schema}.{table}.{op}", "acme");
@@ -45,7 +45,7 @@ class SubjectTemplatePropertyTest {
         assertThat(subject.split("\\.", -1)).hasSize(5);
     }
 
-    @Property(tries = 1000)
+    @Property(tries = 500)
     void anyTemplateIsAProblemOrRendersValidSubjects(@ForAll("templates") String text, @ForAll("names") String schema,
                                                      @ForAll("names") String table) {
         List<String> problems = new ArrayList<>();

@@ -31,7 +31,7 @@ class DsnPropertyTest {
         return Combinators.combine(prefix, body).as(String::concat);
     }
 
-    @Property(tries = 1000)
+    @Property(tries = 500)
     void anyTextParsesOrIsAConfigErrorAtDsn(@ForAll("connectionStrings") String text) {
         try {
             Dsn dsn = Dsn.parse(text);
@@ -61,7 +61,7 @@ class DsnPropertyTest {
                 "jdbc", "jdbc-encoded", "sslpassword");
     }
 
-    @Property(tries = 1000)
+    @Property(tries = 500)
     void aPasswordNeverAppearsInErrorsNorToString(@ForAll("passwords") String generated,
                                                   @ForAll("places") String place, @ForAll("rest") String rest) {
         // Without a host, an '@' in the password would make what follows it the host: a valid DSN.

@@ -215,7 +215,7 @@ class PgOutputDecoderPropertyTest {
 
     // ---- properties ---------------------------------------------------------------------------------
 
-    @Property(tries = 300)
+    @Property(tries = 200)
     void validTransactionsDecodeToWhatWasWritten(@ForAll("transactions") Transaction tx) {
         PgOutputDecoder decoder = decoder();
         List<byte[]> messages = tx.messages();
