@@ -24,6 +24,7 @@ import io.deltaforge.api.ChangeEvent;
 import java.util.ArrayList;
 import java.util.List;
 import java.time.Duration;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -85,8 +86,7 @@ class EngineTest {
         source.records.addAll(tx(1, 100, 3));
 
         await().atMost(5, TimeUnit.SECONDS).until(() -> !sink.sent.isEmpty());
-        sleep(100);
-        assertThat(source.acknowledged).isEmpty();
+        assertStays(Duration.ofMillis(100), () -> source.acknowledged.isEmpty());
 
         gate.complete(null);
         await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
@@ -113,8 +113,7 @@ class EngineTest {
         records.subList(0, 10).forEach(source.records::add);
 
         await().atMost(5, TimeUnit.SECONDS).until(() -> sink.sent.size() >= 2);
-        sleep(100);
-        assertThat(source.acknowledged).isEmpty();
+        assertStays(Duration.ofMillis(100), () -> source.acknowledged.isEmpty());
 
         source.records.add(records.get(10));
         await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
@@ -239,8 +238,7 @@ class EngineTest {
         source.records.addAll(tx(1, 100, 2));
 
         await().atMost(5, TimeUnit.SECONDS).until(() -> !fast.sent.isEmpty() && !slow.sent.isEmpty());
-        sleep(100);
-        assertThat(source.acknowledged).isEmpty();
+        assertStays(Duration.ofMillis(100), () -> source.acknowledged.isEmpty());
         gate.complete(null);
         await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
     }
@@ -273,8 +271,7 @@ class EngineTest {
         source.records.add(new Heartbeat(new Lsn(500)));
 
         await().atMost(5, TimeUnit.SECONDS).until(() -> !sink.sent.isEmpty());
-        sleep(200);
-        assertThat(source.acknowledged).isEmpty();
+        assertStays(Duration.ofMillis(200), () -> source.acknowledged.isEmpty());
         gate.complete(null);
         await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(500).equals(source.lastAck()));
     }
@@ -414,8 +411,7 @@ class EngineTest {
         source.records.addAll(tx(3, 300, 1));
         await().atMost(5, TimeUnit.SECONDS).until(() -> main.sent.size() == 3);
         source.records.addAll(tx(4, 400, 1));
-        sleep(500);
-        assertThat(main.sent).hasSize(3);
+        assertStays(Duration.ofMillis(500), () -> main.sent.size() == 3);
         assertThat(hanging.sent).hasSize(2);
         assertThat(source.lastAck()).isEqualTo(new Lsn(301));
     }
@@ -524,8 +520,7 @@ class EngineTest {
         assertThat(pipeline.status().state()).isEqualTo(PipelineState.PAUSED);
         sleep(250); // a poll already under way when pausing may still finish
         source.records.addAll(tx(2, 200, 1));
-        sleep(300);
-        assertThat(source.records).hasSize(2);
+        assertStays(Duration.ofMillis(300), () -> source.records.size() == 2);
         assertThat(source.lastAck()).isEqualTo(new Lsn(101));
 
         pipeline.resume();
@@ -584,6 +579,11 @@ class EngineTest {
                 .hasMessageContaining("optionalSinkPatience")
                 .hasMessageContaining("sinks: at least one sink")
                 .hasMessageContaining("queueCapacity");
+    }
+
+    /** Fails as soon as {@code condition} stops holding within {@code period}: what must not happen, does not. */
+    private static void assertStays(Duration period, Callable<Boolean> condition) {
+        await().during(period).atMost(period.plusSeconds(5)).until(condition);
     }
 
     private static void sleep(long ms) {

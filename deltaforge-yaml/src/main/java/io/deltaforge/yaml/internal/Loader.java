@@ -49,6 +49,13 @@ public final class Loader {
             Reporter fileReporter = new Reporter(problems, showFile ? label : null, Map.of());
             String text;
             try {
+                // UTF-8 takes at most 4 bytes a character: a larger file is over the limit without reading it.
+                long size = Files.size(f);
+                if (size > 4L * YamlReader.MAX_CHARS) {
+                    fileReporter.at("", Location.UNKNOWN, "cannot read " + label + ": too large: " + size
+                            + " bytes; is this the right file?");
+                    continue;
+                }
                 text = decode(Files.readAllBytes(f));
             } catch (CharacterCodingException e) {
                 fileReporter.at("", Location.UNKNOWN, "cannot read " + label + ": not UTF-8 text");
@@ -93,6 +100,7 @@ public final class Loader {
         for (YamlReader.Document doc : docs) {
             Reporter r = new Reporter(problems, fileLabel, YamlPaths.index(doc.root()));
             Node root = interpolator.apply(doc.root(), "", r);
+            r.hide(interpolator.secrets());
             int line = firstLine(doc.root());
             String origin = sourceName + (line > 0 ? ":" + line : "");
             PipelineDefinition def = assembler.assemble(root, r, origin);
