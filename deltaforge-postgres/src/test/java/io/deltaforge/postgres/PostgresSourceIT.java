@@ -212,6 +212,27 @@ class PostgresSourceIT {
 
     @Test
     @Timeout(60)
+    void anAcknowledgementReachesTheServerSoonNotAtTheNextStatusInterval() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
+        try (PostgresSource source = source(t).statusInterval(Duration.ofMinutes(10)).build()) {
+            source.start();
+            String slot = source.slot();
+            pg.execute("INSERT INTO " + t + " VALUES (1)");
+            TransactionCommit commit = (TransactionCommit) data(pollCommits(source, 1)).get(1);
+
+            source.acknowledge(commit.endLsn());
+
+            await("slot " + slot + " confirms " + commit.endLsn()).atMost(Duration.ofSeconds(5))
+                    .pollInterval(Duration.ofMillis(20)).until(() -> {
+                        SourceRecord r = source.poll(Duration.ofMillis(20));
+                        assertThat(r instanceof ChangeEvent).as("no data expected: %s", r).isFalse();
+                        return slotPosition(slot).equals(commit.endLsn());
+                    });
+        }
+    }
+
+    @Test
+    @Timeout(60)
     void idleStreamStaysAliveOverSeveralStatusIntervalsAndStillDelivers() throws Exception {
         String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
         try (PostgresSource source = source(t).statusInterval(Duration.ofSeconds(1)).build()) {

@@ -37,6 +37,12 @@ public final class ReplicationSession implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ReplicationSession.class);
     private static final long MAX_IDLE_SLEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+    /**
+     * Acknowledgements reach the server at most this often (one status update each), instead of once per
+     * batch under load; an advance in between goes with the first poll after the gap. Soon enough that a crash
+     * replays little, and a server shutting down, which waits for the client to confirm, is not held up.
+     */
+    private static final long REPORT_GAP_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private final SourceSettings settings;
     private final AtomicLong acknowledged;
@@ -50,6 +56,9 @@ public final class ReplicationSession implements AutoCloseable {
     /** The last position handed over as a boundary (commit end or heartbeat). */
     private long lastBoundary;
     private boolean warnedAboutDriverFlush;
+    /** {@link #reported} moved since the last status update this session forced. */
+    private boolean reportPending;
+    private long lastReportNanos = System.nanoTime() - REPORT_GAP_NANOS;
     private boolean closed;
 
     private ReplicationSession(SourceSettings settings, AtomicLong acknowledged, Connection connection,
@@ -257,7 +266,10 @@ public final class ReplicationSession implements AutoCloseable {
         return new Heartbeat(new Lsn(received));
     }
 
-    /** Copies the acknowledged position into the stream and reports it when it moved. */
+    /**
+     * Copies the acknowledged position into the stream and reports it soon after it moved: at once, or when
+     * {@link #REPORT_GAP_NANOS} has passed since the last report; not only every status interval.
+     */
     private void applyAcknowledged() throws SQLException {
         long ack = acknowledged.get();
         boolean moved = Long.compareUnsigned(ack, reported) > 0;
@@ -276,8 +288,12 @@ public final class ReplicationSession implements AutoCloseable {
             stream.setFlushedLSN(lsn);
             stream.setAppliedLSN(lsn);
         }
-        if (moved) {
+        reportPending |= moved;
+        long now = System.nanoTime();
+        if (reportPending && now - lastReportNanos >= REPORT_GAP_NANOS) {
             stream.forceUpdateStatus();
+            reportPending = false;
+            lastReportNanos = now;
         }
     }
 
