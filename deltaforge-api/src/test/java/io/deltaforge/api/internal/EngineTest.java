@@ -93,6 +93,33 @@ class EngineTest {
     }
 
     @Test
+    void eventsASinkHoldsAlreadyAreNotSentToItAndStillCountAsDelivered() {
+        List<SourceRecord> replay = tx(1, 100, 3);
+        String held = ((ChangeEvent) replay.get(1)).id();
+        FakeSink holding = new FakeSink("holding") {
+            @Override
+            public java.util.Set<String> storedSince(String sourceId, Lsn commitLsn) {
+                return java.util.Set.of(held);
+            }
+        };
+        FakeSink failing = new FakeSink("failing") {
+            @Override
+            public java.util.Set<String> storedSince(String sourceId, Lsn commitLsn) {
+                throw new RetryableException("cannot read the destination");
+            }
+        };
+        pipeline = builder().sink(holding).sink(failing).build();
+        source.records.addAll(replay);
+        pipeline.start();
+
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
+        List<String> all = replay.stream().filter(r -> r instanceof ChangeEvent).map(r -> ((ChangeEvent) r).id())
+                .toList();
+        assertThat(holding.deliveredIds()).containsExactly(all.get(0), all.get(2));
+        assertThat(failing.deliveredIds()).isEqualTo(all);
+    }
+
+    @Test
     void keepsATransactionInOneBatch() {
         FakeSink sink = new FakeSink("a");
         pipeline = builder().sink(sink).batch(BatchConfig.defaults().withMaxEvents(5)).build();
