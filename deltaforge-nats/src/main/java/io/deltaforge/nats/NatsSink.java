@@ -100,7 +100,6 @@ public final class NatsSink implements Sink {
         return publisher.check();
     }
 
-    /** Publishes the batch; see the class comment. Never throws; failures complete the stage. */
     /**
      * The ids of the source's events from {@code commitLsn} on that the stream holds, read back from the
      * stream's newest messages by the {@code DeltaForge-Origin} header each published message carries (source
@@ -112,6 +111,7 @@ public final class NatsSink implements Sink {
         return publisher.storedSince(sourceId, commitLsn);
     }
 
+    /** Publishes the batch; see the class comment. Never throws; failures complete the stage. */
     @Override
     public CompletionStage<Void> send(Batch batch) {
         return publisher.send(batch);

@@ -99,6 +99,23 @@ class NatsSinkStoredIT {
     }
 
     @Test
+    void readsBackThroughManyMessagesAndStopsAtTheFirstOlderOne() throws Exception {
+        NatsSink sink = started("a-nats", "shared.a.{table}");
+        Batches batches = new Batches("a-postgres");
+        await(sink.send(batches.batch(3)));
+        await(sink.send(batches.batch(1)));
+        List<Batch> replayed = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            replayed.add(batches.batch(ORDERS, Op.CREATE, 1000, null));
+            await(sink.send(replayed.get(i)));
+        }
+
+        assertThat(sink.storedSince("a-postgres", replayed.get(0).events().get(0).position().commitLsn()))
+                .containsExactlyInAnyOrderElementsOf(replayed.stream().flatMap(b -> b.events().stream())
+                        .map(ChangeEvent::id).toList());
+    }
+
+    @Test
     void aPurgedStreamHoldsNothingSoNothingIsSkipped() throws Exception {
         NatsSink sink = started("a-nats", "shared.a");
         Batch batch = new Batches("a-postgres").batch(10);

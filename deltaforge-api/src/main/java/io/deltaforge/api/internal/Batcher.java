@@ -140,7 +140,8 @@ final class Batcher {
         List<Set<String>> perSink = new ArrayList<>(envelopes.length);
         boolean any = false;
         for (int s = 0; s < envelopes.length; s++) {
-            Set<String> ids = new HashSet<>(storedLookup.storedSince(s, first.sourceId(), first.position().commitLsn()));
+            Set<String> ids = new HashSet<>(
+                    storedLookup.storedSince(s, first.sourceId(), first.position().commitLsn()));
             any |= !ids.isEmpty();
             perSink.add(ids);
         }

@@ -65,6 +65,8 @@ public final class JetStreamPublisher {
     private volatile @Nullable JetStream jetStream;
     /** Replaced whole and never mutated, so threads that race on it at most build it twice. */
     private volatile @Nullable HeaderTemplate streamTemplate;
+    /** Touched by the sink thread only. */
+    private @Nullable Origin lastOrigin;
 
     public JetStreamPublisher(NatsSinkSettings settings) {
         this.settings = settings;
@@ -210,7 +212,7 @@ public final class JetStreamPublisher {
             throw new IllegalStateException(name + ": storedSince() before start()");
         }
         try {
-            return StoredEvents.since(nc.jetStreamManagement(), settings.stream(), sourceId, commitLsn, name);
+            return StoredEvents.since(nc, settings.stream(), sourceId, commitLsn, name);
         } catch (IOException | JetStreamApiException e) {
             throw new RetryableException(name + ": cannot read stream '" + settings.stream() + "' to find the events"
                     + " it already holds: " + e, e);
@@ -271,7 +273,7 @@ public final class JetStreamPublisher {
             String subject = settings.subject().render(event);
             // The dead-letter subject may belong to another stream: no stream expectation there.
             Headers headers = headersFor(message, !subject.equals(settings.deadLetterSubject()));
-            headers.put(StoredEvents.ORIGIN_HEADER, StoredEvents.origin(event));
+            headers.put(StoredEvents.ORIGIN_HEADER, origin(event));
             byte[] body = message.payload();
             int size = body.length + headers.serializedLength();
             long limit = sizeLimit;
@@ -290,7 +292,7 @@ public final class JetStreamPublisher {
                 DeadLetters.Replacement replacement = deadLetters.replace(event, message.id(), subject, size, limit);
                 subject = dlq;
                 headers = replacement.headers();
-                headers.put(StoredEvents.ORIGIN_HEADER, StoredEvents.origin(event));
+                headers.put(StoredEvents.ORIGIN_HEADER, origin(event));
                 body = replacement.body();
                 size = body.length + headers.serializedLength();
             }
@@ -464,6 +466,20 @@ public final class JetStreamPublisher {
             headers.put(NatsJetStreamConstants.EXPECTED_STREAM_HDR, settings.stream());
         }
         return headers;
+    }
+
+    /** The origin header's value, formatted once per transaction rather than per event. */
+    private String origin(ChangeEvent event) {
+        Origin last = lastOrigin;
+        if (last == null || !last.commitLsn.equals(event.position().commitLsn())
+                || !last.sourceId.equals(event.sourceId())) {
+            last = new Origin(event.sourceId(), event.position().commitLsn(), StoredEvents.origin(event));
+            lastOrigin = last;
+        }
+        return last.value;
+    }
+
+    private record Origin(String sourceId, Lsn commitLsn, String value) {
     }
 
     /** Read-only headers shared by the messages of one content type; only ever copied. */

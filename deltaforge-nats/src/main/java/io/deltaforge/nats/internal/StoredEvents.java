@@ -2,15 +2,23 @@ package io.deltaforge.nats.internal;
 
 import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.Lsn;
+import io.nats.client.Connection;
 import io.nats.client.JetStreamApiException;
-import io.nats.client.JetStreamManagement;
+import io.nats.client.Message;
 import io.nats.client.api.MessageInfo;
 import io.nats.client.api.StreamState;
 import io.nats.client.impl.Headers;
 import io.nats.client.support.NatsJetStreamConstants;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * Which events of a source a stream holds: the NATS sink's answer to {@code Sink.storedSince}.
  *
  * <p>Every message the sink publishes carries {@value #ORIGIN_HEADER}: the source id and the commit LSN of
- * the event's transaction. The scan reads the stream backwards from its newest message and collects the
+ * the event's transaction. The scan reads the stream backwards from its newest message ({@value #WINDOW}
+ * message-get requests in flight, so that it costs throughput rather than round trips) and collects the
  * {@code Nats-Msg-Id} (the event id) of each message of the source, until it meets one of the source's
  * messages from a transaction before the replay, the stream's first message, or {@link #MAX_SCAN}
  * messages. Each id it returns is of a message the stream holds right now, so whatever the stream went
@@ -34,6 +43,8 @@ final class StoredEvents {
      * not yet acknowledged to the source), and a few seconds of reading at start.
      */
     static final int MAX_SCAN = 100_000;
+    private static final int WINDOW = 128;
+    private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
     private static final int NO_MESSAGE_FOUND = 10037;
     private static final Logger log = LoggerFactory.getLogger(StoredEvents.class);
 
@@ -46,44 +57,69 @@ final class StoredEvents {
     }
 
     /** The ids of the stored events of {@code sourceId} from transactions committed at or after {@code from}. */
-    static Set<String> since(JetStreamManagement jsm, String stream, String sourceId, Lsn from, String name)
+    static Set<String> since(Connection nc, String stream, String sourceId, Lsn from, String name)
             throws IOException, JetStreamApiException {
-        StreamState state = jsm.getStreamInfo(stream).getStreamState();
+        long started = System.nanoTime();
+        StreamState state = nc.jetStreamManagement().getStreamInfo(stream).getStreamState();
         long first = Math.max(1, state.getFirstSequence());
-        long last = state.getLastSequence();
+        long next = state.getLastSequence();
+        String api = NatsJetStreamConstants.DEFAULT_API_PREFIX
+                + String.format(NatsJetStreamConstants.JSAPI_MSG_GET, stream);
+        Deque<CompletableFuture<Message>> inFlight = new ArrayDeque<>();
         Set<String> ids = new HashSet<>();
         long read = 0;
         boolean reachedOlder = false;
-        for (long seq = last; seq >= first && read < MAX_SCAN; seq--) {
-            MessageInfo message;
-            try {
-                message = jsm.getMessage(stream, seq);
-            } catch (JetStreamApiException e) {
-                if (e.getApiErrorCode() == NO_MESSAGE_FOUND) {
-                    continue; // deleted, or aged out while we read
+        try {
+            while (true) {
+                while (inFlight.size() < WINDOW && next >= first && read + inFlight.size() < MAX_SCAN) {
+                    byte[] request = ("{\"seq\":" + next-- + "}").getBytes(StandardCharsets.US_ASCII);
+                    inFlight.add(nc.requestWithTimeout(api, request, REQUEST_TIMEOUT));
                 }
-                throw e;
+                CompletableFuture<Message> oldest = inFlight.poll();
+                if (oldest == null) {
+                    break;
+                }
+                MessageInfo message = new MessageInfo(oldest.get(), stream, false);
+                if (message.hasError()) {
+                    if (message.getApiErrorCode() == NO_MESSAGE_FOUND) {
+                        continue; // deleted, or aged out while we read
+                    }
+                    throw new JetStreamApiException(message);
+                }
+                read++;
+                Headers headers = message.getHeaders();
+                Lsn commitLsn = headers == null ? null : commitLsnOf(headers.getFirst(ORIGIN_HEADER), sourceId);
+                if (commitLsn == null) {
+                    continue;
+                }
+                if (from.isAfter(commitLsn)) {
+                    reachedOlder = true;
+                    break;
+                }
+                String id = headers.getFirst(NatsJetStreamConstants.MSG_ID_HDR);
+                if (id != null) {
+                    ids.add(id);
+                }
             }
-            read++;
-            Headers headers = message.getHeaders();
-            Lsn commitLsn = headers == null ? null : commitLsnOf(headers.getFirst(ORIGIN_HEADER), sourceId);
-            if (commitLsn == null) {
-                continue;
-            }
-            if (from.isAfter(commitLsn)) {
-                reachedOlder = true;
-                break;
-            }
-            String id = headers.getFirst(NatsJetStreamConstants.MSG_ID_HDR);
-            if (id != null) {
-                ids.add(id);
-            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while reading stream '" + stream + "'", e);
+        } catch (ExecutionException e) {
+            throw new IOException("reading stream '" + stream + "' failed: " + e.getCause(), e.getCause());
+        } finally {
+            inFlight.forEach(f -> f.cancel(false));
         }
+        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
         if (ids.isEmpty()) {
-            log.info("{}: stream '{}' holds none of source '{}''s events from commit LSN {} on ({} messages read{});"
-                            + " every replayed event is published", name, stream, sourceId, from, read,
-                    reachedOlder ? "" : ", back to the stream's first message: it may have been purged or recreated");
-        } else if (!reachedOlder && read >= MAX_SCAN) {
+            log.info("{}: stream '{}' holds none of source '{}''s events from commit LSN {} on ({} messages read back"
+                            + " in {} ms{}); every replayed event is published", name, stream, sourceId, from, read,
+                    millis, reachedOlder ? "" : ", to the stream's first message: if this pipeline published before, the stream"
+                            + " was purged or recreated since");
+        } else {
+            log.info("{}: stream '{}' holds {} of source '{}''s events from commit LSN {} on ({} messages read back in"
+                    + " {} ms)", name, stream, ids.size(), sourceId, from, read, millis);
+        }
+        if (!reachedOlder && read >= MAX_SCAN) {
             log.warn("{}: stopped looking for source '{}''s stored events in stream '{}' after {} messages; replayed"
                     + " events older than those are published again", name, sourceId, stream, read);
         }

@@ -79,8 +79,8 @@ class BeyondDuplicateWindowIT extends RealServers {
             configs.add(config(tmp, spec));
         }
         StreamReader reader = new StreamReader(nc, STREAM);
-        Load load = new Load(pg, allTables, seed, 2);
-        load.bulkInserts(200, 200);
+        Load load = new Load(pg, allTables, seed, 5);
+        load.bulkInserts(100, 500);
         load.start();
         for (int trial = 1; trial <= trials; trial++) {
             List<RunnerProcess> runners = new ArrayList<>();
@@ -92,7 +92,7 @@ class BeyondDuplicateWindowIT extends RealServers {
                     assertThat(runner.awaitLog("streaming", Duration.ofSeconds(60))).as(runner.log()).isTrue();
                 }
                 // Killed while it catches up with the last outage's backlog: batches in flight, acks unreported,
-                // often in the middle of a 200-row transaction that is acknowledged only at its end.
+                // often in the middle of a 500-row transaction that is acknowledged only at its end.
                 Thread.sleep(500 + random.nextInt(1500));
                 for (RunnerProcess runner : runners) {
                     assertThat(runner.isAlive()).as("trial %d: the runner exited on its own:%n%s", trial,
