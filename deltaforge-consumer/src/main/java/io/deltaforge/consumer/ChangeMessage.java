@@ -12,7 +12,7 @@ import org.jspecify.annotations.Nullable;
  * <caption>fields per envelope</caption>
  * <tr><th>field</th><th>cloudevents</th><th>native</th><th>debezium</th></tr>
  * <tr><td>{@code key}</td><td>{@code partitionkey}</td><td>null</td><td>null</td></tr>
- * <tr><td>{@code commitLsn}</td><td>from {@code sequence}</td><td>null</td><td>{@code source.sequence[0]}</td></tr>
+ * <tr><td>{@code commitLsn}</td><td>from {@code sequence}</td><td>null</td><td>null</td></tr>
  * <tr><td>{@code indexInTransaction}, {@code sequence}</td><td>yes</td><td>index only</td><td>null</td></tr>
  * </table>
  *

@@ -91,17 +91,9 @@ public final class MessageDecoder {
     private ChangeMessage debezium(JsonNode root, @Nullable String msgId, String subject, long streamSequence,
                                    long attempt) {
         JsonNode source = root.path("source");
-        String commitLsn = null;
-        String sequence = text(source, "sequence");
-        if (sequence != null) {
-            JsonNode pair = parse(sequence.getBytes(StandardCharsets.UTF_8));
-            if (pair.isArray() && pair.size() == 2 && !pair.get(0).isNull()) {
-                commitLsn = Lsns.text(Long.parseLong(pair.get(0).asText()));
-            }
-        }
         return new ChangeMessage(requireId(msgId), ChangeOp.ofCode(required(root, "op", "op")),
                 source.path("schema").asText(""), tableOf(root, source), null, node(root, "before"),
-                node(root, "after"), lsn(source.get("lsn")), commitLsn, text(source, "txId"), null, null,
+                node(root, "after"), lsn(source.get("lsn")), null, text(source, "txId"), null, null,
                 millis(root), EnvelopeFormat.DEBEZIUM, root, subject, streamSequence, attempt);
     }
 

@@ -71,7 +71,7 @@ class MessageDecoderTest {
             ChangeMessage m = decode(DebeziumEnvelope.builder().schemaWrapper(wrapped).build());
             assertThat(m.format()).isEqualTo(EnvelopeFormat.DEBEZIUM);
             assertCommon(m);
-            assertThat(m.commitLsn()).isEqualTo("0/16B3790");
+            assertThat(m.commitLsn()).isNull();
         }
     }
 
