@@ -8,7 +8,11 @@ import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * KV keys of rows: a template of {@code {schema}}, {@code {table}} and a last token {@code {key}}, filled with
@@ -17,11 +21,13 @@ import org.jspecify.annotations.Nullable;
  * hex); an empty value is {@code =}. Several key columns are separate tokens, in key order.
  */
 public final class KvKeys {
+    private static final Logger LOG = LoggerFactory.getLogger(KvKeys.class);
     public static final String DEFAULT_TEMPLATE = "{schema}.{table}.{key}";
     private static final char[] HEX = "0123456789ABCDEF".toCharArray();
 
     private final String template;
     private final Map<TableId, List<String>> configuredKeys;
+    private final Set<TableId> warnedWholeRowKeys = ConcurrentHashMap.newKeySet();
 
     private KvKeys(String template, Map<TableId, List<String>> configuredKeys) {
         this.template = template;
@@ -57,6 +63,11 @@ public final class KvKeys {
     /** The key of the row {@code row} of {@code event}'s table. */
     public String key(ChangeEvent event, Row row) {
         List<String> columns = keyColumns(event);
+        if (columns.size() > 1 && columns.size() == row.size() && !configuredKeys.containsKey(event.table())
+                && warnedWholeRowKeys.add(event.table())) {
+            LOG.warn("table {}: the source reports every column as its key (REPLICA IDENTITY FULL?), so its KV keys"
+                    + " hold whole rows; set key_columns: {{{}: [primary key columns]}}", event.table(), event.table());
+        }
         StringBuilder key = new StringBuilder();
         for (String column : columns) {
             if (!row.hasColumn(column)) {
