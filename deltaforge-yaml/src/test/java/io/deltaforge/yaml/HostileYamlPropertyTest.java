@@ -28,7 +28,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * that says why, never expanded, never a StackOverflowError or OutOfMemoryError.
  *
  * <p>Property tests: each case draws its input from {@code new Random(seed)}. The seeds are fixed, so every run
- * tries the same cases, and a failure's name ({@code seed N}) reproduces it: rerun the test, or return only N
+ * tries the same cases, and a failure's name reproduces it: {@code seed N} in the IDE and the surefire XML
+ * report ({@code [k]}, the k-th seed, on Maven's console). Rerun the test, or return only N
  * from the seed method while debugging. The generators' bounds are fixed cases of their own.
  */
 class HostileYamlPropertyTest {

@@ -22,7 +22,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * no wildcards) with the template's token count, captured by the template's own wildcard filter.
  *
  * <p>Property tests: each case draws its input from {@code new Random(seed)}. The seeds are fixed, so every run
- * tries the same cases, and a failure's name ({@code seed N}) reproduces it: rerun the test, or return only N
+ * tries the same cases, and a failure's name reproduces it: {@code seed N} in the IDE and the surefire XML
+ * report ({@code [k]}, the k-th seed, on Maven's console). Rerun the test, or return only N
  * from {@link #seeds()} while debugging.
  */
 class SubjectTemplatePropertyTest {

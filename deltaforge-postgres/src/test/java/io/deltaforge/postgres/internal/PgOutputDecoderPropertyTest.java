@@ -45,7 +45,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * LSN, never hang, never allocate what a corrupted length field claims, never leak another exception type.
  *
  * <p>Property tests: each case draws its input from {@code new Random(seed)}. The seeds are fixed, so every run
- * tries the same cases, and a failure's name ({@code seed N}) reproduces it: rerun the test, or return only N
+ * tries the same cases, and a failure's name reproduces it: {@code seed N} in the IDE and the surefire XML
+ * report ({@code [k]}, the k-th seed, on Maven's console). Rerun the test, or return only N
  * from the seed method while debugging. Valid messages are written with {@link PgOutputWriter}.
  */
 class PgOutputDecoderPropertyTest {
