@@ -34,6 +34,52 @@ pg_bin() {
   return 1
 }
 
+# The first Debian mirror of the machine's own apt sources (deb822 *.sources or sources.list lines).
+debian_mirror() {
+  local f
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    awk 'BEGIN { RS = ""; FS = "\n" }
+         /debian-archive-keyring/ || /URIs:[^\n]*\/debian\/?(\n|$| )/ {
+           for (i = 1; i <= NF; i++) if ($i ~ /^URIs:/) { split($i, u, " "); print u[2]; exit }
+         }' "$f"
+  done | grep -v -- '-security' | head -n 1 | grep . && return
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$f" ] || continue
+    awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/) { print $i; break } }' "$f"
+  done | grep -E '/debian/?$' | head -n 1 | grep .
+}
+
+# The newest nats-server Debian has (its unstable suite), beside the system's older one: a static binary,
+# fetched once with a private apt state (the machine's own mirror; nothing is installed) and unpacked with
+# dpkg -x into $DEV_DIR/nats-binaries/VERSION/. Prints its path.
+nats_latest() {
+  local found mirror state deb version
+  found=$(ls "$DEV_DIR"/nats-binaries/*/nats-server 2>/dev/null | sort -V | tail -n 1 || true)
+  if [ -n "$found" ] && [ -x "$found" ]; then echo "$found"; return; fi
+  mirror=$(debian_mirror) || die "no Debian mirror in the apt sources; set DELTAFORGE_NATS_SERVER to a nats-server binary"
+  say "fetching the newest nats-server (Debian unstable, from $mirror)"
+  state=$(mktemp -d)
+  mkdir -p "$state/lists/partial" "$state/cache/archives/partial"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror unstable main" > "$state/sources.list"
+  local opts=(-o "Dir::Etc::SourceList=$state/sources.list" -o Dir::Etc::SourceParts=/dev/null
+    -o "Dir::State::Lists=$state/lists" -o "Dir::Cache=$state/cache" -o Dir::State::status=/dev/null
+    -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
+  if ! apt-get "${opts[@]}" -qq update >"$state/apt.log" 2>&1 \
+      || ! (cd "$state" && apt-get "${opts[@]}" -qq download nats-server >>"$state/apt.log" 2>&1); then
+    cat "$state/apt.log" >&2; rm -rf "$state"
+    die "could not fetch nats-server from Debian unstable; set DELTAFORGE_NATS_SERVER to a nats-server binary"
+  fi
+  deb=$(ls "$state"/nats-server_*.deb)
+  version=$(dpkg-deb -f "$deb" Version)
+  dpkg -x "$deb" "$state/root"
+  mkdir -p "$DEV_DIR/nats-binaries/$version"
+  cp "$state/root/usr/sbin/nats-server" "$DEV_DIR/nats-binaries/$version/nats-server"
+  chmod -R a+rX "$DEV_DIR/nats-binaries"
+  rm -rf "$state"
+  echo "$DEV_DIR/nats-binaries/$version/nats-server"
+}
+
 ensure_tools() {
   command -v java >/dev/null || die "java (17+) is missing"
   command -v mvn >/dev/null || die "maven is missing"
@@ -160,7 +206,12 @@ bench() {
     say "building the benchmark (first use)"
     (cd "$ROOT" && mvn -B -q -DskipTests install -pl examples/benchmark -am)
   fi
-  (cd "$ROOT/examples/benchmark" && java ${BENCH_JAVA_OPTS:-} -jar "$jar" "$@")
+  local extra=()
+  if [[ " $* " == *" --soak "* ]]; then
+    # The soak runs the pipeline as users do, through ./deltaforge (which builds the runner jar if missing).
+    extra=(--deltaforge "$ROOT/deltaforge")
+  fi
+  (cd "$ROOT/examples/benchmark" && java ${BENCH_JAVA_OPTS:-} -jar "$jar" "$@" "${extra[@]}")
 }
 
 # The source's integration tests on other PostgreSQL majors, with the server binaries Maven Central ships
@@ -186,9 +237,24 @@ pg_matrix() {
   done
 }
 
+# The tests run on the newest nats-server unless DELTAFORGE_NATS_SERVER names one; nats-matrix runs the
+# NATS sink's and the pipeline's integration tests again on the system's (Debian stable's) server.
 run_tests() {
   ensure_tools
+  DELTAFORGE_NATS_SERVER=${DELTAFORGE_NATS_SERVER:-$(nats_latest)}
+  export DELTAFORGE_NATS_SERVER
+  say "nats-server for the tests: $DELTAFORGE_NATS_SERVER ($("$DELTAFORGE_NATS_SERVER" --version))"
   cd "$ROOT" && mvn -B verify "$@"
+}
+
+NATS_MATRIX_TESTS=${NATS_MATRIX_TESTS:-"NatsServerIT,NatsSink*IT,io/deltaforge/yaml/**/*IT"}
+
+nats_matrix() {
+  ensure_tools
+  say "$("$NATS_SERVER" --version) ($NATS_SERVER): $NATS_MATRIX_TESTS"
+  (cd "$ROOT" && DELTAFORGE_NATS_SERVER="$NATS_SERVER" mvn -B verify -pl deltaforge-nats,deltaforge-yaml -am \
+    -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false \
+    -Dit.test="$NATS_MATRIX_TESTS")
 }
 
 case "${1:-help}" in
@@ -201,6 +267,8 @@ case "${1:-help}" in
   test) shift; run_tests "$@" ;;
   unit) shift; cd "$ROOT" && mvn -B -q test "$@" ;;
   pg-matrix) ensure_tools; pg_matrix ;;
+  nats-matrix) nats_matrix ;;
+  nats-latest) nats_latest ;;
   bench) shift; bench "$@" ;;
   env) echo "export POSTGRES_DSN=$POSTGRES_DSN"; echo "export NATS_URL=$NATS_URL" ;;
   *) cat <<HELP
@@ -212,13 +280,21 @@ usage: ./dev.sh COMMAND
   nats-sub SUBJ            print the messages of the stream capturing SUBJ, validated as CloudEvents
   demo                     the seed example end to end: infra, tables, publication, stream, pipeline,
                            INSERT + UPDATE, and the resulting CloudEvents
-  test [MAVEN ARGS]        every test (mvn -B verify) after installing what is missing
+  test [MAVEN ARGS]        every test (mvn -B verify) after installing what is missing, on the newest
+                           nats-server (fetched from Debian unstable unless \$DELTAFORGE_NATS_SERVER is set)
   unit [MAVEN ARGS]        the unit tests alone (mvn -B -q test): no servers, the quick loop while coding
+  nats-matrix              the NATS sink's and the pipeline's integration tests on the system's nats-server
+                           (Debian stable's; \$NATS_MATRIX_TESTS)
+  nats-latest              fetch (once) and print the newest nats-server binary
   pg-matrix                the source's integration tests on PostgreSQL 14, 16, 17 and 18 (binaries from
                            Maven Central; \$PG_MATRIX_VERSIONS, \$PG_MATRIX_TESTS)
   bench [--quick] [--skip-w2] [--skip-w3] [--skip-w4]
                            the benchmark (own servers; W1 backlog drain vs limits L1/L2, W2 latency,
                            W3 one big transaction); table + examples/benchmark/target/benchmark-results.json
+  bench --soak [--minutes N] [--rate TX_PER_SEC] [--restart-interval SECONDS]
+                           the soak: the runner for N minutes (30) at TX_PER_SEC single-row transactions
+                           (1000), PostgreSQL and nats-server restarted in turn every SECONDS (180); checks
+                           0 lost, 0 duplicates, samples the runner's RSS; examples/benchmark/target/soak-results.json
   env                      print the POSTGRES_DSN and NATS_URL exports
 State lives in \$DELTAFORGE_DEV_DIR ($DEV_DIR).
 HELP

@@ -64,14 +64,10 @@ public interface Pipeline extends AutoCloseable {
      * and acknowledged. The source stays open, but a pause longer than the server's replication timeout
      * ({@code wal_sender_timeout}, 60 s by default) makes it reconnect on resume. No effect unless RUNNING.
      */
-    default void pause() {
-        throw new UnsupportedOperationException(getClass().getName() + " cannot pause");
-    }
+    void pause();
 
     /** Takes changes again after {@link #pause()}. No effect unless PAUSED. */
-    default void resume() {
-        throw new UnsupportedOperationException(getClass().getName() + " cannot resume");
-    }
+    void resume();
 
     /**
      * Asks the source to re-read tables while streaming continues (see {@link SnapshotRequest}); returns at
@@ -80,9 +76,7 @@ public interface Pipeline extends AutoCloseable {
      * @throws UnsupportedOperationException when the source cannot take snapshots
      * @throws ConfigException when the request names a table the source does not capture
      */
-    default void snapshot(SnapshotRequest request) {
-        throw new UnsupportedOperationException(getClass().getName() + " cannot take snapshots");
-    }
+    void snapshot(SnapshotRequest request);
 
     /** Waits until the pipeline has stopped or failed; true if it did within the timeout. */
     boolean awaitTermination(Duration timeout) throws InterruptedException;
@@ -95,6 +89,13 @@ public interface Pipeline extends AutoCloseable {
     /** Same as {@link #stop()}. */
     @Override
     void close();
+
+    /**
+     * A new builder holding this pipeline's configuration, for a variant: change what differs and build.
+     * It holds this pipeline's source and sinks themselves, which serve one pipeline at a time; a variant
+     * that runs next to this one needs its own ({@link Builder#source(Source)}, {@link Builder#sinks(List)}).
+     */
+    Builder toBuilder();
 
     /**
      * Configures a pipeline. Mutable and used once: {@link #build()} checks everything, reports all
@@ -113,8 +114,27 @@ public interface Pipeline extends AutoCloseable {
         private Duration retryMaxBackoff = Duration.ofSeconds(30);
         private @Nullable MeterRegistry meterRegistry;
         private EventFilter filter = EventFilter.ALL;
+        private Duration optionalSinkPatience = Duration.ofSeconds(5);
 
         Builder() {
+        }
+
+        private Builder copy() {
+            Builder b = new Builder();
+            b.name = name;
+            b.source = source;
+            b.sinks.addAll(sinks);
+            b.envelope = envelope;
+            b.batch = batch;
+            b.commitPolicy = commitPolicy;
+            b.queueCapacity = queueCapacity;
+            b.maxInFlightBatches = maxInFlightBatches;
+            b.retryInitialBackoff = retryInitialBackoff;
+            b.retryMaxBackoff = retryMaxBackoff;
+            b.meterRegistry = meterRegistry;
+            b.filter = filter;
+            b.optionalSinkPatience = optionalSinkPatience;
+            return b;
         }
 
         /** A name for logs and metrics; defaults to {@code pipeline}. */
@@ -136,6 +156,14 @@ public interface Pipeline extends AutoCloseable {
         /** Adds a sink with its own envelope and required flag. */
         public Builder sink(SinkBinding binding) {
             sinks.add(Objects.requireNonNull(binding, "binding"));
+            return this;
+        }
+
+        /** Replaces every sink added so far with these. */
+        public Builder sinks(List<SinkBinding> bindings) {
+            Objects.requireNonNull(bindings, "bindings").forEach(b -> Objects.requireNonNull(b, "binding"));
+            sinks.clear();
+            sinks.addAll(bindings);
             return this;
         }
 
@@ -178,6 +206,16 @@ public interface Pipeline extends AutoCloseable {
         /** Applied to every event before any sink sees it; replaces an earlier filter. */
         public Builder filter(EventFilter filter) {
             this.filter = Objects.requireNonNull(filter, "filter");
+            return this;
+        }
+
+        /**
+         * How long an optional sink whose in-flight window is full may hold up the others before a batch is
+         * skipped for it (logged and counted as failed); only under a commit policy that does without
+         * optional sinks. Defaults to 5 seconds.
+         */
+        public Builder optionalSinkPatience(Duration patience) {
+            this.optionalSinkPatience = Objects.requireNonNull(patience, "patience");
             return this;
         }
 
@@ -225,6 +263,10 @@ public interface Pipeline extends AutoCloseable {
                 problems.add(new ConfigException.Problem("retryBackoff",
                         "needs 0 < initial <= max, was " + retryInitialBackoff + " and " + retryMaxBackoff));
             }
+            if (optionalSinkPatience.isNegative()) {
+                problems.add(new ConfigException.Problem("optionalSinkPatience",
+                        "must not be negative, was " + optionalSinkPatience));
+            }
             if (!problems.isEmpty()) {
                 throw new ConfigException(problems);
             }
@@ -232,9 +274,10 @@ public interface Pipeline extends AutoCloseable {
             for (SinkBinding b : sinks) {
                 bound.add(b.envelope() == null ? b.withEnvelope(envelope) : b);
             }
+            Builder configuration = copy();
             return new Engine(new Engine.Settings(name, Objects.requireNonNull(source), List.copyOf(bound), batch,
                     commitPolicy, queueCapacity, maxInFlightBatches, retryInitialBackoff, retryMaxBackoff,
-                    meterRegistry, filter));
+                    meterRegistry, filter, optionalSinkPatience), configuration::copy);
         }
     }
 }

@@ -9,10 +9,19 @@ import java.util.concurrent.CompletionStage;
  * <p>The engine calls {@link #start()} once, then {@link #send(Batch)} from a single thread, batch after
  * batch in log order, possibly before earlier sends have completed (up to the sink's in-flight window,
  * which {@code send} enforces by blocking). The returned stage completes normally only once every
- * message of the batch is durably accepted; the engine acknowledges the source only after that. A stage
- * that fails with {@link io.deltaforge.api.RetryableException} makes the engine send the batch again
- * (after backoff, followed by every later batch, in order), so sending the same message twice must be
- * harmless: de-duplicate on {@link Message#id()}. Any other failure is permanent.
+ * message of the batch is durably accepted; the engine acknowledges the source only after that. Any
+ * failure other than {@link io.deltaforge.api.RetryableException} is permanent.
+ *
+ * <p>Order, including after a failure, is the engine's job; a sink only stores what it is given, in the
+ * order of the {@code send} calls. When a stage fails with {@link io.deltaforge.api.RetryableException},
+ * the engine waits a backoff, then sends that batch again followed by every later batch it had already
+ * sent to this sink, whether those succeeded, failed or are still pending, in the same order, and only then
+ * anything newer. So the {@code send} calls a sink sees are always in log order except for such replays: a
+ * replay goes back to a batch whose stage failed retryably and repeats everything sent since, in order (it
+ * may include a batch the engine had started sending when it learned of the failure). Answers to the sends
+ * a replay supersedes are ignored. A later batch that was stored before the failed one must go again too:
+ * the failed one may have left a hole before it. Sending the same message twice must therefore be harmless:
+ * de-duplicate on {@link Message#id()}, or accept copies (at-least-once) whose first copies are in order.
  *
  * <p>A user sink is this class, a {@link SinkProvider}, and one line in
  * {@code META-INF/services/io.deltaforge.spi.SinkProvider}.
@@ -44,11 +53,15 @@ public interface Sink extends AutoCloseable {
 
     /**
      * Sends a batch; see the class comment for the contract. May block while the in-flight window is
-     * full; must not throw: failures go into the stage.
+     * full; must not throw: failures go into the stage (also for a send before {@link #start()} or after
+     * {@link #close()}).
      */
     CompletionStage<Void> send(Batch batch);
 
-    /** Releases resources; called once after the last send completed or the pipeline gave up. */
+    /**
+     * Releases resources; called after the last send completed or the pipeline gave up. A second call does
+     * nothing.
+     */
     @Override
     default void close() {
     }

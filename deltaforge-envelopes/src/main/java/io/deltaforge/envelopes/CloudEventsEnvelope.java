@@ -65,11 +65,11 @@ import org.jspecify.annotations.Nullable;
  *       {@code tenant} when set, then any constant extensions given to the builder, in the order given.
  * </ul>
  *
- * <p>{@code partitionkey}: change events do not carry which columns are the key, so the envelope uses
- * the columns configured with {@link Builder#keyColumns}, else a column named {@code id}, else for
- * updates and deletes the columns of a key-only {@code before} row; when none applies (and for
- * truncates and messages) the attribute is left out. One key column gives its value as text, several a
- * JSON array such as {@code [7,"eu"]}.
+ * <p>{@code partitionkey}: the envelope uses the columns configured with {@link Builder#keyColumns}, else
+ * the event's own {@link io.deltaforge.api.ChangeEvent#keyColumns() key columns} when the source reported
+ * them, else a column named {@code id}, else for updates and deletes the columns of a key-only
+ * {@code before} row; when none applies (and for truncates and messages) the attribute is left out. One
+ * key column gives its value as text, several a JSON array such as {@code [7,"eu"]}.
  *
  * <p>{@code sequence} follows the CloudEvents sequence extension: a string whose lexicographic order is
  * the capture order. It is the commit LSN as 16 upper-case hex digits, a dash, and the event's index in
@@ -517,8 +517,8 @@ public final class CloudEventsEnvelope implements Envelope {
         }
 
         /**
-         * The key columns of a table for {@code partitionkey}; without them the envelope guesses (see the
-         * class comment).
+         * The key columns of a table for {@code partitionkey}; without them the envelope takes those the
+         * source reported, or guesses (see the class comment).
          *
          * @param table   never null
          * @param columns one or more column names, in key order; never null

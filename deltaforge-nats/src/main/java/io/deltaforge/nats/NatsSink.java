@@ -52,10 +52,10 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Failures: a missing acknowledgement within {@code sendTimeout}, a dropped connection (publishes
  * fail at once while disconnected, nothing is buffered) and server-side trouble that may pass fail the
- * batch with {@link io.deltaforge.api.RetryableException}; the engine resends it after a backoff. A lost
- * connection is not resumed by jnats: the next {@code send} opens a fresh one, so nothing queued on the
- * old one can overtake the resends; the loss and the recovery are logged once each. While a failed batch
- * waits for its resend, later batches fail at once (also retryably), so the stream keeps log order. An
+ * batch with {@link io.deltaforge.api.RetryableException}; the engine resends it after a backoff, followed
+ * by every later batch, in order. A lost connection is not resumed by jnats: the next {@code send} opens a
+ * fresh one, so nothing queued on the old one can overtake the resends and the stream keeps log order; the
+ * loss and the recovery are logged once each. An
  * event bigger than the server's {@code max_payload} or the stream's {@code max_msg_size} fails for good
  * naming its table and LSN, unless {@link Builder#deadLetterSubject(String)} is set: then a record of it
  * is published there in its place. A stream deleted after start, a subject taken by another stream, or a

@@ -6,6 +6,7 @@ import io.deltaforge.api.SinkBinding;
 import io.deltaforge.yaml.internal.Causes;
 import io.deltaforge.yaml.internal.OpsServer;
 import io.deltaforge.yaml.internal.ProgressReporter;
+import io.deltaforge.yaml.internal.SecretFiles;
 import io.deltaforge.yaml.internal.Supervisor;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -39,7 +40,7 @@ import org.jspecify.annotations.Nullable;
  * deltaforge validate --config pipelines.yaml     # exit 0 and "ok: 1 pipeline(s) valid", or 2 and the problems
  * deltaforge validate --config p.yaml --check-connections   # also connects; exit 1 when a check fails
  * deltaforge run --config /etc/deltaforge/        # runs until SIGINT/SIGTERM, then stops gracefully, exit 0
- * deltaforge run --config p.yaml --metrics-port 9464   # plus /health, /ready and /metrics over HTTP
+ * deltaforge run --config p.yaml --metrics-port 9464   # plus /health, /ready and /metrics on 127.0.0.1
  * deltaforge --version
  * </pre>
  *
@@ -66,7 +67,11 @@ public final class Runner {
                                            *.yaml/*.yml files; may be repeated; default: $DELTAFORGE_CONFIG
               --metrics-port N             run: serve /health, /ready and /metrics over HTTP on port N
                                            (0 picks a free port; default $DELTAFORGE_METRICS_PORT, else off)
-              --metrics-bind ADDRESS       run: the address to listen on (default 0.0.0.0)
+              --metrics-bind ADDRESS       run: the address to listen on (default $DELTAFORGE_METRICS_BIND,
+                                           else 127.0.0.1, this host only; 0.0.0.0 for every interface)
+              --ops-token-file PATH        run: a file holding the token that POST /pipelines/NAME/pause,
+                                           resume and snapshot require as 'Authorization: Bearer <token>';
+                                           without a token (this or $DELTAFORGE_OPS_TOKEN[_FILE]) they are off
               --progress-interval SECONDS  run: log each pipeline's progress this often (default 30; 0 = never)
               --drain-timeout SECONDS      run: how long stopping may wait for deliveries (default 30)
               --check-connections          validate: also connect to each source and sink and check their setup
@@ -75,9 +80,14 @@ public final class Runner {
               -V, --version                show the version
 
             Environment:
-              ${VAR} and ${VAR:-default} in YAML values are replaced from the environment; $${ is a literal ${.
+              ${VAR} and ${VAR:-default} in YAML values are replaced from the environment, ${file:/path} by
+              the file's content without trailing line breaks (for secrets); $${ is a literal ${.
               DELTAFORGE_CONFIG            the configuration when --config is not given
               DELTAFORGE_METRICS_PORT      the HTTP port when --metrics-port is not given
+              DELTAFORGE_METRICS_BIND      the HTTP address when --metrics-bind is not given
+              DELTAFORGE_OPS_TOKEN         the token for pause, resume and snapshot over HTTP
+              DELTAFORGE_OPS_TOKEN_FILE    a file holding it (trailing line breaks removed); overridden by
+                                           --ops-token-file, exclusive with DELTAFORGE_OPS_TOKEN
               DELTAFORGE_DEBUG=1           print stack traces with errors
               DELTAFORGE_JAVA_OPTS         JVM options for the launcher script
 
@@ -185,7 +195,7 @@ public final class Runner {
         if (options.metricsPort() != null) {
             InetSocketAddress address = new InetSocketAddress(options.metricsBind(), options.metricsPort());
             try {
-                http = OpsServer.start(address, pipelines, registry);
+                http = OpsServer.start(address, pipelines, registry, options.opsToken());
             } catch (IOException | RuntimeException e) {
                 err.println("error: cannot serve HTTP on " + options.metricsBind() + ":" + options.metricsPort()
                         + ": " + Causes.oneLine(e) + "; choose another --metrics-port");
@@ -325,13 +335,15 @@ public final class Runner {
 
     /** The options of run and validate. */
     private record Options(List<Path> configs, Duration drainTimeout, boolean help, @Nullable Integer metricsPort,
-                           String metricsBind, Duration progressInterval, boolean checkConnections) {
+                           String metricsBind, @Nullable String opsToken, Duration progressInterval,
+                           boolean checkConnections) {
         static Options parse(String command, String[] args, Function<String, @Nullable String> env) {
             List<Path> configs = new ArrayList<>();
             Duration drain = DEFAULT_DRAIN;
             Duration progress = DEFAULT_PROGRESS;
             Integer port = null;
-            String bind = "0.0.0.0";
+            String bind = null;
+            String tokenFile = null;
             boolean help = false;
             boolean check = false;
             boolean run = command.equals("run");
@@ -373,10 +385,16 @@ public final class Runner {
                     case "--metrics-bind" -> {
                         runOnly(name, run);
                         value = value == null ? next(args, ++i, name) : value;
+                        bind = address(name, value);
+                    }
+                    case "--ops-token-file" -> {
+                        runOnly(name, run);
+                        value = value == null ? next(args, ++i, name) : value;
                         if (value.isBlank()) {
-                            throw new IllegalArgumentException("--metrics-bind needs an address, e.g. 127.0.0.1");
+                            throw new IllegalArgumentException("--ops-token-file needs a file, e.g. "
+                                    + "/run/secrets/deltaforge-ops-token");
                         }
-                        bind = value.trim();
+                        tokenFile = value;
                     }
                     case "--check-connections" -> {
                         if (run) {
@@ -387,7 +405,8 @@ public final class Runner {
                     case "-h", "--help" -> help = true;
                     default -> throw new IllegalArgumentException("unknown option '" + a + "' for " + command
                             + "; expected --config FILE|DIR" + (run ? ", --metrics-port N, --metrics-bind ADDRESS, "
-                            + "--progress-interval SECONDS or --drain-timeout SECONDS" : " or --check-connections")
+                            + "--ops-token-file PATH, --progress-interval SECONDS or --drain-timeout SECONDS"
+                            : " or --check-connections")
                             + " (see --help)");
                 }
             }
@@ -404,7 +423,69 @@ public final class Runner {
                 port = (int) number("DELTAFORGE_METRICS_PORT", portFromEnv, 0, 65_535,
                         "a port from 0 (any free port) to 65535");
             }
-            return new Options(List.copyOf(configs), drain, help, port, bind, progress, check);
+            String bindFromEnv = env.apply("DELTAFORGE_METRICS_BIND");
+            if (bind == null) {
+                bind = bindFromEnv == null || bindFromEnv.isBlank() ? "127.0.0.1"
+                        : address("DELTAFORGE_METRICS_BIND", bindFromEnv);
+            }
+            String token = run ? opsToken(tokenFile, env) : null;
+            return new Options(List.copyOf(configs), drain, help, port, bind, token, progress, check);
+        }
+
+        private static String address(String option, String value) {
+            if (value.isBlank()) {
+                throw new IllegalArgumentException(option + " needs an address, e.g. 127.0.0.1, or 0.0.0.0 for "
+                        + "every interface");
+            }
+            return value.trim();
+        }
+
+        /**
+         * The ops token: from {@code --ops-token-file}, else {@code DELTAFORGE_OPS_TOKEN} or (not both)
+         * {@code DELTAFORGE_OPS_TOKEN_FILE}, the {@code _FILE} convention of container images for secrets.
+         * Errors never show the token.
+         */
+        private static @Nullable String opsToken(@Nullable String flagFile, Function<String, @Nullable String> env) {
+            String direct = blankToNull(env.apply("DELTAFORGE_OPS_TOKEN"));
+            String envFile = blankToNull(env.apply("DELTAFORGE_OPS_TOKEN_FILE"));
+            String origin;
+            String token;
+            if (flagFile != null) {
+                origin = "--ops-token-file " + flagFile;
+                token = secretFile("--ops-token-file", flagFile);
+            } else if (direct != null && envFile != null) {
+                throw new IllegalArgumentException("DELTAFORGE_OPS_TOKEN and DELTAFORGE_OPS_TOKEN_FILE are both set; "
+                        + "set only one");
+            } else if (envFile != null) {
+                origin = "DELTAFORGE_OPS_TOKEN_FILE " + envFile;
+                token = secretFile("DELTAFORGE_OPS_TOKEN_FILE", envFile);
+            } else if (direct != null) {
+                origin = "DELTAFORGE_OPS_TOKEN";
+                token = direct;
+            } else {
+                return null;
+            }
+            if (token.isBlank()) {
+                throw new IllegalArgumentException("the ops token from " + origin + " is empty");
+            }
+            if (token.chars().anyMatch(c -> Character.isWhitespace(c) || Character.isISOControl(c))) {
+                throw new IllegalArgumentException("the ops token from " + origin + " holds spaces or control "
+                        + "characters, which an Authorization header cannot carry; use e.g. the output of "
+                        + "'openssl rand -hex 32'");
+            }
+            return token;
+        }
+
+        private static String secretFile(String option, String file) {
+            try {
+                return SecretFiles.read(file);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(option + ": " + e.getMessage());
+            }
+        }
+
+        private static @Nullable String blankToNull(@Nullable String value) {
+            return value == null || value.isBlank() ? null : value;
         }
 
         private static void runOnly(String option, boolean run) {

@@ -13,7 +13,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -74,5 +76,98 @@ class RunnerHttpTest {
             }
             Thread.sleep(50);
         }
+    }
+
+    private HttpResponse<String> post(InetSocketAddress at, String path, String... headers) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + at.getPort() + path))
+                .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.noBody());
+        if (headers.length > 0) {
+            request.headers(headers);
+        }
+        return client.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Runs the runner with HTTP on a free port until {@code whileRunning} returns; asserts exit 0. */
+    private void withRunner(Map<String, String> env, List<String> extraArgs, HttpCheck whileRunning) throws Exception {
+        Path file = dir.resolve("p.yaml");
+        Files.writeString(file, PipelineConfigLoaderTest.VALID);
+        List<String> args = new ArrayList<>(List.of("run", "--config", file.toString(), "--metrics-port", "0",
+                "--progress-interval", "0"));
+        args.addAll(extraArgs);
+        CompletableFuture<Void> stop = new CompletableFuture<>();
+        CompletableFuture<InetSocketAddress> http = new CompletableFuture<>();
+        CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> Runner.execute(
+                args.toArray(String[]::new), new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
+                new PrintStream(errBytes, true, StandardCharsets.UTF_8), env::get,
+                new Runner.Control(stop, http::complete)));
+        try {
+            CompletableFuture.anyOf(http, exit).get(30, TimeUnit.SECONDS);
+            assertThat(http).as("the runner exited: %s", errBytes.toString(StandardCharsets.UTF_8)).isDone();
+            whileRunning.check(http.get());
+        } finally {
+            stop.complete(null);
+        }
+        assertThat(exit.get(30, TimeUnit.SECONDS)).as(errBytes.toString(StandardCharsets.UTF_8)).isZero();
+    }
+
+    private interface HttpCheck {
+        void check(InetSocketAddress at) throws Exception;
+    }
+
+    @Test
+    void httpListensOnLoopbackByDefaultAndTakesTheOpsTokenFromAFile() throws Exception {
+        Path tokenFile = dir.resolve("ops-token");
+        Files.writeString(tokenFile, "s3cret-ops-token\n");
+
+        withRunner(Map.of("DELTAFORGE_OPS_TOKEN_FILE", tokenFile.toString()), List.of(), at -> {
+            assertThat(at.getAddress().getHostAddress()).isEqualTo("127.0.0.1");
+            awaitReady(at);
+            assertThat(post(at, "/pipelines/users/pause").statusCode()).isEqualTo(401);
+            HttpResponse<String> paused = post(at, "/pipelines/users/pause",
+                    "Authorization", "Bearer s3cret-ops-token");
+            assertThat(paused.statusCode()).as(paused.body()).isEqualTo(200);
+            assertThat(paused.body()).contains("\"state\":\"PAUSED\"");
+        });
+    }
+
+    @Test
+    void theBindAddressComesFromTheEnvironmentAndWithoutATokenPostsAreRefused() throws Exception {
+        withRunner(Map.of("DELTAFORGE_METRICS_BIND", "0.0.0.0"), List.of(), at -> {
+            assertThat(at.getAddress().isAnyLocalAddress()).as(at.toString()).isTrue();
+            awaitReady(at);
+            HttpResponse<String> refused = post(at, "/pipelines/users/pause", "Authorization", "Bearer anything");
+            assertThat(refused.statusCode()).isEqualTo(403);
+            assertThat(refused.body()).contains("no ops token is configured");
+            assertThat(get(at, "/ready").statusCode()).as("still running").isEqualTo(200);
+        });
+    }
+
+    @Test
+    void aSnapshotConditionOutsideTheGrammarIsRefusedWith400NamingItsPosition() throws Exception {
+        withRunner(Map.of("DELTAFORGE_OPS_TOKEN", "t0ken"), List.of(), at -> {
+            awaitReady(at);
+            HttpResponse<String> injected = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                    + at.getPort() + "/pipelines/users/snapshot")).timeout(Duration.ofSeconds(10))
+                    .header("Authorization", "Bearer t0ken")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"tables\":[\"public.users\"],\"condition\":"
+                            + "\"id = 1; DROP TABLE users\"}")).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(injected.statusCode()).isEqualTo(400);
+            assertThat(injected.body()).contains("condition at position 7: ';' is not allowed");
+        });
+    }
+
+    @Test
+    void theOpsTokenFileOptionWinsOverTheEnvironment() throws Exception {
+        Path tokenFile = dir.resolve("ops-token");
+        Files.writeString(tokenFile, "from-the-option\r\n");
+
+        withRunner(Map.of("DELTAFORGE_OPS_TOKEN", "from-the-environment"),
+                List.of("--ops-token-file", tokenFile.toString(), "--metrics-bind", "127.0.0.1"), at -> {
+                    awaitReady(at);
+                    assertThat(post(at, "/pipelines/users/resume", "Authorization", "Bearer from-the-environment")
+                            .statusCode()).isEqualTo(403);
+                    assertThat(post(at, "/pipelines/users/resume", "Authorization", "Bearer from-the-option")
+                            .statusCode()).isEqualTo(200);
+                });
     }
 }

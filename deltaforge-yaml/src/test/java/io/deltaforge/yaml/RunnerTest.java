@@ -138,4 +138,29 @@ class RunnerTest {
                 .contains("error: unknown option '--verbose' for validate")
                 .contains("error: --drain-timeout: 'soon' is not a number of seconds from 1 to 3600");
     }
+
+    @Test
+    void opsTokenProblemsExitTwoNamingWhereTheTokenComesFromButNeverTheToken() throws IOException {
+        Path config = write("p.yaml", PipelineConfigLoaderTest.VALID);
+        Path spaced = write("spaced-token", "half token\n");
+        Path empty = write("empty-token", "\n");
+
+        assertThat(run("run", "--config", config.toString(), "--ops-token-file", dir.resolve("nope").toString()))
+                .isEqualTo(2);
+        assertThat(run("run", "--config", config.toString(), "--ops-token-file", empty.toString())).isEqualTo(2);
+        assertThat(run("run", "--config", config.toString(), "--ops-token-file", spaced.toString())).isEqualTo(2);
+        assertThat(run("validate", "--config", config.toString(), "--ops-token-file", empty.toString()))
+                .isEqualTo(2);
+        env.put("DELTAFORGE_OPS_TOKEN", "half token");
+        env.put("DELTAFORGE_OPS_TOKEN_FILE", spaced.toString());
+        assertThat(run("run", "--config", config.toString())).isEqualTo(2);
+
+        assertThat(err())
+                .contains("error: --ops-token-file: secret file " + dir.resolve("nope") + " does not exist")
+                .contains("error: the ops token from --ops-token-file " + empty + " is empty")
+                .contains("error: the ops token from --ops-token-file " + spaced + " holds spaces")
+                .contains("error: --ops-token-file is an option of run only")
+                .contains("error: DELTAFORGE_OPS_TOKEN and DELTAFORGE_OPS_TOKEN_FILE are both set; set only one")
+                .doesNotContain("half token");
+    }
 }

@@ -124,4 +124,41 @@ class SecretsTest {
 
         assertThat(everything()).contains("127.0.0.1", "events received").doesNotContain(PG_SECRET);
     }
+
+    @Test
+    void secretsFromFilesAreUsedButNeverPrinted() throws Exception {
+        Path pgPassword = dir.resolve("pg-password");
+        Files.writeString(pgPassword, PG_SECRET + "\n");
+        Path natsPassword = dir.resolve("nats-password");
+        Files.writeString(natsPassword, NATS_SECRET + "\n");
+        // A file's content where a provider quotes a bad value: the message shows *** instead.
+        Path file = write("      start_position: ${file:" + natsPassword + "}\n", "nats", """
+                        url: nats://127.0.0.1:4222
+                        subject: a
+                        stream: S
+                        username: app
+                        password: ${file:%s}
+                """.formatted(natsPassword));
+        Files.writeString(file, Files.readString(file).replace("${POSTGRES_DSN}",
+                "postgres://app:${file:" + pgPassword + "}@127.0.0.1:5432/db"));
+
+        assertThat(runner(Runner.Control.PROCESS, "validate", "--config", file.toString())).isEqualTo(2);
+
+        assertThat(errBytes.toString(StandardCharsets.UTF_8)).contains("spec.source.config.start_position")
+                .contains("***").doesNotContain("spec.source.config.dsn").doesNotContain("spec.sinks[0]");
+        assertThat(everything()).doesNotContain(PG_SECRET).doesNotContain(NATS_SECRET);
+    }
+
+    @Test
+    void anUnreadableSecretFileIsAProblemNamingThePathAndTheFile() throws Exception {
+        Path missing = dir.resolve("no-such-secret");
+        Path file = write("", "test-sink", "");
+        Files.writeString(file, Files.readString(file).replace("${POSTGRES_DSN}",
+                "postgres://app:${file:" + missing + "}@127.0.0.1:5432/db"));
+
+        assertThat(runner(Runner.Control.PROCESS, "validate", "--config", file.toString())).isEqualTo(2);
+
+        assertThat(errBytes.toString(StandardCharsets.UTF_8)).contains("spec.source.config.dsn (line 8, column ")
+                .contains("secret file " + missing + " does not exist");
+    }
 }

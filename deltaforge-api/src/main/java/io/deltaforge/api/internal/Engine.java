@@ -33,6 +33,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,12 +58,6 @@ public final class Engine implements Pipeline {
     };
 
     /**
-     * How long a full window of an optional sink may hold the batcher before that sink's batch is skipped,
-     * when the commit policy ignores optional sinks.
-     */
-    static final Duration DEFAULT_OPTIONAL_SINK_PATIENCE = Duration.ofSeconds(5);
-
-    /**
      * Everything the builder checked, ready to run.
      *
      * @param optionalSinkPatience how long an optional sink may hold up the batcher with a full window
@@ -82,17 +77,10 @@ public final class Engine implements Pipeline {
             }
             Objects.requireNonNull(optionalSinkPatience, "optionalSinkPatience");
         }
-
-        public Settings(String name, Source source, List<SinkBinding> sinks, BatchConfig batch,
-                        CommitPolicy commitPolicy, int queueCapacity, int maxInFlightBatches,
-                        Duration retryInitialBackoff, Duration retryMaxBackoff,
-                        @Nullable MeterRegistry meterRegistry, EventFilter filter) {
-            this(name, source, sinks, batch, commitPolicy, queueCapacity, maxInFlightBatches, retryInitialBackoff,
-                    retryMaxBackoff, meterRegistry, filter, DEFAULT_OPTIONAL_SINK_PATIENCE);
-        }
     }
 
     private final Settings settings;
+    private final Supplier<Pipeline.Builder> configuration;
     private final Source source;
     private final ArrayBlockingQueue<SourceRecord> queue;
     private final CommitCoordinator coordinator;
@@ -114,8 +102,13 @@ public final class Engine implements Pipeline {
     private @Nullable Thread batcher;
     private final List<Thread> driverThreads = new ArrayList<>();
 
-    public Engine(Settings settings) {
+    /**
+     * @param configuration makes a builder holding the configuration these settings came from, for
+     *                      {@link #toBuilder()}
+     */
+    public Engine(Settings settings, Supplier<Pipeline.Builder> configuration) {
         this.settings = settings;
+        this.configuration = configuration;
         this.source = settings.source();
         this.queue = new ArrayBlockingQueue<>(settings.queueCapacity());
         this.backoff = new Backoff(settings.retryInitialBackoff(), settings.retryMaxBackoff());
@@ -297,6 +290,11 @@ public final class Engine implements Pipeline {
     @Override
     public void close() {
         stop();
+    }
+
+    @Override
+    public Pipeline.Builder toBuilder() {
+        return configuration.get();
     }
 
     // ---- reader -------------------------------------------------------------------------------------

@@ -7,14 +7,13 @@ import io.deltaforge.api.SinkBinding;
 import io.deltaforge.spi.Batch;
 import io.deltaforge.spi.SinkOutcome;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.PriorityQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -24,12 +23,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Feeds one sink from its own thread, so that {@code Sink.send} is always called by one thread, in log
- * order. At most {@code maxUnconfirmed} batches are held between submission and confirmation; the
- * batcher waits beyond that, which is how a slow sink slows the source down.
+ * order. At most {@code maxUnconfirmed} batches are held between submission and settling (confirmed,
+ * together with every batch before it); the batcher waits beyond that, which is how a slow sink slows the
+ * source down.
  *
- * <p>A batch that fails with a {@link RetryableException} is sent again after a backoff, before any new
- * batch; the sink de-duplicates what had already arrived. Any other failure is permanent: for a required
- * sink it fails the pipeline, for an optional one it is logged, counted and the batch is skipped.
+ * <p>Order after a failure is decided here, not by the sink: a batch that fails with a
+ * {@link RetryableException} is sent again after a backoff, followed by every later batch already sent to
+ * this sink (succeeded, failed or still pending) in the same order, before any batch not sent yet. Answers
+ * to the sends a replay supersedes are ignored. The sink de-duplicates what had already arrived. Any other
+ * failure is permanent: for a required sink it fails the pipeline, for an optional one it is logged,
+ * counted and the batch is skipped.
  */
 final class SinkDriver implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(SinkDriver.class);
@@ -42,13 +45,19 @@ final class SinkDriver implements Runnable {
     private final EngineMetrics.SinkMeters meters;
     private final int maxUnconfirmed;
     private final Semaphore unconfirmed;
-    private final LinkedBlockingQueue<Work> incoming = new LinkedBlockingQueue<>();
-    /** Failed batches waiting for their retry, oldest first; guarded by itself. */
-    private final PriorityQueue<Work> retryQueue = new PriorityQueue<>((a, b) -> Long.compare(a.batch.sequence(), b.batch.sequence()));
+    /** Guards {@link #outstanding}, {@link #sentCount}, {@link #retryNotBefore} and {@link #consecutiveFailures}. */
+    private final Object lock = new Object();
+    /**
+     * Every submitted batch not yet settled, in log order. The first {@link #sentCount} were sent in the
+     * current round (each succeeded or is pending); the rest wait for their send. A replay moves the
+     * failed batch and all after it back to waiting, so those that wait are always a suffix.
+     */
+    private final List<Work> outstanding = new ArrayList<>();
+    private int sentCount;
+    private int consecutiveFailures;
+    private long retryNotBefore = System.nanoTime();
     private volatile boolean closing;
     private volatile boolean started;
-    private int consecutiveFailures;
-    private long retryNotBefore;
     /** Non-null for an optional sink under a policy that ignores it: how long a full window may hold the batcher. */
     private final @Nullable Duration patience;
     private long skipped;
@@ -73,7 +82,7 @@ final class SinkDriver implements Runnable {
     }
 
     /**
-     * Hands over a batch; blocks while the sink holds too many unconfirmed batches. An optional sink under a
+     * Hands over a batch; blocks while the sink holds too many unsettled batches. An optional sink under a
      * commit policy that ignores optional sinks holds the batcher only for its patience: then this batch is
      * skipped for it, logged and counted as failed, so a sink that is down or slow cannot stall the others;
      * later batches are skipped at once until its window has room again. Called by the batcher thread only.
@@ -96,10 +105,13 @@ final class SinkDriver implements Runnable {
             behind = false;
             log.info("optional sink '{}' has room again after skipping {} batches", sinkId(), skipped);
         }
-        incoming.add(new Work(entry, batch, System.nanoTime()));
+        synchronized (lock) {
+            outstanding.add(new Work(entry, batch, System.nanoTime()));
+            lock.notifyAll();
+        }
     }
 
-    /** No more batches will come; the thread ends once the last one is confirmed. */
+    /** No more batches will come; the thread ends once the last one is settled. */
     void finish() {
         closing = true;
     }
@@ -142,41 +154,44 @@ final class SinkDriver implements Runnable {
         try {
             startWithRetry();
             while (true) {
-                Work work = nextWork();
-                if (work == null) {
-                    if (closing && idle()) {
-                        return;
+                Work work;
+                int attempt;
+                synchronized (lock) {
+                    work = nextToSend();
+                    if (work == null) {
+                        if (closing && outstanding.isEmpty()) {
+                            return;
+                        }
+                        continue;
                     }
-                    continue;
+                    attempt = work.attempt;
+                    sentCount++;
                 }
-                send(work);
+                send(work, attempt);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
     }
 
-    /** Every submitted batch is confirmed (delivered, or skipped for an optional sink). */
-    private boolean idle() {
-        return unconfirmed.availablePermits() == maxUnconfirmed;
-    }
-
-    /** A due retry first, else a new batch; none while a retry waits for its backoff, to keep order. */
-    private @Nullable Work nextWork() throws InterruptedException {
-        synchronized (retryQueue) {
-            if (!retryQueue.isEmpty()) {
-                long wait = retryNotBefore - System.nanoTime();
-                if (wait <= 0) {
-                    return retryQueue.poll();
-                }
-                retryQueue.wait(Math.max(1, Math.min(TimeUnit.NANOSECONDS.toMillis(wait), 50)));
-                return null;
-            }
+    /**
+     * The first batch waiting for its send, unless a replay's backoff is still running; else waits a little
+     * and returns null. Holds {@link #lock}.
+     */
+    private @Nullable Work nextToSend() throws InterruptedException {
+        if (sentCount == outstanding.size()) {
+            lock.wait(50);
+            return null;
         }
-        return incoming.poll(50, TimeUnit.MILLISECONDS);
+        long wait = retryNotBefore - System.nanoTime();
+        if (wait > 0) {
+            lock.wait(Math.max(1, Math.min(TimeUnit.NANOSECONDS.toMillis(wait), 50)));
+            return null;
+        }
+        return outstanding.get(sentCount);
     }
 
-    private void send(Work work) {
+    private void send(Work work, int attempt) {
         CompletionStage<Void> stage;
         try {
             stage = binding.sink().send(work.batch);
@@ -184,43 +199,83 @@ final class SinkDriver implements Runnable {
             // Sinks must report failures through the stage; a throw is still handled, and named.
             stage = CompletableFuture.failedFuture(e);
         }
-        stage.whenComplete((ok, error) -> onComplete(work, error));
+        stage.whenComplete((ok, error) -> onComplete(work, attempt, error));
     }
 
-    private void onComplete(Work work, @Nullable Throwable error) {
+    private void onComplete(Work work, int attempt, @Nullable Throwable error) {
         Throwable cause = unwrap(error);
-        if (cause == null) {
-            synchronized (retryQueue) {
+        synchronized (lock) {
+            if (work.attempt != attempt) {
+                return;
+            }
+            if (cause == null) {
                 consecutiveFailures = 0;
+                work.succeeded = true;
+                report(work, SinkOutcome.State.DELIVERED);
+                settle();
+            } else if (cause instanceof RetryableException) {
+                replayFrom(work, cause);
+            } else if (binding.required()) {
+                meters.failure();
+                failPipeline.accept(new DeltaforgeException("sink '" + sinkId() + "' failed for good on batch "
+                        + work.batch.sequence() + describeFirst(work.batch) + ": " + cause.getMessage()
+                        + "; the source was not acknowledged past this batch, so a restart resends it", cause));
+            } else {
+                meters.failure();
+                log.error("optional sink '{}' dropped batch {}{}: {}", sinkId(), work.batch.sequence(),
+                        describeFirst(work.batch), cause.toString());
+                outstanding.remove(work);
+                sentCount--;
+                unconfirmed.release();
+                report(work, SinkOutcome.State.FAILED);
+                settle();
             }
-            meters.confirmed(work.batch, work.submittedNanos);
-            confirm(work, SinkOutcome.State.DELIVERED);
-        } else if (cause instanceof RetryableException) {
-            meters.retry();
-            synchronized (retryQueue) {
-                Duration delay = backoff.delay(consecutiveFailures++);
-                retryNotBefore = System.nanoTime() + delay.toNanos();
-                retryQueue.add(work);
-                retryQueue.notifyAll();
-                log.warn("sink '{}': batch {} failed, retrying in {} ms: {}", sinkId(), work.batch.sequence(),
-                        delay.toMillis(), cause.getMessage());
-            }
-        } else if (binding.required()) {
-            meters.failure();
-            failPipeline.accept(new DeltaforgeException("sink '" + sinkId() + "' failed for good on batch "
-                    + work.batch.sequence() + describeFirst(work.batch) + ": " + cause.getMessage()
-                    + "; the source was not acknowledged past this batch, so a restart resends it", cause));
-        } else {
-            meters.failure();
-            log.error("optional sink '{}' dropped batch {}{}: {}", sinkId(), work.batch.sequence(),
-                    describeFirst(work.batch), cause.toString());
-            confirm(work, SinkOutcome.State.FAILED);
         }
     }
 
-    private void confirm(Work work, SinkOutcome.State state) {
+    /**
+     * Schedules the failed batch and every later one sent in this round for sending again, in order, after a
+     * backoff; their pending answers no longer count. Holds {@link #lock}.
+     */
+    private void replayFrom(Work failed, Throwable cause) {
+        meters.retry();
+        int from = outstanding.indexOf(failed);
+        for (int i = from; i < sentCount; i++) {
+            Work w = outstanding.get(i);
+            w.attempt++;
+            w.succeeded = false;
+        }
+        int later = sentCount - from - 1;
+        sentCount = from;
+        Duration delay = backoff.delay(consecutiveFailures++);
+        retryNotBefore = System.nanoTime() + delay.toNanos();
+        lock.notifyAll();
+        log.warn("sink '{}': batch {} failed, resending it{} in {} ms: {}", sinkId(), failed.batch.sequence(),
+                later == 0 ? "" : " and the " + later + " sent after it", delay.toMillis(), cause.getMessage());
+    }
+
+    /**
+     * Tells the coordinator once how the sink finished with a batch: a batch the sink stored counts as
+     * delivered even if a replay sends it again. Holds {@link #lock}.
+     */
+    private void report(Work work, SinkOutcome.State state) {
+        if (work.reported) {
+            return;
+        }
+        work.reported = true;
+        if (state == SinkOutcome.State.DELIVERED) {
+            meters.confirmed(work.batch, work.submittedNanos);
+        }
         coordinator.complete(work.entry, index, state);
-        unconfirmed.release();
+    }
+
+    /** Gives back the window places of the batches that succeeded with every batch before them. Holds {@link #lock}. */
+    private void settle() {
+        while (!outstanding.isEmpty() && outstanding.get(0).succeeded) {
+            outstanding.remove(0);
+            sentCount--;
+            unconfirmed.release();
+        }
     }
 
     /**
@@ -255,6 +310,22 @@ final class SinkDriver implements Runnable {
         return t;
     }
 
-    private record Work(CommitCoordinator.Entry entry, Batch batch, long submittedNanos) {
+    /** One batch for this sink; the mutable fields are guarded by the driver's lock. */
+    private static final class Work {
+        final CommitCoordinator.Entry entry;
+        final Batch batch;
+        final long submittedNanos;
+        /** Raised by each replay that includes this batch, so answers to earlier sends are ignored. */
+        int attempt;
+        /** The send of the current attempt succeeded. */
+        boolean succeeded;
+        /** The coordinator was told how this batch ended. */
+        boolean reported;
+
+        Work(CommitCoordinator.Entry entry, Batch batch, long submittedNanos) {
+            this.entry = entry;
+            this.batch = batch;
+            this.submittedNanos = submittedNanos;
+        }
     }
 }

@@ -24,8 +24,10 @@ import io.deltaforge.api.ChangeEvent;
 import java.util.ArrayList;
 import java.util.List;
 import java.time.Duration;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -84,8 +86,7 @@ class EngineTest {
         source.records.addAll(tx(1, 100, 3));
 
         await().atMost(5, TimeUnit.SECONDS).until(() -> !sink.sent.isEmpty());
-        sleep(100);
-        assertThat(source.acknowledged).isEmpty();
+        assertStays(Duration.ofMillis(100), () -> source.acknowledged.isEmpty());
 
         gate.complete(null);
         await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
@@ -112,8 +113,7 @@ class EngineTest {
         records.subList(0, 10).forEach(source.records::add);
 
         await().atMost(5, TimeUnit.SECONDS).until(() -> sink.sent.size() >= 2);
-        sleep(100);
-        assertThat(source.acknowledged).isEmpty();
+        assertStays(Duration.ofMillis(100), () -> source.acknowledged.isEmpty());
 
         source.records.add(records.get(10));
         await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
@@ -135,6 +135,60 @@ class EngineTest {
         assertThat(sink.sent).hasSize(4);
         assertThat(sink.sent).allSatisfy(b -> assertThat(b.size()).isEqualTo(2));
         assertThat(pipeline.status().state()).isEqualTo(PipelineState.RUNNING);
+    }
+
+    @Test
+    void afterARetryableFailureTheSinkGetsThatBatchAndEveryLaterOneAlreadySentAgainInOrderBeforeAnythingNew() {
+        FakeSink sink = new FakeSink("a");
+        CompletableFuture<Void> firstAttemptOfBatch1 = new CompletableFuture<>();
+        AtomicInteger sends = new AtomicInteger();
+        sink.behaviour = b -> sends.incrementAndGet() == 1 ? firstAttemptOfBatch1 : CompletableFuture.completedFuture(null);
+        startAndSendOneBatchPerTransaction(sink, 3);
+        // Batches 2 and 3 were stored before the hole that batch 1's failure leaves: they go again after it.
+        firstAttemptOfBatch1.completeExceptionally(new RetryableException("connection lost"));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> sink.sent.size() == 6);
+        source.records.addAll(tx(4, 400, 1));
+
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(401).equals(source.lastAck()));
+        assertThat(sequences(sink)).containsExactly(1L, 2L, 3L, 1L, 2L, 3L, 4L);
+    }
+
+    @Test
+    void aReplayThatFailsAgainStartsOverFromTheBatchThatFailedAndIgnoresTheSupersededAnswers() {
+        FakeSink sink = new FakeSink("a");
+        List<CompletableFuture<Void>> answers = new CopyOnWriteArrayList<>();
+        sink.behaviour = b -> {
+            CompletableFuture<Void> answer = new CompletableFuture<>();
+            answers.add(answer);
+            return answer;
+        };
+        startAndSendOneBatchPerTransaction(sink, 3);
+        answers.get(1).completeExceptionally(new RetryableException("batch 2 lost"));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> sink.sent.size() == 5);
+        // The first sends of batches 2 and 3 were superseded by the replay: their late answers change nothing.
+        answers.get(2).completeExceptionally(new RetryableException("late answer to a superseded send"));
+        answers.get(0).completeExceptionally(new RetryableException("batch 1 lost"));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> sink.sent.size() == 8);
+        sink.behaviour = b -> CompletableFuture.completedFuture(null);
+        answers.subList(3, 8).forEach(a -> a.complete(null));
+
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(301).equals(source.lastAck()));
+        assertThat(sequences(sink)).containsExactly(1L, 2L, 3L, 2L, 3L, 1L, 2L, 3L);
+    }
+
+    /** Transactions 1 to n, committing at 100, 200, ..., each its own batch, all sent without waiting. */
+    private void startAndSendOneBatchPerTransaction(FakeSink sink, int n) {
+        pipeline = builder().sink(sink).maxInFlightBatches(8).build();
+        pipeline.start();
+        for (int i = 1; i <= n; i++) {
+            source.records.addAll(tx(i, i * 100L, 1));
+            int expected = i;
+            await().atMost(5, TimeUnit.SECONDS).until(() -> sink.sent.size() == expected);
+        }
+    }
+
+    private static List<Long> sequences(FakeSink sink) {
+        return sink.sent.stream().map(Batch::sequence).toList();
     }
 
     @Test
@@ -184,8 +238,7 @@ class EngineTest {
         source.records.addAll(tx(1, 100, 2));
 
         await().atMost(5, TimeUnit.SECONDS).until(() -> !fast.sent.isEmpty() && !slow.sent.isEmpty());
-        sleep(100);
-        assertThat(source.acknowledged).isEmpty();
+        assertStays(Duration.ofMillis(100), () -> source.acknowledged.isEmpty());
         gate.complete(null);
         await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
     }
@@ -218,8 +271,7 @@ class EngineTest {
         source.records.add(new Heartbeat(new Lsn(500)));
 
         await().atMost(5, TimeUnit.SECONDS).until(() -> !sink.sent.isEmpty());
-        sleep(200);
-        assertThat(source.acknowledged).isEmpty();
+        assertStays(Duration.ofMillis(200), () -> source.acknowledged.isEmpty());
         gate.complete(null);
         await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(500).equals(source.lastAck()));
     }
@@ -325,11 +377,9 @@ class EngineTest {
         hanging.behaviour = EngineTest::never;
         io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
                 new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
-        pipeline = new Engine(new Engine.Settings("patience", source, List.of(
-                SinkBinding.of(main).withEnvelope(Fakes.TEXT),
-                SinkBinding.of(hanging).withEnvelope(Fakes.TEXT).withRequired(false)),
-                BatchConfig.defaults(), CommitPolicy.required(), 100, 2, Duration.ofMillis(5), Duration.ofMillis(20),
-                registry, io.deltaforge.api.EventFilter.ALL, Duration.ofMillis(100)));
+        pipeline = builder().name("patience").sink(main).sink(SinkBinding.of(hanging).withRequired(false))
+                .queueCapacity(100).maxInFlightBatches(2).meterRegistry(registry)
+                .optionalSinkPatience(Duration.ofMillis(100)).build();
         pipeline.start();
         for (int i = 1; i <= 6; i++) {
             source.records.addAll(tx(i, i * 100L, 1));
@@ -349,12 +399,9 @@ class EngineTest {
         FakeSink other = new FakeSink("other");
         FakeSink hanging = new FakeSink("hanging");
         hanging.behaviour = EngineTest::never;
-        pipeline = new Engine(new Engine.Settings("quorum", source, List.of(
-                SinkBinding.of(main).withEnvelope(Fakes.TEXT),
-                SinkBinding.of(other).withEnvelope(Fakes.TEXT).withRequired(false),
-                SinkBinding.of(hanging).withEnvelope(Fakes.TEXT).withRequired(false)),
-                BatchConfig.defaults(), CommitPolicy.quorum(2), 100, 2, Duration.ofMillis(5), Duration.ofMillis(20),
-                null, io.deltaforge.api.EventFilter.ALL, Duration.ofMillis(100)));
+        pipeline = builder().name("quorum").sink(main).sink(SinkBinding.of(other).withRequired(false))
+                .sink(SinkBinding.of(hanging).withRequired(false)).commitPolicy(CommitPolicy.quorum(2))
+                .queueCapacity(100).maxInFlightBatches(2).optionalSinkPatience(Duration.ofMillis(100)).build();
         pipeline.start();
         for (int i = 1; i <= 2; i++) {
             source.records.addAll(tx(i, i * 100L, 1));
@@ -364,8 +411,7 @@ class EngineTest {
         source.records.addAll(tx(3, 300, 1));
         await().atMost(5, TimeUnit.SECONDS).until(() -> main.sent.size() == 3);
         source.records.addAll(tx(4, 400, 1));
-        sleep(500);
-        assertThat(main.sent).hasSize(3);
+        assertStays(Duration.ofMillis(500), () -> main.sent.size() == 3);
         assertThat(hanging.sent).hasSize(2);
         assertThat(source.lastAck()).isEqualTo(new Lsn(301));
     }
@@ -448,7 +494,7 @@ class EngineTest {
     @Test
     void aTrimmedColumnNeverReachesTheEnvelope() {
         FakeSink sink = new FakeSink("a");
-        java.util.List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.List<String> seen = new CopyOnWriteArrayList<>();
         pipeline = Pipeline.builder().source(source).sink(sink)
                 .envelope(e -> {
                     seen.add(String.valueOf(e.after()));
@@ -474,8 +520,7 @@ class EngineTest {
         assertThat(pipeline.status().state()).isEqualTo(PipelineState.PAUSED);
         sleep(250); // a poll already under way when pausing may still finish
         source.records.addAll(tx(2, 200, 1));
-        sleep(300);
-        assertThat(source.records).hasSize(2);
+        assertStays(Duration.ofMillis(300), () -> source.records.size() == 2);
         assertThat(source.lastAck()).isEqualTo(new Lsn(101));
 
         pipeline.resume();
@@ -504,11 +549,41 @@ class EngineTest {
     }
 
     @Test
+    void toBuilderStartsFromThisPipelinesConfigurationAndLeavesThePipelineAlone() {
+        FakeSink first = new FakeSink("first");
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        Pipeline original = builder().name("original").sink(first).batch(BatchConfig.defaults().withMaxEvents(2))
+                .meterRegistry(registry).build();
+        FakeSink second = new FakeSink("second");
+        Pipeline.Builder variant = original.toBuilder().name("variant").sinks(List.of(SinkBinding.of(second)));
+        assertThat(original.toBuilder()).as("a new builder each time").isNotSameAs(variant);
+
+        pipeline = variant.build();
+        pipeline.start();
+        source.records.addAll(tx(1, 100, 5));
+
+        // The variant kept the envelope, the batch size and the meter registry, and sends to its own sink.
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
+        assertThat(pipeline.name()).isEqualTo("variant");
+        assertThat(original.name()).isEqualTo("original");
+        assertThat(second.sent).allSatisfy(b -> assertThat(b.size()).isLessThanOrEqualTo(2));
+        assertThat(second.sent.stream().mapToInt(Batch::size).sum()).isEqualTo(5);
+        assertThat(first.sent).isEmpty();
+        assertThat(registry.find("deltaforge.batches").tag("pipeline", "variant").counter()).isNotNull();
+    }
+
+    @Test
     void builderReportsEveryProblemAtOnce() {
-        assertThatThrownBy(() -> Pipeline.builder().queueCapacity(0).build())
+        assertThatThrownBy(() -> Pipeline.builder().queueCapacity(0).optionalSinkPatience(Duration.ofSeconds(-1)).build())
                 .hasMessageContaining("source: is required")
+                .hasMessageContaining("optionalSinkPatience")
                 .hasMessageContaining("sinks: at least one sink")
                 .hasMessageContaining("queueCapacity");
+    }
+
+    /** Fails as soon as {@code condition} stops holding within {@code period}: what must not happen, does not. */
+    private static void assertStays(Duration period, Callable<Boolean> condition) {
+        await().during(period).atMost(period.plusSeconds(5)).until(condition);
     }
 
     private static void sleep(long ms) {

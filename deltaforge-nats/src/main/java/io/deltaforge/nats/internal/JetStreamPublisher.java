@@ -5,32 +5,22 @@ import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.RetryableException;
 import io.deltaforge.spi.Batch;
 import io.deltaforge.spi.Message;
-import io.nats.client.AuthenticationException;
 import io.nats.client.Connection;
-import io.nats.client.ConnectionListener;
-import io.nats.client.ErrorListener;
 import io.nats.client.JetStream;
-import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
-import io.nats.client.Nats;
-import io.nats.client.Options;
 import io.nats.client.api.PublishAck;
 import io.nats.client.api.StreamConfiguration;
-import io.nats.client.api.StreamInfo;
 import io.nats.client.impl.Headers;
 import io.nats.client.support.NatsJetStreamConstants;
 import java.io.IOException;
-import io.nats.client.api.StorageType;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -48,28 +38,19 @@ import org.slf4j.LoggerFactory;
 public final class JetStreamPublisher {
     private static final Logger log = LoggerFactory.getLogger(JetStreamPublisher.class);
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
-    private static final long NONE = Long.MAX_VALUE;
     static final String CONTENT_TYPE = "Content-Type";
 
     private final NatsSinkSettings settings;
     private final String name;
     private final Semaphore window;
     private final ByteWindow bytesWindow;
-    private final AtomicLong deadLettered = new AtomicLong();
-    /** Set from the first connection loss until a new connection is up, so each is logged once. */
-    private final AtomicBoolean outage = new AtomicBoolean();
-    private final AtomicInteger failedConnects = new AtomicInteger();
-    /** Permission errors the server reported, e.g. {@code Permissions Violation for Publish to "x"}. */
-    private final java.util.Set<String> deniedSubjects = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    /** What jnats last reported through the error listener; a failed TLS handshake only shows up there. */
-    private final java.util.concurrent.atomic.AtomicReference<@Nullable Exception> lastConnectionError =
-            new java.util.concurrent.atomic.AtomicReference<>();
+    private final NatsConnector connector;
+    private final StreamSetup streamSetup;
+    private final DeadLetters deadLetters;
     /** The smallest size limit for one message (server max_payload, stream max_msg_size); 0: unknown. */
     private volatile long sizeLimit;
     private final AtomicLong published = new AtomicLong();
     private final AtomicLong duplicates = new AtomicLong();
-    /** The lowest batch sequence that failed retryably and has not been sent again; NONE when none. */
-    private final AtomicLong failedSequence = new AtomicLong(NONE);
     /** Set when JetStream stopped answering; the next send checks the stream before publishing. */
     private volatile boolean recheckStream;
     /** The size limits seen at start, for error messages. */
@@ -87,6 +68,9 @@ public final class JetStreamPublisher {
         this.name = "sink " + settings.id();
         this.window = new Semaphore(settings.maxInFlight());
         this.bytesWindow = new ByteWindow(settings.maxInFlightBytes());
+        this.connector = new NatsConnector(settings, name);
+        this.streamSetup = new StreamSetup(settings, name);
+        this.deadLetters = new DeadLetters(settings, name);
     }
 
     public long published() {
@@ -99,7 +83,7 @@ public final class JetStreamPublisher {
 
     /** Events replaced by a dead-letter record because they were too big. */
     public long deadLettered() {
-        return deadLettered.get();
+        return deadLetters.count();
     }
 
     /** Payload bytes waiting for acknowledgement now. */
@@ -112,11 +96,6 @@ public final class JetStreamPublisher {
         return nc != null && nc.getStatus() == Connection.Status.CONNECTED;
     }
 
-    /** Free places in the in-flight window, for metrics and tests. */
-    public int availableWindow() {
-        return window.availablePermits();
-    }
-
     // ---- start ---------------------------------------------------------------------------------------
 
     public void start() {
@@ -124,19 +103,21 @@ public final class JetStreamPublisher {
             throw new IllegalStateException(name + " was already started");
         }
         // Marked started only once it worked: the engine calls start() again after a passing failure.
-        Connection nc = connect();
+        Connection nc = connector.connect();
         connection = nc;
         try {
-            checkStream(nc.jetStreamManagement(), true, null);
+            JetStreamManagement jsm = nc.jetStreamManagement();
+            limits(nc, streamSetup.check(jsm, StreamSetup.Mode.CREATE_IF_ALLOWED));
+            deadLetters.checkSubject(jsm);
             jetStream = nc.jetStream();
             started = true;
         } catch (IOException e) {
             connection = null;
-            closeQuietly(nc);
+            connector.closeQuietly(nc);
             throw jetStreamUnreachable(e);
         } catch (RuntimeException e) {
             connection = null;
-            closeQuietly(nc);
+            connector.closeQuietly(nc);
             throw e;
         }
     }
@@ -150,17 +131,18 @@ public final class JetStreamPublisher {
         if (started) {
             throw new IllegalStateException(name + " is started; check() is for an unstarted sink");
         }
-        Connection nc = connect();
-        connection = nc;
+        Connection nc = connector.connect();
         try {
-            List<String> notes = new ArrayList<>();
-            checkStream(nc.jetStreamManagement(), true, notes);
-            return notes;
+            JetStreamManagement jsm = nc.jetStreamManagement();
+            if (streamSetup.check(jsm, StreamSetup.Mode.REPORT_ONLY) == null) {
+                return List.of(streamSetup.creationNote());
+            }
+            deadLetters.checkSubject(jsm);
+            return List.of();
         } catch (IOException e) {
             throw jetStreamUnreachable(e);
         } finally {
-            connection = null;
-            closeQuietly(nc);
+            connector.closeQuietly(nc);
         }
     }
 
@@ -181,12 +163,12 @@ public final class JetStreamPublisher {
             return js;
         }
         if (nc != null) {
-            closeQuietly(nc);
+            connector.closeQuietly(nc);
         }
         connection = null;
         jetStream = null;
         try {
-            nc = connect();
+            nc = connector.connect();
             connection = nc;
             jetStream = nc.jetStream();
             limits(nc, null);
@@ -194,238 +176,11 @@ public final class JetStreamPublisher {
             recheckStream = true;
             return jetStream;
         } catch (IOException | RuntimeException e) {
-            int attempts = failedConnects.incrementAndGet();
+            int attempts = connector.reconnectFailed();
             log.debug("{}: reconnect attempt {} failed: {}", name, attempts, e.toString());
             acks.completeExceptionally(e instanceof DeltaforgeException de ? de
                     : new RetryableException(name + ": cannot reconnect for batch " + batch.sequence() + ": " + e, e));
             return null;
-        }
-    }
-
-    private Connection connect() {
-        Options.Builder options = new Options.Builder()
-                .servers(settings.servers().toArray(String[]::new))
-                .connectionName("deltaforge-" + settings.id())
-                // No reconnects inside jnats: a jnats reconnect keeps its outgoing queue and writes it to the
-                // new socket, so messages queued before the loss would reach the stream ahead of the resend
-                // of earlier messages that died in the old socket (seen in tests). Instead, a lost connection
-                // is closed (dropping its queue, failing its pending acks) and the next send() opens a fresh
-                // one; what the server got over the old TCP stream is a prefix of our publishes, and the
-                // engine's in-order resends follow it, so the stream keeps log order.
-                .maxReconnects(0)
-                // Publishes made while disconnected fail at once instead of being buffered (8 MB by
-                // default in jnats): NatsConnection.publishInternal throws IllegalStateException("Unable to
-                // queue any more messages during reconnect") when the buffer is 0, and the batch fails as
-                // retryable.
-                .reconnectBufferSize(0)
-                .connectionTimeout(Duration.ofMillis(Math.min(settings.sendTimeout().toMillis(), 5000)))
-                // Also the timeout of jnats' own request futures, which publishAsync makes: one that has no
-                // PubAck after a send timeout fails (TimeoutException) at the next sweep, within two send
-                // timeouts, and gives its window place back. The batch's own timer reports it sooner.
-                .requestCleanupInterval(settings.sendTimeout())
-                .useTimeoutException()
-                .maxMessagesInOutgoingQueue(Math.max(Options.DEFAULT_MAX_MESSAGES_IN_OUTGOING_QUEUE,
-                        settings.maxInFlight() + 1024))
-                .connectionListener(new LoggingListener(name))
-                .errorListener(new LoggingErrors(name));
-        NatsSinkSettings.Auth auth = settings.auth();
-        if (auth.credentialsFile() != null) {
-            options.credentialPath(auth.credentialsFile().toString());
-        }
-        if (auth.nkeySeedFile() != null) {
-            NKeySeedAuth nkey = new NKeySeedAuth(name, auth.nkeySeedFile());
-            nkey.check();
-            options.authHandler(nkey);
-        }
-        if (auth.username() != null && auth.password() != null) {
-            options.userInfo(auth.username().toCharArray(), auth.password().toCharArray());
-        }
-        if (auth.token() != null) {
-            options.token(auth.token().toCharArray());
-        }
-        NatsSinkSettings.Tls tls = settings.tls();
-        if (tls != null) {
-            if (tls.caFile() == null && tls.certFile() == null) {
-                try {
-                    options.sslContext(javax.net.ssl.SSLContext.getDefault());
-                } catch (java.security.NoSuchAlgorithmException e) {
-                    throw new DeltaforgeException(name + ": this JVM has no default TLS context: " + e.getMessage(), e);
-                }
-            } else {
-                options.sslContext(TlsContexts.create(name, tls.caFile(), tls.certFile(), tls.keyFile()));
-            }
-        }
-        Options built;
-        try {
-            built = options.build();
-        } catch (IllegalArgumentException | IllegalStateException e) {
-            throw new DeltaforgeException(name + ": invalid NATS connection options for "
-                    + settings.redactedServers() + ": " + e.getMessage(), e);
-        }
-        lastConnectionError.set(null);
-        try {
-            return Nats.connect(built);
-        } catch (AuthenticationException e) {
-            throw new DeltaforgeException(name + ": the NATS server at " + settings.redactedServers()
-                    + " refused our credentials (" + settings.authKind() + "): " + e.getMessage()
-                    + "; check credentials_file, nkey_seed_file, username/password or token", e);
-        } catch (IOException e) {
-            Exception reported = lastConnectionError.get();
-            Throwable tlsFailure = isTlsFailure(e) ? e : reported != null && isTlsFailure(reported) ? reported : null;
-            if (tlsFailure != null) {
-                throw new DeltaforgeException(name + ": TLS with the NATS server at " + settings.redactedServers()
-                        + " failed: " + rootMessage(tlsFailure) + "; check tls (ca_file for a private CA; cert_file and"
-                        + " key_file when the server verifies clients) and that the server has TLS enabled", e);
-            }
-            throw new RetryableException(name + ": cannot connect to NATS at " + settings.redactedServers() + ": "
-                    + e.getMessage() + "; is nats-server running and reachable?", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new RetryableException(name + ": interrupted while connecting to NATS", e);
-        }
-    }
-
-    /**
-     * Checks that the stream exists (creating it when configured to) and captures every subject the
-     * template can produce; at start also compares the configured stream settings, checks the dead-letter
-     * subject and reports the duplicate window. With {@code checkNotes} (a check that must change nothing), a
-     * stream to be created is noted there instead. Throws DeltaforgeException when the stream is unusable,
-     * IOException when JetStream did not answer.
-     */
-    private void checkStream(JetStreamManagement jsm, boolean atStart, @Nullable List<String> checkNotes)
-            throws IOException {
-        StreamInfo info;
-        try {
-            info = jsm.getStreamInfo(settings.stream());
-        } catch (JetStreamApiException e) {
-            if (e.getApiErrorCode() == Failures.STREAM_NOT_FOUND || e.getErrorCode() == 404) {
-                if (atStart && settings.createStream() && checkNotes != null) {
-                    checkNotes.add(name + ": stream '" + settings.stream() + "' does not exist yet; the first start "
-                            + "creates it (create_stream: true)");
-                    return;
-                }
-                if (atStart && settings.createStream()) {
-                    info = createStream(jsm);
-                } else {
-                    throw new DeltaforgeException(name + ": stream '" + settings.stream() + "' does not exist; create it"
-                            + " with subjects covering '" + wanted() + "' (e.g. nats stream add "
-                            + settings.stream() + " --subjects '" + suggestedFilter() + "') or set create_stream: true", e);
-                }
-            } else if (e.getErrorCode() == 503) {
-                throw new IOException("JetStream is not available: " + e.getErrorDescription(), e);
-            } else {
-                throw new DeltaforgeException(name + ": cannot read stream '" + settings.stream() + "': "
-                        + e.getErrorDescription() + " (err_code " + e.getApiErrorCode() + ")", e);
-            }
-        }
-        StreamConfiguration config = info.getConfiguration();
-        limits(connection, config);
-        List<String> subjects = config.getSubjects();
-        String pattern = wanted();
-        if (subjects.stream().noneMatch(f -> Subjects.covers(f, pattern))) {
-            throw new DeltaforgeException(name + ": stream '" + settings.stream() + "' does not capture subject"
-                    + (settings.subject().hasPlaceholders() ? " template '" + settings.subject() + "' (every subject"
-                    + " matching '" + pattern + "' must be captured by one of the stream's subjects)" : " '" + pattern + "'")
-                    + "; its subjects are " + subjects + ". Add a covering subject (e.g. nats stream edit "
-                    + settings.stream() + " --subjects '" + suggestedFilter() + "') or set subject to one the stream"
-                    + " captures");
-        }
-        if (!atStart) {
-            return;
-        }
-        compareWithConfigured(config);
-        checkDeadLetterSubject(jsm);
-        Duration window = config.getDuplicateWindow();
-        if (window == null || window.compareTo(settings.expectedRestart()) < 0) {
-            log.warn("{}: stream '{}' has a duplicate window of {}, shorter than expected_restart_secs ({} s);"
-                            + " events replayed after an outage or restart longer than the window will be stored"
-                            + " twice. Raise it (nats stream edit {} --dupe-window {}s) or lower expected_restart_secs",
-                    name, settings.stream(), window, settings.expectedRestart().toSeconds(), settings.stream(),
-                    settings.expectedRestart().toSeconds());
-        } else {
-            log.info("{}: stream '{}' captures '{}' (subjects {}), duplicate window {}", name, settings.stream(),
-                    settings.subject(), subjects, window);
-        }
-    }
-
-    /** The subjects the template can produce, as a pattern with {@code *} for placeholder tokens. */
-    private String wanted() {
-        return settings.subject().wildcard();
-    }
-
-    private StreamInfo createStream(JetStreamManagement jsm) throws IOException {
-        NatsSinkSettings.StreamSpec spec = settings.streamSpec();
-        List<String> subjects = spec.subjects().isEmpty() ? List.of(wanted()) : spec.subjects();
-        StreamConfiguration.Builder b = StreamConfiguration.builder()
-                .name(settings.stream())
-                .subjects(subjects)
-                .storageType("memory".equals(spec.storage()) ? StorageType.Memory : StorageType.File)
-                .replicas(spec.replicas() == null ? 1 : spec.replicas())
-                .duplicateWindow(spec.duplicateWindow() == null ? settings.expectedRestart() : spec.duplicateWindow());
-        if (spec.maxAge() != null) {
-            b.maxAge(spec.maxAge());
-        }
-        try {
-            StreamInfo info = jsm.addStream(b.build());
-            log.info("{}: created stream '{}' with subjects {}, {} storage, {} replica(s), duplicate window {}, max age {}",
-                    name, settings.stream(), subjects, info.getConfiguration().getStorageType(),
-                    info.getConfiguration().getReplicas(), info.getConfiguration().getDuplicateWindow(),
-                    info.getConfiguration().getMaxAge());
-            return info;
-        } catch (JetStreamApiException e) {
-            if (e.getErrorCode() == 503) {
-                throw new IOException("JetStream is not available: " + e.getErrorDescription(), e);
-            }
-            throw new DeltaforgeException(name + ": cannot create stream '" + settings.stream() + "' with subjects "
-                    + subjects + ": " + e.getErrorDescription() + " (err_code " + e.getApiErrorCode()
-                    + "); another stream may already capture these subjects, or the account may lack JetStream", e);
-        }
-    }
-
-    /** Reports every configured stream setting that the existing stream does not have; never changes it. */
-    private void compareWithConfigured(StreamConfiguration actual) {
-        if (!settings.createStream()) {
-            return;
-        }
-        NatsSinkSettings.StreamSpec spec = settings.streamSpec();
-        List<String> diffs = new ArrayList<>();
-        if (!spec.subjects().isEmpty() && !new HashSet<>(spec.subjects()).equals(new HashSet<>(actual.getSubjects()))) {
-            diffs.add("subjects " + actual.getSubjects() + " (configured " + spec.subjects() + ")");
-        }
-        if (spec.storage() != null && !actual.getStorageType().toString().equalsIgnoreCase(spec.storage())) {
-            diffs.add("storage " + actual.getStorageType().toString().toLowerCase(java.util.Locale.ROOT)
-                    + " (configured " + spec.storage() + ")");
-        }
-        if (spec.replicas() != null && actual.getReplicas() != spec.replicas()) {
-            diffs.add("replicas " + actual.getReplicas() + " (configured " + spec.replicas() + ")");
-        }
-        if (spec.duplicateWindow() != null && !spec.duplicateWindow().equals(actual.getDuplicateWindow())) {
-            diffs.add("duplicate_window " + actual.getDuplicateWindow().toSeconds() + " s (configured "
-                    + spec.duplicateWindow().toSeconds() + " s)");
-        }
-        if (spec.maxAge() != null && !spec.maxAge().equals(actual.getMaxAge())) {
-            diffs.add("max_age " + actual.getMaxAge().toSeconds() + " s (configured " + spec.maxAge().toSeconds() + " s)");
-        }
-        if (!diffs.isEmpty()) {
-            throw new DeltaforgeException(name + ": stream '" + settings.stream() + "' exists with " + String.join(", ", diffs)
-                    + "; DeltaForge never changes an existing stream: edit the stream (nats stream edit "
-                    + settings.stream() + ") or make stream_config match it");
-        }
-    }
-
-    private void checkDeadLetterSubject(JetStreamManagement jsm) throws IOException {
-        String dlq = settings.deadLetterSubject();
-        if (dlq == null) {
-            return;
-        }
-        try {
-            if (jsm.getStreamNames(dlq).isEmpty()) {
-                throw new DeltaforgeException(name + ": no stream captures dead_letter_subject '" + dlq + "'; add it to"
-                        + " a stream's subjects (e.g. to '" + settings.stream() + "') or choose a captured subject");
-            }
-        } catch (JetStreamApiException e) {
-            throw new DeltaforgeException(name + ": cannot check dead_letter_subject '" + dlq + "': "
-                    + e.getErrorDescription(), e);
         }
     }
 
@@ -445,12 +200,6 @@ public final class JetStreamPublisher {
         sizeLimit = limit == Long.MAX_VALUE ? 0 : limit;
     }
 
-    private String suggestedFilter() {
-        String subject = wanted();
-        int dot = subject.indexOf('.');
-        return dot < 0 ? subject : subject.substring(0, dot) + ".>";
-    }
-
     // ---- send ----------------------------------------------------------------------------------------
 
     /** Publishes the batch; never throws. See NatsSink for the contract. */
@@ -468,9 +217,6 @@ public final class JetStreamPublisher {
                         + " messages) was not fully acknowledged within " + settings.batchTimeout().toMillis()
                         + " ms; it will be resent", cause);
             }
-            if (cause instanceof RetryableException) {
-                failedSequence.accumulateAndGet(batch.sequence(), Math::min);
-            }
             result.completeExceptionally(cause);
         });
         try {
@@ -486,9 +232,6 @@ public final class JetStreamPublisher {
     private void publishAll(Batch batch, CompletableFuture<Void> acks) {
         if (!started || closed) {
             acks.completeExceptionally(new IllegalStateException(name + ": send() before start() or after close()"));
-            return;
-        }
-        if (!mayGoAhead(batch, acks)) {
             return;
         }
         JetStream js = connectedJetStream(batch, acks);
@@ -515,7 +258,7 @@ public final class JetStreamPublisher {
             int size = body.length + headers.serializedLength();
             long limit = sizeLimit;
             if (limit > 0 && size > limit) {
-                String dlq = settings.deadLetterSubject();
+                String dlq = deadLetters.subject();
                 String what = "event " + event.id() + " of " + event.table() + " (op " + event.op().code() + ", LSN "
                         + event.position().lsn() + ", commit LSN " + event.position().commitLsn() + ") is " + size
                         + " bytes with headers, more than the " + limit + " bytes NATS accepts (" + limits + ")";
@@ -526,14 +269,11 @@ public final class JetStreamPublisher {
                     return;
                 }
                 log.warn("{}: {}; publishing its metadata to dead_letter_subject '{}' instead", name, what, dlq);
+                DeadLetters.Replacement replacement = deadLetters.replace(event, message.id(), subject, size, limit);
                 subject = dlq;
-                body = deadLetterRecord(event, subject, settings.subject().render(event), size, limit);
-                headers = new Headers();
-                headers.put(CONTENT_TYPE, "application/json");
-                headers.put("DeltaForge-Dead-Letter", "too-large");
-                headers.put(NatsJetStreamConstants.MSG_ID_HDR, message.id());
+                headers = replacement.headers();
+                body = replacement.body();
                 size = body.length + headers.serializedLength();
-                deadLettered.incrementAndGet();
             }
             if (!acquire(deadline, batch, acks, size)) {
                 return;
@@ -612,24 +352,6 @@ public final class JetStreamPublisher {
         });
     }
 
-    /**
-     * Keeps log order after a failure: while an earlier batch waits for its resend, later batches fail at
-     * once (the engine resends them after it) instead of reaching the stream ahead of it.
-     */
-    private boolean mayGoAhead(Batch batch, CompletableFuture<Void> acks) {
-        long failed = failedSequence.get();
-        if (failed == NONE) {
-            return true;
-        }
-        if (batch.sequence() > failed) {
-            acks.completeExceptionally(new RetryableException(name + ": batch " + batch.sequence()
-                    + " waits for batch " + failed + ", which failed and is resent first to keep log order"));
-            return false;
-        }
-        failedSequence.compareAndSet(failed, NONE);
-        return true;
-    }
-
     /** After JetStream stopped answering, tells a deleted stream (permanent) from an outage (retryable). */
     private boolean streamStillUsable(CompletableFuture<Void> acks) {
         if (!recheckStream) {
@@ -640,7 +362,7 @@ public final class JetStreamPublisher {
             return true;
         }
         try {
-            checkStream(nc.jetStreamManagement(), false, null);
+            limits(nc, streamSetup.recheck(nc.jetStreamManagement()));
             recheckStream = false;
             return true;
         } catch (IOException e) {
@@ -672,56 +394,13 @@ public final class JetStreamPublisher {
         return false;
     }
 
-    private boolean permissionDenied(String subject) {
-        String quoted = "Publish to \"" + subject + "\"";
-        for (String error : deniedSubjects) {
-            if (error.contains(quoted)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** What replaces an oversized event on the dead-letter subject: enough to find and replay it. */
-    private byte[] deadLetterRecord(ChangeEvent event, String dlq, String subject, int size, long limit) {
-        StringBuilder json = new StringBuilder(256).append('{');
-        field(json, "id", event.id()).append(',');
-        field(json, "source", event.sourceId()).append(',');
-        field(json, "table", event.table().toString()).append(',');
-        field(json, "op", event.op().code()).append(',');
-        field(json, "lsn", event.position().lsn().toString()).append(',');
-        field(json, "commit_lsn", event.position().commitLsn().toString()).append(',');
-        json.append("\"index_in_tx\":").append(event.position().indexInTx()).append(',');
-        json.append("\"txid\":").append(event.position().xid()).append(',');
-        field(json, "subject", subject).append(',');
-        json.append("\"size\":").append(size).append(',');
-        json.append("\"limit\":").append(limit).append(',');
-        field(json, "reason", "too large").append('}');
-        return json.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-    }
-
-    private static StringBuilder field(StringBuilder json, String key, String value) {
-        json.append('"').append(key).append("\":\"");
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            if (c == '"' || c == '\\') {
-                json.append('\\').append(c);
-            } else if (c < 0x20) {
-                json.append(String.format("\\u%04x", (int) c));
-            } else {
-                json.append(c);
-            }
-        }
-        return json.append('"');
-    }
-
     private DeltaforgeException fail(ChangeEvent event, String subject, int payloadBytes, Throwable error) {
         DeltaforgeException e = Failures.classify(settings.id(), settings.stream(), subject,
                 settings.sendTimeout(), limits, event, payloadBytes, error);
         if (e instanceof RetryableException && String.valueOf(e.getMessage()).contains("no JetStream responder")) {
             recheckStream = true;
         }
-        if (e instanceof RetryableException && permissionDenied(subject)) {
+        if (e instanceof RetryableException && connector.permissionDenied(subject)) {
             // The server refuses the publish with -ERR and never acknowledges it: a resend cannot help.
             return new DeltaforgeException(name + ": the NATS server does not allow this user to publish to '"
                     + subject + "' (Permissions Violation), so event " + event.id() + " of " + event.table()
@@ -772,27 +451,11 @@ public final class JetStreamPublisher {
     private record HeaderTemplate(String contentType, Headers headers) {
     }
 
-    private static boolean isTlsFailure(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof javax.net.ssl.SSLException || t instanceof java.security.cert.CertificateException) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static String rootMessage(Throwable e) {
-        Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) {
-            t = t.getCause();
-        }
-        return t.getClass().getSimpleName() + ": " + t.getMessage();
-    }
-
     // ---- close ---------------------------------------------------------------------------------------
 
     public void close() {
         closed = true;
+        connector.closing();
         Connection nc = connection;
         connection = null;
         jetStream = null;
@@ -809,84 +472,7 @@ public final class JetStreamPublisher {
         } catch (Exception e) {
             log.debug("{}: drain did not finish cleanly: {}", name, e.toString());
         } finally {
-            closeQuietly(nc);
-        }
-    }
-
-    private void closeQuietly(Connection nc) {
-        try {
-            nc.close();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (RuntimeException e) {
-            log.debug("{}: closing the connection failed: {}", name, e.toString());
-        }
-    }
-
-    /** Logs connection changes; never prints URLs with user info. */
-    private final class LoggingListener implements ConnectionListener {
-        private final String name;
-
-        LoggingListener(String name) {
-            this.name = name;
-        }
-
-        /** Required by the interface; jnats calls the detailed variant below. */
-        @Override
-        @SuppressWarnings("deprecation")
-        public void connectionEvent(Connection conn, Events type) {
-            connectionEvent(conn, type, null, conn.getConnectedUrl());
-        }
-
-        @Override
-        public void connectionEvent(Connection conn, Events type, @Nullable Long time, @Nullable String uriDetails) {
-            String url = NatsSinkSettings.redact(uriDetails);
-            switch (type) {
-                case CONNECTED -> {
-                    if (outage.compareAndSet(true, false)) {
-                        log.info("{}: connected again to {} after {} failed attempt(s); resending from the first"
-                                + " unacknowledged batch", name, url, failedConnects.getAndSet(0));
-                    } else {
-                        log.info("{}: connected to {}", name, url);
-                    }
-                }
-                case DISCONNECTED -> {
-                    if (uriDetails == null) {
-                        log.debug("{}: a connection attempt failed", name);
-                    } else if (!closed && outage.compareAndSet(false, true)) {
-                        log.warn("{}: lost the connection to {}; unacknowledged batches will be resent over a new"
-                                + " connection once the server answers (further attempts are logged at debug)", name, url);
-                    } else {
-                        log.debug("{}: disconnected from {}", name, url);
-                    }
-                }
-                case RECONNECTED -> log.info("{}: reconnected to {}", name, url);
-                case CLOSED -> log.debug("{}: connection closed", name);
-                case LAME_DUCK -> log.info("{}: server {} is entering lame duck mode", name, url);
-                default -> log.debug("{}: connection event {}", name, type);
-            }
-        }
-    }
-
-    private final class LoggingErrors implements ErrorListener {
-        private final String name;
-
-        LoggingErrors(String name) {
-            this.name = name;
-        }
-
-        @Override
-        public void errorOccurred(Connection conn, String error) {
-            if (error.contains("Permissions Violation")) {
-                deniedSubjects.add(error);
-            }
-            log.warn("{}: server reported: {}", name, error);
-        }
-
-        @Override
-        public void exceptionOccurred(Connection conn, Exception exp) {
-            lastConnectionError.set(exp);
-            log.debug("{}: connection exception: {}", name, exp.toString());
+            connector.closeQuietly(nc);
         }
     }
 }

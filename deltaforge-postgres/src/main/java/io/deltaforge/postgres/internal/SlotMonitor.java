@@ -149,7 +149,7 @@ public final class SlotMonitor {
         try {
             Connection c = connection;
             if (c == null || c.isClosed()) {
-                c = ReplicationSession.connect(settings, false);
+                c = Connections.admin(settings);
                 connection = c;
             }
             long now = System.nanoTime();

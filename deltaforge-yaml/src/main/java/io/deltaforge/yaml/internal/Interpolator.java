@@ -1,25 +1,37 @@
 package io.deltaforge.yaml.internal;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Replaces {@code ${VAR}} and {@code ${VAR:-default}} in string values with environment variables;
+ * Replaces {@code ${VAR}} and {@code ${VAR:-default}} in string values with environment variables, and
+ * {@code ${file:/path}} with a file's content (trailing line breaks removed, see {@link SecretFiles});
  * {@code $${} stays a literal {@code ${}. It runs on parsed values, never on the YAML text, so a value
  * full of quotes, colons or newlines cannot change the document's structure.
  *
  * <p>As in the shell, the default applies when the variable is unset or empty.
+ *
+ * <p>It remembers the secrets it put in, so that messages can hide them ({@link #secrets()}): everything
+ * read from a file, and variables used in keys named like a password, token or secret.
  */
 final class Interpolator {
     private static final Pattern NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+    private static final String FILE = "file:";
+    private static final Pattern SECRET_KEY = Pattern.compile("(?i).*(password|token|secret).*");
+    /** Shorter values are not hidden: replacing every "ab" in a message would hide the message instead. */
+    private static final int MIN_HIDDEN_LENGTH = 4;
 
     private final Function<String, @Nullable String> env;
+    private final Set<String> secrets = new HashSet<>();
 
     Interpolator(Function<String, @Nullable String> env) {
         this.env = Objects.requireNonNull(env, "env");
@@ -44,19 +56,29 @@ final class Interpolator {
             return scalar;
         }
         List<String> errors = new ArrayList<>();
-        String result = interpolate(s, errors);
+        String result = interpolate(s, errors, SECRET_KEY.matcher(YamlPaths.lastKey(path)).matches());
         for (String e : errors) {
             problems.problem(path, e);
         }
         return new Node.ScalarNode(result, scalar.location());
     }
 
+    /** The values put in so far that messages must not show. */
+    Set<String> secrets() {
+        return Collections.unmodifiableSet(secrets);
+    }
+
+    String interpolate(String s, List<String> errors) {
+        return interpolate(s, errors, false);
+    }
+
     /**
      * Interpolates one string.
      *
      * @param errors receives one message per reference that cannot be resolved
+     * @param secret  whether the string is the value of a secret key: what variables put in is remembered
      */
-    String interpolate(String s, List<String> errors) {
+    private String interpolate(String s, List<String> errors, boolean secret) {
         StringBuilder out = new StringBuilder(s.length());
         int i = 0;
         while (i < s.length()) {
@@ -71,7 +93,13 @@ final class Interpolator {
                     out.append(s, i, s.length());
                     break;
                 }
-                out.append(resolve(s.substring(i + 2, close), errors));
+                String body = s.substring(i + 2, close);
+                boolean fromFile = body.startsWith(FILE);
+                String value = fromFile ? readFile(body.substring(FILE.length()), errors) : resolve(body, errors);
+                if ((fromFile || secret) && value.length() >= MIN_HIDDEN_LENGTH) {
+                    secrets.add(value);
+                }
+                out.append(value);
                 i = close + 1;
             } else {
                 out.append(c);
@@ -79,6 +107,19 @@ final class Interpolator {
             }
         }
         return out.toString();
+    }
+
+    private static String readFile(String file, List<String> errors) {
+        if (file.isBlank()) {
+            errors.add("'${file:}' names no file; write ${file:/run/secrets/NAME}");
+            return "";
+        }
+        try {
+            return SecretFiles.read(file);
+        } catch (IllegalArgumentException e) {
+            errors.add(e.getMessage());
+            return "";
+        }
     }
 
     private String resolve(String body, List<String> errors) {

@@ -93,6 +93,7 @@ public final class Loader {
         for (YamlReader.Document doc : docs) {
             Reporter r = new Reporter(problems, fileLabel, YamlPaths.index(doc.root()));
             Node root = interpolator.apply(doc.root(), "", r);
+            r.hide(interpolator.secrets());
             int line = firstLine(doc.root());
             String origin = sourceName + (line > 0 ? ":" + line : "");
             PipelineDefinition def = assembler.assemble(root, r, origin);

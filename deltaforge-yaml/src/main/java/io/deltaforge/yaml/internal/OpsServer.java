@@ -12,16 +12,13 @@ import io.deltaforge.api.PipelineStatus;
 import io.deltaforge.api.SnapshotRequest;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,29 +32,43 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code GET /metrics}: Prometheus text format</li>
  *   <li>{@code POST /pipelines/NAME/pause} and {@code .../resume}</li>
  *   <li>{@code POST /pipelines/NAME/snapshot} with {@code {"tables":["public.users"],"condition":"id > 10"}}
- *       ({@code condition} optional): starts an incremental snapshot; 202 when accepted, 400 naming the
- *       problem otherwise</li>
+ *       ({@code condition} optional, in the filter grammar of {@link SnapshotRequest}, never SQL): starts an
+ *       incremental snapshot; 202 when accepted, 400 naming the problem (and, for a condition, its position)
+ *       otherwise</li>
  * </ul>
+ * The {@code GET} endpoints are open. The {@code POST} ones change a pipeline (a pause lets WAL pile up on
+ * the database; a snapshot reads whole tables), so they are off unless a token is configured, and then
+ * need {@code Authorization: Bearer <token>}: 401 without one, 403 with a wrong one. While they are off
+ * they answer 403 saying how to turn them on: the request is understood and the path exists, so 404 would
+ * only send an operator looking for a typo.
+ *
+ * <p>Bodies over {@value #MAX_BODY_BYTES} bytes get 413, and every exchange has a deadline (see
+ * {@link DeadlineExecutor}), so a slow or oversized client cannot hold the server.
  * No body holds configuration, so secrets cannot leak through it.
- * One small daemon thread serves requests; {@link #close()} stops it.
+ * A few daemon threads serve requests; {@link #close()} stops them.
  */
 public final class OpsServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(OpsServer.class);
     private static final String JSON = "application/json; charset=utf-8";
     private static final String TEXT = "text/plain; charset=utf-8";
     private static final int MAX_BODY_BYTES = 64 * 1024;
+    private static final Duration REQUEST_DEADLINE = Duration.ofSeconds(10);
+    private static final int THREADS = 4;
+    private static final int QUEUED = 16;
     private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
     private final HttpServer server;
-    private final ExecutorService executor;
+    private final DeadlineExecutor executor;
+    private final BearerAuth auth;
     private final List<Pipeline> pipelines;
     private final PrometheusMeterRegistry registry;
     private final ObjectMapper json = new ObjectMapper();
 
-    private OpsServer(HttpServer server, ExecutorService executor, List<Pipeline> pipelines,
+    private OpsServer(HttpServer server, DeadlineExecutor executor, BearerAuth auth, List<Pipeline> pipelines,
                       PrometheusMeterRegistry registry) {
         this.server = server;
         this.executor = executor;
+        this.auth = auth;
         this.pipelines = pipelines;
         this.registry = registry;
     }
@@ -65,21 +76,29 @@ public final class OpsServer implements AutoCloseable {
     /**
      * Binds and starts serving.
      *
-     * @param address where to listen; port 0 picks a free one (see {@link #address()})
+     * @param address  where to listen; port 0 picks a free one (see {@link #address()})
+     * @param opsToken the bearer token that the POST endpoints require; null turns them off
      * @throws IOException when the address cannot be bound, e.g. the port is taken
      */
-    public static OpsServer start(InetSocketAddress address, List<Pipeline> pipelines, PrometheusMeterRegistry registry)
-            throws IOException {
+    public static OpsServer start(InetSocketAddress address, List<Pipeline> pipelines, PrometheusMeterRegistry registry,
+                                  @Nullable String opsToken) throws IOException {
+        return start(address, pipelines, registry, opsToken, REQUEST_DEADLINE);
+    }
+
+    /** As above, with the time one exchange may take from its first byte to its response. */
+    static OpsServer start(InetSocketAddress address, List<Pipeline> pipelines, PrometheusMeterRegistry registry,
+                           @Nullable String opsToken, Duration requestDeadline) throws IOException {
         HttpServer server = HttpServer.create(address, 16);
-        ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "deltaforge-http");
-            t.setDaemon(true);
-            return t;
-        });
+        DeadlineExecutor executor = new DeadlineExecutor(THREADS, QUEUED, requestDeadline);
         server.setExecutor(executor);
-        OpsServer ops = new OpsServer(server, executor, List.copyOf(pipelines), registry);
+        BearerAuth auth = new BearerAuth(opsToken);
+        OpsServer ops = new OpsServer(server, executor, auth, List.copyOf(pipelines), registry);
         server.createContext("/", ops::handle);
         server.start();
+        log.info(auth.enabled()
+                ? "http: POST /pipelines/NAME/pause|resume|snapshot enabled; they need the ops token as a bearer token"
+                : "http: POST /pipelines/NAME/pause|resume|snapshot disabled; set DELTAFORGE_OPS_TOKEN, "
+                        + "DELTAFORGE_OPS_TOKEN_FILE or --ops-token-file to enable them");
         log.info("http: serving /health, /ready, /metrics and /pipelines on {}:{}", address.getHostString(),
                 server.getAddress().getPort());
         return ops;
@@ -92,6 +111,10 @@ public final class OpsServer implements AutoCloseable {
 
     private void handle(HttpExchange ex) throws IOException {
         try (ex) {
+            if (RequestBody.declaredOver(ex, MAX_BODY_BYTES)) {
+                tooLarge(ex);
+                return;
+            }
             String path = ex.getRequestURI().getPath();
             boolean get = ex.getRequestMethod().equals("GET") || ex.getRequestMethod().equals("HEAD");
             if (path.startsWith("/pipelines/")) {
@@ -138,6 +161,9 @@ public final class OpsServer implements AutoCloseable {
             send(ex, 405, TEXT, "method not allowed; use POST\n");
             return;
         }
+        if (!authorized(ex)) {
+            return;
+        }
         Pipeline pipeline = pipelines.stream().filter(p -> p.name().equals(parts[2])).findFirst().orElse(null);
         if (pipeline == null) {
             send(ex, 404, TEXT, "no pipeline named '" + parts[2] + "'\n");
@@ -159,8 +185,11 @@ public final class OpsServer implements AutoCloseable {
     /** Starts an incremental snapshot; false when it answered with an error already. */
     private boolean snapshot(HttpExchange ex, Pipeline pipeline) throws IOException {
         SnapshotRequest request;
-        try (InputStream in = ex.getRequestBody()) {
-            request = snapshotRequest(json.readTree(in.readNBytes(MAX_BODY_BYTES)));
+        try {
+            request = snapshotRequest(json.readTree(RequestBody.read(ex, MAX_BODY_BYTES)));
+        } catch (RequestBody.TooLarge e) {
+            tooLarge(ex);
+            return false;
         } catch (IOException | IllegalArgumentException e) {
             send(ex, 400, TEXT, "bad snapshot request: " + Causes.oneLine(e) + "; expected a JSON body like "
                     + "{\"tables\":[\"public.users\"],\"condition\":\"id > 100\"} (condition optional)\n");
@@ -174,6 +203,29 @@ public final class OpsServer implements AutoCloseable {
                     "snapshot refused: " + Causes.oneLine(e) + "\n");
             return false;
         }
+    }
+
+    /** Answers 401 or 403 unless the request carries the configured bearer token. */
+    private boolean authorized(HttpExchange ex) throws IOException {
+        switch (auth.check(ex.getRequestHeaders().getFirst("Authorization"))) {
+            case ALLOWED -> {
+                return true;
+            }
+            case DISABLED -> send(ex, 403, TEXT, "pause, resume and snapshot are disabled: no ops token is "
+                    + "configured; start the runner with DELTAFORGE_OPS_TOKEN, DELTAFORGE_OPS_TOKEN_FILE or "
+                    + "--ops-token-file PATH and send 'Authorization: Bearer <token>'\n");
+            case MISSING -> {
+                ex.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+                send(ex, 401, TEXT, "this endpoint needs the ops token: send 'Authorization: Bearer <token>'\n");
+            }
+            case WRONG -> send(ex, 403, TEXT, "the bearer token is not the ops token\n");
+        }
+        return false;
+    }
+
+    private static void tooLarge(HttpExchange ex) throws IOException {
+        ex.getResponseHeaders().set("Connection", "close");
+        send(ex, 413, TEXT, "the request body is larger than " + MAX_BODY_BYTES + " bytes\n", true);
     }
 
     static SnapshotRequest snapshotRequest(@Nullable JsonNode body) {
@@ -193,7 +245,8 @@ public final class OpsServer implements AutoCloseable {
         }
         JsonNode condition = body.get("condition");
         if (condition != null && !condition.isNull() && !condition.isTextual()) {
-            throw new IllegalArgumentException("\"condition\" must be a string (an SQL boolean expression)");
+            throw new IllegalArgumentException("\"condition\" must be a string such as \"id > 10 AND status = "
+                    + "'open'\"");
         }
         Iterator<String> fields = body.fieldNames();
         while (fields.hasNext()) {
@@ -223,6 +276,12 @@ public final class OpsServer implements AutoCloseable {
     }
 
     private static void send(HttpExchange ex, int status, String contentType, String body) throws IOException {
+        send(ex, status, contentType, body, false);
+    }
+
+    /** @param drop close the connection without reading the rest of the request body */
+    private static void send(HttpExchange ex, int status, String contentType, String body, boolean drop)
+            throws IOException {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         ex.getResponseHeaders().set("Content-Type", contentType);
         ex.getResponseHeaders().set("Cache-Control", "no-store");
@@ -231,6 +290,12 @@ public final class OpsServer implements AutoCloseable {
         if (!head) {
             try (OutputStream out = ex.getResponseBody()) {
                 out.write(bytes);
+                if (drop) {
+                    // Closing the response stream reads the rest of the body to discard it. With this thread
+                    // interrupted, that read closes the channel at once instead (the response is written by
+                    // then); DeadlineExecutor clears the flag after the exchange.
+                    Thread.currentThread().interrupt();
+                }
             }
         }
     }
@@ -239,11 +304,6 @@ public final class OpsServer implements AutoCloseable {
     @Override
     public void close() {
         server.stop(1);
-        executor.shutdownNow();
-        try {
-            executor.awaitTermination(2, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        executor.close();
     }
 }

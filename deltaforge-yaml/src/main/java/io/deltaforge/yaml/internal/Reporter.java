@@ -14,12 +14,23 @@ final class Reporter {
     private final @Nullable String file;
     private final Map<String, Location> index;
     private final Set<String> paths = new HashSet<>();
+    private Set<String> hidden = Set.of();
     private int count;
 
     Reporter(List<Located> sink, @Nullable String file, Map<String, Location> index) {
         this.sink = sink;
         this.file = file;
         this.index = index;
+    }
+
+    /**
+     * From now on, each of these values is replaced by {@code ***} in messages: secrets that a provider
+     * might quote when it rejects a value.
+     *
+     * @param secrets read when a problem is reported, so it may grow
+     */
+    void hide(Set<String> secrets) {
+        hidden = secrets;
     }
 
     /** A problem located by its path. */
@@ -29,6 +40,9 @@ final class Reporter {
 
     void at(String path, Location location, String message) {
         paths.add(path);
+        for (String secret : hidden) {
+            message = message.replace(secret, "***");
+        }
         sink.add(new Located(new ConfigException.Problem(path, message), file, location.line(), location.column()));
         count++;
     }

@@ -48,6 +48,7 @@ class KillNineSnapshotChaosIT extends RealServers {
     /** The source's line after each snapshot window, e.g. "snapshot s@0/1 public.t: 1500 rows of ~20000 (...)". */
     private static final Pattern WINDOW = Pattern.compile(": \\d+ rows of ~\\d+ ");
     private static final Pattern RESUMED = Pattern.compile("resuming after (\\d+) rows");
+    private static final String OPS_TOKEN = "chaos-ops-token";
     private static final Pattern HTTP_PORT = Pattern.compile("http: serving .* on \\S+:(\\d+)$", Pattern.MULTILINE);
 
 
@@ -127,7 +128,7 @@ class KillNineSnapshotChaosIT extends RealServers {
         List<String> logs = new ArrayList<>();
         for (int trial = 1; trial <= kills; trial++) {
             Path log = tmp.resolve("runner-" + trial + ".log");
-            try (RunnerProcess runner = runner(config, log, Map.of("DELTAFORGE_METRICS_PORT", "0"))) {
+            try (RunnerProcess runner = runner(config, log, Map.of("DELTAFORGE_METRICS_PORT", "0", "DELTAFORGE_OPS_TOKEN", OPS_TOKEN))) {
                 if (trial == 1) {
                     requestSnapshot(runner, "inc", "{\"tables\": [\"public.inc_a\"]}");
                 }
@@ -256,6 +257,7 @@ class KillNineSnapshotChaosIT extends RealServers {
         HttpClient http = HttpClient.newHttpClient();
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port.group(1) + "/pipelines/"
                         + pipeline + "/snapshot")).timeout(Duration.ofSeconds(10))
+                .header("Authorization", "Bearer " + OPS_TOKEN)
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build();
         // 409 until the pipeline counts as running.
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();

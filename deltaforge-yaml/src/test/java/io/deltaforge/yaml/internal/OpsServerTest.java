@@ -12,11 +12,15 @@ import io.deltaforge.api.SnapshotRequest;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.ByteArrayOutputStream;
 import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -30,6 +34,7 @@ import org.junit.jupiter.api.Timeout;
 /** The HTTP endpoints over real HTTP, with pipelines whose status the test sets. */
 @Timeout(30)
 class OpsServerTest {
+    private static final String TOKEN = "0p5-t0ken-for-tests";
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     private final StatusPipeline users = new StatusPipeline("users");
@@ -68,6 +73,7 @@ class OpsServerTest {
         @Override public void close() { }
         @Override public void pause() { set(PipelineState.PAUSED, null); }
         @Override public void resume() { set(PipelineState.RUNNING, null); }
+        @Override public Pipeline.Builder toBuilder() { throw new UnsupportedOperationException(); }
 
         final List<SnapshotRequest> snapshots = new CopyOnWriteArrayList<>();
 
@@ -87,7 +93,12 @@ class OpsServerTest {
         return send(HttpRequest.newBuilder(uri(path)).GET());
     }
 
+    /** With the ops token, which GET endpoints ignore. */
     private HttpResponse<String> send(HttpRequest.Builder request) throws Exception {
+        return sendAs(request.header("Authorization", "Bearer " + TOKEN));
+    }
+
+    private HttpResponse<String> sendAs(HttpRequest.Builder request) throws Exception {
         return client.send(request.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
@@ -96,7 +107,7 @@ class OpsServerTest {
     }
 
     private void start() throws Exception {
-        server = OpsServer.start(new InetSocketAddress("127.0.0.1", 0), List.of(users, orders), registry);
+        server = OpsServer.start(new InetSocketAddress("127.0.0.1", 0), List.of(users, orders), registry, TOKEN);
     }
 
     @Test
@@ -207,6 +218,14 @@ class OpsServerTest {
                 .contains("\"tables\" must be a non-empty array");
         assertThat(post("/pipelines/users/snapshot", "{\"tables\":[\"t\"],\"where\":\"x\"}").body())
                 .contains("unknown field \"where\"");
+        HttpResponse<String> injected = post("/pipelines/users/snapshot",
+                "{\"tables\":[\"public.users\"],\"condition\":\"id > 0 OR pg_sleep(5) IS NULL\"}");
+        assertThat(injected.statusCode()).isEqualTo(400);
+        assertThat(injected.body()).startsWith("bad snapshot request: ")
+                .contains("condition at position 11: function calls such as pg_sleep(…) are not allowed");
+        assertThat(post("/pipelines/users/snapshot",
+                "{\"tables\":[\"public.users\"],\"condition\":\"1=1) UNION SELECT passwd FROM pg_shadow --\"}")
+                .body()).contains("condition at position 1: expected a column name");
         HttpResponse<String> refused = post("/pipelines/users/snapshot", "{\"tables\":[\"public.missing\"]}");
         assertThat(refused.statusCode()).isEqualTo(400);
         assertThat(refused.body()).contains("snapshot refused", "public.missing is not captured");
@@ -235,5 +254,108 @@ class OpsServerTest {
         HttpResponse<String> post = send(HttpRequest.newBuilder(uri("/health")).POST(HttpRequest.BodyPublishers.noBody()));
         assertThat(post.statusCode()).isEqualTo(405);
         assertThat(post.headers().firstValue("Allow")).hasValue("GET, HEAD");
+    }
+
+    @Test
+    void mutatingEndpointsNeedTheBearerToken() throws Exception {
+        start();
+        users.set(PipelineState.RUNNING, null);
+        HttpRequest.Builder pause = HttpRequest.newBuilder(uri("/pipelines/users/pause"))
+                .POST(HttpRequest.BodyPublishers.noBody());
+
+        HttpResponse<String> none = sendAs(pause.copy());
+        assertThat(none.statusCode()).isEqualTo(401);
+        assertThat(none.headers().firstValue("WWW-Authenticate")).hasValue("Bearer");
+        assertThat(none.body()).contains("Authorization: Bearer <token>");
+        assertThat(sendAs(pause.copy().header("Authorization", "Basic " + TOKEN)).statusCode()).isEqualTo(401);
+        HttpResponse<String> wrong = sendAs(pause.copy().header("Authorization", "Bearer " + TOKEN + "x"));
+        assertThat(wrong.statusCode()).isEqualTo(403);
+        assertThat(sendAs(pause.copy().header("Authorization", "Bearer " + TOKEN.substring(1))).statusCode())
+                .isEqualTo(403);
+        assertThat(users.status().state()).as("refused requests change nothing").isEqualTo(PipelineState.RUNNING);
+        assertThat(wrong.body()).doesNotContain(TOKEN);
+
+        assertThat(sendAs(pause.copy().header("Authorization", "bearer  " + TOKEN)).statusCode()).isEqualTo(200);
+        assertThat(users.status().state()).isEqualTo(PipelineState.PAUSED);
+    }
+
+    @Test
+    void withoutAConfiguredTokenMutatingEndpointsAreOffAndSayHowToEnableThem() throws Exception {
+        server = OpsServer.start(new InetSocketAddress("127.0.0.1", 0), List.of(users, orders), registry, null);
+        users.set(PipelineState.RUNNING, null);
+
+        for (String action : List.of("pause", "resume", "snapshot")) {
+            HttpResponse<String> r = send(HttpRequest.newBuilder(uri("/pipelines/users/" + action))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"tables\":[\"public.users\"]}")));
+            assertThat(r.statusCode()).as(action).isEqualTo(403);
+            assertThat(r.body()).contains("disabled", "DELTAFORGE_OPS_TOKEN", "--ops-token-file");
+        }
+        assertThat(users.status().state()).isEqualTo(PipelineState.RUNNING);
+        assertThat(users.snapshots).isEmpty();
+        assertThat(get("/health").statusCode()).isEqualTo(200);
+        assertThat(get("/metrics").statusCode()).isEqualTo(200);
+    }
+
+    /** A raw HTTP/1.1 exchange: what the JDK client cannot do, such as stopping halfway through a request. */
+    private String raw(String request) throws Exception {
+        try (Socket socket = new Socket("127.0.0.1", server.address().getPort())) {
+            socket.setSoTimeout(5_000);
+            socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+            socket.getOutputStream().flush();
+            ByteArrayOutputStream got = new ByteArrayOutputStream();
+            try {
+                socket.getInputStream().transferTo(got);
+            } catch (SocketTimeoutException e) {
+                throw new AssertionError("no end of the answer within 5 s; received: "
+                        + got.toString(StandardCharsets.ISO_8859_1));
+            }
+            return got.toString(StandardCharsets.ISO_8859_1);
+        }
+    }
+
+    private String postHeaders(String path, String extraHeaders) {
+        return "POST " + path + " HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + TOKEN + "\r\n"
+                + extraHeaders + "\r\n";
+    }
+
+    @Test
+    void aBodyDeclaredLargerThanTheLimitIsRefusedWithoutWaitingForIt() throws Exception {
+        start();
+        users.set(PipelineState.RUNNING, null);
+
+        // Only the headers are sent: an answer before the socket timeout shows the body was not awaited.
+        String response = raw(postHeaders("/pipelines/users/snapshot", "Content-Length: 10000000\r\n"));
+
+        assertThat(response).startsWith("HTTP/1.1 413").contains("larger than 65536 bytes");
+        assertThat(users.snapshots).isEmpty();
+    }
+
+    @Test
+    void aChunkedBodyLargerThanTheLimitIsRefused() throws Exception {
+        start();
+        users.set(PipelineState.RUNNING, null);
+        int size = 64 * 1024 + 1;
+
+        String response = raw(postHeaders("/pipelines/users/snapshot", "Transfer-Encoding: chunked\r\n")
+                + Integer.toHexString(size) + "\r\n" + "x".repeat(size) + "\r\n0\r\n\r\n");
+
+        assertThat(response).startsWith("HTTP/1.1 413");
+        assertThat(users.snapshots).isEmpty();
+    }
+
+    @Test
+    void aClientThatNeverFinishesItsRequestIsCutOffAtTheDeadline() throws Exception {
+        server = OpsServer.start(new InetSocketAddress("127.0.0.1", 0), List.of(users, orders), registry, TOKEN,
+                Duration.ofMillis(300));
+        users.set(PipelineState.RUNNING, null);
+
+        // Each would block its thread for good; the 5 s socket timeout fails the test unless the server
+        // closes the connection first.
+        assertThat(raw(postHeaders("/pipelines/users/snapshot", "Content-Length: 100\r\n") + "{\"tab"))
+                .as("body never finished").isEmpty();
+        assertThat(raw("GET /health HTTP/1.1\r\nHost: localhost\r\n")).as("headers never finished").isEmpty();
+
+        assertThat(get("/health").statusCode()).isEqualTo(200);
+        assertThat(users.snapshots).isEmpty();
     }
 }

@@ -7,6 +7,7 @@ import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.Pipeline;
 import io.deltaforge.api.PipelineState;
 import io.deltaforge.api.PipelineStatus;
+import io.deltaforge.api.SnapshotRequest;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -91,6 +92,10 @@ class SupervisorTest {
         }
 
         @Override public void close() { stop(); }
+        @Override public void pause() { }
+        @Override public void resume() { }
+        @Override public void snapshot(SnapshotRequest request) { }
+        @Override public Pipeline.Builder toBuilder() { throw new UnsupportedOperationException(); }
     }
 
     @Test

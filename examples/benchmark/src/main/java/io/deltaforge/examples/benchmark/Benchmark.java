@@ -110,6 +110,9 @@ public final class Benchmark {
             return;
         }
         List<String> a = Arrays.asList(args);
+        if (a.contains("--soak")) {
+            System.exit(Soak.run(a) ? 0 : 1);
+        }
         boolean quick = a.contains("--quick");
         Path out = Path.of(a.contains("--out") ? a.get(a.indexOf("--out") + 1) : "target/benchmark-results.json");
         new Benchmark(quick).run(a, out);
@@ -677,7 +680,7 @@ public final class Benchmark {
         System.out.println("-".repeat(72));
     }
 
-    private static Map<String, Object> machine() {
+    static Map<String, Object> machine() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("cores", Runtime.getRuntime().availableProcessors());
         m.put("java", System.getProperty("java.version"));

@@ -90,14 +90,19 @@ final class RssSampler {
     }
 
     private static long rssKb() {
+        return rssKb(Path.of("/proc/self/status"));
+    }
+
+    /** VmRSS of a {@code /proc/PID/status} file in kB; 0 when the process is gone or the OS is not Linux. */
+    static long rssKb(Path procStatus) {
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            for (String line : Files.readAllLines(procStatus)) {
                 if (line.startsWith("VmRSS:")) {
                     return Long.parseLong(line.replaceAll("\\D", ""));
                 }
             }
         } catch (Exception ignored) {
-            // Not Linux.
+            // Not Linux, or the process has exited.
         }
         return 0;
     }
