@@ -87,6 +87,54 @@ class SlotMonitorIT {
         }
     }
 
+    @Test
+    void aStreamWhoseServerProcessIsFrozenIsReconnectedAndResumesOnceTheServerAnswersAgain() throws Exception {
+        String name = "frozen";
+        pg.execute("CREATE TABLE public.frozen_t (id int PRIMARY KEY, v text)");
+        pg.execute("CREATE PUBLICATION frozen_pub FOR TABLE public.frozen_t");
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        java.util.concurrent.atomic.AtomicInteger delivered = new java.util.concurrent.atomic.AtomicInteger();
+        Sink counting = new Sink() {
+            @Override
+            public String id() {
+                return "count";
+            }
+
+            @Override
+            public CompletionStage<Void> send(Batch batch) {
+                delivered.addAndGet(batch.size());
+                return CompletableFuture.completedFuture(null);
+            }
+        };
+        PostgresSource source = PostgresSource.builder().id(name).dsn(pg.dsn()).slot(name + "_slot")
+                .publication(name + "_pub").statusInterval(Duration.ofSeconds(1))
+                .slotMonitorInterval(Duration.ofMillis(200)).stallTimeout(Duration.ofSeconds(2)).build();
+        try (Pipeline pipeline = Pipeline.builder().name(name).source(source).sink(counting).meterRegistry(registry)
+                .envelope(e -> new Message(e.id(), Map.of(), "text/plain", e.id().getBytes(StandardCharsets.UTF_8)))
+                .retryBackoff(Duration.ofMillis(100), Duration.ofMillis(500)).build()) {
+            pipeline.start();
+            pg.execute("INSERT INTO public.frozen_t VALUES (1, 'before')");
+            await().atMost(Duration.ofSeconds(60)).until(() -> delivered.get() == 1);
+            String walsender = pg.queryString("SELECT active_pid FROM pg_replication_slots WHERE slot_name = "
+                    + "'frozen_slot'");
+            signal("STOP", walsender);
+            try {
+                pg.execute("INSERT INTO public.frozen_t VALUES (2, 'while frozen')");
+                await().atMost(Duration.ofSeconds(60))
+                        .until(() -> gauge(registry, "deltaforge.slot.stall.reconnects") == 1.0);
+            } finally {
+                signal("CONT", walsender);
+            }
+            await().atMost(Duration.ofSeconds(60)).until(() -> delivered.get() >= 2);
+            assertThat(pipeline.status().state()).isEqualTo(PipelineState.RUNNING);
+        }
+    }
+
+    private static void signal(String signal, String pid) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + signal, pid).inheritIO().start();
+        assertThat(kill.waitFor()).as("kill -%s %s", signal, pid).isZero();
+    }
+
     /**
      * A small transaction the held sink never confirms, then plenty of WAL behind it. (Within one big
      * transaction the slot may be confirmed up to the middle of it, at a keep-alive position: the server replays

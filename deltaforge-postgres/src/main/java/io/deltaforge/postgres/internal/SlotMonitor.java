@@ -210,12 +210,6 @@ public final class SlotMonitor {
     private void closeConnection() {
         Connection c = connection;
         connection = null;
-        if (c != null) {
-            try {
-                c.close();
-            } catch (SQLException ignored) {
-                // closing a broken connection: nothing to do
-            }
-        }
+        Connections.closeQuietly(c);
     }
 }
