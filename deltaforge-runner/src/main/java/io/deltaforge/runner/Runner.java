@@ -1,13 +1,16 @@
-package io.deltaforge.yaml;
+package io.deltaforge.runner;
 
 import io.deltaforge.api.ConfigException;
 import io.deltaforge.api.Pipeline;
 import io.deltaforge.api.SinkBinding;
+import io.deltaforge.runner.internal.OpsServer;
+import io.deltaforge.runner.internal.ProgressReporter;
+import io.deltaforge.runner.internal.Supervisor;
+import io.deltaforge.yaml.PipelineConfigLoader;
+import io.deltaforge.yaml.PipelineDefinition;
+import io.deltaforge.yaml.YamlConfigException;
 import io.deltaforge.yaml.internal.Causes;
-import io.deltaforge.yaml.internal.OpsServer;
-import io.deltaforge.yaml.internal.ProgressReporter;
 import io.deltaforge.yaml.internal.SecretFiles;
-import io.deltaforge.yaml.internal.Supervisor;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;

@@ -1,7 +1,8 @@
-package io.deltaforge.yaml;
+package io.deltaforge.runner;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.deltaforge.yaml.fixtures.SampleConfigs;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -39,7 +40,7 @@ class RunnerHttpTest {
     @Test
     void runServesHealthReadyAndPipelineMetricsUntilStopped() throws Exception {
         Path file = dir.resolve("p.yaml");
-        Files.writeString(file, PipelineConfigLoaderTest.VALID);
+        Files.writeString(file, SampleConfigs.VALID);
         CompletableFuture<Void> stop = new CompletableFuture<>();
         CompletableFuture<InetSocketAddress> http = new CompletableFuture<>();
         Map<String, String> env = new HashMap<>();
@@ -90,7 +91,7 @@ class RunnerHttpTest {
     /** Runs the runner with HTTP on a free port until {@code whileRunning} returns; asserts exit 0. */
     private void withRunner(Map<String, String> env, List<String> extraArgs, HttpCheck whileRunning) throws Exception {
         Path file = dir.resolve("p.yaml");
-        Files.writeString(file, PipelineConfigLoaderTest.VALID);
+        Files.writeString(file, SampleConfigs.VALID);
         List<String> args = new ArrayList<>(List.of("run", "--config", file.toString(), "--metrics-port", "0",
                 "--progress-interval", "0"));
         args.addAll(extraArgs);

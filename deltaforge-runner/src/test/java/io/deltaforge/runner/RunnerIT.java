@@ -1,10 +1,11 @@
-package io.deltaforge.yaml;
+package io.deltaforge.runner;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.deltaforge.testkit.NatsServer;
 import io.deltaforge.testkit.PostgresServer;
+import io.deltaforge.yaml.fixtures.SampleConfigs;
 import io.nats.client.Connection;
 import io.nats.client.JetStreamManagement;
 import io.nats.client.api.StreamConfiguration;
@@ -46,7 +47,7 @@ class RunnerIT {
             createStream(nats);
             Path log = tmp.resolve("runner.log");
             ProcessBuilder pb = new ProcessBuilder(javaBin(), "-jar", JAR.toAbsolutePath().toString(), "run",
-                    "--config", PipelineConfigLoaderTest.SEED.toString(), "--metrics-port", "0",
+                    "--config", SampleConfigs.SEED.toString(), "--metrics-port", "0",
                     "--metrics-bind", "127.0.0.1")
                     .redirectErrorStream(true).redirectOutput(log.toFile());
             pb.environment().put("POSTGRES_DSN", pg.dsn());
@@ -94,7 +95,7 @@ class RunnerIT {
             createStream(nats);
             Path log = tmp.resolve("runner.log");
             ProcessBuilder pb = new ProcessBuilder(javaBin(), "-jar", JAR.toAbsolutePath().toString(), "run",
-                    "--config", PipelineConfigLoaderTest.SEED.toString())
+                    "--config", SampleConfigs.SEED.toString())
                     .redirectErrorStream(true).redirectOutput(log.toFile());
             pb.environment().put("POSTGRES_DSN", pg.dsn());
             pb.environment().put("NATS_URL", nats.url());

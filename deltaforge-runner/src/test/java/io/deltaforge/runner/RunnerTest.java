@@ -1,7 +1,8 @@
-package io.deltaforge.yaml;
+package io.deltaforge.runner;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.deltaforge.yaml.fixtures.SampleConfigs;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -43,8 +44,8 @@ class RunnerTest {
 
     @Test
     void validateSaysOkAndExitsZeroForAValidFile() throws IOException {
-        Path file = write("p.yaml", PipelineConfigLoaderTest.VALID + "---\n"
-                + PipelineConfigLoaderTest.VALID.replace("name: users", "name: orders"));
+        Path file = write("p.yaml", SampleConfigs.VALID + "---\n"
+                + SampleConfigs.VALID.replace("name: users", "name: orders"));
 
         assertThat(run("validate", "--config", file.toString())).isZero();
         assertThat(out()).isEqualTo("ok: 2 pipeline(s) valid" + System.lineSeparator());
@@ -53,7 +54,7 @@ class RunnerTest {
 
     @Test
     void checkConnectionsSkipsComponentsThatOfferNoCheck() throws IOException {
-        Path file = write("p.yaml", PipelineConfigLoaderTest.VALID);
+        Path file = write("p.yaml", SampleConfigs.VALID);
 
         assertThat(run("validate", "--config", file.toString(), "--check-connections")).isZero();
         assertThat(out()).contains("ok: 1 pipeline(s) valid", "skipped: pipeline 'users': source 'pg': ",
@@ -62,7 +63,7 @@ class RunnerTest {
 
     @Test
     void validateAcceptsADirectoryAndTheConfigEnvironmentVariable() throws IOException {
-        write("a.yaml", PipelineConfigLoaderTest.VALID);
+        write("a.yaml", SampleConfigs.VALID);
         env.put("DELTAFORGE_CONFIG", dir.toString());
 
         assertThat(run("validate")).isZero();
@@ -71,7 +72,7 @@ class RunnerTest {
 
     @Test
     void validateExitsTwoWithOneLinePerProblemAndNoStackTrace() throws IOException {
-        Path file = write("p.yaml", PipelineConfigLoaderTest.VALID.replace("dsn: postgres://localhost/db",
+        Path file = write("p.yaml", SampleConfigs.VALID.replace("dsn: postgres://localhost/db",
                 "dsn: ${PG_DSN}").replace("  sinks:", "  sinkz:"));
 
         assertThat(run("validate", "--config=" + file)).isEqualTo(2);
@@ -87,7 +88,7 @@ class RunnerTest {
 
     @Test
     void validateUsesTheGivenEnvironment() throws IOException {
-        Path file = write("p.yaml", PipelineConfigLoaderTest.VALID.replace("dsn: postgres://localhost/db",
+        Path file = write("p.yaml", SampleConfigs.VALID.replace("dsn: postgres://localhost/db",
                 "dsn: ${PG_DSN}"));
         env.put("PG_DSN", "postgres://x/y");
 
@@ -107,7 +108,7 @@ class RunnerTest {
 
     @Test
     void runExitsOneWhenAPipelineCannotStart() throws IOException {
-        Path file = write("p.yaml", PipelineConfigLoaderTest.VALID.replace("dsn: postgres://localhost/db",
+        Path file = write("p.yaml", SampleConfigs.VALID.replace("dsn: postgres://localhost/db",
                 "fail_on_start: publication users_pub does not exist"));
 
         assertThat(run("run", "--config", file.toString(), "--drain-timeout", "1")).isEqualTo(1);
@@ -141,7 +142,7 @@ class RunnerTest {
 
     @Test
     void opsTokenProblemsExitTwoNamingWhereTheTokenComesFromButNeverTheToken() throws IOException {
-        Path config = write("p.yaml", PipelineConfigLoaderTest.VALID);
+        Path config = write("p.yaml", SampleConfigs.VALID);
         Path spaced = write("spaced-token", "half token\n");
         Path empty = write("empty-token", "\n");
 

@@ -1,4 +1,4 @@
-package io.deltaforge.yaml;
+package io.deltaforge.runner;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package io.deltaforge.yaml.internal;
+package io.deltaforge.runner.internal;
 
 import java.time.Duration;
 import java.util.concurrent.ArrayBlockingQueue;

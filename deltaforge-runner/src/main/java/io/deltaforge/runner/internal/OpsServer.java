@@ -1,4 +1,4 @@
-package io.deltaforge.yaml.internal;
+package io.deltaforge.runner.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -11,6 +11,7 @@ import io.deltaforge.api.Pipeline;
 import io.deltaforge.api.PipelineState;
 import io.deltaforge.api.PipelineStatus;
 import io.deltaforge.api.SnapshotRequest;
+import io.deltaforge.yaml.internal.Causes;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.OutputStream;

@@ -1,4 +1,4 @@
-package io.deltaforge.yaml.internal;
+package io.deltaforge.runner.internal;
 
 import com.sun.net.httpserver.HttpExchange;
 import java.io.IOException;

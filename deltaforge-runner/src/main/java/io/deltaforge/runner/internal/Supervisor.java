@@ -1,7 +1,8 @@
-package io.deltaforge.yaml.internal;
+package io.deltaforge.runner.internal;
 
 import io.deltaforge.api.Pipeline;
 import io.deltaforge.api.PipelineState;
+import io.deltaforge.yaml.internal.Causes;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,12 +1,12 @@
-package io.deltaforge.yaml.e2e;
+package io.deltaforge.runner.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.deltaforge.api.Lsn;
-import io.deltaforge.yaml.testsupport.RunnerProcess;
-import io.deltaforge.yaml.testsupport.StreamContents;
-import io.deltaforge.yaml.testsupport.RealServers;
+import io.deltaforge.runner.testsupport.RunnerProcess;
+import io.deltaforge.runner.testsupport.StreamContents;
+import io.deltaforge.runner.testsupport.RealServers;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package io.deltaforge.yaml.faults;
+package io.deltaforge.runner.faults;
 
 /**
  * One source change as the tests identify it: the table, the primary key and the per-row version the

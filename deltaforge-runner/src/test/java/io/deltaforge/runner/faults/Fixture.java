@@ -1,4 +1,4 @@
-package io.deltaforge.yaml.faults;
+package io.deltaforge.runner.faults;
 
 import io.deltaforge.api.BatchConfig;
 import io.deltaforge.api.Lsn;

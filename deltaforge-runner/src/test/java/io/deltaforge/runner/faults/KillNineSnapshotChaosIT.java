@@ -1,9 +1,9 @@
-package io.deltaforge.yaml.faults;
+package io.deltaforge.runner.faults;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.deltaforge.yaml.testsupport.RunnerProcess;
-import io.deltaforge.yaml.testsupport.RealServers;
+import io.deltaforge.runner.testsupport.RunnerProcess;
+import io.deltaforge.runner.testsupport.RealServers;
 import io.nats.client.Connection;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;

@@ -1,4 +1,4 @@
-package io.deltaforge.yaml.faults;
+package io.deltaforge.runner.faults;
 
 import io.deltaforge.testkit.PostgresServer;
 import java.sql.Connection;

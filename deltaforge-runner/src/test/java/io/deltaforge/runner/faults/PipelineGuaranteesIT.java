@@ -1,4 +1,4 @@
-package io.deltaforge.yaml.faults;
+package io.deltaforge.runner.faults;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -10,7 +10,7 @@ import io.deltaforge.api.SinkBinding;
 import io.deltaforge.nats.NatsSink;
 import io.deltaforge.spi.CommitPolicy;
 import io.deltaforge.testkit.NatsServer;
-import io.deltaforge.yaml.testsupport.RealServers;
+import io.deltaforge.runner.testsupport.RealServers;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.nats.client.Connection;
 import java.sql.Statement;

@@ -1,4 +1,4 @@
-package io.deltaforge.yaml.faults;
+package io.deltaforge.runner.faults;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;

@@ -1,4 +1,4 @@
-package io.deltaforge.yaml.faults;
+package io.deltaforge.runner.faults;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -8,7 +8,7 @@ import io.deltaforge.api.Pipeline;
 import io.deltaforge.api.PipelineState;
 import io.deltaforge.api.RetryableException;
 import io.deltaforge.postgres.PostgresSource;
-import io.deltaforge.yaml.testsupport.RealServers;
+import io.deltaforge.runner.testsupport.RealServers;
 import io.nats.client.Connection;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -3,6 +3,6 @@
  * snapshots), server outages, slot ownership, failing sinks, idle slot advancement, stop and commit policies.
  */
 @NullMarked
-package io.deltaforge.yaml.faults;
+package io.deltaforge.runner.faults;
 
 import org.jspecify.annotations.NullMarked;

@@ -1,4 +1,4 @@
-package io.deltaforge.yaml.internal;
+package io.deltaforge.runner.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;

@@ -1,4 +1,4 @@
-package io.deltaforge.yaml.testsupport;
+package io.deltaforge.runner.testsupport;
 
 import io.deltaforge.testkit.NatsServer;
 import io.deltaforge.testkit.PostgresServer;

@@ -1,4 +1,4 @@
-package io.deltaforge.yaml.testsupport;
+package io.deltaforge.runner.testsupport;
 
 import java.io.File;
 import java.io.IOException;
@@ -39,7 +39,7 @@ public final class RunnerProcess implements AutoCloseable {
     }
 
     /**
-     * The runner as a JPMS user starts it: {@code java -p MODULES -m io.deltaforge.yaml/...Runner run}, with
+     * The runner as a JPMS user starts it: {@code java -p MODULES -m io.deltaforge.runner/...Runner run}, with
      * this test's runtime class path (minus test-only jars) as the module path, so only the module
      * descriptors decide what is readable and which providers are found.
      */
@@ -47,13 +47,14 @@ public final class RunnerProcess implements AutoCloseable {
         List<String> modules = new ArrayList<>();
         for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
             String name = Path.of(entry).getFileName().toString();
-            boolean testOnly = entry.contains("test-classes") || TEST_ONLY.stream().anyMatch(name::startsWith);
+            boolean testOnly = entry.contains("test-classes") || name.endsWith("-tests.jar")
+                    || TEST_ONLY.stream().anyMatch(name::startsWith);
             if (!testOnly) {
                 modules.add(entry);
             }
         }
         List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-p", String.join(File.pathSeparator, modules), "-m", "io.deltaforge.yaml/io.deltaforge.yaml.Runner",
+                "-p", String.join(File.pathSeparator, modules), "-m", "io.deltaforge.runner/io.deltaforge.runner.Runner",
                 "run", "--config", config.toString());
         return launch(cmd, env, log);
     }

@@ -1,4 +1,4 @@
-package io.deltaforge.yaml.testsupport;
+package io.deltaforge.runner.testsupport;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
