@@ -38,12 +38,7 @@ class RunnerIT {
     @SuppressWarnings("try") // Connection.close() may throw InterruptedException; the test method throws anyway
     void seedPipelineRunsFromTheRunnerJarAndStopsCleanlyOnSigterm(@TempDir Path tmp) throws Exception {
         try (PostgresServer pg = PostgresServer.start(); NatsServer nats = NatsServer.start()) {
-            pg.execute("""
-                    CREATE TABLE public.users (id int PRIMARY KEY, name text, email text, created_at timestamptz);
-                    CREATE TABLE public.profiles (id int PRIMARY KEY, bio text);
-                    CREATE TABLE public.user_sessions (id int PRIMARY KEY, user_id int);
-                    CREATE PUBLICATION users_pub FOR TABLE public.users, public.profiles, public.user_sessions;
-                    """);
+            createSeedTables(pg);
             createStream(nats);
             Path log = tmp.resolve("runner.log");
             ProcessBuilder pb = new ProcessBuilder(javaBin(), "-jar", JAR.toAbsolutePath().toString(), "run",
@@ -117,8 +112,19 @@ class RunnerIT {
         }
     }
 
+    /** The seed example's tables and publication. */
+    static void createSeedTables(PostgresServer pg) throws Exception {
+        pg.execute("""
+                CREATE TABLE public.users (id int PRIMARY KEY, name text, email text, created_at timestamptz);
+                CREATE TABLE public.profiles (id int PRIMARY KEY, bio text);
+                CREATE TABLE public.user_sessions (id int PRIMARY KEY, user_id int);
+                CREATE PUBLICATION users_pub FOR TABLE public.users, public.profiles, public.user_sessions;
+                """);
+    }
+
+    /** The seed example's stream. */
     @SuppressWarnings("try")
-    private static void createStream(NatsServer nats) throws Exception {
+    static void createStream(NatsServer nats) throws Exception {
         try (Connection c = nats.connect()) {
             JetStreamManagement jsm = c.jetStreamManagement();
             jsm.addStream(StreamConfiguration.builder().name("USERS").subjects("users.events", "users.events.>")
@@ -127,7 +133,7 @@ class RunnerIT {
     }
 
     @SuppressWarnings("try")
-    private static long messages(NatsServer nats) throws Exception {
+    static long messages(NatsServer nats) throws Exception {
         try (Connection c = nats.connect()) {
             return c.jetStreamManagement().getStreamInfo("USERS").getStreamState().getMsgCount();
         }
@@ -141,7 +147,7 @@ class RunnerIT {
         boolean ok() throws Exception;
     }
 
-    private static void waitFor(Check check, Duration timeout, Path log) throws IOException {
+    static void waitFor(Check check, Duration timeout, Path log) throws IOException {
         try {
             await().atMost(timeout).pollInterval(Duration.ofMillis(200)).until(check::ok);
         } catch (ConditionTimeoutException e) {
