@@ -10,6 +10,8 @@ module io.deltaforge.api {
 
     exports io.deltaforge.api;
     exports io.deltaforge.spi;
+    // The snapshot condition grammar, for the sources that render it into their own queries.
+    exports io.deltaforge.api.internal.condition to io.deltaforge.postgres;
 
     uses io.deltaforge.spi.SourceProvider;
     uses io.deltaforge.spi.SinkProvider;

@@ -1,5 +1,6 @@
 package io.deltaforge.api;
 
+import io.deltaforge.api.internal.condition.Condition;
 import java.util.List;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
@@ -11,13 +12,25 @@ import org.jspecify.annotations.Nullable;
  *
  * <pre>{@code
  * pipeline.snapshot(SnapshotRequest.of("public.users"));
- * pipeline.snapshot(new SnapshotRequest(List.of("public.orders"), "created_at > now() - interval '1 day'"));
+ * pipeline.snapshot(new SnapshotRequest(List.of("public.orders"),
+ *         "created_at >= '2026-12-01T00:00:00Z' AND status IN ('open', 'held')"));
  * }</pre>
+ *
+ * <p>The condition is not SQL but a small filter language: comparisons of a column with a literal
+ * ({@code = <> != < <= > >=}), {@code [NOT] IN (…)}, {@code [NOT] BETWEEN … AND …}, {@code IS [NOT] NULL},
+ * combined with {@code AND}, {@code OR}, {@code NOT} and parentheses. Literals are numbers, {@code 'strings'}
+ * ({@code ''} for a quote inside) and {@code TRUE}/{@code FALSE}; each is read as text in the column's own
+ * type, so {@code '2026-12-01T00:00:00Z'} compares with a {@code timestamptz} column and a UUID string with a
+ * {@code uuid} one. Columns are plain names (folded to lower case) or {@code "Quoted"} names. No functions,
+ * sub-queries, casts or comments: a source never pastes the text into a query. The full grammar and its
+ * limits are in docs/snapshots.md.
  *
  * @param tables    tables as {@code schema.table} (or {@code table} for {@code public}); each must be
  *                  captured by the source; not empty
- * @param condition an SQL boolean expression over the table's columns that limits the rows, applied to each
- *                  table; null for every row
+ * @param condition a condition in the language above that limits the rows, applied to each table (every
+ *                  column it names must exist in each); null or blank for every row
+ * @throws IllegalArgumentException when the condition does not parse: the message names the problem and its
+ *                                  position
  */
 public record SnapshotRequest(List<String> tables, @Nullable String condition) {
     public SnapshotRequest {
@@ -27,6 +40,14 @@ public record SnapshotRequest(List<String> tables, @Nullable String condition) {
         }
         if (condition != null && condition.isBlank()) {
             condition = null;
+        }
+        if (condition != null) {
+            try {
+                Condition.parse(condition);
+            } catch (IllegalArgumentException e) {
+                // Without the cause: its message is this one without the field name.
+                throw new IllegalArgumentException("condition " + e.getMessage());
+            }
         }
     }
 

@@ -12,6 +12,7 @@ import io.deltaforge.postgres.internal.SnapshotStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.deltaforge.postgres.internal.ReplicationSession;
+import io.deltaforge.postgres.internal.ServerChecks;
 import io.deltaforge.postgres.internal.SourceSettings;
 import io.deltaforge.postgres.internal.TablePattern;
 import io.deltaforge.spi.Source;
@@ -126,7 +127,7 @@ public final class PostgresSource implements Source {
     /** Checks the server, privileges, publication and slot as {@link #start()} would; changes nothing. */
     @Override
     public List<String> check() {
-        return ReplicationSession.check(settings);
+        return ServerChecks.check(settings);
     }
 
     /** Connects, checks the server, creates the slot if needed and starts streaming; restarts if running. */
@@ -202,10 +203,11 @@ public final class PostgresSource implements Source {
 
     /**
      * Starts an incremental snapshot: checks the request against the server (every table captured by this
-     * source and keyed by a primary key or replica identity index, the condition valid for each table, the
-     * user allowed to call {@code pg_logical_emit_message}), stores it in
-     * {@code deltaforge_snapshot_progress} (in the bookkeeping schema) and returns; the running session (or the next one) reads
-     * the tables chunk by chunk between watermarks while streaming. See docs/snapshots.md. Thread-safe.
+     * source and keyed by a primary key or replica identity index, the condition's columns and literals
+     * fitting each table, the user allowed to call {@code pg_logical_emit_message}), stores it in
+     * {@code deltaforge_snapshot_progress} (in the bookkeeping schema) and returns; the running session (or
+     * the next one) reads the tables chunk by chunk between watermarks while streaming. See docs/snapshots.md.
+     * Thread-safe.
      *
      * @throws ConfigException     naming each bad table or the condition, and the fix
      * @throws DeltaforgeException when the server cannot be reached or the request cannot be stored

@@ -9,6 +9,7 @@ import io.deltaforge.api.Lsn;
 import io.deltaforge.api.Op;
 import io.deltaforge.api.RetryableException;
 import io.deltaforge.api.SnapshotRequest;
+import io.deltaforge.api.internal.condition.Condition;
 import io.deltaforge.spi.SourceRecord;
 import io.deltaforge.spi.TransactionCommit;
 import io.deltaforge.testkit.PostgresServer;
@@ -142,16 +143,56 @@ class IncrementalSnapshotIT {
     }
 
     @Test
-    void aConditionLimitsTheRowsRead() throws Exception {
-        String t = table("CREATE TABLE %s (id int PRIMARY KEY, v text)");
-        pg.execute("INSERT INTO " + t + " SELECT g, 'v' || g FROM generate_series(1, 500) g");
+    void aTableWhoseConditionColumnIsDroppedDuringTheSnapshotEndsWithoutReadingPastTheCondition() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY, gone int)");
+        pg.execute("INSERT INTO " + t + " SELECT g, g % 2 FROM generate_series(1, 600) g");
         try (PostgresSource source = source(t, 40).build()) {
             source.start();
             List<ChangeEvent> events = new ArrayList<>();
-            source.requestSnapshot(new SnapshotRequest(List.of(t), "id % 2 = 0 AND v <> 'v10'"));
+            source.requestSnapshot(new SnapshotRequest(List.of(t), "gone = 0"));
+            pollFirstWindow(source, events, 40);
+            pg.execute("ALTER TABLE " + t + " DROP COLUMN gone");
+            pg.execute("INSERT INTO " + t + " VALUES (1000)");
+            pollUntil(source, events, () -> done(source, t) && events.stream().anyMatch(e -> e.op() == Op.CREATE));
+
+            List<ChangeEvent> reads = events.stream().filter(e -> e.op() == Op.READ).toList();
+            assertThat(reads).extracting(e -> (Long) e.after().get("id")).doesNotHaveDuplicates()
+                    .allMatch(id -> id % 2 == 0);
+        }
+    }
+
+    @Test
+    void aConditionLimitsTheRowsReadComparingLiteralsInEachColumnsType() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY, v text, amount numeric(6,2), code varchar(2), "
+                + "at timestamptz, u uuid, flag bool, \"Odd \"\"Name\"\"\" int)");
+        pg.execute("INSERT INTO " + t + " SELECT g, 'v' || g, g / 4.0, 'c' || (g % 10), timestamptz "
+                + "'2026-01-01 00:00:00+00' + g * interval '1 minute', md5(g::text)::uuid, g % 2 = 0, g % 7 "
+                + "FROM generate_series(1, 500) g");
+        String uuid = pg.queryString("SELECT u FROM " + t + " WHERE id = 333");
+        // Each OR branch would match more rows if a literal were cut to the column's length or rounded to
+        // its scale ('c2x' to 'c2', 10.004 to 10.00), or if the quote in the string ended it.
+        String condition = "flag = TRUE AND at >= '2026-01-01T02:00:00Z' AND amount < 100.5 AND code IN ('c2', 'c4') "
+                + "AND NOT id BETWEEN 150 AND 199 AND \"Odd \"\"Name\"\"\" <> 3 AND v IS NOT NULL"
+                + " OR code = 'c2x' OR amount = 10.004 OR v = 'v1'' OR ''a'' = ''a' OR u = '" + uuid + "'";
+        String sql = "flag AND at >= '2026-01-01T02:00:00Z' AND amount < 100.5 AND code IN ('c2', 'c4') "
+                + "AND id NOT BETWEEN 150 AND 199 AND \"Odd \"\"Name\"\"\" <> 3 OR id = 333";
+        List<Long> expected = new ArrayList<>();
+        try (Connection c = pg.connect(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT id FROM " + t + " WHERE " + sql + " ORDER BY id")) {
+            while (rs.next()) {
+                expected.add(rs.getLong(1));
+            }
+        }
+        assertThat(expected).hasSizeGreaterThan(20);
+        try (PostgresSource source = source(t, 40).build()) {
+            source.start();
+            List<ChangeEvent> events = new ArrayList<>();
+            source.requestSnapshot(new SnapshotRequest(List.of(t), condition));
             pollUntil(source, events, () -> done(source, t));
-            assertThat(events).hasSize(249).allMatch(e -> e.op() == Op.READ)
-                    .allMatch(e -> ((Long) e.after().get("id")) % 2 == 0);
+            assertThat(events).allMatch(e -> e.op() == Op.READ)
+                    .extracting(e -> (Long) e.after().get("id")).containsExactlyElementsOf(expected);
+            // Stored as grammar text, not SQL: a resumed request is parsed and checked again.
+            assertThat(progress(source, "condition")).isEqualTo(Condition.parse(condition).canonical());
         }
     }
 
@@ -184,8 +225,56 @@ class IncrementalSnapshotIT {
     }
 
     @Test
-    void badRequestsAreRefusedWithAdviceAndStreamingContinues() throws Exception {
+    void aSignalWithAConditionOutsideTheGrammarStoresAndRunsNothing() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY, v text)");
+        pg.execute("INSERT INTO " + t + " SELECT g, 'v' || g FROM generate_series(1, 300) g");
+        try (PostgresSource source = source(t, 50).build()) {
+            source.start();
+            for (String bad : List.of("id > 0) OR (SELECT count(*) FROM pg_authid) > 0 --", "id > 0; DROP TABLE " + t,
+                    "id > 0 OR pg_sleep(5) IS NULL", "v = $$x$$", "v::int > 1", "no_such > 1", "id = 'x'")) {
+                signal(source, t, bad);
+            }
+            // Requests run oldest first: had a bad one been taken, its rows would come with or before these.
+            signal(source, t, "id IN (7, 8) OR v = 'v299'");
+            List<ChangeEvent> events = new ArrayList<>();
+            pollUntil(source, events, () -> done(source, t));
+            assertThat(events).extracting(e -> e.after().get("id")).containsExactly(7L, 8L, 299L);
+            assertThat(progress(source, "count(*)")).isEqualTo("1");
+            assertThat(pg.queryString("SELECT count(*) FROM " + t)).isEqualTo("300");
+        }
+    }
+
+    private static void signal(PostgresSource source, String table, String condition) throws Exception {
+        String json = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(Map.of("type", "snapshot",
+                "slot", source.slot(), "tables", List.of(table), "condition", condition));
+        try (Connection c = pg.connect();
+             java.sql.PreparedStatement ps = c.prepareStatement(
+                     "SELECT pg_logical_emit_message(true, 'deltaforge.signal', ?)")) {
+            c.setAutoCommit(true);
+            ps.setString(1, json);
+            ps.execute();
+        }
+    }
+
+    @Test
+    void aStoredConditionIsParsedAgainOnLoadAndSqlInItsPlaceRunsNothing() throws Exception {
         String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
+        pg.execute("INSERT INTO " + t + " SELECT g FROM generate_series(1, 50) g");
+        try (PostgresSource source = source(t, 20).build()) {
+            source.start();
+            source.requestSnapshot(new SnapshotRequest(List.of(t), "id > 10"));
+            // Not polled yet, so not loaded: written by someone who may write the progress table.
+            pg.execute("UPDATE deltaforge.deltaforge_snapshot_progress SET condition = 'id > 10 OR (SELECT true)' "
+                    + "WHERE slot = '" + source.slot() + "'");
+            List<ChangeEvent> events = new ArrayList<>();
+            pollUntil(source, events, () -> done(source, t));
+            assertThat(events).isEmpty();
+        }
+    }
+
+    @Test
+    void badRequestsAreRefusedWithAdviceAndStreamingContinues() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY, doc json, at timestamptz)");
         String keyless = "public.snapk_" + names.incrementAndGet();
         pg.execute("CREATE TABLE " + keyless + " (v int)");
         String suffix = t.substring(7);
@@ -200,8 +289,19 @@ class IncrementalSnapshotIT {
                     .isInstanceOf(ConfigException.class).hasMessageContaining(keyless)
                     .hasMessageContaining("ADD PRIMARY KEY");
             assertThatThrownBy(() -> source.requestSnapshot(new SnapshotRequest(List.of(t), "no_such_column > 1")))
-                    .isInstanceOf(ConfigException.class).hasMessageContaining("condition")
-                    .hasMessageContaining("no_such_column");
+                    .isInstanceOf(ConfigException.class).hasMessageContaining("condition: at position 1")
+                    .hasMessageContaining("has no column no_such_column (its columns: id, doc, at)");
+            assertThatThrownBy(() -> source.requestSnapshot(new SnapshotRequest(List.of(t), "id = 'seven'")))
+                    .isInstanceOf(ConfigException.class).hasMessageContaining("cannot filter table " + t)
+                    .hasMessageContaining("invalid input syntax for type integer");
+            assertThatThrownBy(() -> source.requestSnapshot(new SnapshotRequest(List.of(t), "at > 'last tuesday'")))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("invalid input syntax for type timestamp with time zone");
+            assertThatThrownBy(() -> source.requestSnapshot(new SnapshotRequest(List.of(t), "doc = '{}'")))
+                    .isInstanceOf(ConfigException.class).hasMessageContaining("operator does not exist: json = json");
+            assertThatThrownBy(() -> new SnapshotRequest(List.of(t), "id > 0 OR pg_sleep(5) IS NULL"))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("condition at position 11: function calls such as pg_sleep");
             pg.execute("SELECT pg_logical_emit_message(true, 'deltaforge.signal', 'not json')");
             pg.execute("INSERT INTO " + t + " VALUES (7)");
             List<ChangeEvent> events = new ArrayList<>();
@@ -252,6 +352,44 @@ class IncrementalSnapshotIT {
                 }
             }
             assertThat(events).anyMatch(e -> firstIds.containsKey(e.after().get("id")));
+        }
+    }
+
+    @Test
+    void aRestartResumesARequestWithItsStoredCondition() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
+        pg.execute("INSERT INTO " + t + " SELECT g FROM generate_series(1, 1000) g");
+        PostgresSource.Builder builder = source(t, 100);
+        try (PostgresSource source = builder.build()) {
+            source.start();
+            source.requestSnapshot(new SnapshotRequest(List.of(t), "ID>200 and id not in (500,600)"));
+            // Acknowledge the first two chunks only, then hand out more without acknowledging it.
+            int commits = 0;
+            while (commits < 4) {
+                SourceRecord r = source.poll(Duration.ofMillis(500));
+                if (r instanceof TransactionCommit c && c.eventCount() > 0) {
+                    commits++;
+                    if (commits <= 2) {
+                        source.acknowledge(c.endLsn());
+                    }
+                }
+            }
+            source.poll(Duration.ofMillis(100)); // records the acknowledged progress
+            await(() -> "200".equals(progress(source, "rows_done")));
+            assertThat(progress(source, "condition")).isEqualTo("id > 200 AND id NOT IN (500, 600)");
+        }
+        try (PostgresSource source = builder.build()) {
+            source.start();
+            List<ChangeEvent> events = new ArrayList<>();
+            pollUntil(source, events, () -> done(source, t));
+            List<Long> expected = new ArrayList<>();
+            for (long id = 401; id <= 1000; id++) {
+                if (id != 500 && id != 600) {
+                    expected.add(id);
+                }
+            }
+            assertThat(events).allMatch(e -> e.op() == Op.READ).extracting(e -> (Long) e.after().get("id"))
+                    .containsExactlyElementsOf(expected);
         }
     }
 
@@ -361,16 +499,24 @@ class IncrementalSnapshotIT {
 
     @Test
     void anExclusiveLockRequestedDuringAParallelWindowDoesNotDeadlockWithIt() throws Exception {
-        String t = table("CREATE TABLE %s (id int PRIMARY KEY, v int NOT NULL, note text)");
-        pg.execute("INSERT INTO " + t + " SELECT g, g, 'n' || g FROM generate_series(1, 300) g");
+        // Every chunk query (and chunk boundary lookup) takes 0.3 s, so the window's lead connection holds its
+        // ACCESS SHARE lock for a while before the other chunks are read on their own connections: the
+        // condition uses an '=' that matches every row and sleeps on one row of each 100.
+        String pace = "pace_" + names.incrementAndGet();
+        pg.execute("CREATE TYPE " + pace + " AS ENUM ('fast', 'slow')");
+        pg.execute("CREATE FUNCTION " + pace + "_eq(a " + pace + ", b " + pace + ") RETURNS bool LANGUAGE sql "
+                + "VOLATILE AS 'SELECT CASE WHEN a::text = ''slow'' THEN (SELECT true FROM pg_sleep(0.3)) ELSE true END'");
+        pg.execute("CREATE OPERATOR public.= (LEFTARG = " + pace + ", RIGHTARG = " + pace + ", FUNCTION = " + pace
+                + "_eq)");
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY, v int NOT NULL, note text, pace " + pace + ")");
+        pg.execute("INSERT INTO " + t + " SELECT g, g, 'n' || g, CASE WHEN g % 100 = 1 THEN 'slow' ELSE 'fast' END::"
+                + pace + " FROM generate_series(1, 300) g");
         List<ChangeEvent> events = new ArrayList<>();
         AtomicInteger restarts = new AtomicInteger();
         AtomicBoolean finished = new AtomicBoolean();
         try (PostgresSource source = source(t, 100).snapshotParallelism(3, 1).build()) {
             source.start();
-            // Every chunk query (and chunk boundary lookup) takes 0.3 s, so the window's lead connection holds
-            // its ACCESS SHARE lock for a while before the other chunks are read on their own connections.
-            source.requestSnapshot(new SnapshotRequest(List.of(t), "(SELECT count(*) FROM pg_sleep(0.3)) = 1"));
+            source.requestSnapshot(new SnapshotRequest(List.of(t), "pace = 'fast'"));
             Thread reader = new Thread(() -> {
                 while (!finished.get()) {
                     try {
@@ -515,6 +661,12 @@ class IncrementalSnapshotIT {
             }
         }
         return actual;
+    }
+
+    /** {@code column} (or an aggregate) of the source's rows in the progress table. */
+    private static String progress(PostgresSource source, String column) {
+        return pg.queryString("SELECT " + column + " FROM deltaforge.deltaforge_snapshot_progress WHERE slot = '"
+                + source.slot() + "'");
     }
 
     private static boolean done(PostgresSource source, String table) {

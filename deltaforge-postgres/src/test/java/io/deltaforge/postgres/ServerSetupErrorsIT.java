@@ -107,7 +107,7 @@ class ServerSetupErrorsIT {
                 + "ALTER TABLE public.fullid REPLICA IDENTITY FULL");
         try (java.sql.Connection c = pg.connect()) {
             PostgresSource s = PostgresSource.builder().dsn(pg.dsn()).slot("w").publication("pub").build();
-            java.util.List<String> warnings = io.deltaforge.postgres.internal.ReplicationSessionAccess.identityWarnings(
+            java.util.List<String> warnings = io.deltaforge.postgres.internal.ServerChecksAccess.identityWarnings(
                     s.settings(), c, java.util.List.of(io.deltaforge.api.TableId.parse("public.nokey"),
                             io.deltaforge.api.TableId.parse("public.nothing"), io.deltaforge.api.TableId.parse("public.fullid"),
                             io.deltaforge.api.TableId.parse("public.t")));

@@ -144,6 +144,20 @@ class RunnerHttpTest {
     }
 
     @Test
+    void aSnapshotConditionOutsideTheGrammarIsRefusedWith400NamingItsPosition() throws Exception {
+        withRunner(Map.of("DELTAFORGE_OPS_TOKEN", "t0ken"), List.of(), at -> {
+            awaitReady(at);
+            HttpResponse<String> injected = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                    + at.getPort() + "/pipelines/users/snapshot")).timeout(Duration.ofSeconds(10))
+                    .header("Authorization", "Bearer t0ken")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"tables\":[\"public.users\"],\"condition\":"
+                            + "\"id = 1; DROP TABLE users\"}")).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(injected.statusCode()).isEqualTo(400);
+            assertThat(injected.body()).contains("condition at position 7: ';' is not allowed");
+        });
+    }
+
+    @Test
     void theOpsTokenFileOptionWinsOverTheEnvironment() throws Exception {
         Path tokenFile = dir.resolve("ops-token");
         Files.writeString(tokenFile, "from-the-option\r\n");

@@ -53,15 +53,15 @@ final class Bookkeeping {
      *                             may not create the schema or the table, or not write the table
      */
     static void ensureTable(SourceSettings s, Connection c, TableId table, String columns) throws SQLException {
-        String user = ReplicationSession.quoteIdentifier(s.dsn().user());
-        String schema = ReplicationSession.quoteIdentifier(table.schema());
-        String create = "CREATE TABLE IF NOT EXISTS " + ReplicationSession.quoteTable(table) + " (" + columns + ")";
+        String user = Sql.quoteIdentifier(s.dsn().user());
+        String schema = Sql.quoteIdentifier(table.schema());
+        String create = "CREATE TABLE IF NOT EXISTS " + Sql.quoteTable(table) + " (" + columns + ")";
         if (!exists(c, table)) {
             SchemaRights rights = schemaRights(c, table.schema());
             if (!rights.exists) {
                 if (!rights.createInDatabase) {
                     throw denied(s, table, "may not create schema " + schema, "GRANT CREATE ON DATABASE "
-                            + ReplicationSession.quoteIdentifier(s.dsn().database()) + " TO " + user + ";");
+                            + Sql.quoteIdentifier(s.dsn().database()) + " TO " + user + ";");
                 }
                 try (Statement st = c.createStatement()) {
                     st.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
@@ -79,7 +79,7 @@ final class Bookkeeping {
         if (!mayUse(c, table, "SELECT", "INSERT", "UPDATE")) {
             throw new DeltaforgeException("source '" + s.id() + "': user " + user + " may not read and write its "
                     + "bookkeeping table " + table + "; grant it as the table's owner: GRANT USAGE ON SCHEMA " + schema
-                    + " TO " + user + "; GRANT SELECT, INSERT, UPDATE, DELETE ON " + ReplicationSession.quoteTable(table)
+                    + " TO " + user + "; GRANT SELECT, INSERT, UPDATE, DELETE ON " + Sql.quoteTable(table)
                     + " TO " + user + ";");
         }
     }
@@ -105,8 +105,8 @@ final class Bookkeeping {
     }
 
     private static DeltaforgeException denied(SourceSettings s, TableId table, String what, String grant) {
-        String user = ReplicationSession.quoteIdentifier(s.dsn().user());
-        String schema = ReplicationSession.quoteIdentifier(table.schema());
+        String user = Sql.quoteIdentifier(s.dsn().user());
+        String schema = Sql.quoteIdentifier(table.schema());
         return new DeltaforgeException("source '" + s.id() + "': user " + user + " " + what + " for the "
                 + "bookkeeping table " + table + " (set by bookkeeping_schema); fix, as a superuser or the database "
                 + "owner: " + grant + " or create the schema yourself: CREATE SCHEMA IF NOT EXISTS " + schema
@@ -152,13 +152,13 @@ final class Bookkeeping {
         if (legacy.isEmpty()) {
             return;
         }
-        String schema = ReplicationSession.quoteIdentifier(s.bookkeepingSchema());
+        String schema = Sql.quoteIdentifier(s.bookkeepingSchema());
         List<String> moves = legacy.stream().map(name -> "ALTER TABLE " + LEGACY_SCHEMA + "." + name
                 + " SET SCHEMA " + schema + ";").toList();
         SchemaRights rights = schemaRights(c, s.bookkeepingSchema());
         boolean mayMove = ownsAll(c, legacy) && (rights.exists ? rights.usage && rights.create : rights.createInDatabase);
         if (!mayMove) {
-            String user = ReplicationSession.quoteIdentifier(s.dsn().user());
+            String user = Sql.quoteIdentifier(s.dsn().user());
             throw new DeltaforgeException("source '" + s.id() + "': found bookkeeping tables of an earlier version in "
                     + "schema public (" + legacy + ") but none in schema " + schema + " (bookkeeping_schema), and user "
                     + user + " may not move them there; either move them as their owner: CREATE SCHEMA IF NOT EXISTS "

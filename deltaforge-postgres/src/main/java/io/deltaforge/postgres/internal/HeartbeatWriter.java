@@ -56,7 +56,7 @@ final class HeartbeatWriter implements AutoCloseable {
     private void beat() {
         try {
             if (connection == null || connection.isClosed()) {
-                connection = ReplicationSession.connect(settings, false);
+                connection = Connections.admin(settings);
             }
             try (Statement st = connection.createStatement()) {
                 st.setQueryTimeout((int) Math.max(5, Math.min(60, interval.toSeconds())));

@@ -7,6 +7,7 @@ import io.deltaforge.api.Lsn;
 import io.deltaforge.api.Op;
 import io.deltaforge.api.SourcePosition;
 import io.deltaforge.api.TableId;
+import io.deltaforge.api.internal.condition.Condition;
 import io.deltaforge.spi.SourceRecord;
 import io.deltaforge.spi.TransactionCommit;
 import java.sql.Connection;
@@ -204,12 +205,22 @@ final class IncrementalSnapshots implements AutoCloseable {
                         entry.rowsDone(), true);
                 continue;
             }
-            TableState t = new TableState(entry.snapshotId(), entry.table(), entry.condition(), scan, entry.lastKey(),
-                    entry.rowsDone());
+            ConditionSql condition;
+            try {
+                condition = render(entry.condition(), scan);
+            } catch (IllegalArgumentException e) {
+                log.error("source '{}': snapshot {}: the condition '{}' no longer fits table {} ({}); skipping it",
+                        settings.id(), entry.snapshotId(), entry.condition(), entry.table(), e.getMessage());
+                SnapshotStore.progress(settings, c, entry.snapshotId(), entry.table(), entry.lastKey(),
+                        entry.rowsDone(), true);
+                continue;
+            }
+            TableState t = new TableState(entry.snapshotId(), entry.table(), entry.condition(), condition, scan,
+                    entry.lastKey(), entry.rowsDone());
             // Read up to the highest key of now: later inserts reach the consumer through the stream, and a
             // table written faster than it is read would otherwise never end. (Taken again on resume: the
             // range only grows, which is safe.)
-            t.upTo = scan.maxKey(c, entry.condition());
+            t.upTo = scan.maxKey(c, condition);
             if (t.upTo == null) {
                 SnapshotStore.progress(settings, c, t.snapshotId, t.table, t.lastKey, t.rowsRead, true);
                 log.info("source '{}': snapshot {} of {}: no matching rows", settings.id(), t.snapshotId, t.table);
@@ -223,6 +234,16 @@ final class IncrementalSnapshots implements AutoCloseable {
                     scan.estimate);
         }
         metrics.remaining(open.size());
+    }
+
+    /**
+     * The stored condition (canonical grammar text, null for none) rendered for the table as described now.
+     *
+     * @throws IllegalArgumentException when it does not parse (e.g. SQL stored by an older version) or names
+     *                                  a column the table no longer publishes
+     */
+    private static @Nullable ConditionSql render(@Nullable String condition, TableScan scan) {
+        return condition == null ? null : scan.render(Condition.parse(condition));
     }
 
     private void signal(PendingSignal pending) {
@@ -249,11 +270,12 @@ final class IncrementalSnapshots implements AutoCloseable {
             if (signal.tables().isEmpty()) {
                 throw new ConfigException("tables", "is empty; name at least one table, e.g. [\"public.users\"]");
             }
+            @Nullable Condition condition = SnapshotStore.parse(signal.condition());
             Connection c = control();
-            List<TableId> tables = SnapshotStore.validate(settings, c, signal.tables(), signal.condition());
-            if (SnapshotStore.insert(settings, c, snapshotId, tables, signal.condition())) {
+            List<TableId> tables = SnapshotStore.validate(settings, c, signal.tables(), condition);
+            if (SnapshotStore.insert(settings, c, snapshotId, tables, condition)) {
                 log.info("source '{}': snapshot {} of {} requested by signal{}", settings.id(), snapshotId, tables,
-                        signal.condition() == null ? "" : " where " + signal.condition());
+                        condition == null ? "" : " where " + condition.canonical());
                 reload.set(true);
             }
         } catch (ConfigException e) {
@@ -289,6 +311,9 @@ final class IncrementalSnapshots implements AutoCloseable {
             if ("42703".equals(e.getSQLState())) {
                 for (TableState t : tables) {
                     reshaped |= describeIfReshaped(t);
+                    if (t.abandoned && acks.stream().noneMatch(a -> a.table == t)) {
+                        recordProgress(new Ack(0, t, t.lastKey, t.rowsRead, true));
+                    }
                 }
             }
             if (!reshaped) {
@@ -442,12 +467,12 @@ final class IncrementalSnapshots implements AutoCloseable {
     /** The key of the last row of the chunk starting after {@code start}; null when that chunk ends the table. */
     private String @Nullable [] boundary(Connection c, TableState t, String @Nullable [] start, int limit)
             throws SQLException {
-        return t.scan.boundary(c, start, t.upTo, limit, t.condition);
+        return t.scan.boundary(c, start, t.upTo, limit, t.sql);
     }
 
     private void read(Connection c, Chunk chunk, int limit) throws SQLException {
         List<TableScan.ScannedRow> rows = chunk.table.scan.read(c, types, chunk.start, chunk.table.upTo, limit,
-                chunk.table.condition);
+                chunk.table.sql);
         chunk.scanned = rows.size();
         for (TableScan.ScannedRow row : rows) {
             String key = chunk.table.scan.matchKey(row.row());
@@ -511,7 +536,7 @@ final class IncrementalSnapshots implements AutoCloseable {
                 chunk.rows.clear();
             }
         }
-        if (sameKey(t.scan, old)) {
+        if (sameKey(t.scan, old) && !t.abandoned) {
             Cursor before = w.before.get(t);
             t.lastKey = before.lastKey;
             t.rowsRead = before.rowsRead;
@@ -530,6 +555,17 @@ final class IncrementalSnapshots implements AutoCloseable {
         }
         TableScan old = t.scan;
         t.scan = TableScan.describe(c, settings.publication(), t.table, types, TableScan.KeyChoice.IDENTITY);
+        try {
+            t.sql = render(t.condition, t.scan);
+        } catch (IllegalArgumentException e) {
+            log.error("source '{}': snapshot {}: table {} was altered and the condition '{}' no longer fits it ({}); "
+                    + "skipping the rest of it", settings.id(), t.snapshotId, t.table, t.condition, e.getMessage());
+            // Never read on without the condition: that would deliver rows it excludes.
+            t.abandoned = true;
+            t.upTo = null;
+            t.readDone = true;
+            return true;
+        }
         if (sameKey(t.scan, old)) {
             log.info("source '{}': snapshot {}: table {} was altered during its snapshot; reading on with columns {}",
                     settings.id(), t.snapshotId, t.table, t.scan.columns);
@@ -537,7 +573,7 @@ final class IncrementalSnapshots implements AutoCloseable {
         }
         t.lastKey = null;
         t.rowsRead = 0;
-        t.upTo = t.scan.key.length == 0 ? null : t.scan.maxKey(c, t.condition);
+        t.upTo = t.scan.key.length == 0 ? null : t.scan.maxKey(c, t.sql);
         t.readDone = t.upTo == null;
         if (t.scan.key.length == 0) {
             log.error("source '{}': snapshot {}: table {} has no primary key or replica identity index any more; "
@@ -565,9 +601,11 @@ final class IncrementalSnapshots implements AutoCloseable {
     }
 
     private void recordProgress(Ack ack) throws SQLException {
+        // An abandoned table ends with its last acknowledged chunk.
+        boolean done = ack.done || ack.table.abandoned && acks.stream().noneMatch(a -> a.table == ack.table);
         SnapshotStore.progress(settings, control(), ack.table.snapshotId, ack.table.table, ack.lastKey, ack.rowsDone,
-                ack.done);
-        if (ack.done) {
+                done);
+        if (done) {
             open.remove(ack.table);
             metrics.remaining(open.size());
             log.info("source '{}': snapshot {} of {} delivered: {} rows", settings.id(), ack.table.snapshotId,
@@ -583,7 +621,7 @@ final class IncrementalSnapshots implements AutoCloseable {
         Connection c = control();
         if (SnapshotStore.finished(settings, c, snapshotId)) {
             // An initial snapshot (snapshot.mode initial/always on a new slot) is also recorded as completed.
-            InitialSnapshot.completed(settings, c, snapshotId);
+            SnapshotRecords.completed(settings, c, snapshotId);
             log.info("source '{}': snapshot {} completed", settings.id(), snapshotId);
         }
     }
@@ -591,7 +629,7 @@ final class IncrementalSnapshots implements AutoCloseable {
     private Connection control() throws SQLException {
         Connection c = control;
         if (c == null || c.isClosed()) {
-            c = InitialSnapshot.connect(settings);
+            c = Connections.textValues(settings);
             // Watermarks and progress need no synchronous standby: a lost watermark only means a session
             // that restarts anyway, lost progress only re-reads chunks. Without this, every window would wait
             // for the standby's round trip.
@@ -607,7 +645,7 @@ final class IncrementalSnapshots implements AutoCloseable {
 
     private List<Connection> readers(int count) throws SQLException {
         while (readers.size() < count) {
-            readers.add(InitialSnapshot.connect(settings));
+            readers.add(Connections.textValues(settings));
         }
         return readers.subList(0, count);
     }
@@ -632,21 +670,13 @@ final class IncrementalSnapshots implements AutoCloseable {
             p.shutdownNow();
         }
         for (Connection c : readers) {
-            closeQuietly(c);
+            Connections.closeQuietly(c);
         }
         readers.clear();
         Connection c = control;
         control = null;
         if (c != null) {
-            closeQuietly(c);
-        }
-    }
-
-    private static void closeQuietly(Connection c) {
-        try {
-            c.close();
-        } catch (SQLException | RuntimeException e) {
-            log.debug("closing a snapshot connection failed: {}", e.getMessage());
+            Connections.closeQuietly(c);
         }
     }
 
@@ -654,7 +684,10 @@ final class IncrementalSnapshots implements AutoCloseable {
     private static final class TableState {
         final String snapshotId;
         final TableId table;
+        /** Canonical grammar text, as stored; null for every row. */
         final @Nullable String condition;
+        /** The condition rendered for {@link #scan}; replaced with it. */
+        @Nullable ConditionSql sql;
         /** Replaced when the table is altered during its snapshot. */
         TableScan scan;
         final long started = System.nanoTime();
@@ -664,12 +697,15 @@ final class IncrementalSnapshots implements AutoCloseable {
         String @Nullable [] upTo;
         long rowsRead;
         boolean readDone;
+        /** Its condition no longer fits the altered table: nothing more is read. */
+        boolean abandoned;
 
-        TableState(String snapshotId, TableId table, @Nullable String condition, TableScan scan,
-                   String @Nullable [] lastKey, long rowsRead) {
+        TableState(String snapshotId, TableId table, @Nullable String condition, @Nullable ConditionSql sql,
+                   TableScan scan, String @Nullable [] lastKey, long rowsRead) {
             this.snapshotId = snapshotId;
             this.table = table;
             this.condition = condition;
+            this.sql = sql;
             this.scan = scan;
             this.lastKey = lastKey;
             this.rowsRead = rowsRead;

@@ -13,7 +13,6 @@ import io.deltaforge.postgres.SnapshotMode;
 import io.deltaforge.spi.SourceRecord;
 import io.deltaforge.spi.TransactionCommit;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -22,10 +21,8 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Properties;
 import org.jspecify.annotations.Nullable;
 import org.postgresql.PGConnection;
-import org.postgresql.PGProperty;
 import org.postgresql.replication.ReplicationSlotInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -83,7 +80,7 @@ public final class InitialSnapshot implements AutoCloseable {
         this.settings = settings;
         this.replication = replication;
         this.reader = reader;
-        this.types = new TypeMapper(new TypeCatalog(() -> connect(settings)));
+        this.types = new TypeMapper(new TypeCatalog(() -> Connections.textValues(settings)));
         this.tables = tables;
         this.consistentPoint = consistentPoint;
         this.snapshotId = snapshotId;
@@ -92,33 +89,26 @@ public final class InitialSnapshot implements AutoCloseable {
 
     /**
      * Decides whether a snapshot is due and, if so, creates the slot and opens the snapshot; null when the
-     * source should just stream (snapshot completed before, or the slot is not ours to create).
-     *
-     * @throws DeltaforgeException when the slot exists but was not created by a snapshot of this source
-     * @throws RetryableException  when the server is unreachable or the slot is busy
-     */
-    public static @Nullable InitialSnapshot begin(SourceSettings s) {
-        return begin(s, true);
-    }
-
-    /**
-     * As {@link #begin(SourceSettings)}. For {@code initial} and {@code always}, when every captured table has
-     * a primary key (or replica identity index), no exported snapshot is taken: the slot is created, a request
-     * for every captured table is stored with snapshot id {@code slot@C} (C: the slot's consistent point), and
-     * null is returned, so that the source streams from C and the session reads the tables between watermarks
-     * (see {@link IncrementalSnapshots}); an interrupted one then resumes after its last acknowledged chunk.
+     * source should just stream (snapshot completed before, or the slot is not ours to create). For
+     * {@code initial} and {@code always}, when every captured table has a primary key (or replica identity
+     * index), no exported snapshot is taken: the slot is created, a request for every captured table is
+     * stored with snapshot id {@code slot@C} (C: the slot's consistent point), and null is returned, so that
+     * the source streams from C and the session reads the tables between watermarks (see
+     * {@link IncrementalSnapshots}); an interrupted one then resumes after its last acknowledged chunk.
      * {@code always} also requests a new snapshot of every captured table on the first start of a process
      * when the slot exists and no request is open.
      *
      * @param firstStart whether this is the source's first start in this process
+     * @throws DeltaforgeException when the slot exists but was not created by a snapshot of this source
+     * @throws RetryableException  when the server is unreachable or the slot is busy
      */
     public static @Nullable InitialSnapshot begin(SourceSettings s, boolean firstStart) {
         List<TableId> captured;
-        try (Connection admin = connect(s)) {
+        try (Connection admin = Connections.textValues(s)) {
             Bookkeeping.adoptLegacy(s, admin);
-            createRecordTable(s, admin);
-            boolean slotExists = slotExists(s, admin);
-            Record record = record(s, admin);
+            SnapshotRecords.createTable(s, admin);
+            boolean slotExists = Slots.exists(s, admin);
+            SnapshotRecords.Record record = SnapshotRecords.read(s, admin);
             if (slotExists) {
                 if (record == null) {
                     throw new DeltaforgeException("source '" + s.id() + "': snapshot.mode is "
@@ -127,7 +117,7 @@ public final class InitialSnapshot implements AutoCloseable {
                             + "drop the slot to snapshot from scratch (SELECT pg_drop_replication_slot('" + s.slot()
                             + "');) or set snapshot.mode: never");
                 }
-                if (record.completed) {
+                if (record.completed()) {
                     if (s.snapshotMode() == SnapshotMode.ALWAYS && firstStart
                             && SnapshotStore.open(s, admin).isEmpty()) {
                         List<TableId> all = captured(s, admin);
@@ -143,16 +133,16 @@ public final class InitialSnapshot implements AutoCloseable {
                     }
                     return null;
                 }
-                if (s.snapshotMode() != SnapshotMode.INITIAL_ONLY && record.snapshotId != null
-                        && SnapshotStore.exists(s, admin, record.snapshotId)) {
+                if (s.snapshotMode() != SnapshotMode.INITIAL_ONLY && record.snapshotId() != null
+                        && SnapshotStore.exists(s, admin, record.snapshotId())) {
                     log.info("source '{}': resuming snapshot {} of slot '{}' after its last acknowledged chunk",
-                            s.id(), record.snapshotId, s.slot());
+                            s.id(), record.snapshotId(), s.slot());
                     return null;
                 }
                 log.warn("source '{}': the snapshot {} of slot '{}' was started but never delivered completely; "
                         + "dropping the slot (nothing was streamed from it yet) and taking a new snapshot",
-                        s.id(), record.snapshotId == null ? "(not yet named)" : record.snapshotId, s.slot());
-                dropSlot(s, admin);
+                        s.id(), record.snapshotId() == null ? "(not yet named)" : record.snapshotId(), s.slot());
+                Slots.drop(s, admin);
             } else if (!s.createSlot()) {
                 return null; // the session reports the missing slot
             }
@@ -163,14 +153,14 @@ public final class InitialSnapshot implements AutoCloseable {
             }
             // Recorded before the slot exists: a crash between the two then leaves a record without a slot,
             // which simply means "snapshot again", never a slot that looks foreign.
-            upsertRecord(s, admin, null, false);
+            SnapshotRecords.upsert(s, admin, null, false);
         } catch (SQLException e) {
-            throw ReplicationSession.classify(s, "cannot prepare the snapshot", e);
+            throw SqlStates.classify(s, "cannot prepare the snapshot", e);
         }
         Connection replication = null;
         Connection reader = null;
         try {
-            replication = ReplicationSession.connect(s, true);
+            replication = Connections.replication(s);
             ReplicationSlotInfo info = replication.unwrap(PGConnection.class).getReplicationAPI()
                     .createReplicationSlot().logical()
                     .withSlotName(s.slot())
@@ -178,22 +168,22 @@ public final class InitialSnapshot implements AutoCloseable {
                     .make();
             Lsn point = new Lsn(info.getConsistentPoint().asLong());
             String snapshotId = s.slot() + "@" + point;
-            reader = connect(s);
+            reader = Connections.textValues(s);
             try (Statement st = reader.createStatement()) {
                 st.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
                 st.execute("SET TRANSACTION SNAPSHOT '" + info.getSnapshotName().replace("'", "''") + "'");
             }
-            try (Connection admin = connect(s)) {
-                upsertRecord(s, admin, snapshotId, false);
+            try (Connection admin = Connections.textValues(s)) {
+                SnapshotRecords.upsert(s, admin, snapshotId, false);
             }
             log.info("source '{}': created slot '{}' at {}; snapshot {} of {} table(s): {}", s.id(), s.slot(), point,
                     snapshotId, captured.size(), captured);
             return new InitialSnapshot(s, replication, reader, List.copyOf(captured), point, snapshotId);
         } catch (SQLException | RuntimeException e) {
-            closeQuietly(reader);
-            closeQuietly(replication);
+            Connections.closeQuietly(reader);
+            Connections.closeQuietly(replication);
             if (e instanceof SQLException sql) {
-                throw ReplicationSession.classify(s, "cannot start the snapshot of slot '" + s.slot() + "'", sql);
+                throw SqlStates.classify(s, "cannot start the snapshot of slot '" + s.slot() + "'", sql);
             }
             throw (RuntimeException) e;
         }
@@ -201,7 +191,7 @@ public final class InitialSnapshot implements AutoCloseable {
 
     private static List<TableId> captured(SourceSettings s, Connection admin) throws SQLException {
         List<TableId> captured = new ArrayList<>();
-        for (TableId t : ReplicationSession.checkPublication(s, admin)) {
+        for (TableId t : ServerChecks.publishedTables(s, admin)) {
             if (s.tableFilter().test(t)) {
                 captured.add(t);
             }
@@ -211,7 +201,7 @@ public final class InitialSnapshot implements AutoCloseable {
 
     /** Whether every table has a key a watermark snapshot can use. */
     private static boolean keyed(SourceSettings s, Connection admin, List<TableId> tables) throws SQLException {
-        TypeMapper types = new TypeMapper(new TypeCatalog(() -> connect(s)));
+        TypeMapper types = new TypeMapper(new TypeCatalog(() -> Connections.textValues(s)));
         for (TableId t : tables) {
             if (TableScan.describe(admin, s.publication(), t, types, TableScan.KeyChoice.IDENTITY).key.length == 0) {
                 log.info("source '{}': table {} has no primary key or replica identity index; the initial snapshot "
@@ -226,7 +216,7 @@ public final class InitialSnapshot implements AutoCloseable {
     private static void watermarked(SourceSettings s, Connection admin, List<TableId> captured) throws SQLException {
         // Recorded before the slot exists: a crash before the request is stored leaves a record without a
         // request, which means "drop the slot and snapshot again".
-        upsertRecord(s, admin, null, false);
+        SnapshotRecords.upsert(s, admin, null, false);
         Lsn point;
         try (PreparedStatement ps = admin.prepareStatement(
                 "SELECT lsn::text FROM pg_create_logical_replication_slot(?, 'pgoutput')")) {
@@ -237,26 +227,10 @@ public final class InitialSnapshot implements AutoCloseable {
             }
         }
         String snapshotId = s.slot() + "@" + point;
-        upsertRecord(s, admin, snapshotId, captured.isEmpty());
+        SnapshotRecords.upsert(s, admin, snapshotId, captured.isEmpty());
         SnapshotStore.insert(s, admin, snapshotId, captured, null);
         log.info("source '{}': created slot '{}' at {}; snapshot {} of {} table(s) runs while streaming: {}", s.id(),
                 s.slot(), point, snapshotId, captured.size(), captured);
-    }
-
-    /** Records the snapshot {@code snapshotId} of the slot as completed, if it is the slot's recorded one. */
-    static void completed(SourceSettings s, Connection c, String snapshotId) throws SQLException {
-        // No record table, or one this user may not write (it wrote no initial snapshot record then): not an
-        // initial snapshot. Asked of the catalog, so that no failing statement lands in the server's log.
-        if (!Bookkeeping.mayUse(c, s.snapshotsTable(), "SELECT", "UPDATE")) {
-            return;
-        }
-        try (PreparedStatement ps = c.prepareStatement("UPDATE "
-                + ReplicationSession.quoteTable(s.snapshotsTable()) + " SET completed_at = now() "
-                + "WHERE slot = ? AND snapshot_id = ? AND completed_at IS NULL")) {
-            ps.setString(1, s.slot());
-            ps.setString(2, snapshotId);
-            ps.executeUpdate();
-        }
     }
 
     /** The slot's consistent point: the position of the final commit. */
@@ -296,7 +270,7 @@ public final class InitialSnapshot implements AutoCloseable {
             }
             return chunk.poll();
         } catch (SQLException e) {
-            throw ReplicationSession.classify(settings, "snapshot " + snapshotId + " failed while reading "
+            throw SqlStates.classify(settings, "snapshot " + snapshotId + " failed while reading "
                     + (current == null ? "" : current.table), e);
         }
     }
@@ -308,10 +282,10 @@ public final class InitialSnapshot implements AutoCloseable {
 
     /** Records the snapshot as completed; call once {@link #delivered} is true. */
     public void markCompleted() {
-        try (Connection admin = connect(settings)) {
-            upsertRecord(settings, admin, snapshotId, true);
+        try (Connection admin = Connections.textValues(settings)) {
+            SnapshotRecords.upsert(settings, admin, snapshotId, true);
         } catch (SQLException e) {
-            throw ReplicationSession.classify(settings, "cannot record snapshot " + snapshotId + " as completed", e);
+            throw SqlStates.classify(settings, "cannot record snapshot " + snapshotId + " as completed", e);
         }
         log.info("source '{}': snapshot {} delivered: {} rows", settings.id(), snapshotId, emitted);
     }
@@ -323,8 +297,8 @@ public final class InitialSnapshot implements AutoCloseable {
             return;
         }
         closed = true;
-        closeQuietly(reader);
-        closeQuietly(replication);
+        Connections.closeQuietly(reader);
+        Connections.closeQuietly(replication);
     }
 
     /** Reads one table, a chunk at a time, in primary-key order (ctid order without one). */
@@ -363,104 +337,4 @@ public final class InitialSnapshot implements AutoCloseable {
         }
     }
 
-    // ---- bookkeeping ----------------------------------------------------------------------------------
-
-    record Record(@Nullable String snapshotId, boolean completed) {
-    }
-
-    static void createRecordTable(SourceSettings s, Connection c) throws SQLException {
-        Bookkeeping.ensureTable(s, c, s.snapshotsTable(), "slot text PRIMARY KEY, snapshot_id text, completed_at "
-                + "timestamptz");
-    }
-
-    /** The slot's record; null when there is none (or no record table this user may read). */
-    static @Nullable Record record(SourceSettings s, Connection c) throws SQLException {
-        if (!Bookkeeping.mayUse(c, s.snapshotsTable(), "SELECT")) {
-            return null;
-        }
-        try (PreparedStatement ps = c.prepareStatement("SELECT snapshot_id, completed_at IS NOT NULL FROM "
-                + ReplicationSession.quoteTable(s.snapshotsTable()) + " WHERE slot = ?")) {
-            ps.setString(1, s.slot());
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? new Record(rs.getString(1), rs.getBoolean(2)) : null;
-            }
-        }
-    }
-
-    static void upsertRecord(SourceSettings s, Connection c, @Nullable String snapshotId, boolean completed)
-            throws SQLException {
-        String completedAt = completed ? "now()" : "NULL";
-        // The record decides what the next start does with the slot; it must survive a server crash even
-        // where synchronous_commit is off.
-        try (Statement st = c.createStatement()) {
-            st.execute("SET synchronous_commit = on");
-        }
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO "
-                + ReplicationSession.quoteTable(s.snapshotsTable()) + " (slot, snapshot_id, completed_at) "
-                + "VALUES (?, ?, " + completedAt + ") ON CONFLICT (slot) DO UPDATE SET snapshot_id = "
-                + "EXCLUDED.snapshot_id, completed_at = EXCLUDED.completed_at")) {
-            ps.setString(1, s.slot());
-            ps.setString(2, snapshotId);
-            ps.executeUpdate();
-        }
-    }
-
-    private static boolean slotExists(SourceSettings s, Connection c) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_replication_slots WHERE slot_name = ?")) {
-            ps.setString(1, s.slot());
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next();
-            }
-        }
-    }
-
-    private static void dropSlot(SourceSettings s, Connection c) throws SQLException {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (true) {
-            try (PreparedStatement ps = c.prepareStatement("SELECT pg_drop_replication_slot(?)")) {
-                ps.setString(1, s.slot());
-                ps.execute();
-                return;
-            } catch (SQLException e) {
-                // A just-closed connection may still hold the slot for a moment.
-                if (!"55006".equals(e.getSQLState()) || System.nanoTime() - deadline > 0) {
-                    throw e;
-                }
-            }
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new RetryableException("interrupted while dropping slot '" + s.slot() + "'", e);
-            }
-        }
-    }
-
-    /**
-     * A normal connection whose text output is what {@link TypeMapper} expects: the streaming session
-     * options, and no binary transfer, so every value arrives as its type's output-function text, exactly as
-     * pgoutput sends it.
-     */
-    static Connection connect(SourceSettings settings) throws SQLException {
-        Properties props = settings.dsn().properties();
-        props.putIfAbsent(PGProperty.APPLICATION_NAME.getName(), "deltaforge-" + settings.id() + "-snapshot");
-        props.putIfAbsent(PGProperty.CONNECT_TIMEOUT.getName(), "10");
-        props.putIfAbsent(PGProperty.TCP_KEEP_ALIVE.getName(), "true");
-        PGProperty.BINARY_TRANSFER.set(props, "false");
-        String options = props.getProperty(PGProperty.OPTIONS.getName());
-        PGProperty.OPTIONS.set(props, options == null || options.isBlank() ? TypeMapper.SESSION_OPTIONS
-                : options + " " + TypeMapper.SESSION_OPTIONS);
-        return DriverManager.getConnection(settings.dsn().jdbcUrl(), props);
-    }
-
-    private static void closeQuietly(@Nullable Connection c) {
-        if (c == null) {
-            return;
-        }
-        try {
-            c.close();
-        } catch (SQLException | RuntimeException e) {
-            log.debug("closing a snapshot connection failed: {}", e.getMessage());
-        }
-    }
 }

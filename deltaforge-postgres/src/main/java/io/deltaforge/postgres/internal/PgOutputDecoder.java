@@ -1,6 +1,7 @@
 package io.deltaforge.postgres.internal;
 
 import io.deltaforge.api.ChangeEvent;
+import io.deltaforge.api.ColumnType;
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.EventIds;
 import io.deltaforge.api.Lsn;
@@ -62,6 +63,10 @@ import org.slf4j.LoggerFactory;
  *       messages: never events, never counted in {@code indexInTx}; they go to the {@link ControlListener}.</li>
  *   <li>Messages with prefix {@value #HEARTBEAT_PREFIX} are the source's own heartbeats: never events; a
  *       non-transactional one becomes a {@link Heartbeat} at its LSN.</li>
+ *   <li>Every row event carries the relation's {@link ColumnType}s and the database name; every event the
+ *       end LSN of the last Commit decoded in this session before its transaction
+ *       ({@link SourcePosition#previousCommitEnd()}, null before the first; a non-transactional message
+ *       counts as a commit at its own LSN), which is what Debezium writes first in {@code source.sequence}.</li>
  *   <li>Type and Origin messages carry nothing an event needs and are consumed; unknown message types are
  *       skipped with one warning per type.</li>
  * </ul>
@@ -98,6 +103,7 @@ public final class PgOutputDecoder {
     private static final int TRUNCATE_RESTART_IDENTITY = 2;
 
     private final String sourceId;
+    private final String database;
     private final Predicate<TableId> tables;
     private final TypeMapper types;
     private final boolean messages;
@@ -115,6 +121,9 @@ public final class PgOutputDecoder {
     private Instant commitTime = Instant.EPOCH;
     private int nextIndex;
     private int eventCount;
+    /** End of the last commit decoded in this session; what the next transaction's events name as previous. */
+    private @Nullable Lsn previousCommitEnd;
+    private @Nullable Lsn transactionPreviousCommitEnd;
 
     /** Every table, no messages, unchanged TOAST columns omitted. */
     public PgOutputDecoder(String sourceId, Set<TableId> tables, TypeMapper types) {
@@ -141,6 +150,13 @@ public final class PgOutputDecoder {
      */
     public PgOutputDecoder(String sourceId, Predicate<TableId> tables, TypeMapper types, boolean messages,
                            @Nullable String toastPlaceholder, Clock clock, ControlListener control) {
+        this(sourceId, "", tables, types, messages, toastPlaceholder, clock, control);
+    }
+
+    /** As above, naming the database in every event ({@link ChangeEvent#database()}). */
+    public PgOutputDecoder(String sourceId, String database, Predicate<TableId> tables, TypeMapper types,
+                           boolean messages, @Nullable String toastPlaceholder, Clock clock, ControlListener control) {
+        this.database = database;
         this.control = control;
         this.sourceId = sourceId;
         this.tables = tables;
@@ -210,6 +226,7 @@ public final class PgOutputDecoder {
         commitLsn = new Lsn(m.getLong());
         commitTime = pgTime(m.getLong());
         xid = Integer.toUnsignedLong(m.getInt());
+        transactionPreviousCommitEnd = previousCommitEnd;
         inTransaction = true;
         nextIndex = 0;
         eventCount = 0;
@@ -226,6 +243,7 @@ public final class PgOutputDecoder {
             log.debug("source '{}': Begin said commit LSN {}, Commit says {}", sourceId, commitLsn, commitRecordLsn);
         }
         inTransaction = false;
+        previousCommitEnd = endLsn;
         pending.add(new TransactionCommit(xid, commitLsn, endLsn, time, eventCount));
     }
 
@@ -268,7 +286,13 @@ public final class PgOutputDecoder {
         }
         // Looks up user-defined types (enums, domains, composites, extension types) once per table version.
         types.prepare(typeOids);
-        relations.put(oid, new Relation(table, columns, typeOids, key, schema.version, List.copyOf(keyColumns)));
+        List<ColumnType> columnTypes = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            columnTypes.add(new ColumnType(names.get(i), types.typeName(typeOids[i]), typeMods[i],
+                    types.typeKind(typeOids[i])));
+        }
+        relations.put(oid, new Relation(table, columns, typeOids, key, schema.version, List.copyOf(keyColumns),
+                List.copyOf(columnTypes)));
     }
 
     private void insert(ByteBuffer m, Lsn lsn) {
@@ -320,7 +344,8 @@ public final class PgOutputDecoder {
         for (Relation rel : truncated) {
             int index = nextIndex++;
             if (tables.test(rel.table)) {
-                emit(index, Op.TRUNCATE, rel.table, null, null, lsn, rel.schemaVersion, List.of(), detail, List.of());
+                emit(index, Op.TRUNCATE, rel.table, null, null, lsn, rel.schemaVersion, List.of(), detail, List.of(),
+                        List.of());
             }
         }
     }
@@ -346,7 +371,7 @@ public final class PgOutputDecoder {
             int index = nextIndex++;
             if (!HEARTBEAT_PREFIX.equals(prefix)) {
                 emit(index, Op.MESSAGE, new TableId("", prefix), null, null, lsn, 0, List.of(),
-                        new ChangeEvent.Detail.Message(prefix, content, true), List.of());
+                        new ChangeEvent.Detail.Message(prefix, content, true), List.of(), List.of());
             }
             return;
         }
@@ -367,9 +392,12 @@ public final class PgOutputDecoder {
             log.debug("source '{}': non-transactional message at {} arrived inside transaction {}", sourceId, lsn, xid);
         }
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
-        SourcePosition position = new SourcePosition(lsn, lsn, 0, 0, now);
+        if (!inTransaction) {
+            previousCommitEnd = lsn; // it is its own transaction, committed at its LSN
+        }
+        SourcePosition position = new SourcePosition(lsn, lsn, 0, 0, now, previousCommitEnd);
         pending.add(new ChangeEvent(EventIds.forMessage(sourceId, lsn), sourceId, Op.MESSAGE, table, null, null,
-                position, 0, List.of(), detail));
+                position, 0, List.of(), detail, List.of(), List.of(), database));
         if (!inTransaction) {
             pending.add(new TransactionCommit(0, lsn, lsn, now, 1));
         }
@@ -394,16 +422,17 @@ public final class PgOutputDecoder {
             return;
         }
         emit(index, op, rel.table, before, after == null ? null : after.row, lsn, rel.schemaVersion,
-                after == null ? List.of() : after.unchanged, null, rel.keyColumns);
+                after == null ? List.of() : after.unchanged, null, rel.keyColumns, rel.columnTypes);
     }
 
     private void emit(int index, Op op, TableId table, @Nullable Row before, @Nullable Row after, Lsn lsn,
                       int schemaVersion, List<String> unchanged, ChangeEvent.@Nullable Detail detail,
-                      List<String> keyColumns) {
+                      List<String> keyColumns, List<ColumnType> columnTypes) {
         eventCount++;
-        SourcePosition position = new SourcePosition(commitLsn, lsn, index, xid, commitTime);
+        SourcePosition position = new SourcePosition(commitLsn, lsn, index, xid, commitTime,
+                transactionPreviousCommitEnd);
         pending.add(new ChangeEvent(EventIds.forChange(sourceId, commitLsn, index), sourceId, op, table, before,
-                after, position, schemaVersion, unchanged, detail, keyColumns));
+                after, position, schemaVersion, unchanged, detail, keyColumns, columnTypes, database));
     }
 
     /**
@@ -513,7 +542,7 @@ public final class PgOutputDecoder {
 
     /** A table version as the last Relation message described it. */
     private record Relation(TableId table, List<String> columns, int[] typeOids, boolean[] key, int schemaVersion,
-                            List<String> keyColumns) {
+                            List<String> keyColumns, List<ColumnType> columnTypes) {
     }
 
     /** The column list a schema version stands for. */

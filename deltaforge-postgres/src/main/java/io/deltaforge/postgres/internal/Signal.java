@@ -21,7 +21,8 @@ import org.jspecify.annotations.Nullable;
  * @param source    the source id it is for; null for any
  * @param slot      the slot it is for; null for any
  * @param tables    tables to snapshot
- * @param condition row condition; null for every row
+ * @param condition row condition as text in the grammar of {@link io.deltaforge.api.SnapshotRequest}, parsed
+ *                  before anything reaches the server; null for every row
  */
 record Signal(String type, @Nullable String source, @Nullable String slot, List<String> tables,
               @Nullable String condition) {

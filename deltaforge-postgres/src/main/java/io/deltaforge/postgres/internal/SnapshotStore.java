@@ -3,6 +3,7 @@ package io.deltaforge.postgres.internal;
 import io.deltaforge.api.ConfigException;
 import io.deltaforge.api.ConfigException.Problem;
 import io.deltaforge.api.TableId;
+import io.deltaforge.api.internal.condition.Condition;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -35,18 +36,36 @@ public final class SnapshotStore {
      * @throws io.deltaforge.api.DeltaforgeException when the server cannot be reached or the request stored
      */
     public static String request(SourceSettings s, List<String> tables, @Nullable String condition) {
-        try (Connection c = InitialSnapshot.connect(s)) {
+        @Nullable Condition parsed = parse(condition);
+        try (Connection c = Connections.textValues(s)) {
             Bookkeeping.adoptLegacy(s, c);
-            List<TableId> resolved = validate(s, c, tables, condition);
+            List<TableId> resolved = validate(s, c, tables, parsed);
             String snapshotId = newSnapshotId(s, c);
-            insert(s, c, snapshotId, resolved, condition);
+            insert(s, c, snapshotId, resolved, parsed);
             return snapshotId;
         } catch (SQLException e) {
-            throw ReplicationSession.classify(s, "cannot store the snapshot request " + tables, e);
+            throw SqlStates.classify(s, "cannot store the snapshot request " + tables, e);
         }
     }
 
-    /** One table of one request, as stored. */
+    /**
+     * Parses a request's condition (null: none) before anything reaches the server.
+     *
+     * @throws ConfigException naming the problem and its position
+     */
+    static @Nullable Condition parse(@Nullable String condition) {
+        if (condition == null || condition.isBlank()) {
+            return null;
+        }
+        try {
+            return Condition.parse(condition);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("condition", e.getMessage() + "; see docs/snapshots.md for the condition "
+                    + "grammar");
+        }
+    }
+
+    /** One table of one request, as stored; {@code condition} is canonical grammar text. */
     record Entry(String snapshotId, int ordinal, TableId table, @Nullable String condition,
                  String @Nullable [] lastKey, long rowsDone, String state) {
     }
@@ -62,22 +81,23 @@ public final class SnapshotStore {
     }
 
     private static String table(SourceSettings s) {
-        return ReplicationSession.quoteTable(s.progressTable());
+        return Sql.quoteTable(s.progressTable());
     }
 
     /**
-     * Checks a request against the server: every table captured by the source and keyed, the condition
-     * valid SQL for each table, and the user allowed to write watermarks. Returns the resolved tables.
+     * Checks a request against the server: every table captured by the source and keyed, the condition's
+     * columns in each table and its literals readable as their columns' types, and the user allowed to write
+     * watermarks. Returns the resolved tables.
      *
      * @throws ConfigException listing every problem
      */
-    static List<TableId> validate(SourceSettings s, Connection c, List<String> tables, @Nullable String condition)
+    static List<TableId> validate(SourceSettings s, Connection c, List<String> tables, @Nullable Condition condition)
             throws SQLException {
         List<Problem> problems = new ArrayList<>();
-        Set<TableId> captured = Set.copyOf(ReplicationSession.checkPublication(s, c).stream()
+        Set<TableId> captured = Set.copyOf(ServerChecks.publishedTables(s, c).stream()
                 .filter(s.tableFilter()).toList());
         List<TableId> resolved = new ArrayList<>();
-        TypeMapper types = new TypeMapper(new TypeCatalog(() -> InitialSnapshot.connect(s)));
+        TypeMapper types = new TypeMapper(new TypeCatalog(() -> Connections.textValues(s)));
         for (int i = 0; i < tables.size(); i++) {
             String path = "tables[" + i + "]";
             TableId table;
@@ -103,17 +123,13 @@ public final class SnapshotStore {
             if (scan.key.length == 0) {
                 problems.add(new Problem(path, "table " + table + " has no primary key or replica identity index, so "
                         + "its rows cannot be told apart across transactions (ctid changes on update); fix: ALTER "
-                        + "TABLE " + ReplicationSession.quoteTable(table) + " ADD PRIMARY KEY (...);"));
+                        + "TABLE " + Sql.quoteTable(table) + " ADD PRIMARY KEY (...);"));
                 continue;
             }
             if (condition != null) {
-                try (Statement st = c.createStatement()) {
-                    st.execute("EXPLAIN SELECT 1 FROM " + ReplicationSession.quoteTable(table) + " WHERE (" + condition
-                            + ")");
-                } catch (SQLException e) {
-                    problems.add(new Problem("condition", "'" + condition + "' is not a usable condition for table "
-                            + table + ": " + e.getMessage() + "; write an SQL boolean expression over its columns, "
-                            + "e.g. id > 1000"));
+                String problem = conditionProblem(c, condition, scan);
+                if (problem != null) {
+                    problems.add(new Problem("condition", problem));
                     continue;
                 }
             }
@@ -126,7 +142,7 @@ public final class SnapshotStore {
             if (denied != null) {
                 problems.add(new Problem("source", "user '" + s.dsn().user() + "' may not call " + denied
                         + ", which incremental snapshots use for their watermarks; grant it as a superuser: GRANT "
-                        + "EXECUTE ON FUNCTION " + denied + " TO " + ReplicationSession.quoteIdentifier(s.dsn().user())
+                        + "EXECUTE ON FUNCTION " + denied + " TO " + Sql.quoteIdentifier(s.dsn().user())
                         + ";"));
             }
         }
@@ -134,6 +150,45 @@ public final class SnapshotStore {
             throw new ConfigException(problems);
         }
         return resolved;
+    }
+
+    /**
+     * Why the condition cannot filter the table, or null when it can: a column it lacks, a literal its column's
+     * type cannot read, or a comparison the type does not support. The checks run the rendered, parameterized
+     * SQL only: the casts alone, then EXPLAIN (which resolves the operators without reading a row).
+     */
+    private static @Nullable String conditionProblem(Connection c, Condition condition, TableScan scan)
+            throws SQLException {
+        ConditionSql sql;
+        try {
+            sql = scan.render(condition);
+        } catch (IllegalArgumentException e) {
+            return e.getMessage();
+        }
+        List<String> checks = new ArrayList<>();
+        String literals = sql.literalsQuery();
+        if (literals != null) {
+            checks.add(literals);
+        }
+        checks.add("EXPLAIN SELECT 1 FROM " + Sql.quoteTable(scan.table) + " WHERE " + sql.sql());
+        for (String query : checks) {
+            try (PreparedStatement ps = c.prepareStatement(query)) {
+                sql.bind(ps, 1);
+                ps.execute();
+            } catch (SQLException e) {
+                if (e.getSQLState() == null || e.getSQLState().startsWith("08")) {
+                    throw e;
+                }
+                return "'" + condition.canonical() + "' cannot filter table " + scan.table + ": "
+                        + firstLine(e.getMessage()) + "; write each literal as its column's type reads text, e.g. "
+                        + "'2026-12-01T00:00:00Z' for a timestamptz, and compare only types that have the operator";
+            }
+        }
+        return null;
+    }
+
+    private static String firstLine(@Nullable String message) {
+        return message == null ? "" : message.lines().findFirst().orElse("").replaceFirst("^ERROR: ", "");
     }
 
     /**
@@ -169,7 +224,7 @@ public final class SnapshotStore {
      * restart).
      */
     static boolean insert(SourceSettings s, Connection c, String snapshotId, List<TableId> tables,
-                          @Nullable String condition) throws SQLException {
+                          @Nullable Condition condition) throws SQLException {
         createTable(s, c);
         boolean autoCommit = c.getAutoCommit();
         c.setAutoCommit(false);
@@ -182,7 +237,8 @@ public final class SnapshotStore {
                 ps.setInt(3, i);
                 ps.setString(4, tables.get(i).schema());
                 ps.setString(5, tables.get(i).table());
-                ps.setString(6, condition);
+                // The grammar text, never SQL: a resumed request is parsed and checked again.
+                ps.setString(6, condition == null ? null : condition.canonical());
                 inserted += ps.executeUpdate();
             }
             c.commit();

@@ -2,6 +2,7 @@ package io.deltaforge.postgres.internal;
 
 import io.deltaforge.api.Row;
 import io.deltaforge.api.TableId;
+import io.deltaforge.api.internal.condition.Condition;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -21,7 +22,7 @@ import org.jspecify.annotations.Nullable;
  * would publish and map values through the same {@link TypeMapper}.
  *
  * <p>Immutable once described; {@link #read} may run on any connection opened by
- * {@link InitialSnapshot#connect} (text transfer, the streaming session options).
+ * {@link Connections#textValues} (text transfer, the streaming session options).
  */
 final class TableScan {
     /** Which unique key orders and identifies the rows. */
@@ -42,6 +43,11 @@ final class TableScan {
     final TableId table;
     final List<String> columns;
     final int[] typeOids;
+    /**
+     * Each column's type as a cast target without its modifier (schema-qualified, quoted where needed), for
+     * the literals of a {@link ConditionSql}.
+     */
+    final List<String> castTypes;
     /** Indexes into columns of the key columns, in index order; empty: page by ctid. */
     final int[] key;
     final String[] keyTypes;
@@ -51,11 +57,12 @@ final class TableScan {
     /** The table's columns and keys as the catalog showed them just before this description; see {@link #shape}. */
     final String shape;
 
-    private TableScan(TableId table, List<String> columns, int[] typeOids, int[] key, String[] keyTypes,
-                      @Nullable String rowFilter, long estimate, String shape) {
+    private TableScan(TableId table, List<String> columns, int[] typeOids, List<String> castTypes, int[] key,
+                      String[] keyTypes, @Nullable String rowFilter, long estimate, String shape) {
         this.table = table;
         this.columns = List.copyOf(columns);
         this.typeOids = typeOids;
+        this.castTypes = List.copyOf(castTypes);
         this.key = key;
         this.keyTypes = keyTypes;
         this.keyColumns = Arrays.stream(key).mapToObj(this.columns::get).toList();
@@ -74,15 +81,19 @@ final class TableScan {
                 : "CASE WHEN cl.relreplident = 'i' THEN i.indisreplident ELSE i.indisprimary END";
         String sql = "SELECT a.attname, a.atttypid, format_type(a.atttypid, a.atttypmod), "
                 + "(SELECT array_position(i.indkey::int2[], a.attnum) FROM pg_index i JOIN pg_class cl "
-                + "ON cl.oid = i.indrelid WHERE i.indrelid = a.attrelid AND " + keyIndex + ") "
+                + "ON cl.oid = i.indrelid WHERE i.indrelid = a.attrelid AND " + keyIndex + "), "
+                // By name, not format_type(), whose 'character' casts to char(1): a cast without the modifier.
+                + "(SELECT quote_ident(n.nspname) || '.' || quote_ident(t.typname) FROM pg_type t JOIN pg_namespace "
+                + "n ON n.oid = t.typnamespace WHERE t.oid = a.atttypid) "
                 + "FROM pg_attribute a WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped "
                 + "AND a.attgenerated = '' ORDER BY a.attnum";
         List<String> columns = new ArrayList<>();
         List<Integer> oids = new ArrayList<>();
+        List<String> castTypes = new ArrayList<>();
         List<int[]> keyParts = new ArrayList<>(); // {column index, position in the index}
         List<String> keyTypeList = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, ReplicationSession.quoteTable(table));
+            ps.setString(1, Sql.quoteTable(table));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     String name = rs.getString(1);
@@ -92,6 +103,7 @@ final class TableScan {
                     int index = columns.size();
                     columns.add(name);
                     oids.add((int) rs.getLong(2));
+                    castTypes.add(rs.getString(5));
                     int pos = rs.getInt(4);
                     if (!rs.wasNull()) {
                         keyParts.add(new int[] {index, pos, keyTypeList.size()});
@@ -110,8 +122,17 @@ final class TableScan {
         }
         int[] typeOids = oids.stream().mapToInt(Integer::intValue).toArray();
         types.prepare(typeOids);
-        return new TableScan(table, columns, typeOids, key, keyTypes, rowFilter(c, publication, table),
+        return new TableScan(table, columns, typeOids, castTypes, key, keyTypes, rowFilter(c, publication, table),
                 estimate(c, table), shape);
+    }
+
+    /**
+     * {@code condition} rendered for this table's published columns and their types.
+     *
+     * @throws IllegalArgumentException naming a column the table does not publish
+     */
+    ConditionSql render(Condition condition) {
+        return ConditionSql.render(condition, table, columns, castTypes);
     }
 
     /**
@@ -126,7 +147,7 @@ final class TableScan {
                 + "|| ' ' || i.indisprimary || ' ' || i.indisreplident, ',' ORDER BY i.indexrelid) FROM pg_index i "
                 + "WHERE i.indrelid = r.oid AND (i.indisprimary OR i.indisreplident)), '') "
                 + "FROM pg_class r WHERE r.oid = ?::regclass")) {
-            ps.setString(1, ReplicationSession.quoteTable(table));
+            ps.setString(1, Sql.quoteTable(table));
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? rs.getString(1) : "";
             }
@@ -138,20 +159,20 @@ final class TableScan {
      * publication's row filter and {@code condition} (null: none).
      */
     List<ScannedRow> read(Connection c, TypeMapper types, String @Nullable [] after, int limit,
-                          @Nullable String condition) throws SQLException {
+                          @Nullable ConditionSql condition) throws SQLException {
         return read(c, types, after, null, limit, condition);
     }
 
     /** As above, and no further than the key {@code upTo} (inclusive; null: to the end). */
     List<ScannedRow> read(Connection c, TypeMapper types, String @Nullable [] after, String @Nullable [] upTo,
-                          int limit, @Nullable String condition) throws SQLException {
+                          int limit, @Nullable ConditionSql condition) throws SQLException {
         StringBuilder select = new StringBuilder();
         if (key.length == 0) {
             // Aliased: ORDER BY ctid would otherwise sort by this text column, not by the tuple id.
             select.append("ctid::text AS deltaforge_ctid, ");
         }
         for (int i = 0; i < columns.size(); i++) {
-            select.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(i)));
+            select.append(i == 0 ? "" : ", ").append(Sql.quoteIdentifier(columns.get(i)));
         }
         if (columns.isEmpty()) {
             select.append("NULL");
@@ -160,7 +181,7 @@ final class TableScan {
         int offset = key.length == 0 ? 1 : 0;
         List<ScannedRow> out = new ArrayList<>(Math.min(limit, 1024));
         try (PreparedStatement ps = c.prepareStatement(sql)) {
-            bind(ps, after, upTo);
+            bind(ps, condition, after, upTo);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     Object[] values = new Object[columns.size()];
@@ -197,36 +218,36 @@ final class TableScan {
      * or null when fewer rows follow; reads the key columns only. Needs a key.
      */
     String @Nullable [] boundary(Connection c, String @Nullable [] after, String @Nullable [] upTo, int limit,
-                                 @Nullable String condition) throws SQLException {
+                                 @Nullable ConditionSql condition) throws SQLException {
         StringBuilder select = new StringBuilder();
         for (int i = 0; i < key.length; i++) {
             // Aliased: ORDER BY the column name would otherwise sort by this text, not by the key's type.
-            select.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(key[i])))
+            select.append(i == 0 ? "" : ", ").append(Sql.quoteIdentifier(columns.get(key[i])))
                     .append("::text AS deltaforge_k").append(i);
         }
         String sql = query(select.toString(), after, upTo, condition) + " OFFSET " + (limit - 1) + " LIMIT 1";
-        return firstKey(c, sql, after, upTo);
+        return firstKey(c, sql, condition, after, upTo);
     }
 
     /**
      * The highest key now (matching the condition), or null when no row matches: an incremental snapshot
      * reads up to it, since rows inserted later reach the consumer through the stream anyway.
      */
-    String @Nullable [] maxKey(Connection c, @Nullable String condition) throws SQLException {
+    String @Nullable [] maxKey(Connection c, @Nullable ConditionSql condition) throws SQLException {
         StringBuilder select = new StringBuilder();
         for (int i = 0; i < key.length; i++) {
             // Aliased: ORDER BY the column name would otherwise sort by this text, not by the key's type.
-            select.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(key[i])))
+            select.append(i == 0 ? "" : ", ").append(Sql.quoteIdentifier(columns.get(key[i])))
                     .append("::text AS deltaforge_k").append(i);
         }
         String sql = query(select.toString(), null, null, condition, true) + " LIMIT 1";
-        return firstKey(c, sql, null, null);
+        return firstKey(c, sql, condition, null, null);
     }
 
-    private String @Nullable [] firstKey(Connection c, String sql, String @Nullable [] after,
-                                        String @Nullable [] upTo) throws SQLException {
+    private String @Nullable [] firstKey(Connection c, String sql, @Nullable ConditionSql condition,
+                                        String @Nullable [] after, String @Nullable [] upTo) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(sql)) {
-            bind(ps, after, upTo);
+            bind(ps, condition, after, upTo);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
                     return null;
@@ -240,9 +261,10 @@ final class TableScan {
         }
     }
 
-    private static void bind(PreparedStatement ps, String @Nullable [] after, String @Nullable [] upTo)
-            throws SQLException {
-        int n = 1;
+    /** Binds in the order {@link #query} places the placeholders: condition, after, upTo. */
+    private static void bind(PreparedStatement ps, @Nullable ConditionSql condition, String @Nullable [] after,
+                             String @Nullable [] upTo) throws SQLException {
+        int n = condition == null ? 1 : condition.bind(ps, 1);
         if (after != null) {
             for (String k : after) {
                 ps.setString(n++, k);
@@ -257,20 +279,20 @@ final class TableScan {
 
     /** SELECT {@code select} FROM the table WHERE filters and keyset ORDER BY key (no LIMIT). */
     private String query(String select, String @Nullable [] after, String @Nullable [] upTo,
-                         @Nullable String condition) {
+                         @Nullable ConditionSql condition) {
         return query(select, after, upTo, condition, false);
     }
 
     private String query(String select, String @Nullable [] after, String @Nullable [] upTo,
-                         @Nullable String condition, boolean descending) {
+                         @Nullable ConditionSql condition, boolean descending) {
         StringBuilder sql = new StringBuilder("SELECT ").append(select);
-        sql.append(" FROM ").append(ReplicationSession.quoteTable(table));
+        sql.append(" FROM ").append(Sql.quoteTable(table));
         List<String> conditions = new ArrayList<>();
         if (rowFilter != null) {
             conditions.add("(" + rowFilter + ")");
         }
         if (condition != null) {
-            conditions.add("(" + condition + ")");
+            conditions.add(condition.sql());
         }
         if (after != null) {
             if (key.length == 0) {
@@ -279,7 +301,7 @@ final class TableScan {
                 StringBuilder left = new StringBuilder("(");
                 StringBuilder right = new StringBuilder("(");
                 for (int i = 0; i < key.length; i++) {
-                    left.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(key[i])));
+                    left.append(i == 0 ? "" : ", ").append(Sql.quoteIdentifier(columns.get(key[i])));
                     right.append(i == 0 ? "" : ", ").append("?::").append(keyTypes[i]);
                 }
                 conditions.add(left + ") > " + right + ")");
@@ -289,7 +311,7 @@ final class TableScan {
             StringBuilder left = new StringBuilder("(");
             StringBuilder right = new StringBuilder("(");
             for (int i = 0; i < key.length; i++) {
-                left.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(key[i])));
+                left.append(i == 0 ? "" : ", ").append(Sql.quoteIdentifier(columns.get(key[i])));
                 right.append(i == 0 ? "" : ", ").append("?::").append(keyTypes[i]);
             }
             conditions.add(left + ") <= " + right + ")");
@@ -302,7 +324,7 @@ final class TableScan {
             sql.append("ctid");
         } else {
             for (int i = 0; i < key.length; i++) {
-                sql.append(i == 0 ? "" : ", ").append(ReplicationSession.quoteIdentifier(columns.get(key[i])))
+                sql.append(i == 0 ? "" : ", ").append(Sql.quoteIdentifier(columns.get(key[i])))
                         .append(descending ? " DESC" : "");
             }
         }
@@ -379,7 +401,7 @@ final class TableScan {
     static long estimate(Connection c, TableId table) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
                 "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = ?::regclass")) {
-            ps.setString(1, ReplicationSession.quoteTable(table));
+            ps.setString(1, Sql.quoteTable(table));
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? rs.getLong(1) : 0;
             }

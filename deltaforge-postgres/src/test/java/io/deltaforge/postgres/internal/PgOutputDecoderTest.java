@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.deltaforge.api.ChangeEvent;
+import io.deltaforge.api.ColumnType;
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.EventIds;
 import io.deltaforge.api.Lsn;
@@ -53,6 +54,26 @@ class PgOutputDecoderTest {
         TransactionCommit c = (TransactionCommit) decode(commit(COMMIT, END));
         assertThat(c).isEqualTo(new TransactionCommit(7, COMMIT, END, Instant.parse("2025-01-15T10:30:00.000001Z"), 1));
         assertThat(decoder.inTransaction()).isFalse();
+    }
+
+    @Test
+    void eventsNameTheirColumnTypesDatabaseAndThePreviousCommitEnd() {
+        PgOutputDecoder d = new PgOutputDecoder("pg", "app", t -> true, new TypeMapper(), false, null,
+                java.time.Clock.systemUTC(), (p, c, l, x) -> { });
+        d.decode(ByteBuffer.wrap(begin(COMMIT, 7)), COMMIT);
+        d.decode(ByteBuffer.wrap(usersRelation(16384)), COMMIT);
+        ChangeEvent first = (ChangeEvent) d.decode(ByteBuffer.wrap(insert(16384, text("1"), nul(), nul(), nul())),
+                new Lsn(100));
+        assertThat(first.position().previousCommitEnd()).isNull();
+        assertThat(first.database()).isEqualTo("app");
+        assertThat(first.columnTypes()).extracting(ColumnType::type).containsExactly("int8", "varchar", "jsonb", "text");
+        d.decode(ByteBuffer.wrap(commit(COMMIT, END)), END);
+
+        Lsn next = Lsn.parse("0/16B4000");
+        d.decode(ByteBuffer.wrap(begin(next, 8)), next);
+        ChangeEvent second = (ChangeEvent) d.decode(ByteBuffer.wrap(insert(16384, text("2"), nul(), nul(), nul())),
+                next);
+        assertThat(second.position().previousCommitEnd()).isEqualTo(END);
     }
 
     @Test

@@ -33,8 +33,9 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code GET /metrics}: Prometheus text format</li>
  *   <li>{@code POST /pipelines/NAME/pause} and {@code .../resume}</li>
  *   <li>{@code POST /pipelines/NAME/snapshot} with {@code {"tables":["public.users"],"condition":"id > 10"}}
- *       ({@code condition} optional): starts an incremental snapshot; 202 when accepted, 400 naming the
- *       problem otherwise</li>
+ *       ({@code condition} optional, in the filter grammar of {@link SnapshotRequest}, never SQL): starts an
+ *       incremental snapshot; 202 when accepted, 400 naming the problem (and, for a condition, its position)
+ *       otherwise</li>
  * </ul>
  * The {@code GET} endpoints are open. The {@code POST} ones change a pipeline (a pause lets WAL pile up on
  * the database; a snapshot reads whole tables), so they are off unless a token is configured, and then
@@ -245,7 +246,8 @@ public final class OpsServer implements AutoCloseable {
         }
         JsonNode condition = body.get("condition");
         if (condition != null && !condition.isNull() && !condition.isTextual()) {
-            throw new IllegalArgumentException("\"condition\" must be a string (an SQL boolean expression)");
+            throw new IllegalArgumentException("\"condition\" must be a string such as \"id > 10 AND status = "
+                    + "'open'\"");
         }
         Iterator<String> fields = body.fieldNames();
         while (fields.hasNext()) {

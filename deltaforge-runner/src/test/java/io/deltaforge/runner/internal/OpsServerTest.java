@@ -202,6 +202,14 @@ class OpsServerTest {
                 .contains("\"tables\" must be a non-empty array");
         assertThat(post("/pipelines/users/snapshot", "{\"tables\":[\"t\"],\"where\":\"x\"}").body())
                 .contains("unknown field \"where\"");
+        HttpResponse<String> injected = post("/pipelines/users/snapshot",
+                "{\"tables\":[\"public.users\"],\"condition\":\"id > 0 OR pg_sleep(5) IS NULL\"}");
+        assertThat(injected.statusCode()).isEqualTo(400);
+        assertThat(injected.body()).startsWith("bad snapshot request: ")
+                .contains("condition at position 11: function calls such as pg_sleep(…) are not allowed");
+        assertThat(post("/pipelines/users/snapshot",
+                "{\"tables\":[\"public.users\"],\"condition\":\"1=1) UNION SELECT passwd FROM pg_shadow --\"}")
+                .body()).contains("condition at position 1: expected a column name");
         HttpResponse<String> refused = post("/pipelines/users/snapshot", "{\"tables\":[\"public.missing\"]}");
         assertThat(refused.statusCode()).isEqualTo(400);
         assertThat(refused.body()).contains("snapshot refused", "public.missing is not captured");

@@ -6,12 +6,12 @@ import java.sql.SQLException;
 import java.util.List;
 
 /** Lets tests in the public package reach package-private setup checks. */
-public final class ReplicationSessionAccess {
-    private ReplicationSessionAccess() {
+public final class ServerChecksAccess {
+    private ServerChecksAccess() {
     }
 
     public static List<String> identityWarnings(SourceSettings settings, Connection c, List<TableId> tables)
             throws SQLException {
-        return ReplicationSession.identityWarnings(settings, c, tables);
+        return ServerChecks.identityWarnings(settings, c, tables);
     }
 }
