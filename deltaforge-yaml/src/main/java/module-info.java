@@ -6,6 +6,7 @@ module io.deltaforge.yaml {
     requires transitive io.deltaforge.api;
     requires com.fasterxml.jackson.core;
     requires com.fasterxml.jackson.dataformat.yaml;
+    requires org.yaml.snakeyaml;
 
     exports io.deltaforge.yaml;
     // Error formatting and secret files, shared with the command line.

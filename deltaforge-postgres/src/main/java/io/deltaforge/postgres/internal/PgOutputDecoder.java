@@ -124,6 +124,8 @@ public final class PgOutputDecoder {
     /** End of the last commit decoded in this session; what the next transaction's events name as previous. */
     private @Nullable Lsn previousCommitEnd;
     private @Nullable Lsn transactionPreviousCommitEnd;
+    /** The message being decoded, for error messages. */
+    private Lsn messageLsn = Lsn.ZERO;
 
     /** Every table, no messages, unchanged TOAST columns omitted. */
     public PgOutputDecoder(String sourceId, Set<TableId> tables, TypeMapper types) {
@@ -189,6 +191,11 @@ public final class PgOutputDecoder {
         if (!pending.isEmpty()) {
             throw new IllegalStateException("drain next() before decoding the next message");
         }
+        if (!message.hasRemaining()) {
+            throw new DeltaforgeException("source '" + sourceId + "': pgoutput message at LSN " + messageLsn
+                    + " is truncated: it is empty; restart the source to resynchronize");
+        }
+        this.messageLsn = messageLsn;
         char type = (char) message.get();
         try {
             switch (type) {
@@ -332,7 +339,7 @@ public final class PgOutputDecoder {
 
     private void truncate(ByteBuffer m, Lsn lsn) {
         requireTransaction('T');
-        int count = m.getInt();
+        int count = length(m, "Truncate", "relation count", Integer.BYTES);
         int options = m.get();
         ChangeEvent.Detail detail = new ChangeEvent.Detail.Truncate((options & TRUNCATE_CASCADE) != 0,
                 (options & TRUNCATE_RESTART_IDENTITY) != 0);
@@ -354,7 +361,7 @@ public final class PgOutputDecoder {
         boolean transactional = (m.get() & 1) != 0;
         Lsn lsn = new Lsn(m.getLong());
         String prefix = string(m);
-        byte[] content = new byte[m.getInt()];
+        byte[] content = new byte[length(m, "Message", "content length", 1)];
         m.get(content);
         if (WATERMARK_PREFIX.equals(prefix) || SIGNAL_PREFIX.equals(prefix)) {
             if (transactional) {
@@ -461,13 +468,13 @@ public final class PgOutputDecoder {
                     values[i] = placeholder == null ? UNCHANGED : placeholder;
                 }
                 case 't' -> {
-                    byte[] bytes = new byte[m.getInt()];
+                    byte[] bytes = new byte[length(m, "TupleData", "column value length", 1)];
                     m.get(bytes);
                     values[i] = types.map(rel.typeOids[i], new String(bytes, StandardCharsets.UTF_8));
                 }
                 case 'b' -> {
                     // Binary is only sent when asked for (proto_version 2+ with binary=true); keep it opaque.
-                    int len = m.getInt();
+                    int len = length(m, "TupleData", "column value length", 1);
                     m.position(m.position() + len);
                     values[i] = null;
                 }
@@ -497,15 +504,15 @@ public final class PgOutputDecoder {
         Relation rel = relations.get(oid);
         if (rel == null) {
             throw new DeltaforgeException("source '" + sourceId + "': pgoutput sent a change for relation OID "
-                    + oid + " before describing it; restart the source to resynchronize");
+                    + oid + " at LSN " + messageLsn + " before describing it; restart the source to resynchronize");
         }
         return rel;
     }
 
     private void requireTransaction(char type) {
         if (!inTransaction) {
-            throw new DeltaforgeException("source '" + sourceId + "': pgoutput message '" + type
-                    + "' arrived outside a transaction; restart the source to resynchronize");
+            throw new DeltaforgeException("source '" + sourceId + "': pgoutput message '" + type + "' at LSN "
+                    + messageLsn + " arrived outside a transaction; restart the source to resynchronize");
         }
     }
 
@@ -516,9 +523,22 @@ public final class PgOutputDecoder {
         }
     }
 
+    /**
+     * Reads a count or length field, refusing one that claims more than the message holds before anything
+     * is allocated: a corrupted field may say 2 GB, or be negative.
+     */
+    private int length(ByteBuffer m, String message, String field, int bytesEach) {
+        int n = m.getInt();
+        if (n < 0 || (long) n * bytesEach > m.remaining()) {
+            throw protocol(message, "truncated or corrupted: " + field + " " + n + " needs more than the "
+                    + m.remaining() + " bytes left");
+        }
+        return n;
+    }
+
     private DeltaforgeException protocol(String message, String detail) {
-        return new DeltaforgeException("source '" + sourceId + "': malformed pgoutput " + message + " message: "
-                + detail);
+        return new DeltaforgeException("source '" + sourceId + "': malformed pgoutput " + message + " message at LSN "
+                + messageLsn + ": " + detail);
     }
 
     private static String string(ByteBuffer m) {
