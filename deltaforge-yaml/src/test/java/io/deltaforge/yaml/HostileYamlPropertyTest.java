@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
+import io.deltaforge.yaml.fixtures.SampleConfigs;
 import java.time.Duration;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -43,7 +44,7 @@ class HostileYamlPropertyTest {
     @Provide
     Arbitrary<String> garbage() {
         Arbitrary<String> prefix = Arbitraries.of("", "apiVersion: deltaforge/v1\nkind: Pipeline\n", "---\n",
-                PipelineConfigLoaderTest.VALID);
+                SampleConfigs.VALID);
         Arbitrary<String> body = Arbitraries.strings().withChars(":-[]{},&*!|>'\"#%@`?\n\t \\$").withChars("abk01")
                 .withCharRange('\u00A0', '\u00FF').withChars("\u0000\uFEFF😀\u2028").ofMaxLength(120);
         return Combinators.combine(prefix, body).as(String::concat);
@@ -66,7 +67,7 @@ class HostileYamlPropertyTest {
             }
             yaml.append("]\n");
         }
-        YamlConfigException e = loadOrFailClearly(PipelineConfigLoaderTest.VALID + yaml);
+        YamlConfigException e = loadOrFailClearly(SampleConfigs.VALID + yaml);
         assertThat(e).isNotNull();
         assertThat(e.getMessage()).contains("alias");
     }
@@ -74,7 +75,7 @@ class HostileYamlPropertyTest {
     @Property(tries = 30)
     void deepNestingIsRefusedWithoutExhaustingTheStack(@ForAll @IntRange(min = 1, max = 50_000) int depth,
                                                        @ForAll("nestings") String style) {
-        StringBuilder yaml = new StringBuilder(PipelineConfigLoaderTest.VALID).append("extra: ");
+        StringBuilder yaml = new StringBuilder(SampleConfigs.VALID).append("extra: ");
         switch (style) {
             case "flow-list" -> yaml.append("[".repeat(depth)).append("]".repeat(depth));
             case "flow-map" -> yaml.append("{a: ".repeat(depth)).append("}".repeat(depth));
@@ -100,7 +101,7 @@ class HostileYamlPropertyTest {
     @Property(tries = 3)
     void hugeDocumentsAreRefusedNamingTheLimit(@ForAll @IntRange(min = 4, max = 16) int megabytes) {
         String filler = "# " + "x".repeat(1021) + "\n";
-        String yaml = PipelineConfigLoaderTest.VALID + filler.repeat(megabytes * 1024);
+        String yaml = SampleConfigs.VALID + filler.repeat(megabytes * 1024);
         YamlConfigException e = loadOrFailClearly(yaml);
         assertThat(e).isNotNull();
         assertThat(e.getMessage()).contains("too large");
@@ -108,7 +109,7 @@ class HostileYamlPropertyTest {
 
     @Property(tries = 1)
     void aliasesAreNotReadAsTheirNames() {
-        String yaml = PipelineConfigLoaderTest.VALID.replace("dsn: postgres://localhost/db", "dsn: *url")
+        String yaml = SampleConfigs.VALID.replace("dsn: postgres://localhost/db", "dsn: *url")
                 + "urls:\n  - &url postgres://localhost/db\n";
         assertThatThrownBy(() -> PipelineConfigLoader.create().withEnvironment(k -> null).definitions(yaml, "t.yaml"))
                 .isInstanceOf(YamlConfigException.class)
