@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
+import io.deltaforge.yaml.fixtures.SampleConfigs;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
@@ -36,7 +37,7 @@ class HostileYamlPropertyTest {
     private static final long BASE_SEED = 0x5EED_7A11L;
     private static final Duration LIMIT = Duration.ofSeconds(10);
     private static final List<String> PREFIXES = List.of("", "apiVersion: deltaforge/v1\nkind: Pipeline\n", "---\n",
-            PipelineConfigLoaderTest.VALID);
+            SampleConfigs.VALID);
     /** Lone surrogates included: "😀" adds its two halves as separate characters. */
     private static final String BODY_CHARS = ":-[]{},&*!|>'\"#%@`?\n\t \\$" + "abk01" + range('\u00A0', '\u00FF')
             + "\u0000\uFEFF😀\u2028";
@@ -88,7 +89,7 @@ class HostileYamlPropertyTest {
     @ValueSource(strings = {"", "---\n", "\u0000", "\uFEFF", "*", "&", "!", "%", "@", "`", "?", "{", "[", "|", ">"})
     void edgeCaseTextLoadsOrIsAYamlConfigException(String text) {
         loadOrFailClearly(text);
-        loadOrFailClearly(PipelineConfigLoaderTest.VALID + text);
+        loadOrFailClearly(SampleConfigs.VALID + text);
     }
 
     @ParameterizedTest(name = "seed {0}")
@@ -114,7 +115,7 @@ class HostileYamlPropertyTest {
             }
             yaml.append("]\n");
         }
-        YamlConfigException e = loadOrFailClearly(PipelineConfigLoaderTest.VALID + yaml);
+        YamlConfigException e = loadOrFailClearly(SampleConfigs.VALID + yaml);
         assertThat(e).isNotNull();
         assertThat(e.getMessage()).contains("alias");
     }
@@ -135,7 +136,7 @@ class HostileYamlPropertyTest {
     }
 
     private static void deepNestingIsRefused(int depth, String style) {
-        StringBuilder yaml = new StringBuilder(PipelineConfigLoaderTest.VALID).append("extra: ");
+        StringBuilder yaml = new StringBuilder(SampleConfigs.VALID).append("extra: ");
         switch (style) {
             case "flow-list" -> yaml.append("[".repeat(depth)).append("]".repeat(depth));
             case "flow-map" -> yaml.append("{a: ".repeat(depth)).append("}".repeat(depth));
@@ -167,7 +168,7 @@ class HostileYamlPropertyTest {
 
     private static void hugeDocumentIsRefused(int megabytes) {
         String filler = "# " + "x".repeat(1021) + "\n";
-        String yaml = PipelineConfigLoaderTest.VALID + filler.repeat(megabytes * 1024);
+        String yaml = SampleConfigs.VALID + filler.repeat(megabytes * 1024);
         YamlConfigException e = loadOrFailClearly(yaml);
         assertThat(e).isNotNull();
         assertThat(e.getMessage()).contains("too large");
@@ -175,7 +176,7 @@ class HostileYamlPropertyTest {
 
     @Test
     void aliasesAreNotReadAsTheirNames() {
-        String yaml = PipelineConfigLoaderTest.VALID.replace("dsn: postgres://localhost/db", "dsn: *url")
+        String yaml = SampleConfigs.VALID.replace("dsn: postgres://localhost/db", "dsn: *url")
                 + "urls:\n  - &url postgres://localhost/db\n";
         assertThatThrownBy(() -> PipelineConfigLoader.create().withEnvironment(k -> null).definitions(yaml, "t.yaml"))
                 .isInstanceOf(YamlConfigException.class)
