@@ -38,11 +38,14 @@ import org.jspecify.annotations.Nullable;
  *                         does not know (messages, truncates, snapshot reads, hand-made events)
  * @param database         the name of the database the change happened in; never null, empty when the
  *                         source does not know
+ * @param origin           where the transaction was replicated from, when it was applied by logical
+ *                         replication with a replication origin (PostgreSQL {@code pg_replication_origin});
+ *                         null for local transactions and when the source does not know
  */
 public record ChangeEvent(String id, String sourceId, Op op, TableId table, @Nullable Row before,
                           @Nullable Row after, SourcePosition position, int schemaVersion,
                           List<String> unchangedColumns, @Nullable Detail detail, List<String> keyColumns,
-                          List<ColumnType> columnTypes, String database)
+                          List<ColumnType> columnTypes, String database, @Nullable Origin origin)
         implements SourceRecord {
     public ChangeEvent {
         Objects.requireNonNull(id, "id");
@@ -54,6 +57,15 @@ public record ChangeEvent(String id, String sourceId, Op op, TableId table, @Nul
         keyColumns = List.copyOf(keyColumns);
         columnTypes = List.copyOf(columnTypes);
         Objects.requireNonNull(database, "database");
+    }
+
+    /** An event from a local transaction. */
+    public ChangeEvent(String id, String sourceId, Op op, TableId table, @Nullable Row before,
+                       @Nullable Row after, SourcePosition position, int schemaVersion,
+                       List<String> unchangedColumns, @Nullable Detail detail, List<String> keyColumns,
+                       List<ColumnType> columnTypes, String database) {
+        this(id, sourceId, op, table, before, after, position, schemaVersion, unchangedColumns, detail, keyColumns,
+                columnTypes, database, null);
     }
 
     /** An event without column types or database name. */
@@ -81,7 +93,20 @@ public record ChangeEvent(String id, String sourceId, Op op, TableId table, @Nul
     /** The same event with some columns projected away (filters use it); ids and positions are kept. */
     public ChangeEvent withRows(@Nullable Row newBefore, @Nullable Row newAfter) {
         return new ChangeEvent(id, sourceId, op, table, newBefore, newAfter, position, schemaVersion,
-                unchangedColumns, detail, keyColumns, columnTypes, database);
+                unchangedColumns, detail, keyColumns, columnTypes, database, origin);
+    }
+
+    /**
+     * The replication origin of a transaction that logical replication applied here.
+     *
+     * @param name      the origin's name ({@code pg_replication_origin.roname}); never null
+     * @param commitLsn the transaction's commit LSN on the origin server
+     */
+    public record Origin(String name, Lsn commitLsn) {
+        public Origin {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(commitLsn, "commitLsn");
+        }
     }
 
     /** What only some ops carry. */

@@ -46,7 +46,7 @@ import org.jspecify.annotations.Nullable;
  * differential test against Debezium itself): the top-level times are the commit time, not the time of
  * processing, so the same event always gives the same bytes; {@code version} is DeltaForge's; values
  * Debezium loses (a {@code name} column, two-dimensional arrays, infinite dates) are kept;
- * {@code transaction} is always null and {@code origin}/{@code origin_lsn} are null.
+ * {@code transaction} is always null.
  *
  * <pre>{@code
  * Envelope envelope = DebeziumEnvelope.builder()
@@ -302,10 +302,19 @@ public final class DebeziumEnvelope implements Envelope {
         JsonOutput.writeUnsigned(g, p.lsn().value());
         g.writeFieldName(F_XMIN);
         g.writeNull();
+        ChangeEvent.Origin origin = event.origin();
         g.writeFieldName(F_ORIGIN);
-        g.writeNull();
+        if (origin == null) {
+            g.writeNull();
+        } else {
+            g.writeString(origin.name());
+        }
         g.writeFieldName(F_ORIGIN_LSN);
-        g.writeNull();
+        if (origin == null) {
+            g.writeNull();
+        } else {
+            JsonOutput.writeUnsigned(g, origin.commitLsn().value());
+        }
         g.writeEndObject();
     }
 

@@ -67,8 +67,10 @@ import org.slf4j.LoggerFactory;
  *       end LSN of the last Commit decoded in this session before its transaction
  *       ({@link SourcePosition#previousCommitEnd()}, null before the first; a non-transactional message
  *       counts as a commit at its own LSN), which is what Debezium writes first in {@code source.sequence}.</li>
- *   <li>Type and Origin messages carry nothing an event needs and are consumed; unknown message types are
- *       skipped with one warning per type.</li>
+ *   <li>An Origin message (a transaction applied with a replication origin) becomes
+ *       {@link ChangeEvent#origin()} of the transaction's events.</li>
+ *   <li>Type messages carry nothing an event needs and are consumed; unknown message types are skipped
+ *       with one warning per type.</li>
  * </ul>
  *
  * <p>One message may produce several records (a truncate of several tables, a non-transactional
@@ -124,6 +126,7 @@ public final class PgOutputDecoder {
     /** End of the last commit decoded in this session; what the next transaction's events name as previous. */
     private @Nullable Lsn previousCommitEnd;
     private @Nullable Lsn transactionPreviousCommitEnd;
+    private ChangeEvent.@Nullable Origin origin;
     /** The message being decoded, for error messages. */
     private Lsn messageLsn = Lsn.ZERO;
 
@@ -234,6 +237,7 @@ public final class PgOutputDecoder {
         commitTime = pgTime(m.getLong());
         xid = Integer.toUnsignedLong(m.getInt());
         transactionPreviousCommitEnd = previousCommitEnd;
+        origin = null;
         inTransaction = true;
         nextIndex = 0;
         eventCount = 0;
@@ -418,9 +422,9 @@ public final class PgOutputDecoder {
     }
 
     private void origin(ByteBuffer m) {
-        // Replicated-from information (another node's commit LSN and name); nothing in an event carries it.
-        m.getLong();
-        string(m);
+        // Sent after Begin for a transaction applied with a replication origin: its events carry it.
+        Lsn originCommit = new Lsn(m.getLong());
+        origin = new ChangeEvent.Origin(string(m), originCommit);
     }
 
     private void change(Relation rel, Op op, @Nullable Row before, @Nullable Tuple after, Lsn lsn) {
@@ -439,7 +443,7 @@ public final class PgOutputDecoder {
         SourcePosition position = new SourcePosition(commitLsn, lsn, index, xid, commitTime,
                 transactionPreviousCommitEnd);
         pending.add(new ChangeEvent(EventIds.forChange(sourceId, commitLsn, index), sourceId, op, table, before,
-                after, position, schemaVersion, unchanged, detail, keyColumns, columnTypes, database));
+                after, position, schemaVersion, unchanged, detail, keyColumns, columnTypes, database, origin));
     }
 
     /**

@@ -56,7 +56,7 @@ class PgOutputDecoderTest {
     }
 
     @Test
-    void eventsNameTheirColumnTypesDatabaseAndThePreviousCommitEnd() {
+    void eventsNameTheirColumnTypesDatabaseOriginAndThePreviousCommitEnd() {
         PgOutputDecoder d = new PgOutputDecoder("pg", "app", t -> true, new TypeMapper(), false, null,
                 java.time.Clock.systemUTC(), (p, c, l, x) -> { });
         d.decode(ByteBuffer.wrap(begin(COMMIT, 7)), COMMIT);
@@ -69,10 +69,13 @@ class PgOutputDecoderTest {
         d.decode(ByteBuffer.wrap(commit(COMMIT, END)), END);
 
         Lsn next = Lsn.parse("0/16B4000");
+        assertThat(first.origin()).isNull();
         d.decode(ByteBuffer.wrap(begin(next, 8)), next);
+        d.decode(ByteBuffer.wrap(msg('O').i64(0xABCDEF).str("upstream").bytes()), next);
         ChangeEvent second = (ChangeEvent) d.decode(ByteBuffer.wrap(insert(16384, text("2"), nul(), nul(), nul())),
                 next);
         assertThat(second.position().previousCommitEnd()).isEqualTo(END);
+        assertThat(second.origin()).isEqualTo(new ChangeEvent.Origin("upstream", new Lsn(0xABCDEF)));
     }
 
     @Test

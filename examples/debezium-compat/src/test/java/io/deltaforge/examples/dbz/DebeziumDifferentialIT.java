@@ -166,6 +166,8 @@ class DebeziumDifferentialIT {
                 }
             }
             assertThat(differences).as("differences from Debezium in run '%s'", run).isEmpty();
+            assertThat(theirs).as("the workload reaches Debezium's origin fields")
+                    .anyMatch(m -> m.contains("\"origin\":\"upstream\",\"origin_lsn\":11259375"));
         } finally {
             executor.shutdown();
             assertThat(executor.awaitTermination(1, TimeUnit.MINUTES)).as("Debezium engine stopped").isTrue();

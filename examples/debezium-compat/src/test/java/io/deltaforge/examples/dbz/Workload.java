@@ -5,7 +5,7 @@ import java.util.List;
 /**
  * The SQL both readers see: a table with a column of every type in docs/type-mapping.md, inserts, updates
  * and deletes under replica identity DEFAULT and FULL, an update that leaves a TOASTed value unchanged,
- * logical decoding messages and a truncate.
+ * logical decoding messages, a transaction with a replication origin and a truncate.
  */
 final class Workload {
     static final String PUBLICATION = "compat_pub";
@@ -35,6 +35,7 @@ final class Workload {
             ALTER TABLE all_types ALTER COLUMN big SET STORAGE EXTERNAL;
             ALTER TABLE all_types ALTER COLUMN big_bytes SET STORAGE EXTERNAL;
             CREATE PUBLICATION compat_pub FOR TABLE all_types;
+            SELECT pg_replication_origin_create('upstream');
             """;
 
     /** Run before each comparison so every run starts from an empty table with identity DEFAULT. */
@@ -74,10 +75,14 @@ final class Workload {
             "DELETE FROM all_types WHERE id = 1",
             "INSERT INTO all_types (id, num_free, f8, d_inf, ts_inf, tstz) VALUES (3, 'NaN', 'Infinity', 'infinity', '-infinity', 'infinity')",
             "INSERT INTO all_types (id, num_free, f4) VALUES (4, '-Infinity', '-Infinity'), (5, 'Infinity', 'NaN')",
+            // As logical replication applies a transaction from another server: with a replication origin.
+            "SELECT pg_replication_origin_session_setup('upstream'); "
+                    + "SELECT pg_replication_origin_xact_setup('0/ABCDEF', now()); "
+                    + "INSERT INTO all_types (id) VALUES (6)",
             "TRUNCATE all_types");
 
     /** Change events the transactions above produce (Debezium's tombstones not counted). */
-    static final int EVENTS = 14;
+    static final int EVENTS = 15;
 
     private Workload() {
     }
