@@ -255,10 +255,12 @@ dist() {
   work=$(mktemp -d)
   tar xzf "$archive" -C "$work"
   home=$(ls -d "$work"/deltaforge-runner-*)
-  # The modules the jars use, plus the TLS elliptic-curve provider, which is looked up at run time.
-  modules=$(jdeps --multi-release 17 --ignore-missing-deps --print-module-deps --class-path "$home/lib/*" "$home"/lib/*.jar)
-  say "jlink: $modules,jdk.crypto.ec"
-  jlink --add-modules "$modules,jdk.crypto.ec" --strip-debug --no-header-files --no-man-pages --compress=2 \
+  # The modules the jars declare or use, plus what is only found at run time: JVM metrics (management), the TLS
+  # elliptic-curve provider, and the logging and Unsafe access some libraries probe for.
+  modules=$(jdeps --multi-release 17 --ignore-missing-deps --print-module-deps --module-path "$home/lib" \
+    --add-modules ALL-MODULE-PATH),java.logging,java.management,jdk.management,jdk.crypto.ec,jdk.unsupported
+  say "jlink: $modules"
+  jlink --add-modules "$modules" --strip-debug --no-header-files --no-man-pages --compress=2 \
     --output "$home/runtime"
   out="${archive%.tar.gz}-linux-$(uname -m).tar.gz"
   tar czf "$out" -C "$work" "$(basename "$home")"
