@@ -8,7 +8,6 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.Pipeline;
-import io.deltaforge.api.PipelineState;
 import io.deltaforge.api.PipelineStatus;
 import io.deltaforge.api.SnapshotRequest;
 import io.deltaforge.yaml.internal.Causes;
@@ -29,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * The runner's HTTP endpoints, on the JDK's built-in server:
  * <ul>
  *   <li>{@code GET /health}: 200 unless a pipeline FAILED (then 503); JSON with every pipeline's status</li>
- *   <li>{@code GET /ready}: 200 when every pipeline is RUNNING, else 503; the same JSON</li>
+ *   <li>{@code GET /ready}: 200 when every pipeline is RUNNING and not degraded (see
+ *       {@link PipelineStatus#ready()}), else 503; the same JSON, with each degraded pipeline's reason</li>
  *   <li>{@code GET /metrics}: Prometheus text format</li>
  *   <li>{@code POST /pipelines/NAME/pause} and {@code .../resume}</li>
  *   <li>{@code POST /pipelines/NAME/snapshot} with {@code {"tables":["public.users"],"condition":"id > 10"}}
@@ -143,7 +143,7 @@ public final class OpsServer implements AutoCloseable {
             List<PipelineStatus> statuses = pipelines.stream().map(Pipeline::status).toList();
             boolean ok = path.equals("/health")
                     ? statuses.stream().allMatch(PipelineStatus::healthy)
-                    : !statuses.isEmpty() && statuses.stream().allMatch(s -> s.state() == PipelineState.RUNNING);
+                    : !statuses.isEmpty() && statuses.stream().allMatch(PipelineStatus::ready);
             send(ex, ok ? 200 : 503, JSON, body(ok, statuses));
         } catch (RuntimeException e) {
             log.warn("http: {} {} failed: {}", ex.getRequestMethod(), ex.getRequestURI().getPath(), Causes.oneLine(e));
@@ -271,6 +271,7 @@ public final class OpsServer implements AutoCloseable {
             p.put("events_received", s.eventsReceived());
             p.put("events_delivered", s.eventsDelivered());
             p.put("failure", s.failure() == null ? null : Causes.oneLine(s.failure()));
+            p.put("degraded", s.degraded());
         }
         return json.writeValueAsString(root) + "\n";
     }

@@ -121,9 +121,9 @@ class OpsServerTest {
         assertThat(r.headers().firstValue("Content-Type")).hasValue("application/json; charset=utf-8");
         assertThat(r.body()).isEqualTo("{\"status\":\"ok\",\"pipelines\":["
                 + "{\"name\":\"users\",\"state\":\"RUNNING\",\"checkpoint\":\"" + new Lsn(0x16B3748)
-                + "\",\"events_received\":12,\"events_delivered\":10,\"failure\":null},"
+                + "\",\"events_received\":12,\"events_delivered\":10,\"failure\":null,\"degraded\":null},"
                 + "{\"name\":\"orders\",\"state\":\"NEW\",\"checkpoint\":null,\"events_received\":0,"
-                + "\"events_delivered\":0,\"failure\":null}]}\n");
+                + "\"events_delivered\":0,\"failure\":null,\"degraded\":null}]}\n");
     }
 
     @Test
@@ -137,6 +137,22 @@ class OpsServerTest {
         assertThat(r.statusCode()).isEqualTo(503);
         assertThat(r.body()).startsWith("{\"status\":\"unavailable\"")
                 .contains("\"state\":\"FAILED\"", "\"failure\":\"publication orders_pub does not exist\"");
+    }
+
+    @Test
+    void readyIs503WithTheReasonWhileARunningPipelineIsDegradedButHealthStaysOk() throws Exception {
+        start();
+        users.set(PipelineState.RUNNING, null);
+        orders.status = new PipelineStatus("orders", PipelineState.RUNNING, null, 0, 0, null,
+                "replication slot 'orders_slot' lags 2000000 bytes behind the server's WAL, over max_lag_bytes 1000000");
+
+        HttpResponse<String> ready = get("/ready");
+        assertThat(ready.statusCode()).isEqualTo(503);
+        assertThat(ready.body()).contains("\"degraded\":\"replication slot 'orders_slot' lags 2000000 bytes");
+        assertThat(get("/health").statusCode()).isEqualTo(200);
+
+        orders.set(PipelineState.RUNNING, null);
+        assertThat(get("/ready").statusCode()).isEqualTo(200);
     }
 
     @Test
