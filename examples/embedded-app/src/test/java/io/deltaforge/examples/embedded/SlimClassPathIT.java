@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import io.deltaforge.testkit.NatsServer;
 import io.deltaforge.testkit.PostgresServer;
 import io.nats.client.Connection;
-import io.nats.client.api.StreamConfiguration;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -52,11 +51,7 @@ class SlimClassPathIT {
 
         try (PostgresServer pg = PostgresServer.start(); NatsServer nats = NatsServer.start();
              Connection nc = nats.connect()) {
-            pg.execute("""
-                    CREATE TABLE users (id serial PRIMARY KEY, name text, email text);
-                    CREATE PUBLICATION users_pub FOR TABLE users;
-                    """);
-            nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("USERS").subjects("users.>").build());
+            UsersToNatsIT.createTableAndStream(pg, nc);
             Path log = tmp.resolve("app.log");
             List<String> command = new ArrayList<>(List.of(
                     Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
