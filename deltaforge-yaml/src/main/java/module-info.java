@@ -7,6 +7,7 @@ module io.deltaforge.yaml {
     requires com.fasterxml.jackson.core;
     requires com.fasterxml.jackson.databind;
     requires com.fasterxml.jackson.dataformat.yaml;
+    requires org.yaml.snakeyaml;
     requires micrometer.registry.prometheus;
     requires jdk.httpserver;
     requires org.slf4j;

@@ -33,10 +33,19 @@ import org.jspecify.annotations.Nullable;
  *                         null otherwise
  * @param keyColumns       the table's replica-identity key columns in key order (usually the primary
  *                         key); never null, empty when the table has none or the source does not know
+ * @param columnTypes      every column of the table in table order with its declared type (also those
+ *                         absent from {@code before} or {@code after}); never null, empty when the source
+ *                         does not know (messages, truncates, snapshot reads, hand-made events)
+ * @param database         the name of the database the change happened in; never null, empty when the
+ *                         source does not know
+ * @param origin           where the transaction was replicated from, when it was applied by logical
+ *                         replication with a replication origin (PostgreSQL {@code pg_replication_origin});
+ *                         null for local transactions and when the source does not know
  */
 public record ChangeEvent(String id, String sourceId, Op op, TableId table, @Nullable Row before,
                           @Nullable Row after, SourcePosition position, int schemaVersion,
-                          List<String> unchangedColumns, @Nullable Detail detail, List<String> keyColumns)
+                          List<String> unchangedColumns, @Nullable Detail detail, List<String> keyColumns,
+                          List<ColumnType> columnTypes, String database, @Nullable Origin origin)
         implements SourceRecord {
     public ChangeEvent {
         Objects.requireNonNull(id, "id");
@@ -46,25 +55,58 @@ public record ChangeEvent(String id, String sourceId, Op op, TableId table, @Nul
         Objects.requireNonNull(position, "position");
         unchangedColumns = List.copyOf(unchangedColumns);
         keyColumns = List.copyOf(keyColumns);
+        columnTypes = List.copyOf(columnTypes);
+        Objects.requireNonNull(database, "database");
+    }
+
+    /** An event from a local transaction. */
+    public ChangeEvent(String id, String sourceId, Op op, TableId table, @Nullable Row before,
+                       @Nullable Row after, SourcePosition position, int schemaVersion,
+                       List<String> unchangedColumns, @Nullable Detail detail, List<String> keyColumns,
+                       List<ColumnType> columnTypes, String database) {
+        this(id, sourceId, op, table, before, after, position, schemaVersion, unchangedColumns, detail, keyColumns,
+                columnTypes, database, null);
+    }
+
+    /** An event without column types or database name. */
+    public ChangeEvent(String id, String sourceId, Op op, TableId table, @Nullable Row before,
+                       @Nullable Row after, SourcePosition position, int schemaVersion,
+                       List<String> unchangedColumns, @Nullable Detail detail, List<String> keyColumns) {
+        this(id, sourceId, op, table, before, after, position, schemaVersion, unchangedColumns, detail, keyColumns,
+                List.of(), "");
     }
 
     /** An event without key column information. */
     public ChangeEvent(String id, String sourceId, Op op, TableId table, @Nullable Row before,
                        @Nullable Row after, SourcePosition position, int schemaVersion,
                        List<String> unchangedColumns, @Nullable Detail detail) {
-        this(id, sourceId, op, table, before, after, position, schemaVersion, unchangedColumns, detail, List.of());
+        this(id, sourceId, op, table, before, after, position, schemaVersion, unchangedColumns, detail, List.of(),
+                List.of(), "");
     }
 
     /** A row change without schema version, unchanged columns, detail or key columns. */
     public ChangeEvent(String id, String sourceId, Op op, TableId table, @Nullable Row before,
                        @Nullable Row after, SourcePosition position) {
-        this(id, sourceId, op, table, before, after, position, 0, List.of(), null, List.of());
+        this(id, sourceId, op, table, before, after, position, 0, List.of(), null, List.of(), List.of(), "");
     }
 
     /** The same event with some columns projected away (filters use it); ids and positions are kept. */
     public ChangeEvent withRows(@Nullable Row newBefore, @Nullable Row newAfter) {
         return new ChangeEvent(id, sourceId, op, table, newBefore, newAfter, position, schemaVersion,
-                unchangedColumns, detail, keyColumns);
+                unchangedColumns, detail, keyColumns, columnTypes, database, origin);
+    }
+
+    /**
+     * The replication origin of a transaction that logical replication applied here.
+     *
+     * @param name      the origin's name ({@code pg_replication_origin.roname}); never null
+     * @param commitLsn the transaction's commit LSN on the origin server
+     */
+    public record Origin(String name, Lsn commitLsn) {
+        public Origin {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(commitLsn, "commitLsn");
+        }
     }
 
     /** What only some ops carry. */

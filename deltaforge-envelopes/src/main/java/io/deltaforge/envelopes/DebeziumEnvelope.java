@@ -3,8 +3,12 @@ package io.deltaforge.envelopes;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.io.SerializedString;
 import io.deltaforge.api.ChangeEvent;
+import io.deltaforge.api.ColumnType;
+import io.deltaforge.api.Lsn;
 import io.deltaforge.api.Op;
+import io.deltaforge.api.Row;
 import io.deltaforge.api.SourcePosition;
+import io.deltaforge.envelopes.internal.DebeziumValues;
 import io.deltaforge.envelopes.internal.JsonOutput;
 import io.deltaforge.envelopes.internal.Version;
 import io.deltaforge.spi.Envelope;
@@ -12,48 +16,41 @@ import io.deltaforge.spi.Message;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
- * The value of a change event as Debezium's PostgreSQL connector writes it with the Kafka Connect JSON
- * converter and {@code schemas.enable=false}, so existing Debezium consumers can read DeltaForge output.
- * Content type {@code application/json}.
+ * A change event exactly as Debezium's PostgreSQL connector writes it with the Kafka Connect JSON converter
+ * and {@code schemas.enable=false}, values included, so existing Debezium consumers read DeltaForge output
+ * unchanged. Content type {@code application/json}.
  *
  * <pre>{@code
- * {"before":null,"after":{"id":1,"name":"Alice"},
+ * {"before":null,"after":{"id":1,"price":"AfQ=","day":20103},
  *  "source":{"version":"0.1.0","connector":"postgresql","name":"users-postgres","ts_ms":1736937000000,
- *            "snapshot":"false","db":"app","sequence":"[\"23803792\",\"23803720\"]",
+ *            "snapshot":"false","db":"app","sequence":"[\"23803672\",\"23803720\"]",
  *            "ts_us":1736937000000000,"ts_ns":1736937000000000000,"schema":"public","table":"users",
- *            "txId":740,"lsn":23803720,"xmin":null},
- *  "op":"c","ts_ms":1736937000000,"ts_us":1736937000000000,"ts_ns":1736937000000000000,"transaction":null}
+ *            "txId":740,"lsn":23803720,"xmin":null,"origin":null,"origin_lsn":null},
+ *  "transaction":null,"op":"c","ts_ms":1736937000000,"ts_us":1736937000000000,"ts_ns":1736937000000000000}
  * }</pre>
  *
- * <p>Where it differs from Debezium, and why:
- * <ul>
- *   <li>{@code version} is the DeltaForge version; {@code name} is the source id.
- *   <li>The top-level {@code ts_ms}/{@code ts_us}/{@code ts_ns} are the commit time, not the time of
- *       processing, so the same event always gives the same bytes (replays de-duplicate).
- *   <li>{@code sequence} is {@code ["<commit LSN>","<change LSN>"]} in decimal; Debezium's first element
- *       is the previous commit's LSN, which a change event does not carry.
- *   <li>{@code snapshot} is {@code "true"} for snapshot reads ({@code op: r}), else {@code "false"}.
- *   <li>{@code db} is the configured {@link Builder#database(String) database}, or {@code ""}.
- *   <li>Row values use DeltaForge's mapping (numbers as JSON numbers, decimals exact, times as RFC 3339
- *       text, json embedded), not Kafka Connect's logical types (epoch micros, base64 decimals).
- *   <li>{@link Builder#schemaWrapper(boolean) schemaWrapper} gives {@code {"schema":null,"payload":...}},
- *       the {@code schemas.enable=true} layout without the schema: generating Connect schemas is not done.
- *   <li>{@code transaction} is always null: Debezium fills it only with
- *       {@code provide.transaction.metadata}, whose per-table counters a single event cannot know.
- * </ul>
+ * <p>Values follow Debezium's handling modes ({@link DecimalHandlingMode}, {@link TimePrecisionMode},
+ * {@link BinaryHandlingMode}, {@link IntervalHandlingMode}, {@link HstoreHandlingMode}, Debezium's
+ * defaults by default); they need the event's {@link ChangeEvent#columnTypes() column types}, and an event
+ * without them is written with DeltaForge's values. {@link ValueEncoding#LOSSLESS} writes DeltaForge's
+ * lossless values always. {@code source.db} is the event's database unless {@link Builder#database(String)}
+ * says otherwise; {@code source.sequence} is {@code [previous commit end, change LSN]}.
  *
- * <p>Truncates and logical decoding messages take Debezium's shapes for them: a truncate
- * ({@code op: t}) has {@code source}, {@code op}, the times and {@code transaction}, and no
- * {@code before}/{@code after}; a message ({@code op: m}) has {@code op}, the times, {@code source}
- * (with empty {@code schema} and {@code table}, and {@code txId} null when the message was not
- * transactional) and {@code "message":{"prefix":"..","content":"<base64>"}}.
+ * <p>Where it differs from Debezium, and why (docs/envelopes.md has the full table, checked by a
+ * differential test against Debezium itself): the top-level times are the commit time, not the time of
+ * processing, so the same event always gives the same bytes; {@code version} is DeltaForge's; values
+ * Debezium loses (a {@code name} column, two-dimensional arrays, infinite dates) are kept;
+ * {@code transaction} is always null.
  *
  * <pre>{@code
- * Envelope envelope = DebeziumEnvelope.builder().database("app").build();
+ * Envelope envelope = DebeziumEnvelope.builder()
+ *         .decimalHandlingMode(DebeziumEnvelope.DecimalHandlingMode.STRING).build();
  * }</pre>
  *
  * <p>Immutable and thread-safe.
@@ -80,15 +77,69 @@ public final class DebeziumEnvelope implements Envelope {
     private static final JsonOutput.Body<DebeziumEnvelope> BODY = DebeziumEnvelope::write;
     private final JsonOutput.Writers writers = new JsonOutput.Writers();
 
+    private static final SerializedString F_ORIGIN = new SerializedString("origin");
+    private static final SerializedString F_ORIGIN_LSN = new SerializedString("origin_lsn");
+
     private final boolean schemaWrapper;
     private final String database;
+    private final ValueEncoding valueEncoding;
+    private final DebeziumValues values;
 
-    private DebeziumEnvelope(boolean schemaWrapper, String database) {
-        this.schemaWrapper = schemaWrapper;
-        this.database = database;
+    private DebeziumEnvelope(Builder b) {
+        this.schemaWrapper = b.schemaWrapper;
+        this.database = b.database;
+        this.valueEncoding = b.valueEncoding;
+        this.values = new DebeziumValues(b.decimals, b.times, b.binary, b.intervals, b.hstore);
     }
 
-    /** Bare payload, {@code db} empty. */
+    /** How row values are written. */
+    public enum ValueEncoding {
+        /** As Debezium writes them, shaped by the handling modes; the default. */
+        DEBEZIUM,
+        /** DeltaForge's lossless mapping (docs/type-mapping.md), as the {@code native} envelope writes them. */
+        LOSSLESS
+    }
+
+    /** Debezium's {@code decimal.handling.mode}, for numeric and money. */
+    public enum DecimalHandlingMode {
+        /** Connect {@code Decimal}: base64 of the unscaled value; unconstrained numeric as {scale, value}. */
+        PRECISE,
+        /** The plain decimal text. */
+        STRING,
+        /** A JSON number (a double: may lose digits). */
+        DOUBLE
+    }
+
+    /** Debezium's {@code time.precision.mode}. */
+    public enum TimePrecisionMode {
+        /** date: days; time/timestamp: milliseconds up to precision 3, else microseconds. */
+        ADAPTIVE,
+        /** As adaptive, but time always in microseconds. */
+        ADAPTIVE_TIME_MICROSECONDS,
+        /** Kafka Connect's types: date in days, time and timestamp in milliseconds. */
+        CONNECT
+    }
+
+    /** Debezium's {@code binary.handling.mode}, for bytea. */
+    public enum BinaryHandlingMode { BYTES, BASE64, BASE64_URL_SAFE, HEX }
+
+    /** Debezium's {@code interval.handling.mode}. */
+    public enum IntervalHandlingMode {
+        /** Microseconds, a month counted as 365.25 / 12 days. */
+        NUMERIC,
+        /** ISO 8601 text with every component: {@code P1Y2M-3DT4H5M6.789S}. */
+        STRING
+    }
+
+    /** Debezium's {@code hstore.handling.mode}. */
+    public enum HstoreHandlingMode {
+        /** The map as a string holding a JSON object. */
+        JSON,
+        /** The map as a JSON object. */
+        MAP
+    }
+
+    /** Bare payload, Debezium's default handling modes. */
     public static DebeziumEnvelope create() {
         return builder().build();
     }
@@ -101,9 +152,13 @@ public final class DebeziumEnvelope implements Envelope {
         return schemaWrapper;
     }
 
-    /** The {@code source.db} value; empty when not configured. */
+    /** The configured {@code source.db} value; empty when the event's own database is used. */
     public String database() {
         return database;
+    }
+
+    public ValueEncoding valueEncoding() {
+        return valueEncoding;
     }
 
     @Override
@@ -113,7 +168,8 @@ public final class DebeziumEnvelope implements Envelope {
 
     @Override
     public String toString() {
-        return "DebeziumEnvelope[schemaWrapper=" + schemaWrapper + ", database=" + database + "]";
+        return "DebeziumEnvelope[schemaWrapper=" + schemaWrapper + ", database=" + database + ", valueEncoding="
+                + valueEncoding + "]";
     }
 
     private static void write(JsonGenerator g, ChangeEvent event, DebeziumEnvelope self) throws IOException {
@@ -122,63 +178,95 @@ public final class DebeziumEnvelope implements Envelope {
             g.writeFieldName(F_SCHEMA);
             g.writeNull();
             g.writeFieldName(F_PAYLOAD);
-            writePayload(g, event, self.database);
+            self.writePayload(g, event);
             g.writeEndObject();
         } else {
-            writePayload(g, event, self.database);
+            self.writePayload(g, event);
         }
     }
 
-    private static void writePayload(JsonGenerator g, ChangeEvent event, String database) throws IOException {
+    private void writePayload(JsonGenerator g, ChangeEvent event) throws IOException {
         Instant t = event.position().commitTime();
         long tsMs = t.toEpochMilli();
         long tsUs = Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000L), t.getNano() / 1_000);
         g.writeStartObject();
         if (event.op() == Op.MESSAGE) {
-            // Debezium's logical decoding message: no rows, a "message" block with base64 content.
+            // Debezium's logical decoding message: no rows, only ts_ms at the top, a "message" block with
+            // base64 content.
             g.writeFieldName(JsonOutput.OP);
             g.writeString(event.op().code());
-            writeTimes(g, t, tsMs, tsUs);
-            writeSource(g, event, database, tsMs, tsUs, t);
+            g.writeFieldName(JsonOutput.TS_MS);
+            g.writeNumber(tsMs);
+            writeSource(g, event, tsMs, tsUs, t);
+            g.writeFieldName(F_TRANSACTION);
+            g.writeNull();
             ChangeEvent.Detail.Message m = event.detail() instanceof ChangeEvent.Detail.Message dm ? dm : null;
             g.writeFieldName(JsonOutput.MESSAGE);
             g.writeStartObject();
             g.writeFieldName(JsonOutput.PREFIX);
             g.writeString(m != null ? m.prefix() : event.table().table());
             g.writeFieldName(JsonOutput.CONTENT);
-            g.writeString(Base64.getEncoder().encodeToString(m != null ? m.content() : new byte[0]));
+            byte[] content = m != null ? m.content() : new byte[0];
+            g.writeString(valueEncoding == ValueEncoding.LOSSLESS ? Base64.getEncoder().encodeToString(content)
+                    : values.encodeBinary(content));
             g.writeEndObject();
-        } else if (event.op() == Op.TRUNCATE) {
-            // Debezium's truncate event has no before/after.
-            writeSource(g, event, database, tsMs, tsUs, t);
-            g.writeFieldName(JsonOutput.OP);
-            g.writeString(event.op().code());
-            writeTimes(g, t, tsMs, tsUs);
-            g.writeFieldName(F_TRANSACTION);
-            g.writeNull();
         } else {
+            // Truncates have null rows, as Debezium writes them.
             g.writeFieldName(JsonOutput.BEFORE);
-            JsonOutput.writeRow(g, event.before(), event);
+            writeRow(g, event.before(), event, false);
             g.writeFieldName(JsonOutput.AFTER);
-            JsonOutput.writeRow(g, event.after(), event);
-            writeSource(g, event, database, tsMs, tsUs, t);
-            g.writeFieldName(JsonOutput.OP);
-            g.writeString(event.op().code());
-            writeTimes(g, t, tsMs, tsUs);
+            writeRow(g, event.after(), event, true);
+            writeSource(g, event, tsMs, tsUs, t);
             g.writeFieldName(F_TRANSACTION);
             g.writeNull();
+            g.writeFieldName(JsonOutput.OP);
+            g.writeString(event.op().code());
+            g.writeFieldName(JsonOutput.TS_MS);
+            g.writeNumber(tsMs);
+            writeMicrosAndNanos(g, t, tsUs);
         }
         g.writeEndObject();
     }
 
-    private static void writeTimes(JsonGenerator g, Instant t, long tsMs, long tsUs) throws IOException {
-        g.writeFieldName(JsonOutput.TS_MS);
-        g.writeNumber(tsMs);
-        writeMicrosAndNanos(g, t, tsUs);
+    /**
+     * A row as Debezium writes it: every column of the table in table order (a key-only old row has nulls
+     * for the others; an unchanged TOASTed value is Debezium's placeholder), types Debezium leaves out left
+     * out. Without column types (an event from a source that does not give them) or with lossless values,
+     * the row as it is.
+     */
+    private void writeRow(JsonGenerator g, @Nullable Row row, ChangeEvent event, boolean after) throws IOException {
+        List<ColumnType> types = event.columnTypes();
+        if (row == null || valueEncoding == ValueEncoding.LOSSLESS || types.isEmpty()) {
+            JsonOutput.writeRow(g, row, event);
+            return;
+        }
+        g.writeStartObject();
+        for (ColumnType type : types) {
+            if (!DebeziumValues.written(type)) {
+                continue;
+            }
+            g.writeFieldName(type.name());
+            Object value = row.get(type.name());
+            if (value != null) {
+                values.write(g, type, value, event);
+            } else if (after && !row.hasColumn(type.name()) && event.unchangedColumns().contains(type.name())) {
+                // With REPLICA IDENTITY FULL the old row has the value the server did not send again.
+                Row before = event.before();
+                Object old = before == null ? null : before.get(type.name());
+                if (old != null) {
+                    values.write(g, type, old, event);
+                } else {
+                    values.writeUnavailable(g, type);
+                }
+            } else {
+                g.writeNull();
+            }
+        }
+        g.writeEndObject();
     }
 
-    private static void writeSource(JsonGenerator g, ChangeEvent event, String database, long tsMs, long tsUs,
-                                    Instant t) throws IOException {
+    private void writeSource(JsonGenerator g, ChangeEvent event, long tsMs, long tsUs, Instant t)
+            throws IOException {
         SourcePosition p = event.position();
         boolean message = event.op() == Op.MESSAGE;
         g.writeFieldName(JsonOutput.SOURCE);
@@ -194,9 +282,11 @@ public final class DebeziumEnvelope implements Envelope {
         g.writeFieldName(F_SNAPSHOT);
         g.writeString(event.op() == Op.READ ? "true" : "false");
         g.writeFieldName(F_DB);
-        g.writeString(database);
+        g.writeString(database.isEmpty() ? event.database() : database);
         g.writeFieldName(F_SEQUENCE);
-        g.writeString("[\"" + JsonOutput.decimal(p.commitLsn()) + "\",\"" + JsonOutput.decimal(p.lsn()) + "\"]");
+        Lsn previous = p.previousCommitEnd();
+        g.writeString("[" + (previous == null ? "null" : "\"" + JsonOutput.decimal(previous) + "\"") + ",\""
+                + JsonOutput.decimal(p.lsn()) + "\"]");
         writeMicrosAndNanos(g, t, tsUs);
         g.writeFieldName(F_SCHEMA);
         g.writeString(message ? "" : event.table().schema());
@@ -212,6 +302,19 @@ public final class DebeziumEnvelope implements Envelope {
         JsonOutput.writeUnsigned(g, p.lsn().value());
         g.writeFieldName(F_XMIN);
         g.writeNull();
+        ChangeEvent.Origin origin = event.origin();
+        g.writeFieldName(F_ORIGIN);
+        if (origin == null) {
+            g.writeNull();
+        } else {
+            g.writeString(origin.name());
+        }
+        g.writeFieldName(F_ORIGIN_LSN);
+        if (origin == null) {
+            g.writeNull();
+        } else {
+            JsonOutput.writeUnsigned(g, origin.commitLsn().value());
+        }
         g.writeEndObject();
     }
 
@@ -232,6 +335,12 @@ public final class DebeziumEnvelope implements Envelope {
     public static final class Builder {
         private boolean schemaWrapper;
         private String database = "";
+        private ValueEncoding valueEncoding = ValueEncoding.DEBEZIUM;
+        private DebeziumValues.Decimals decimals = DebeziumValues.Decimals.PRECISE;
+        private DebeziumValues.Times times = DebeziumValues.Times.ADAPTIVE;
+        private DebeziumValues.Binary binary = DebeziumValues.Binary.BYTES;
+        private DebeziumValues.Intervals intervals = DebeziumValues.Intervals.NUMERIC;
+        private DebeziumValues.Hstore hstore = DebeziumValues.Hstore.JSON;
 
         private Builder() {
         }
@@ -242,14 +351,53 @@ public final class DebeziumEnvelope implements Envelope {
             return this;
         }
 
-        /** The {@code source.db} value; never null, default empty. */
+        /**
+         * The {@code source.db} value; never null. Default empty: each event's own database
+         * ({@link ChangeEvent#database()}), as Debezium writes it.
+         */
         public Builder database(String database) {
             this.database = Objects.requireNonNull(database, "database");
             return this;
         }
 
+        /** Debezium's values (default) or DeltaForge's lossless ones; never null. */
+        public Builder valueEncoding(ValueEncoding valueEncoding) {
+            this.valueEncoding = Objects.requireNonNull(valueEncoding, "valueEncoding");
+            return this;
+        }
+
+        /** Default {@link DecimalHandlingMode#PRECISE}; never null. */
+        public Builder decimalHandlingMode(DecimalHandlingMode mode) {
+            this.decimals = DebeziumValues.Decimals.valueOf(Objects.requireNonNull(mode, "mode").name());
+            return this;
+        }
+
+        /** Default {@link TimePrecisionMode#ADAPTIVE}; never null. */
+        public Builder timePrecisionMode(TimePrecisionMode mode) {
+            this.times = DebeziumValues.Times.valueOf(Objects.requireNonNull(mode, "mode").name());
+            return this;
+        }
+
+        /** Default {@link BinaryHandlingMode#BYTES}; never null. */
+        public Builder binaryHandlingMode(BinaryHandlingMode mode) {
+            this.binary = DebeziumValues.Binary.valueOf(Objects.requireNonNull(mode, "mode").name());
+            return this;
+        }
+
+        /** Default {@link IntervalHandlingMode#NUMERIC}; never null. */
+        public Builder intervalHandlingMode(IntervalHandlingMode mode) {
+            this.intervals = DebeziumValues.Intervals.valueOf(Objects.requireNonNull(mode, "mode").name());
+            return this;
+        }
+
+        /** Default {@link HstoreHandlingMode#JSON}; never null. */
+        public Builder hstoreHandlingMode(HstoreHandlingMode mode) {
+            this.hstore = DebeziumValues.Hstore.valueOf(Objects.requireNonNull(mode, "mode").name());
+            return this;
+        }
+
         public DebeziumEnvelope build() {
-            return new DebeziumEnvelope(schemaWrapper, database);
+            return new DebeziumEnvelope(this);
         }
     }
 }

@@ -6,10 +6,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.deltaforge.api.ChangeEvent;
+import io.deltaforge.api.ColumnType;
 import io.deltaforge.api.Op;
+import io.deltaforge.api.RawJson;
 import io.deltaforge.api.Row;
 import io.deltaforge.envelopes.internal.Version;
 import io.deltaforge.spi.Message;
+import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -26,17 +29,16 @@ class DebeziumEnvelopeTest {
                 {"before":null,
                  "after":{"id":1,"name":"Alice","email":"alice@example.com","created_at":"2025-01-15T10:30:00.000Z"},
                  "source":{"version":"%s","connector":"postgresql","name":"users-postgres","ts_ms":1736937000123,
-                           "snapshot":"false","db":"app","sequence":"[\\"23803792\\",\\"23803720\\"]",
+                           "snapshot":"false","db":"app","sequence":"[null,\\"23803720\\"]",
                            "ts_us":1736937000123456,"ts_ns":1736937000123456000,
-                           "schema":"public","table":"users","txId":740,"lsn":23803720,"xmin":null},
-                 "op":"c","ts_ms":1736937000123,"ts_us":1736937000123456,"ts_ns":1736937000123456000,
-                 "transaction":null}""".formatted(Version.VERSION);
+                           "schema":"public","table":"users","txId":740,"lsn":23803720,"xmin":null,
+                           "origin":null,"origin_lsn":null},
+                 "transaction":null,
+                 "op":"c","ts_ms":1736937000123,"ts_us":1736937000123456,"ts_ns":1736937000123456000}""".formatted(Version.VERSION);
         JsonNode json = MAPPER.readTree(m.payload());
         assertThat(json).isEqualTo(MAPPER.readTree(expected));
-        assertThat(fieldNames(json)).containsExactly("before", "after", "source", "op", "ts_ms", "ts_us", "ts_ns",
-                "transaction");
-        assertThat(MAPPER.readTree(json.get("source").get("sequence").asText()))
-                .isEqualTo(MAPPER.readTree("[\"23803792\",\"23803720\"]"));
+        assertThat(fieldNames(json)).containsExactly("before", "after", "source", "transaction", "op", "ts_ms",
+                "ts_us", "ts_ns");
         assertThat(m.contentType()).isEqualTo("application/json");
         assertThat(m.id()).isEqualTo(event.id());
     }
@@ -66,11 +68,39 @@ class DebeziumEnvelopeTest {
         assertThat(json.get("before").get("id").asLong()).isEqualTo(1);
         assertThat(json.get("op").asText()).isEqualTo("d");
 
-        // Debezium's truncate event carries no rows at all.
+        // Debezium's truncate event has null rows.
         JsonNode truncate = MAPPER.readTree(DebeziumEnvelope.create().encode(Events.truncate(false, false)).payload());
-        assertThat(truncate.has("before")).isFalse();
-        assertThat(truncate.has("after")).isFalse();
+        assertThat(truncate.get("before").isNull()).isTrue();
+        assertThat(truncate.get("after").isNull()).isTrue();
         assertThat(truncate.get("op").asText()).isEqualTo("t");
+    }
+
+    @Test
+    void writesValuesAsDebeziumDoesUnlessLossless() throws Exception {
+        List<ColumnType> types = List.of(new ColumnType("id", "int4", -1, 'b'),
+                new ColumnType("price", "numeric", ((12 << 16) | 3) + 4, 'b'), new ColumnType("day", "date", -1, 'b'),
+                new ColumnType("doc", "jsonb", -1, 'b'), new ColumnType("at", "timestamptz", -1, 'b'),
+                new ColumnType("note", "text", -1, 'b'));
+        Row after = Row.of(List.of("id", "price", "day", "doc", "at"), 1L, new BigDecimal("0.500"), "1970-01-02",
+                new RawJson("{\"a\": 1}"), "2025-01-15T08:30:00.500Z");
+        ChangeEvent base = Events.event(Op.UPDATE, null, after, 0, Events.COMMITTED);
+        ChangeEvent event = new ChangeEvent(base.id(), base.sourceId(), base.op(), base.table(), null, after,
+                base.position(), 1, List.of("note"), null, List.of("id"), types, "app");
+
+        JsonNode debezium = MAPPER.readTree(DebeziumEnvelope.create().encode(event).payload());
+        assertThat(debezium.get("after")).isEqualTo(MAPPER.readTree("""
+                {"id":1,"price":"AfQ=","day":1,"doc":"{\\"a\\": 1}","at":"2025-01-15T08:30:00.500000Z",
+                 "note":"__debezium_unavailable_value"}"""));
+        assertThat(debezium.get("source").get("db").asText()).isEqualTo("app");
+
+        JsonNode lossless = MAPPER.readTree(DebeziumEnvelope.builder()
+                .valueEncoding(DebeziumEnvelope.ValueEncoding.LOSSLESS).build().encode(event).payload());
+        assertThat(lossless.get("after")).isEqualTo(MAPPER.readTree("""
+                {"id":1,"price":0.500,"day":"1970-01-02","doc":{"a":1},"at":"2025-01-15T08:30:00.500Z"}"""));
+
+        JsonNode strings = MAPPER.readTree(DebeziumEnvelope.builder()
+                .decimalHandlingMode(DebeziumEnvelope.DecimalHandlingMode.STRING).build().encode(event).payload());
+        assertThat(strings.get("after").get("price").asText()).isEqualTo("0.500");
     }
 
     @Test

@@ -183,7 +183,9 @@ class NatsSinkStreamsIT {
         assertThat(failure).isInstanceOf(DeltaforgeException.class).isNotInstanceOf(RetryableException.class)
                 .hasMessageContaining("public.users")
                 .hasMessageContaining("LSN " + batch.events().get(0).position().lsn())
-                .hasMessageContaining("server max_payload " + maxPayload);
+                .hasMessageContaining("server max_payload " + maxPayload)
+                .hasMessageContaining("raise max_payload")
+                .hasMessageContaining("dead_letter_subject");
     }
 
     // ---- helpers -------------------------------------------------------------------------------------

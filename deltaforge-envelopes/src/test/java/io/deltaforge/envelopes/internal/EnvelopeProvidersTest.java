@@ -92,6 +92,16 @@ class EnvelopeProvidersTest {
     }
 
     @Test
+    void debeziumReadsTheHandlingModesAsDebeziumSpellsThem() {
+        DebeziumEnvelope e = (DebeziumEnvelope) create("debezium", Map.of("value_encoding", "lossless",
+                "binary_handling_mode", "base64-url-safe", "time_precision_mode", "adaptive_time_microseconds"), ACME);
+        assertThat(e.valueEncoding()).isEqualTo(DebeziumEnvelope.ValueEncoding.LOSSLESS);
+        assertThatThrownBy(() -> create("debezium", Map.of("decimal_handling_mode", "exact"), ACME))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(PATH + ".decimal_handling_mode: 'exact' is not one of precise, string, double");
+    }
+
+    @Test
     void nativeNeedsNoKeysAndRejectsUnknownOnes() {
         assertThat(create("native", Map.of(), ACME)).isInstanceOf(NativeEnvelope.class);
         assertThat(((NativeEnvelope) create("native", Map.of("database", "app"), ACME)).database()).isEqualTo("app");

@@ -54,7 +54,7 @@ public final class Subjects {
 
     /**
      * Why {@code subject} cannot be published to: it must be non-empty tokens
-     * without wildcards or whitespace. Empty when the subject is fine.
+     * without wildcards, whitespace or control characters. Empty when the subject is fine.
      */
     public static String problemWithPublishSubject(String subject) {
         if (subject.isBlank()) {
@@ -64,6 +64,10 @@ public final class Subjects {
             char c = subject.charAt(i);
             if (Character.isWhitespace(c)) {
                 return "'" + subject + "' contains whitespace; use tokens separated by dots, e.g. users.events";
+            }
+            if (Character.isISOControl(c)) {
+                return "'" + subject + "' contains a control character (U+"
+                        + String.format("%04X", (int) c) + "); use printable tokens separated by dots, e.g. users.events";
             }
         }
         for (String token : subject.split("\\.", -1)) {

@@ -69,6 +69,13 @@ class SubjectTemplateTest {
         assertThat(Subjects.covers(">", "users.events")).isTrue();
     }
 
+    @Test
+    void aControlCharacterInTheTemplateIsAProblem() {
+        assertThat(problems("cdc.\u0001.{table}", null))
+                .containsExactly("'cdc.\u0001.{table}' contains a control character (U+0001); use printable tokens "
+                        + "separated by dots, e.g. users.events");
+    }
+
     private static SubjectTemplate parse(String text, String tenant) {
         List<String> problems = new ArrayList<>();
         SubjectTemplate t = SubjectTemplate.parse(text, tenant, problems);

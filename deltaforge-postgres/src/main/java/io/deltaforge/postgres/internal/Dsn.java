@@ -117,7 +117,10 @@ public record Dsn(String host, int port, String database, String user, @Nullable
 
     @Override
     public String toString() {
-        return "Dsn[" + describe() + (password == null ? "" : ", password=***") + ", params=" + params + "]";
+        Map<String, String> shown = new LinkedHashMap<>(params);
+        // sslpassword (the client key's passphrase) is as secret as the password.
+        shown.replaceAll((k, v) -> k.toLowerCase(Locale.ROOT).contains("password") ? "***" : v);
+        return "Dsn[" + describe() + (password == null ? "" : ", password=***") + ", params=" + shown + "]";
     }
 
     // ---- URL forms ------------------------------------------------------------------------------------
@@ -194,6 +197,11 @@ public record Dsn(String host, int port, String database, String user, @Nullable
             int colon = hostPart.lastIndexOf(':');
             host = colon < 0 ? hostPart : hostPart.substring(0, colon);
             port = colon < 0 ? null : hostPart.substring(colon + 1);
+        }
+        if (parts.user == null && port != null && !port.isEmpty() && !port.chars().allMatch(Character::isDigit)) {
+            // Without an '@', "user:password" reads as host:port: the "port" may be a password, so never echo it.
+            throw problem("the text after ':' is not a port number; if it is user:password, add '@' and the host, "
+                    + "as in " + URL_EXAMPLE);
         }
         if (!host.isEmpty()) {
             parts.host = decode(host, "host");

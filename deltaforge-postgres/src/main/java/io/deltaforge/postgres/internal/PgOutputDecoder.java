@@ -1,6 +1,7 @@
 package io.deltaforge.postgres.internal;
 
 import io.deltaforge.api.ChangeEvent;
+import io.deltaforge.api.ColumnType;
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.EventIds;
 import io.deltaforge.api.Lsn;
@@ -62,8 +63,14 @@ import org.slf4j.LoggerFactory;
  *       messages: never events, never counted in {@code indexInTx}; they go to the {@link ControlListener}.</li>
  *   <li>Messages with prefix {@value #HEARTBEAT_PREFIX} are the source's own heartbeats: never events; a
  *       non-transactional one becomes a {@link Heartbeat} at its LSN.</li>
- *   <li>Type and Origin messages carry nothing an event needs and are consumed; unknown message types are
- *       skipped with one warning per type.</li>
+ *   <li>Every row event carries the relation's {@link ColumnType}s and the database name; every event the
+ *       end LSN of the last Commit decoded in this session before its transaction
+ *       ({@link SourcePosition#previousCommitEnd()}, null before the first; a non-transactional message
+ *       counts as a commit at its own LSN), which is what Debezium writes first in {@code source.sequence}.</li>
+ *   <li>An Origin message (a transaction applied with a replication origin) becomes
+ *       {@link ChangeEvent#origin()} of the transaction's events.</li>
+ *   <li>Type messages carry nothing an event needs and are consumed; unknown message types are skipped
+ *       with one warning per type.</li>
  * </ul>
  *
  * <p>One message may produce several records (a truncate of several tables, a non-transactional
@@ -98,6 +105,7 @@ public final class PgOutputDecoder {
     private static final int TRUNCATE_RESTART_IDENTITY = 2;
 
     private final String sourceId;
+    private final String database;
     private final Predicate<TableId> tables;
     private final TypeMapper types;
     private final boolean messages;
@@ -115,6 +123,12 @@ public final class PgOutputDecoder {
     private Instant commitTime = Instant.EPOCH;
     private int nextIndex;
     private int eventCount;
+    /** End of the last commit decoded in this session; what the next transaction's events name as previous. */
+    private @Nullable Lsn previousCommitEnd;
+    private @Nullable Lsn transactionPreviousCommitEnd;
+    private ChangeEvent.@Nullable Origin origin;
+    /** The message being decoded, for error messages. */
+    private Lsn messageLsn = Lsn.ZERO;
 
     /** Every table, no messages, unchanged TOAST columns omitted. */
     public PgOutputDecoder(String sourceId, Set<TableId> tables, TypeMapper types) {
@@ -141,6 +155,13 @@ public final class PgOutputDecoder {
      */
     public PgOutputDecoder(String sourceId, Predicate<TableId> tables, TypeMapper types, boolean messages,
                            @Nullable String toastPlaceholder, Clock clock, ControlListener control) {
+        this(sourceId, "", tables, types, messages, toastPlaceholder, clock, control);
+    }
+
+    /** As above, naming the database in every event ({@link ChangeEvent#database()}). */
+    public PgOutputDecoder(String sourceId, String database, Predicate<TableId> tables, TypeMapper types,
+                           boolean messages, @Nullable String toastPlaceholder, Clock clock, ControlListener control) {
+        this.database = database;
         this.control = control;
         this.sourceId = sourceId;
         this.tables = tables;
@@ -173,6 +194,11 @@ public final class PgOutputDecoder {
         if (!pending.isEmpty()) {
             throw new IllegalStateException("drain next() before decoding the next message");
         }
+        if (!message.hasRemaining()) {
+            throw new DeltaforgeException("source '" + sourceId + "': pgoutput message at LSN " + messageLsn
+                    + " is truncated: it is empty; restart the source to resynchronize");
+        }
+        this.messageLsn = messageLsn;
         char type = (char) message.get();
         try {
             switch (type) {
@@ -210,6 +236,8 @@ public final class PgOutputDecoder {
         commitLsn = new Lsn(m.getLong());
         commitTime = pgTime(m.getLong());
         xid = Integer.toUnsignedLong(m.getInt());
+        transactionPreviousCommitEnd = previousCommitEnd;
+        origin = null;
         inTransaction = true;
         nextIndex = 0;
         eventCount = 0;
@@ -226,6 +254,7 @@ public final class PgOutputDecoder {
             log.debug("source '{}': Begin said commit LSN {}, Commit says {}", sourceId, commitLsn, commitRecordLsn);
         }
         inTransaction = false;
+        previousCommitEnd = endLsn;
         pending.add(new TransactionCommit(xid, commitLsn, endLsn, time, eventCount));
     }
 
@@ -268,7 +297,13 @@ public final class PgOutputDecoder {
         }
         // Looks up user-defined types (enums, domains, composites, extension types) once per table version.
         types.prepare(typeOids);
-        relations.put(oid, new Relation(table, columns, typeOids, key, schema.version, List.copyOf(keyColumns)));
+        List<ColumnType> columnTypes = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            columnTypes.add(new ColumnType(names.get(i), types.typeName(typeOids[i]), typeMods[i],
+                    types.typeKind(typeOids[i])));
+        }
+        relations.put(oid, new Relation(table, columns, typeOids, key, schema.version, List.copyOf(keyColumns),
+                List.copyOf(columnTypes)));
     }
 
     private void insert(ByteBuffer m, Lsn lsn) {
@@ -308,7 +343,7 @@ public final class PgOutputDecoder {
 
     private void truncate(ByteBuffer m, Lsn lsn) {
         requireTransaction('T');
-        int count = m.getInt();
+        int count = length(m, "Truncate", "relation count", Integer.BYTES);
         int options = m.get();
         ChangeEvent.Detail detail = new ChangeEvent.Detail.Truncate((options & TRUNCATE_CASCADE) != 0,
                 (options & TRUNCATE_RESTART_IDENTITY) != 0);
@@ -320,7 +355,8 @@ public final class PgOutputDecoder {
         for (Relation rel : truncated) {
             int index = nextIndex++;
             if (tables.test(rel.table)) {
-                emit(index, Op.TRUNCATE, rel.table, null, null, lsn, rel.schemaVersion, List.of(), detail, List.of());
+                emit(index, Op.TRUNCATE, rel.table, null, null, lsn, rel.schemaVersion, List.of(), detail, List.of(),
+                        List.of());
             }
         }
     }
@@ -329,7 +365,7 @@ public final class PgOutputDecoder {
         boolean transactional = (m.get() & 1) != 0;
         Lsn lsn = new Lsn(m.getLong());
         String prefix = string(m);
-        byte[] content = new byte[m.getInt()];
+        byte[] content = new byte[length(m, "Message", "content length", 1)];
         m.get(content);
         if (WATERMARK_PREFIX.equals(prefix) || SIGNAL_PREFIX.equals(prefix)) {
             if (transactional) {
@@ -346,7 +382,7 @@ public final class PgOutputDecoder {
             int index = nextIndex++;
             if (!HEARTBEAT_PREFIX.equals(prefix)) {
                 emit(index, Op.MESSAGE, new TableId("", prefix), null, null, lsn, 0, List.of(),
-                        new ChangeEvent.Detail.Message(prefix, content, true), List.of());
+                        new ChangeEvent.Detail.Message(prefix, content, true), List.of(), List.of());
             }
             return;
         }
@@ -367,9 +403,12 @@ public final class PgOutputDecoder {
             log.debug("source '{}': non-transactional message at {} arrived inside transaction {}", sourceId, lsn, xid);
         }
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
-        SourcePosition position = new SourcePosition(lsn, lsn, 0, 0, now);
+        if (!inTransaction) {
+            previousCommitEnd = lsn; // it is its own transaction, committed at its LSN
+        }
+        SourcePosition position = new SourcePosition(lsn, lsn, 0, 0, now, previousCommitEnd);
         pending.add(new ChangeEvent(EventIds.forMessage(sourceId, lsn), sourceId, Op.MESSAGE, table, null, null,
-                position, 0, List.of(), detail));
+                position, 0, List.of(), detail, List.of(), List.of(), database));
         if (!inTransaction) {
             pending.add(new TransactionCommit(0, lsn, lsn, now, 1));
         }
@@ -383,9 +422,9 @@ public final class PgOutputDecoder {
     }
 
     private void origin(ByteBuffer m) {
-        // Replicated-from information (another node's commit LSN and name); nothing in an event carries it.
-        m.getLong();
-        string(m);
+        // Sent after Begin for a transaction applied with a replication origin: its events carry it.
+        Lsn originCommit = new Lsn(m.getLong());
+        origin = new ChangeEvent.Origin(string(m), originCommit);
     }
 
     private void change(Relation rel, Op op, @Nullable Row before, @Nullable Tuple after, Lsn lsn) {
@@ -394,16 +433,17 @@ public final class PgOutputDecoder {
             return;
         }
         emit(index, op, rel.table, before, after == null ? null : after.row, lsn, rel.schemaVersion,
-                after == null ? List.of() : after.unchanged, null, rel.keyColumns);
+                after == null ? List.of() : after.unchanged, null, rel.keyColumns, rel.columnTypes);
     }
 
     private void emit(int index, Op op, TableId table, @Nullable Row before, @Nullable Row after, Lsn lsn,
                       int schemaVersion, List<String> unchanged, ChangeEvent.@Nullable Detail detail,
-                      List<String> keyColumns) {
+                      List<String> keyColumns, List<ColumnType> columnTypes) {
         eventCount++;
-        SourcePosition position = new SourcePosition(commitLsn, lsn, index, xid, commitTime);
+        SourcePosition position = new SourcePosition(commitLsn, lsn, index, xid, commitTime,
+                transactionPreviousCommitEnd);
         pending.add(new ChangeEvent(EventIds.forChange(sourceId, commitLsn, index), sourceId, op, table, before,
-                after, position, schemaVersion, unchanged, detail, keyColumns));
+                after, position, schemaVersion, unchanged, detail, keyColumns, columnTypes, database, origin));
     }
 
     /**
@@ -432,13 +472,13 @@ public final class PgOutputDecoder {
                     values[i] = placeholder == null ? UNCHANGED : placeholder;
                 }
                 case 't' -> {
-                    byte[] bytes = new byte[m.getInt()];
+                    byte[] bytes = new byte[length(m, "TupleData", "column value length", 1)];
                     m.get(bytes);
                     values[i] = types.map(rel.typeOids[i], new String(bytes, StandardCharsets.UTF_8));
                 }
                 case 'b' -> {
                     // Binary is only sent when asked for (proto_version 2+ with binary=true); keep it opaque.
-                    int len = m.getInt();
+                    int len = length(m, "TupleData", "column value length", 1);
                     m.position(m.position() + len);
                     values[i] = null;
                 }
@@ -468,15 +508,15 @@ public final class PgOutputDecoder {
         Relation rel = relations.get(oid);
         if (rel == null) {
             throw new DeltaforgeException("source '" + sourceId + "': pgoutput sent a change for relation OID "
-                    + oid + " before describing it; restart the source to resynchronize");
+                    + oid + " at LSN " + messageLsn + " before describing it; restart the source to resynchronize");
         }
         return rel;
     }
 
     private void requireTransaction(char type) {
         if (!inTransaction) {
-            throw new DeltaforgeException("source '" + sourceId + "': pgoutput message '" + type
-                    + "' arrived outside a transaction; restart the source to resynchronize");
+            throw new DeltaforgeException("source '" + sourceId + "': pgoutput message '" + type + "' at LSN "
+                    + messageLsn + " arrived outside a transaction; restart the source to resynchronize");
         }
     }
 
@@ -487,9 +527,22 @@ public final class PgOutputDecoder {
         }
     }
 
+    /**
+     * Reads a count or length field, refusing one that claims more than the message holds before anything
+     * is allocated: a corrupted field may say 2 GB, or be negative.
+     */
+    private int length(ByteBuffer m, String message, String field, int bytesEach) {
+        int n = m.getInt();
+        if (n < 0 || (long) n * bytesEach > m.remaining()) {
+            throw protocol(message, "truncated or corrupted: " + field + " " + n + " needs more than the "
+                    + m.remaining() + " bytes left");
+        }
+        return n;
+    }
+
     private DeltaforgeException protocol(String message, String detail) {
-        return new DeltaforgeException("source '" + sourceId + "': malformed pgoutput " + message + " message: "
-                + detail);
+        return new DeltaforgeException("source '" + sourceId + "': malformed pgoutput " + message + " message at LSN "
+                + messageLsn + ": " + detail);
     }
 
     private static String string(ByteBuffer m) {
@@ -513,7 +566,7 @@ public final class PgOutputDecoder {
 
     /** A table version as the last Relation message described it. */
     private record Relation(TableId table, List<String> columns, int[] typeOids, boolean[] key, int schemaVersion,
-                            List<String> keyColumns) {
+                            List<String> keyColumns, List<ColumnType> columnTypes) {
     }
 
     /** The column list a schema version stands for. */

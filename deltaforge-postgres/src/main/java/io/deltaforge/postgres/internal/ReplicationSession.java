@@ -62,7 +62,7 @@ public final class ReplicationSession implements AutoCloseable {
         // One mapper for streamed and snapshot values, so that a value looks the same either way.
         TypeMapper types = new TypeMapper(new TypeCatalog(() -> Connections.admin(settings)));
         this.snapshots = new IncrementalSnapshots(settings, acknowledged, snapshotRequested, metrics, types);
-        this.decoder = new PgOutputDecoder(settings.id(), settings.tableFilter(), types,
+        this.decoder = new PgOutputDecoder(settings.id(), settings.dsn().database(), settings.tableFilter(), types,
                 settings.messages(), settings.toastPlaceholder(), Clock.systemUTC(), snapshots::control);
         this.reported = startLsn;
         this.lastBoundary = startLsn;

@@ -133,6 +133,24 @@ public final class TypeMapper {
     static final int DATERANGE = 3912;
     static final int INT8RANGE = 3926;
 
+    // array OID -> element OID, from pg_type (typlen = -1, typelem <> 0), int2vector and oidvector
+    // excluded: they print as "1 2 3", not as arrays. Bounded types share their element's parser.
+    private static final int[][] ARRAYS = {
+            {143, XML}, {199, JSON}, {271, 5069}, {629, LINE}, {651, CIDR}, {719, CIRCLE}, {775, MACADDR8},
+            {791, MONEY}, {1000, BOOL}, {1001, BYTEA}, {1002, CHAR}, {1003, NAME}, {1005, INT2},
+            {1007, INT4}, {1009, TEXT}, {1011, 28}, {1012, 29}, {1014, BPCHAR}, {1015, VARCHAR},
+            {1016, INT8}, {1017, POINT}, {1018, LSEG}, {1019, PATH}, {1020, BOX}, {1021, FLOAT4},
+            {1022, FLOAT8}, {1027, POLYGON}, {1028, OID}, {1040, MACADDR}, {1041, INET}, {1115, TIMESTAMP},
+            {1182, DATE}, {1183, TIME}, {1185, TIMESTAMPTZ}, {1187, INTERVAL}, {1231, NUMERIC},
+            {1270, TIMETZ}, {1561, BIT}, {1563, VARBIT}, {2951, UUID}, {3221, 3220}, {3643, TSVECTOR},
+            {3645, TSQUERY}, {3807, JSONB}, {3905, INT4RANGE}, {3907, NUMRANGE}, {3909, TSRANGE},
+            {3911, TSTZRANGE}, {3913, DATERANGE}, {3927, INT8RANGE}, {4073, 4072}, {6150, 4451},
+            {6151, 4532}, {6152, 4533}, {6153, 4534}, {6155, 4535}, {6157, 4536},
+    };
+
+    /** Names of the built-in types by OID ({@code pg_type.typname}); filled once, never written afterwards. */
+    private static final Map<Integer, String> BUILTIN_NAMES = builtinNames();
+
     /** Built-in parsers by OID; null means the text itself. Filled once, never written afterwards. */
     private static final @Nullable ValueParser[] BUILTIN = builtins();
 
@@ -188,6 +206,58 @@ public final class TypeMapper {
             return;
         }
         register(lookup.describe(wanted).values());
+    }
+
+    /**
+     * The type's name as {@link io.deltaforge.api.ColumnType#type()} documents it: {@code pg_type.typname},
+     * a domain's base type name, {@code _<element>} for arrays; the OID in decimal when the type is neither
+     * built in nor described by the lookup.
+     */
+    public String typeName(int oid) {
+        return typeName(oid, 0);
+    }
+
+    private String typeName(int oid, int depth) {
+        String builtin = BUILTIN_NAMES.get(oid);
+        if (builtin != null) {
+            return builtin;
+        }
+        TypeInfo t = infos.get(oid);
+        if (t == null || depth > 32) {
+            return Integer.toUnsignedString(oid);
+        }
+        if (t.elementOid() != 0) {
+            return "_" + typeName(t.elementOid(), depth + 1);
+        }
+        return t.kind() == 'd' ? typeName(t.baseOid(), depth + 1) : t.name();
+    }
+
+    /**
+     * The kind as {@link io.deltaforge.api.ColumnType#kind()} documents it: {@code pg_type.typtype} of the
+     * type, of an array's element, of a domain's base; for built-in types {@code r} (ranges), {@code m}
+     * (multiranges) or {@code b}; {@code b} for unknown types.
+     */
+    public char typeKind(int oid) {
+        int current = oid;
+        for (int depth = 0; depth <= 32; depth++) {
+            String builtin = BUILTIN_NAMES.get(current);
+            if (builtin != null) {
+                String element = builtin.startsWith("_") ? builtin.substring(1) : builtin;
+                return element.endsWith("multirange") ? 'm' : element.endsWith("range") ? 'r' : 'b';
+            }
+            TypeInfo t = infos.get(current);
+            if (t == null) {
+                return 'b';
+            }
+            if (t.elementOid() != 0) {
+                current = t.elementOid();
+            } else if (t.kind() == 'd') {
+                current = t.baseOid();
+            } else {
+                return t.kind();
+            }
+        }
+        return 'b';
     }
 
     /** Adds or replaces type descriptions and forgets the parsers built from the old ones. */
@@ -282,24 +352,43 @@ public final class TypeMapper {
 
         // array OID -> element OID, from pg_type (typlen = -1, typelem <> 0), int2vector and oidvector
         // excluded: they print as "1 2 3", not as arrays. Bounded types share their element's parser.
-        int[][] arrays = {
-                {143, XML}, {199, JSON}, {271, 5069}, {629, LINE}, {651, CIDR}, {719, CIRCLE}, {775, MACADDR8},
-                {791, MONEY}, {1000, BOOL}, {1001, BYTEA}, {1002, CHAR}, {1003, NAME}, {1005, INT2},
-                {1007, INT4}, {1009, TEXT}, {1011, 28}, {1012, 29}, {1014, BPCHAR}, {1015, VARCHAR},
-                {1016, INT8}, {1017, POINT}, {1018, LSEG}, {1019, PATH}, {1020, BOX}, {1021, FLOAT4},
-                {1022, FLOAT8}, {1027, POLYGON}, {1028, OID}, {1040, MACADDR}, {1041, INET}, {1115, TIMESTAMP},
-                {1182, DATE}, {1183, TIME}, {1185, TIMESTAMPTZ}, {1187, INTERVAL}, {1231, NUMERIC},
-                {1270, TIMETZ}, {1561, BIT}, {1563, VARBIT}, {2951, UUID}, {3221, 3220}, {3643, TSVECTOR},
-                {3645, TSQUERY}, {3807, JSONB}, {3905, INT4RANGE}, {3907, NUMRANGE}, {3909, TSRANGE},
-                {3911, TSTZRANGE}, {3913, DATERANGE}, {3927, INT8RANGE}, {4073, 4072}, {6150, 4451},
-                {6151, 4532}, {6152, 4533}, {6153, 4534}, {6155, 4535}, {6157, 4536},
-        };
-        for (int[] a : arrays) {
+
+        for (int[] a : ARRAYS) {
             ValueParser element = p[a[1]] == null ? ValueParser.TEXT : p[a[1]];
             // box is the one built-in type whose array delimiter is ';' (its text contains commas).
             p[a[0]] = Structured.array(element, a[1] == BOX ? ';' : ',');
         }
         return p;
+    }
+
+    private static Map<Integer, String> builtinNames() {
+        Map<Integer, String> n = new java.util.HashMap<>();
+        Object[][] names = {
+                {BOOL, "bool"}, {BYTEA, "bytea"}, {CHAR, "char"}, {NAME, "name"}, {INT8, "int8"}, {INT2, "int2"},
+                {INT4, "int4"}, {TEXT, "text"}, {OID, "oid"}, {JSON, "json"}, {XML, "xml"}, {POINT, "point"},
+                {LSEG, "lseg"}, {PATH, "path"}, {BOX, "box"}, {POLYGON, "polygon"}, {LINE, "line"},
+                {CIDR, "cidr"}, {FLOAT4, "float4"}, {FLOAT8, "float8"}, {CIRCLE, "circle"},
+                {MACADDR8, "macaddr8"}, {MONEY, "money"}, {MACADDR, "macaddr"}, {INET, "inet"},
+                {BPCHAR, "bpchar"}, {VARCHAR, "varchar"}, {DATE, "date"}, {TIME, "time"},
+                {TIMESTAMP, "timestamp"}, {TIMESTAMPTZ, "timestamptz"}, {INTERVAL, "interval"},
+                {TIMETZ, "timetz"}, {BIT, "bit"}, {VARBIT, "varbit"}, {NUMERIC, "numeric"}, {UUID, "uuid"},
+                {TSVECTOR, "tsvector"}, {TSQUERY, "tsquery"}, {JSONB, "jsonb"}, {INT4RANGE, "int4range"},
+                {NUMRANGE, "numrange"}, {TSRANGE, "tsrange"}, {TSTZRANGE, "tstzrange"},
+                {DATERANGE, "daterange"}, {INT8RANGE, "int8range"}, {4451, "int4multirange"},
+                {4532, "nummultirange"}, {4533, "tsmultirange"}, {4534, "tstzmultirange"},
+                {4535, "datemultirange"}, {4536, "int8multirange"}, {3220, "pg_lsn"}, {4072, "jsonpath"},
+                {28, "xid"}, {29, "cid"}, {5069, "xid8"},
+        };
+        for (Object[] e : names) {
+            n.put((Integer) e[0], (String) e[1]);
+        }
+        for (int[] a : ARRAYS) {
+            String element = n.get(a[1]);
+            if (element != null) {
+                n.put(a[0], "_" + element);
+            }
+        }
+        return Map.copyOf(n);
     }
 
     private static void range(@Nullable ValueParser[] p, int range, int multirange, int bound) {

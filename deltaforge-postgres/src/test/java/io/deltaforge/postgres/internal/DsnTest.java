@@ -77,6 +77,16 @@ class DsnTest {
     }
 
     @Test
+    void neverEchoesAPortThatMayBeAPasswordMissingItsHost() {
+        assertThatThrownBy(() -> Dsn.parse("postgres://app:XXXXXX"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("dsn: the text after ':' is not a port number; if it is user:password")
+                .hasMessageNotContaining("XXXXXX");
+        assertThatThrownBy(() -> Dsn.parse("postgresql://app:XXXXXX/app?sslmode=require"))
+                .hasMessageNotContaining("XXXXXX");
+    }
+
+    @Test
     void rejectsMissingHost() {
         assertThatThrownBy(() -> Dsn.parse("postgres://u:pw@:5432/db"))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("dsn: host is missing");
@@ -147,5 +157,12 @@ class DsnTest {
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("dsn: sslmode 'verify' is not valid; expected one of disable, allow, prefer, "
                         + "require, verify-ca, verify-full");
+    }
+
+    @Test
+    void toStringHidesTheSslKeyPassphrase() {
+        Dsn dsn = Dsn.parse("postgres://app@db/app?sslpassword=%3D%3DXXXX&sslmode=require");
+        assertThat(dsn.params()).containsEntry("sslpassword", "==XXXX");
+        assertThat(dsn.toString()).doesNotContain("XXXX").contains("sslpassword=***").contains("sslmode=require");
     }
 }

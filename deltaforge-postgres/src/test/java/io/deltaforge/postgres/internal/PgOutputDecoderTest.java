@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.deltaforge.api.ChangeEvent;
+import io.deltaforge.api.ColumnType;
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.EventIds;
 import io.deltaforge.api.Lsn;
@@ -14,7 +15,6 @@ import io.deltaforge.api.TableId;
 import io.deltaforge.spi.Heartbeat;
 import io.deltaforge.spi.SourceRecord;
 import io.deltaforge.spi.TransactionCommit;
-import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -53,6 +53,29 @@ class PgOutputDecoderTest {
         TransactionCommit c = (TransactionCommit) decode(commit(COMMIT, END));
         assertThat(c).isEqualTo(new TransactionCommit(7, COMMIT, END, Instant.parse("2025-01-15T10:30:00.000001Z"), 1));
         assertThat(decoder.inTransaction()).isFalse();
+    }
+
+    @Test
+    void eventsNameTheirColumnTypesDatabaseOriginAndThePreviousCommitEnd() {
+        PgOutputDecoder d = new PgOutputDecoder("pg", "app", t -> true, new TypeMapper(), false, null,
+                java.time.Clock.systemUTC(), (p, c, l, x) -> { });
+        d.decode(ByteBuffer.wrap(begin(COMMIT, 7)), COMMIT);
+        d.decode(ByteBuffer.wrap(usersRelation(16384)), COMMIT);
+        ChangeEvent first = (ChangeEvent) d.decode(ByteBuffer.wrap(insert(16384, text("1"), nul(), nul(), nul())),
+                new Lsn(100));
+        assertThat(first.position().previousCommitEnd()).isNull();
+        assertThat(first.database()).isEqualTo("app");
+        assertThat(first.columnTypes()).extracting(ColumnType::type).containsExactly("int8", "varchar", "jsonb", "text");
+        d.decode(ByteBuffer.wrap(commit(COMMIT, END)), END);
+
+        Lsn next = Lsn.parse("0/16B4000");
+        assertThat(first.origin()).isNull();
+        d.decode(ByteBuffer.wrap(begin(next, 8)), next);
+        d.decode(ByteBuffer.wrap(msg('O').i64(0xABCDEF).str("upstream").bytes()), next);
+        ChangeEvent second = (ChangeEvent) d.decode(ByteBuffer.wrap(insert(16384, text("2"), nul(), nul(), nul())),
+                next);
+        assertThat(second.position().previousCommitEnd()).isEqualTo(END);
+        assertThat(second.origin()).isEqualTo(new ChangeEvent.Origin("upstream", new Lsn(0xABCDEF)));
     }
 
     @Test
@@ -306,6 +329,44 @@ class PgOutputDecoderTest {
     }
 
     @Test
+    void rejectsAnEmptyMessageNamingItsLsn() {
+        assertThatThrownBy(() -> decoder.decode(ByteBuffer.allocate(0), new Lsn(100)))
+                .isExactlyInstanceOf(DeltaforgeException.class)
+                .hasMessageContaining("at LSN 0/64 is truncated");
+    }
+
+    @Test
+    void protocolErrorsNameTheMessagesLsn() {
+        Lsn at = Lsn.parse("FFFFFFFF/FFFFFF42");
+        assertThatThrownBy(() -> decoder.decode(ByteBuffer.wrap(insert(15, text("1"))), at))
+                .isExactlyInstanceOf(DeltaforgeException.class)
+                .hasMessageContaining("at LSN FFFFFFFF/FFFFFF42 arrived outside a transaction");
+        decode(begin(COMMIT, 15));
+        assertThatThrownBy(() -> decoder.decode(ByteBuffer.wrap(insert(15, text("1"))), at))
+                .hasMessageContaining("relation OID 15 at LSN FFFFFFFF/FFFFFF42");
+        decode(usersRelation(16384));
+        assertThatThrownBy(() -> decoder.decode(ByteBuffer.wrap(delete(16384, 'X', text("1"))), at))
+                .hasMessageContaining("malformed pgoutput Delete message at LSN FFFFFFFF/FFFFFF42: expected old tuple");
+    }
+
+    @Test
+    void rejectsLengthFieldsThatClaimMoreThanTheMessageHolds() {
+        decode(begin(COMMIT, 16));
+        decode(relation(1, "public", "t", new String[]{"a"}, new int[]{25}, new boolean[]{true}));
+        for (int claimed : new int[]{Integer.MIN_VALUE, -1, 9, 2_000_000_000}) {
+            for (char kind : new char[]{'t', 'b'}) {
+                assertThatThrownBy(() -> decode(msg('I').i32(1).i8('N').i16(1).i8(kind).i32(claimed).raw(new byte[8])
+                        .bytes())).isExactlyInstanceOf(DeltaforgeException.class)
+                        .hasMessageContaining("at LSN 0/64: truncated or corrupted: column value length " + claimed);
+            }
+            assertThatThrownBy(() -> decode(msg('M').i8(1).i64(1).str("p").i32(claimed).raw(new byte[8]).bytes()))
+                    .hasMessageContaining("truncated or corrupted: content length " + claimed);
+            assertThatThrownBy(() -> decode(msg('T').i32(claimed).i8(0).i32(1).bytes()))
+                    .hasMessageContaining("truncated or corrupted: relation count " + claimed);
+        }
+    }
+
+    @Test
     void rejectsChangesOutsideATransaction() {
         assertThatThrownBy(() -> decode(insert(1, text("1")))).isInstanceOf(DeltaforgeException.class)
                 .hasMessageContaining("outside a transaction");
@@ -339,7 +400,7 @@ class PgOutputDecoderTest {
     }
 
     private static byte[] relation(int oid, String ns, String name, String[] cols, int[] types, boolean[] key) {
-        Msg m = msg('R').i32(oid).str(ns).str(name).i8('d').i16(cols.length);
+        PgOutputWriter m = msg('R').i32(oid).str(ns).str(name).i8('d').i16(cols.length);
         for (int i = 0; i < cols.length; i++) {
             m.i8(key[i] ? 1 : 0).str(cols[i]).i32(types[i]).i32(-1);
         }
@@ -351,7 +412,7 @@ class PgOutputDecoderTest {
     }
 
     private static byte[] update(int oid, char oldKind, byte[][] old, byte[]... cols) {
-        Msg m = msg('U').i32(oid);
+        PgOutputWriter m = msg('U').i32(oid);
         if (oldKind != 0) {
             tuple(m.i8(oldKind), old);
         }
@@ -362,7 +423,7 @@ class PgOutputDecoderTest {
         return tuple(msg('D').i32(oid).i8(kind), cols).bytes();
     }
 
-    private static Msg tuple(Msg m, byte[][] cols) {
+    private static PgOutputWriter tuple(PgOutputWriter m, byte[][] cols) {
         m.i16(cols.length);
         for (byte[] c : cols) {
             m.raw(c);
@@ -371,8 +432,7 @@ class PgOutputDecoderTest {
     }
 
     private static byte[] text(String s) {
-        byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        return new Msg().i8('t').i32(b.length).raw(b).bytes();
+        return new PgOutputWriter().text(s).bytes();
     }
 
     private static byte[] nul() {
@@ -383,42 +443,7 @@ class PgOutputDecoderTest {
         return new byte[]{'u'};
     }
 
-    private static Msg msg(char type) {
-        return new Msg().i8(type);
-    }
-
-    private static final class Msg {
-        private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-
-        Msg i8(int v) {
-            out.write(v);
-            return this;
-        }
-
-        Msg i16(int v) {
-            return raw(ByteBuffer.allocate(2).putShort((short) v).array());
-        }
-
-        Msg i32(int v) {
-            return raw(ByteBuffer.allocate(4).putInt(v).array());
-        }
-
-        Msg i64(long v) {
-            return raw(ByteBuffer.allocate(8).putLong(v).array());
-        }
-
-        Msg str(String s) {
-            raw(s.getBytes(StandardCharsets.UTF_8));
-            return i8(0);
-        }
-
-        Msg raw(byte[] b) {
-            out.writeBytes(b);
-            return this;
-        }
-
-        byte[] bytes() {
-            return out.toByteArray();
-        }
+    private static PgOutputWriter msg(char type) {
+        return PgOutputWriter.message(type);
     }
 }

@@ -149,6 +149,28 @@ class TypeMapperTest {
     }
 
     @Test
+    void namesTypesAsTheCatalogDoes() {
+        TypeMapper withCatalog = new TypeMapper(oids -> Map.of(
+                16500, TypeInfo.composite(16500, "address", List.of("no"), List.of(23)),
+                16501, TypeInfo.array(16501, "_address", 16500, ','),
+                16510, TypeInfo.domain(16510, "positive", 20),
+                16511, TypeInfo.array(16511, "_positive", 16510, ','),
+                16520, TypeInfo.enumType(16520, "mood")));
+        withCatalog.prepare(new int[] {16500, 16501, 16510, 16511, 16520});
+        assertThat(withCatalog.typeName(1700)).isEqualTo("numeric");
+        assertThat(withCatalog.typeName(1007)).isEqualTo("_int4");
+        assertThat(withCatalog.typeName(16510)).isEqualTo("int8");
+        assertThat(withCatalog.typeName(16511)).isEqualTo("_int8");
+        assertThat(withCatalog.typeName(16520)).isEqualTo("mood");
+        assertThat(withCatalog.typeName(99999)).isEqualTo("99999");
+        assertThat(withCatalog.typeKind(16501)).isEqualTo('c');
+        assertThat(withCatalog.typeKind(16520)).isEqualTo('e');
+        assertThat(withCatalog.typeKind(3904)).isEqualTo('r');
+        assertThat(withCatalog.typeKind(4451)).isEqualTo('m');
+        assertThat(withCatalog.typeKind(16511)).isEqualTo('b');
+    }
+
+    @Test
     void prepareReplacesWhatWasKnownSoChangedCompositesAreReadAgain() {
         AtomicInteger version = new AtomicInteger();
         TypeMapper withCatalog = new TypeMapper(oids -> version.incrementAndGet() == 1

@@ -49,6 +49,13 @@ public final class Loader {
             Reporter fileReporter = new Reporter(problems, showFile ? label : null, Map.of());
             String text;
             try {
+                // UTF-8 takes at most 4 bytes a character: a larger file is over the limit without reading it.
+                long size = Files.size(f);
+                if (size > 4L * YamlReader.MAX_CHARS) {
+                    fileReporter.at("", Location.UNKNOWN, "cannot read " + label + ": too large: " + size
+                            + " bytes; is this the right file?");
+                    continue;
+                }
                 text = decode(Files.readAllBytes(f));
             } catch (CharacterCodingException e) {
                 fileReporter.at("", Location.UNKNOWN, "cannot read " + label + ": not UTF-8 text");

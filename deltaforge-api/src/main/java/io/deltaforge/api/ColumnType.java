@@ -1,0 +1,27 @@
+package io.deltaforge.api;
+
+import java.util.Objects;
+
+/**
+ * The declared type of one column, as the source's catalog names it. Envelopes that re-encode values the
+ * way another tool does (the {@code debezium} envelope) need it: a {@code date} and a {@code text} are both
+ * a {@link String} in a {@link Row}.
+ *
+ * <pre>{@code new ColumnType("price", "numeric", 655366, 'b') // numeric(10,2) in PostgreSQL }</pre>
+ *
+ * @param name     the column name, as in {@link Row#columns()}
+ * @param type     PostgreSQL: {@code pg_type.typname} ({@code int4}, {@code numeric}, {@code timestamptz},
+ *                 {@code _int4} for an array of int4, {@code hstore}, an enum's own name); for a domain the
+ *                 name of its base type; never null
+ * @param modifier the type modifier ({@code atttypmod}): precision and scale of a numeric, fractional digits
+ *                 of a time, length of a bit string; -1 when the column has none
+ * @param kind     PostgreSQL: {@code pg_type.typtype} of the type, for an array of its element, for a
+ *                 domain of its base type: {@code b} base, {@code c} composite, {@code e} enum, {@code r}
+ *                 range, {@code m} multirange, {@code p} pseudo; {@code b} when not known
+ */
+public record ColumnType(String name, String type, int modifier, char kind) {
+    public ColumnType {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(type, "type");
+    }
+}

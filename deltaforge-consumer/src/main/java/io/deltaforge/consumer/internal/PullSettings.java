@@ -1,0 +1,19 @@
+package io.deltaforge.consumer.internal;
+
+import java.time.Duration;
+import org.jspecify.annotations.Nullable;
+
+/** A consumer's checked settings; see {@code DeltaforgeConsumer.Builder} for each. */
+public record PullSettings(String stream, String durable, @Nullable String filterSubject, int batchSize,
+                           int maxDeliver, Duration initialBackoff, Duration maxBackoff, Duration ackWait,
+                           @Nullable String deadLetterSubject) {
+
+    /** The wait before attempt {@code failedAttempt + 1}: doubling from the initial backoff, capped. */
+    Duration backoff(long failedAttempt) {
+        Duration wait = initialBackoff;
+        for (long i = 1; i < failedAttempt && wait.compareTo(maxBackoff) < 0; i++) {
+            wait = wait.multipliedBy(2);
+        }
+        return wait.compareTo(maxBackoff) > 0 ? maxBackoff : wait;
+    }
+}
