@@ -21,6 +21,7 @@ import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
@@ -145,9 +146,10 @@ public class DeltaforgeAutoConfiguration {
         return type.cast(bean);
     }
 
-    /** Health as {@code deltaforge}, when the application has Actuator. */
+    /** Health as {@code deltaforge}, when the application has Actuator (Boot 3). */
     @Configuration(proxyBeanMethods = false)
-    @ConditionalOnClass(name = "org.springframework.boot.actuate.health.HealthIndicator")
+    @ConditionalOnClass(name = {"org.springframework.boot.actuate.health.HealthIndicator",
+        "org.springframework.boot.actuate.autoconfigure.health.ConditionalOnEnabledHealthIndicator"})
     @ConditionalOnEnabledHealthIndicator("deltaforge")
     static class Health {
         @Bean
@@ -157,8 +159,22 @@ public class DeltaforgeAutoConfiguration {
         }
     }
 
+    /** Health as {@code deltaforge} on Boot 4, which moved health into its own module. */
     @Configuration(proxyBeanMethods = false)
-    @ConditionalOnClass(name = "org.springframework.boot.actuate.endpoint.annotation.Endpoint")
+    @ConditionalOnClass(name = "org.springframework.boot.health.contributor.HealthIndicator")
+    @ConditionalOnMissingClass("org.springframework.boot.actuate.health.HealthIndicator")
+    @ConditionalOnProperty(name = "management.health.deltaforge.enabled", matchIfMissing = true)
+    static class Boot4Health {
+        @Bean
+        @ConditionalOnMissingBean(name = "deltaforgeHealthIndicator")
+        DeltaforgeBoot4HealthIndicator deltaforgeHealthIndicator(DeltaforgePipelines pipelines) {
+            return new DeltaforgeBoot4HealthIndicator(pipelines);
+        }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(name = {"org.springframework.boot.actuate.endpoint.annotation.Endpoint",
+        "org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint"})
     @ConditionalOnAvailableEndpoint(DeltaforgeEndpoint.class)
     static class Actuator {
         @Bean

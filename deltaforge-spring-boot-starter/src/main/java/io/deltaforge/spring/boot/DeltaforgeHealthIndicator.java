@@ -1,16 +1,10 @@
 package io.deltaforge.spring.boot;
 
-import io.deltaforge.api.Pipeline;
-import io.deltaforge.api.PipelineStatus;
 import java.util.Objects;
 import org.springframework.boot.actuate.health.AbstractHealthIndicator;
 import org.springframework.boot.actuate.health.Health;
 
-/**
- * DOWN when any pipeline has failed or stopped while the application runs; UP otherwise, including while
- * a pipeline is paused or reconnecting (it is not broken, and a restart would not help). The details hold
- * each pipeline's state, checkpoint and counters.
- */
+/** The pipelines' health on Spring Boot 3 (see {@link DeltaforgeHealth}); details hold each pipeline's status. */
 public class DeltaforgeHealthIndicator extends AbstractHealthIndicator {
     private final DeltaforgePipelines pipelines;
 
@@ -21,23 +15,7 @@ public class DeltaforgeHealthIndicator extends AbstractHealthIndicator {
 
     @Override
     protected void doHealthCheck(Health.Builder builder) {
-        boolean up = true;
-        for (Pipeline pipeline : pipelines.pipelines()) {
-            PipelineStatus status = pipeline.status();
-            up &= status.healthy() && !(pipelines.isRunning() && isStopped(status));
-            builder.withDetail(pipeline.name(), PipelineView.of(status));
-        }
-        if (up) {
-            builder.up();
-        } else {
-            builder.down();
-        }
-    }
-
-    private static boolean isStopped(PipelineStatus status) {
-        return switch (status.state()) {
-            case STOPPING, STOPPED -> true;
-            default -> false;
-        };
+        DeltaforgeHealth health = DeltaforgeHealth.of(pipelines);
+        (health.up() ? builder.up() : builder.down()).withDetails(health.details());
     }
 }

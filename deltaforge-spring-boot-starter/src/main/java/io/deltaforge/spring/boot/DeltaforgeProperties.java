@@ -26,20 +26,22 @@ public class DeltaforgeProperties {
     /** Whether to create and run the pipelines at all. */
     private boolean enabled = true;
 
+    // Field comments become the IDE's help text (configuration metadata): plain text, no Javadoc tags.
+
     /**
-     * The deltaforge/v1 YAML files, e.g. {@code classpath:pipeline.yaml} or {@code file:/etc/deltaforge/}; one
-     * pipeline per YAML document. {@code ${VAR}} in them resolves from the Spring environment.
+     * The deltaforge/v1 YAML files, e.g. classpath:pipeline.yaml; one pipeline per YAML document, names
+     * unique across all. ${VAR} in them resolves from the Spring environment.
      */
     private List<Resource> config = new ArrayList<>();
 
     /**
      * How long stopping the application waits for each pipeline's in-flight deliveries; what is not
      * delivered by then is replayed after a restart. Keep it below
-     * {@code spring.lifecycle.timeout-per-shutdown-phase}.
+     * spring.lifecycle.timeout-per-shutdown-phase.
      */
     private Duration drainTimeout = Duration.ofSeconds(30);
 
-    /** Per pipeline (by {@code metadata.name}): beans of the application that the pipeline uses. */
+    /** Per pipeline (by its metadata.name): beans of the application that the pipeline uses. */
     private Map<String, PipelineBeans> pipelines = new LinkedHashMap<>();
 
     public boolean isEnabled() {
@@ -77,12 +79,12 @@ public class DeltaforgeProperties {
     /** Beans that one pipeline takes from the application context. */
     public static class PipelineBeans {
         /**
-         * Names of {@code Sink} or {@code SinkBinding} beans added to the pipeline after the sinks its YAML
-         * lists; a plain {@code Sink} is required and uses the pipeline's envelope.
+         * Names of Sink or SinkBinding beans added to the pipeline after the sinks its YAML lists; a plain
+         * Sink is required and uses the pipeline's envelope.
          */
         private List<String> sinks = new ArrayList<>();
 
-        /** Name of an {@code Envelope} bean that replaces the YAML's {@code spec.envelope}. */
+        /** Name of an Envelope bean that replaces the YAML's spec.envelope. */
         private @Nullable String envelope;
 
         public List<String> getSinks() {

@@ -145,6 +145,17 @@ class DeltaforgeAutoConfigurationTest {
         });
     }
 
+    @Test
+    void theJarDescribesItsKeysForIdes() throws Exception {
+        String metadata;
+        try (var in = getClass().getResourceAsStream("/META-INF/spring-configuration-metadata.json")) {
+            assertThat(in).as("configuration metadata").isNotNull();
+            metadata = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        assertThat(metadata).contains("\"deltaforge.config\"", "\"deltaforge.drain-timeout\"",
+                "\"deltaforge.enabled\"", "\"deltaforge.pipelines\"", "\"management.health.deltaforge.enabled\"");
+    }
+
     @Configuration(proxyBeanMethods = false)
     static class OwnPipelines {
         @Bean
