@@ -105,6 +105,15 @@ class DeltaforgeAutoConfigurationTest {
     }
 
     @Test
+    void anEnvelopeBeanOfTheWrongTypeFailsNamingTheProperty() {
+        withYaml.withUserConfiguration(AuditSinkConfig.class)
+                .withPropertyValues("deltaforge.pipelines.orders.envelope=auditSink").run(context ->
+                        assertThat(context).getFailure().rootCause().isInstanceOf(ConfigException.class)
+                                .hasMessageContaining("deltaforge.pipelines.orders.envelope")
+                                .hasMessageContaining("not of type Envelope"));
+    }
+
+    @Test
     void beansForAPipelineTheYamlLacksFailNamingTheKnownOnes() {
         withYaml.withPropertyValues("deltaforge.pipelines.order.sinks=auditSink").run(context ->
                 assertThat(context).getFailure().rootCause().isInstanceOf(ConfigException.class)
