@@ -176,7 +176,7 @@ CREATE TABLE user_sessions (id bigserial PRIMARY KEY, user_id int NOT NULL, star
 CREATE PUBLICATION users_pub FOR TABLE users, profiles, user_sessions;
 SQL
   devtools stream-add USERS 'users.>'
-  if [ ! -f "$ROOT/deltaforge-yaml/target/deltaforge-runner.jar" ]; then
+  if [ ! -f "$ROOT/deltaforge-runner/target/deltaforge-runner.jar" ]; then
     say "building DeltaForge (first use)"; (cd "$ROOT" && mvn -B -q -DskipTests install)
   fi
   say "starting: ./deltaforge run --config examples/postgres-nats.yaml"
@@ -247,12 +247,12 @@ run_tests() {
   cd "$ROOT" && mvn -B verify "$@"
 }
 
-NATS_MATRIX_TESTS=${NATS_MATRIX_TESTS:-"NatsServerIT,NatsSink*IT,io/deltaforge/yaml/**/*IT"}
+NATS_MATRIX_TESTS=${NATS_MATRIX_TESTS:-"NatsServerIT,NatsSink*IT,io/deltaforge/runner/**/*IT"}
 
 nats_matrix() {
   ensure_tools
   say "$("$NATS_SERVER" --version) ($NATS_SERVER): $NATS_MATRIX_TESTS"
-  (cd "$ROOT" && DELTAFORGE_NATS_SERVER="$NATS_SERVER" mvn -B verify -pl deltaforge-nats,deltaforge-yaml -am \
+  (cd "$ROOT" && DELTAFORGE_NATS_SERVER="$NATS_SERVER" mvn -B verify -pl deltaforge-nats,deltaforge-runner -am \
     -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false \
     -Dit.test="$NATS_MATRIX_TESTS")
 }

@@ -52,6 +52,17 @@ public interface Source extends AutoCloseable {
     }
 
     /**
+     * Why the running source should not count as ready although it works (for example its replication lag
+     * is over a configured limit), in one sentence naming the limit; null when it is fine (the default).
+     * Shown as {@link io.deltaforge.api.PipelineStatus#degraded()}, which makes the runner's {@code /ready}
+     * answer 503. To stop the pipeline instead, throw from {@link #poll(Duration)}. Thread-safe and cheap:
+     * called whenever a status is taken.
+     */
+    default @Nullable String degraded() {
+        return null;
+    }
+
+    /**
      * Starts an incremental snapshot of the requested tables while streaming continues. Thread-safe; returns
      * at once (the rows follow in the stream). The default refuses: not every source can re-read its tables.
      *

@@ -7,6 +7,8 @@ import io.deltaforge.api.Lsn;
 import io.deltaforge.postgres.internal.Dsn;
 import io.deltaforge.api.SnapshotRequest;
 import io.deltaforge.postgres.internal.InitialSnapshot;
+import io.deltaforge.postgres.internal.MonitorSettings;
+import io.deltaforge.postgres.internal.SlotMonitor;
 import io.deltaforge.postgres.internal.SnapshotMetrics;
 import io.deltaforge.postgres.internal.SnapshotStore;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -83,6 +85,7 @@ public final class PostgresSource implements Source {
     /** Set when an incremental snapshot request was stored; the reader's session then loads it. */
     private final AtomicBoolean snapshotRequested = new AtomicBoolean();
     private final SnapshotMetrics snapshotMetrics = new SnapshotMetrics();
+    private final SlotMonitor monitor;
     // volatile: read by metric threads through newestPosition()
     private volatile @Nullable ReplicationSession session;
     /** The initial snapshot being read or awaiting delivery; null when streaming. */
@@ -94,6 +97,7 @@ public final class PostgresSource implements Source {
 
     private PostgresSource(SourceSettings settings) {
         this.settings = settings;
+        this.monitor = new SlotMonitor(settings, acknowledged, this::newestPosition);
     }
 
     /**
@@ -130,10 +134,21 @@ public final class PostgresSource implements Source {
         return ServerChecks.check(settings);
     }
 
-    /** Connects, checks the server, creates the slot if needed and starts streaming; restarts if running. */
+    /**
+     * Connects, checks the server, creates the slot if needed and starts streaming; restarts if running.
+     * Also starts the slot monitor (lag, WAL status, stalls; see {@link Builder#maxLag}).
+     */
     @Override
     public void start() {
         close();
+        monitor.check();
+        open();
+        if (!finished) {
+            monitor.start(session != null);
+        }
+    }
+
+    private void open() {
         if (settings.snapshotMode() != SnapshotMode.NEVER && !finished) {
             InitialSnapshot s = InitialSnapshot.begin(settings, !positioned);
             if (s != null) {
@@ -157,6 +172,7 @@ public final class PostgresSource implements Source {
 
     private void finish() {
         finished = true;
+        monitor.stop();
         log.info("source '{}': initial_only snapshot of slot '{}' delivered; nothing more will be emitted, stop the "
                 + "pipeline", settings.id(), settings.slot());
     }
@@ -164,6 +180,8 @@ public final class PostgresSource implements Source {
     @Override
     public @Nullable SourceRecord poll(Duration timeout) throws InterruptedException {
         Objects.requireNonNull(timeout, "timeout");
+        monitor.check();
+        monitor.reading();
         InitialSnapshot snap = snapshot;
         if (snap != null) {
             SourceRecord record = snap.next();
@@ -188,6 +206,7 @@ public final class PostgresSource implements Source {
                 return null;
             }
             session = ReplicationSession.open(settings, acknowledged, false, snapshotRequested, snapshotMetrics);
+            monitor.start(true);
             return null;
         }
         if (finished) {
@@ -221,10 +240,20 @@ public final class PostgresSource implements Source {
                 request.condition() == null ? "" : " where " + request.condition());
     }
 
-    /** Publishes snapshot progress gauges ({@code deltaforge.snapshot.*}; see docs/snapshots.md). */
+    /**
+     * Publishes snapshot progress gauges ({@code deltaforge.snapshot.*}; see docs/snapshots.md) and the slot's
+     * ({@code deltaforge.slot.*}; see docs/configuration.md).
+     */
     @Override
     public void bindMetrics(MeterRegistry registry, Tags tags) {
         snapshotMetrics.bind(Objects.requireNonNull(registry, "registry"), Objects.requireNonNull(tags, "tags"));
+        monitor.bind(registry, tags);
+    }
+
+    /** Why the source is degraded: replication lag over a limit, an unreserved slot, a stall; null when fine. */
+    @Override
+    public @Nullable String degraded() {
+        return monitor.degraded();
     }
 
     /** Records the position; the reader thread reports it to the server on its next poll or on close. */
@@ -249,6 +278,7 @@ public final class PostgresSource implements Source {
     /** Reports the last acknowledged position to the server, then disconnects. Idempotent. */
     @Override
     public void close() {
+        monitor.stop();
         InitialSnapshot snap = snapshot;
         snapshot = null;
         if (snap != null) {
@@ -293,6 +323,11 @@ public final class PostgresSource implements Source {
         private int snapshotMaxParallelChunks = 1;
         private int snapshotMaxParallelTables = 1;
         private String bookkeepingSchema = SourceSettings.DEFAULT_BOOKKEEPING_SCHEMA;
+        private Duration slotMonitorInterval = MonitorSettings.DEFAULT.interval();
+        private long maxLagBytes;
+        private Duration maxLagTime = Duration.ZERO;
+        private LagAction onLagExceeded = LagAction.WARN;
+        private Duration stallTimeout = Objects.requireNonNull(MonitorSettings.DEFAULT.stallTimeout());
 
         private Builder() {
         }
@@ -425,6 +460,43 @@ public final class PostgresSource implements Source {
             return this;
         }
 
+        /**
+         * Replication lag over which the source reports itself degraded (the pipeline is not ready, see
+         * {@link io.deltaforge.api.PipelineStatus#ready()}) and logs a warning; see {@link #onLagExceeded}.
+         * Lag in bytes is the server's current WAL position minus the slot's {@code confirmed_flush_lsn}; lag
+         * in time is how long ago the oldest WAL the slot has not confirmed was first seen. 0 and
+         * {@link Duration#ZERO} (the defaults) mean no limit.
+         */
+        public Builder maxLag(long maxBytes, Duration maxTime) {
+            this.maxLagBytes = maxBytes;
+            this.maxLagTime = Objects.requireNonNull(maxTime, "maxTime");
+            return this;
+        }
+
+        /** What an exceeded {@link #maxLag} limit does; default {@link LagAction#WARN}. */
+        public Builder onLagExceeded(LagAction onLagExceeded) {
+            this.onLagExceeded = Objects.requireNonNull(onLagExceeded, "onLagExceeded");
+            return this;
+        }
+
+        /**
+         * How long the acknowledged position may stand still while the server's WAL moves on and the engine
+         * reads, before the stream counts as stalled: with nothing received from the server either, the
+         * session is reconnected once, and the source fails if that does not help; with events received but
+         * not acknowledged, the source reports itself degraded. Default 5 minutes; {@link Duration#ZERO} turns
+         * stall detection off.
+         */
+        public Builder stallTimeout(Duration stallTimeout) {
+            this.stallTimeout = Objects.requireNonNull(stallTimeout, "stallTimeout");
+            return this;
+        }
+
+        /** How often the slot is read for lag, WAL status and stalls, on its own connection; default 10 s. */
+        public Builder slotMonitorInterval(Duration slotMonitorInterval) {
+            this.slotMonitorInterval = Objects.requireNonNull(slotMonitorInterval, "slotMonitorInterval");
+            return this;
+        }
+
         /** Validates and builds; throws {@link ConfigException} listing every problem. */
         public PostgresSource build() {
             List<Problem> problems = new ArrayList<>();
@@ -500,13 +572,31 @@ public final class PostgresSource implements Source {
                         + "name; use 1 to 63 letters, digits and underscores, not starting with a digit, e.g. "
                         + SourceSettings.DEFAULT_BOOKKEEPING_SCHEMA));
             }
+            if (maxLagBytes < 0) {
+                problems.add(new Problem("max_lag_bytes", maxLagBytes + " is negative; expected 0 (no limit) or a "
+                        + "byte count, e.g. 1073741824"));
+            }
+            if (maxLagTime.isNegative()) {
+                problems.add(new Problem("max_lag_secs", maxLagTime + " is negative; expected 0 (no limit) or e.g. "
+                        + "600 seconds"));
+            }
+            if (stallTimeout.isNegative() || (!stallTimeout.isZero() && stallTimeout.toMillis() < 100)) {
+                problems.add(new Problem("stall_timeout_secs", stallTimeout + " is out of range; expected 0 (off) "
+                        + "or at least 1 second, e.g. 300"));
+            }
+            if (slotMonitorInterval.toMillis() < 100 || slotMonitorInterval.compareTo(Duration.ofHours(1)) > 0) {
+                problems.add(new Problem("slot_monitor_interval_secs", slotMonitorInterval + " is out of range; "
+                        + "expected 1 second to 1 hour, e.g. 10"));
+            }
             if (!problems.isEmpty()) {
                 throw new ConfigException(problems);
             }
+            MonitorSettings monitor = new MonitorSettings(slotMonitorInterval, maxLagBytes,
+                    maxLagTime.isZero() ? null : maxLagTime, onLagExceeded, stallTimeout.isZero() ? null : stallTimeout);
             return new PostgresSource(new SourceSettings(id, Objects.requireNonNull(parsed), slot, publication,
                     patterns, startPosition, createSlot, statusInterval, publicationMode, messages, toastPlaceholder,
                     heartbeatInterval.isZero() ? null : heartbeatInterval, snapshotMode, snapshotChunkSize,
-                    snapshotMaxParallelChunks, snapshotMaxParallelTables, bookkeepingSchema));
+                    snapshotMaxParallelChunks, snapshotMaxParallelTables, bookkeepingSchema, monitor));
         }
     }
 }

@@ -31,6 +31,11 @@ import java.util.Map;
  *     toast_placeholder: "__unchanged__"   # optional; default: leave unchanged TOAST columns out
  *     heartbeat_interval_secs: 0    # 0 = off; else write a heartbeat WAL record this often
  *     bookkeeping_schema: deltaforge   # schema of the source's own tables; created when allowed
+ *     max_lag_bytes: 0              # 0 = no limit; over it: WARN and not ready (see on_lag_exceeded)
+ *     max_lag_secs: 0               # 0 = no limit
+ *     on_lag_exceeded: warn         # warn (default) | stop (the pipeline fails)
+ *     stall_timeout_secs: 300       # 0 = off; reconnect a stuck stream once, then fail
+ *     slot_monitor_interval_secs: 10   # how often the slot's lag and WAL status are read
  *     snapshot:                     # optional; read existing rows first (see SnapshotMode)
  *       mode: never                 # never (default) | initial | initial_only | always
  *       chunk_size: 10000           # rows per snapshot query
@@ -83,6 +88,18 @@ public final class PostgresSourceProvider implements SourceProvider {
         }
         builder.heartbeatInterval(config.seconds("heartbeat_interval_secs", Duration.ZERO, 0, 86_400));
         builder.bookkeepingSchema(config.string("bookkeeping_schema", SourceSettings.DEFAULT_BOOKKEEPING_SCHEMA));
+        builder.maxLag(config.number("max_lag_bytes", 0, 0, Long.MAX_VALUE),
+                config.seconds("max_lag_secs", Duration.ZERO, 0, 30L * 86_400));
+        String onLag = config.string("on_lag_exceeded");
+        if (onLag != null) {
+            try {
+                builder.onLagExceeded(LagAction.parse(onLag));
+            } catch (IllegalArgumentException e) {
+                config.problem("on_lag_exceeded", e.getMessage());
+            }
+        }
+        builder.stallTimeout(config.seconds("stall_timeout_secs", Duration.ofMinutes(5), 0, 86_400));
+        builder.slotMonitorInterval(config.seconds("slot_monitor_interval_secs", Duration.ofSeconds(10), 1, 3600));
         snapshot(config, builder);
         PostgresSource source = null;
         try {

@@ -1,7 +1,6 @@
 /**
  * The {@code deltaforge/v1} YAML format: {@link io.deltaforge.yaml.PipelineConfigLoader} turns files into
- * {@link io.deltaforge.api.Pipeline}s, and {@link io.deltaforge.yaml.Runner} is the command line that runs
- * or validates them.
+ * {@link io.deltaforge.api.Pipeline}s. The command line that runs or validates them is {@code deltaforge-runner}.
  */
 @NullMarked
 package io.deltaforge.yaml;

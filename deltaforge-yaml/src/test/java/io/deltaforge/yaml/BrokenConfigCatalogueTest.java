@@ -1,11 +1,10 @@
 package io.deltaforge.yaml;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
-import java.io.ByteArrayOutputStream;
+import io.deltaforge.api.ConfigException;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -18,8 +17,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * A catalogue of broken configurations: each, run through {@code deltaforge validate}, exits with 2 and
- * prints exactly one line, the expected one (path, line and column, message), and no stack trace.
+ * A catalogue of broken configurations: loading each reports exactly one problem, the expected line (path, line
+ * and column, message) that {@code deltaforge validate} prints.
  */
 class BrokenConfigCatalogueTest {
     static final String BASE = """
@@ -186,20 +185,19 @@ class BrokenConfigCatalogueTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("catalogue")
-    void validateReportsTheOneExpectedLineAndExitsTwo(String what, String yaml, String expected) throws IOException {
+    void loadingReportsTheOneExpectedLine(String what, String yaml, String expected) throws IOException {
         Path file = dir.resolve("broken.yaml");
         Files.writeString(file, yaml);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
         Map<String, String> env = Map.of();
 
-        int code = Runner.execute(new String[] {"validate", "--config", file.toString()},
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8),
-                env::get);
+        Throwable failure = catchThrowable(
+                () -> PipelineConfigLoader.create().withEnvironment(env::get).definitions(List.of(file)));
 
-        assertThat(err.toString(StandardCharsets.UTF_8).lines().toList()).as(what).containsExactly(expected);
-        assertThat(code).as(what).isEqualTo(2);
-        assertThat(out.toString(StandardCharsets.UTF_8)).isEmpty();
+        assertThat(failure).as(what).isInstanceOf(ConfigException.class);
+        // The lines deltaforge validate prints, one per problem (RunnerTest checks that it does).
+        List<?> problems = failure instanceof YamlConfigException located ? located.located()
+                : ((ConfigException) failure).problems();
+        assertThat(problems).as(what).map(Object::toString).containsExactly(expected);
     }
 
     @Test

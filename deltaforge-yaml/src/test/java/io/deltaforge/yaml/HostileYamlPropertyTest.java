@@ -4,60 +4,109 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
+import io.deltaforge.yaml.fixtures.SampleConfigs;
 import java.time.Duration;
+import java.util.List;
+import java.util.Random;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.constraints.IntRange;
-import net.jqwik.api.lifecycle.AfterContainer;
-import net.jqwik.api.lifecycle.BeforeContainer;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Hostile YAML: whatever the text, loading ends within a time limit with definitions or a
  * {@link YamlConfigException}; alias bombs, deep nesting and huge documents are refused with a message
  * that says why, never expanded, never a StackOverflowError or OutOfMemoryError.
+ *
+ * <p>Property tests: each case draws its input from {@code new Random(seed)}. The seeds are fixed, so every run
+ * tries the same cases, and a failure's name reproduces it: {@code seed N} in the IDE and the surefire XML
+ * report ({@code [k]}, the k-th seed, on Maven's console). Rerun the test, or return only N
+ * from the seed method while debugging. The generators' bounds are fixed cases of their own.
  */
 class HostileYamlPropertyTest {
+    private static final long BASE_SEED = 0x5EED_7A11L;
     private static final Duration LIMIT = Duration.ofSeconds(10);
+    private static final List<String> PREFIXES = List.of("", "apiVersion: deltaforge/v1\nkind: Pipeline\n", "---\n",
+            SampleConfigs.VALID);
+    /** Lone surrogates included: "😀" adds its two halves as separate characters. */
+    private static final String BODY_CHARS = ":-[]{},&*!|>'\"#%@`?\n\t \\$" + "abk01" + range('\u00A0', '\u00FF')
+            + "\u0000\uFEFF😀\u2028";
+    private static final List<String> NESTINGS = List.of("flow-list", "flow-map", "block");
     private static ExecutorService worker;
 
-    @BeforeContainer
+    @BeforeAll
     static void startWorker() {
         worker = Executors.newSingleThreadExecutor();
     }
 
-    @AfterContainer
+    @AfterAll
     static void stopWorker() {
         worker.shutdownNow();
     }
 
-    @Provide
-    Arbitrary<String> garbage() {
-        Arbitrary<String> prefix = Arbitraries.of("", "apiVersion: deltaforge/v1\nkind: Pipeline\n", "---\n",
-                PipelineConfigLoaderTest.VALID);
-        Arbitrary<String> body = Arbitraries.strings().withChars(":-[]{},&*!|>'\"#%@`?\n\t \\$").withChars("abk01")
-                .withCharRange('\u00A0', '\u00FF').withChars("\u0000\uFEFF😀\u2028").ofMaxLength(120);
-        return Combinators.combine(prefix, body).as(String::concat);
+    static LongStream seeds(int tries) {
+        return LongStream.concat(LongStream.of(BASE_SEED), new Random(BASE_SEED).longs(tries - 1));
     }
 
-    @Property(tries = 500)
-    void anyTextLoadsOrIsAYamlConfigException(@ForAll("garbage") String text) {
+    static LongStream textSeeds() {
+        return seeds(500);
+    }
+
+    static LongStream aliasBombSeeds() {
+        return seeds(20);
+    }
+
+    static LongStream nestingSeeds() {
+        return seeds(30);
+    }
+
+    static LongStream hugeDocumentSeeds() {
+        return seeds(3);
+    }
+
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("textSeeds")
+    void anyTextLoadsOrIsAYamlConfigException(long seed) {
+        Random random = new Random(seed);
+        StringBuilder text = new StringBuilder(PREFIXES.get(random.nextInt(PREFIXES.size())));
+        for (int n = random.nextInt(121); n > 0; n--) {
+            text.append(BODY_CHARS.charAt(random.nextInt(BODY_CHARS.length())));
+        }
+        loadOrFailClearly(text.toString());
+    }
+
+    @ParameterizedTest(name = "case {index}")
+    @ValueSource(strings = {"", "---\n", "\u0000", "\uFEFF", "*", "&", "!", "%", "@", "`", "?", "{", "[", "|", ">"})
+    void edgeCaseTextLoadsOrIsAYamlConfigException(String text) {
         loadOrFailClearly(text);
+        loadOrFailClearly(SampleConfigs.VALID + text);
+    }
+
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("aliasBombSeeds")
+    void aliasBombsAreRefusedNotExpanded(long seed) {
+        Random random = new Random(seed);
+        aliasBombIsRefused(1 + random.nextInt(30), 1 + random.nextInt(20));
+    }
+
+    @ParameterizedTest(name = "{0} levels of {1}")
+    @CsvSource({"1, 1", "1, 20", "30, 1", "30, 20"})
+    void boundaryAliasBombsAreRefusedNotExpanded(int levels, int width) {
+        aliasBombIsRefused(levels, width);
     }
 
     /** "Billion laughs": each level refers to the one before {@code width} times. */
-    @Property(tries = 20)
-    void aliasBombsAreRefusedNotExpanded(@ForAll @IntRange(min = 1, max = 30) int levels,
-                                         @ForAll @IntRange(min = 1, max = 20) int width) {
+    private static void aliasBombIsRefused(int levels, int width) {
         StringBuilder yaml = new StringBuilder("a0: &a0 [lol, lol]\n");
         for (int i = 1; i <= levels; i++) {
             yaml.append('a').append(i).append(": &a").append(i).append(" [");
@@ -66,15 +115,28 @@ class HostileYamlPropertyTest {
             }
             yaml.append("]\n");
         }
-        YamlConfigException e = loadOrFailClearly(PipelineConfigLoaderTest.VALID + yaml);
+        YamlConfigException e = loadOrFailClearly(SampleConfigs.VALID + yaml);
         assertThat(e).isNotNull();
         assertThat(e.getMessage()).contains("alias");
     }
 
-    @Property(tries = 30)
-    void deepNestingIsRefusedWithoutExhaustingTheStack(@ForAll @IntRange(min = 1, max = 50_000) int depth,
-                                                       @ForAll("nestings") String style) {
-        StringBuilder yaml = new StringBuilder(PipelineConfigLoaderTest.VALID).append("extra: ");
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("nestingSeeds")
+    void deepNestingIsRefusedWithoutExhaustingTheStack(long seed) {
+        Random random = new Random(seed);
+        deepNestingIsRefused(1 + random.nextInt(50_000), NESTINGS.get(random.nextInt(NESTINGS.size())));
+    }
+
+    /** The bounds of the depth, and either side of where the nesting limit must have been met. */
+    @ParameterizedTest(name = "{1} {0} deep")
+    @CsvSource({"1, flow-list", "1, flow-map", "1, block", "201, flow-list", "201, flow-map", "201, block",
+            "50000, flow-list", "50000, flow-map", "50000, block"})
+    void boundaryNestingIsRefusedWithoutExhaustingTheStack(int depth, String style) {
+        deepNestingIsRefused(depth, style);
+    }
+
+    private static void deepNestingIsRefused(int depth, String style) {
+        StringBuilder yaml = new StringBuilder(SampleConfigs.VALID).append("extra: ");
         switch (style) {
             case "flow-list" -> yaml.append("[".repeat(depth)).append("]".repeat(depth));
             case "flow-map" -> yaml.append("{a: ".repeat(depth)).append("}".repeat(depth));
@@ -92,23 +154,29 @@ class HostileYamlPropertyTest {
         }
     }
 
-    @Provide
-    Arbitrary<String> nestings() {
-        return Arbitraries.of("flow-list", "flow-map", "block");
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("hugeDocumentSeeds")
+    void hugeDocumentsAreRefusedNamingTheLimit(long seed) {
+        hugeDocumentIsRefused(4 + new Random(seed).nextInt(13));
     }
 
-    @Property(tries = 3)
-    void hugeDocumentsAreRefusedNamingTheLimit(@ForAll @IntRange(min = 4, max = 16) int megabytes) {
+    @ParameterizedTest(name = "{0} MB")
+    @ValueSource(ints = {4, 16})
+    void boundaryHugeDocumentsAreRefusedNamingTheLimit(int megabytes) {
+        hugeDocumentIsRefused(megabytes);
+    }
+
+    private static void hugeDocumentIsRefused(int megabytes) {
         String filler = "# " + "x".repeat(1021) + "\n";
-        String yaml = PipelineConfigLoaderTest.VALID + filler.repeat(megabytes * 1024);
+        String yaml = SampleConfigs.VALID + filler.repeat(megabytes * 1024);
         YamlConfigException e = loadOrFailClearly(yaml);
         assertThat(e).isNotNull();
         assertThat(e.getMessage()).contains("too large");
     }
 
-    @Property(tries = 1)
+    @Test
     void aliasesAreNotReadAsTheirNames() {
-        String yaml = PipelineConfigLoaderTest.VALID.replace("dsn: postgres://localhost/db", "dsn: *url")
+        String yaml = SampleConfigs.VALID.replace("dsn: postgres://localhost/db", "dsn: *url")
                 + "urls:\n  - &url postgres://localhost/db\n";
         assertThatThrownBy(() -> PipelineConfigLoader.create().withEnvironment(k -> null).definitions(yaml, "t.yaml"))
                 .isInstanceOf(YamlConfigException.class)
@@ -136,5 +204,13 @@ class HostileYamlPropertyTest {
             Thread.currentThread().interrupt();
             return fail("interrupted");
         }
+    }
+
+    private static String range(char first, char last) {
+        StringBuilder out = new StringBuilder();
+        for (char c = first; c <= last; c++) {
+            out.append(c);
+        }
+        return out.toString();
     }
 }

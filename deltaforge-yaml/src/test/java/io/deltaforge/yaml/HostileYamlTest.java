@@ -2,6 +2,7 @@ package io.deltaforge.yaml;
 
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.deltaforge.yaml.fixtures.SampleConfigs;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Path;
@@ -14,7 +15,7 @@ class HostileYamlTest {
 
     @Test
     void anAliasIsAProblemNotItsName() {
-        String yaml = PipelineConfigLoaderTest.VALID.replace("dsn: postgres://localhost/db", "dsn: *url")
+        String yaml = SampleConfigs.VALID.replace("dsn: postgres://localhost/db", "dsn: *url")
                 + "urls:\n  - &url postgres://localhost/db\n";
         assertThatThrownBy(() -> loader.definitions(yaml, "t.yaml"))
                 .isInstanceOf(YamlConfigException.class)
@@ -23,7 +24,7 @@ class HostileYamlTest {
 
     @Test
     void textOverTheSizeLimitIsRefused() {
-        String yaml = PipelineConfigLoaderTest.VALID + ("# " + "x".repeat(1021) + "\n").repeat(4 * 1024);
+        String yaml = SampleConfigs.VALID + ("# " + "x".repeat(1021) + "\n").repeat(4 * 1024);
         assertThatThrownBy(() -> loader.definitions(yaml, "t.yaml"))
                 .isInstanceOf(YamlConfigException.class)
                 .hasMessageContaining("too large: 4194576 characters, at most 1048576");
@@ -42,7 +43,7 @@ class HostileYamlTest {
 
     @Test
     void deepNestingIsRefusedNamingTheLimit() {
-        String yaml = PipelineConfigLoaderTest.VALID + "extra: " + "[".repeat(100) + "]".repeat(100) + "\n";
+        String yaml = SampleConfigs.VALID + "extra: " + "[".repeat(100) + "]".repeat(100) + "\n";
         assertThatThrownBy(() -> loader.definitions(yaml, "t.yaml"))
                 .isInstanceOf(YamlConfigException.class)
                 .hasMessageContaining("nested more than 64 levels deep");

@@ -1,5 +1,7 @@
 package io.deltaforge.yaml;
 
+import static io.deltaforge.yaml.fixtures.SampleConfigs.SEED;
+import static io.deltaforge.yaml.fixtures.SampleConfigs.VALID;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
@@ -17,6 +19,7 @@ import io.deltaforge.spi.SourceProvider;
 import io.deltaforge.yaml.TestProviders.TestEnvelope;
 import io.deltaforge.yaml.TestProviders.TestSink;
 import io.deltaforge.yaml.TestProviders.TestSource;
+import io.deltaforge.yaml.fixtures.SampleConfigs;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,28 +31,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class PipelineConfigLoaderTest {
-    static final Path SEED = Path.of("..", "examples", "postgres-nats.yaml");
-
-    static final String VALID = """
-            apiVersion: deltaforge/v1
-            kind: Pipeline
-            metadata:
-              name: users
-            spec:
-              source:
-                type: test-source
-                config:
-                  id: pg
-                  dsn: postgres://localhost/db
-              sinks:
-                - type: test-sink
-                  config:
-                    id: out
-                    envelope:
-                      type: test-envelope
-            """;
-
-    /** The sink envelope lines of {@link #VALID}. */
+    /** The sink envelope lines of {@link SampleConfigs#VALID}. */
     static final String ENVELOPE = "        envelope:\n          type: test-envelope\n";
 
     private final Map<String, String> env = new HashMap<>();

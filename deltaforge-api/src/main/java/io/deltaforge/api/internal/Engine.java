@@ -273,8 +273,18 @@ public final class Engine implements Pipeline {
 
     @Override
     public PipelineStatus status() {
-        return new PipelineStatus(name(), state.get(), coordinator.checkpoint(), received.get(),
-                coordinator.delivered(), failure.get());
+        PipelineState now = state.get();
+        return new PipelineStatus(name(), now, coordinator.checkpoint(), received.get(),
+                coordinator.delivered(), failure.get(), now == PipelineState.RUNNING ? degraded() : null);
+    }
+
+    private @Nullable String degraded() {
+        try {
+            return source.degraded();
+        } catch (RuntimeException e) {
+            return "source '" + source.id() + "' (" + source.getClass().getName()
+                    + ") broke the degraded() contract: " + e;
+        }
     }
 
     @Override

@@ -433,6 +433,29 @@ class EngineTest {
     }
 
     @Test
+    void aDegradedSourceMakesTheRunningPipelineNotReadyWithItsReason() {
+        java.util.concurrent.atomic.AtomicReference<String> reason = new java.util.concurrent.atomic.AtomicReference<>();
+        FakeSource lagging = new FakeSource() {
+            @Override
+            public String degraded() {
+                return reason.get();
+            }
+        };
+        pipeline = Pipeline.builder().source(lagging).envelope(Fakes.TEXT).sink(new FakeSink("a")).build();
+        pipeline.start();
+        await().atMost(5, TimeUnit.SECONDS).until(() -> pipeline.status().ready());
+
+        reason.set("replication slot 's' lags 5000 bytes, over max_lag_bytes 1000");
+        assertThat(pipeline.status().state()).isEqualTo(PipelineState.RUNNING);
+        assertThat(pipeline.status().ready()).isFalse();
+        assertThat(pipeline.status().degraded()).isEqualTo("replication slot 's' lags 5000 bytes, over max_lag_bytes 1000");
+        assertThat(pipeline.status().healthy()).isTrue();
+
+        reason.set(null);
+        assertThat(pipeline.status().ready()).isTrue();
+    }
+
+    @Test
     void reportsAPermanentSourceErrorFromStart() {
         FakeSource broken = new FakeSource() {
             @Override

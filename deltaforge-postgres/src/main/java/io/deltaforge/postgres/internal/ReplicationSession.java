@@ -37,6 +37,13 @@ public final class ReplicationSession implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ReplicationSession.class);
     private static final long MAX_IDLE_SLEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+    /**
+     * How long the stream may stay silent before a status update probes it. pgjdbc's readPending() reports an
+     * ended connection as "nothing pending", so a server that shut down or restarted shows only when we write:
+     * without the probe, not until the next periodic status update (status_interval_secs), which a soak with
+     * PostgreSQL restarts measured as 10-20 s of standstill. A probe is one small message a second while idle.
+     */
+    private static final long SILENCE_PROBE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private final SourceSettings settings;
     private final AtomicLong acknowledged;
@@ -50,6 +57,7 @@ public final class ReplicationSession implements AutoCloseable {
     /** The last position handed over as a boundary (commit end or heartbeat). */
     private long lastBoundary;
     private boolean warnedAboutDriverFlush;
+    private long lastHeardOrProbed = System.nanoTime();
     private boolean closed;
 
     private ReplicationSession(SourceSettings settings, AtomicLong acknowledged, Connection connection,
@@ -171,7 +179,10 @@ public final class ReplicationSession implements AutoCloseable {
                 // readPending, not read(): read() blocks with the socket timeout as its wake-up, which
                 // pgjdbc 42.7.11-42.7.13 turned into a dead COPY on an idle slot (pgjdbc issue 4328).
                 ByteBuffer message = stream.readPending();
-                if (message != null) {
+                if (message == null) {
+                    probeIfSilent();
+                } else {
+                    lastHeardOrProbed = System.nanoTime();
                     Lsn messageLsn = new Lsn(stream.getLastReceiveLSN().asLong());
                     newest = messageLsn;
                     SourceRecord record = decoder.decode(message, messageLsn);
@@ -226,6 +237,11 @@ public final class ReplicationSession implements AutoCloseable {
         return record;
     }
 
+    /** The newest server position this session has seen; null before the first message. Thread-safe. */
+    public @Nullable Lsn newestPosition() {
+        return newest;
+    }
+
     /**
      * A heartbeat when the server's keepalive position moved past the last boundary while no transaction
      * is open.
@@ -239,11 +255,6 @@ public final class ReplicationSession implements AutoCloseable {
      * the confirmed position. Acknowledging the heartbeat therefore loses nothing and lets an idle or
      * fully filtered source release WAL.
      */
-    /** The newest server position this session has seen; null before the first message. Thread-safe. */
-    public @Nullable Lsn newestPosition() {
-        return newest;
-    }
-
     private @Nullable Heartbeat heartbeat() {
         if (decoder.inTransaction()) {
             return null;
@@ -255,6 +266,15 @@ public final class ReplicationSession implements AutoCloseable {
         }
         lastBoundary = received;
         return new Heartbeat(new Lsn(received));
+    }
+
+    /** Writes a status update after a second without a message, so that a closed connection surfaces. */
+    private void probeIfSilent() throws SQLException {
+        long now = System.nanoTime();
+        if (now - lastHeardOrProbed >= SILENCE_PROBE_NANOS) {
+            lastHeardOrProbed = now;
+            stream.forceUpdateStatus();
+        }
     }
 
     /** Copies the acknowledged position into the stream and reports it when it moved. */

@@ -30,13 +30,14 @@ import org.jspecify.annotations.Nullable;
  * @param snapshotMaxParallelChunks chunks an incremental snapshot reads concurrently in one window
  * @param snapshotMaxParallelTables tables of a snapshot request that progress at once
  * @param bookkeepingSchema schema of the source's own tables ({@link #snapshotsTable()}, {@link #progressTable()})
+ * @param monitor           how the slot is watched (lag limits, stall timeout)
  */
 public record SourceSettings(String id, Dsn dsn, String slot, String publication, List<TablePattern> tables,
                              StartPosition startPosition, boolean createSlot, Duration statusInterval,
                              PublicationMode publicationMode, boolean messages, @Nullable String toastPlaceholder,
                              @Nullable Duration heartbeatInterval, SnapshotMode snapshotMode,
                              int snapshotChunkSize, int snapshotMaxParallelChunks, int snapshotMaxParallelTables,
-                             String bookkeepingSchema) {
+                             String bookkeepingSchema, MonitorSettings monitor) {
     /** The default of {@link #bookkeepingSchema()}. */
     public static final String DEFAULT_BOOKKEEPING_SCHEMA = "deltaforge";
 
@@ -47,7 +48,7 @@ public record SourceSettings(String id, Dsn dsn, String slot, String publication
                           @Nullable Duration heartbeatInterval) {
         this(id, dsn, slot, publication, tables, startPosition, createSlot, statusInterval, publicationMode,
                 messages, toastPlaceholder, heartbeatInterval, SnapshotMode.NEVER, 10_000, 1, 1,
-                DEFAULT_BOOKKEEPING_SCHEMA);
+                DEFAULT_BOOKKEEPING_SCHEMA, MonitorSettings.DEFAULT);
     }
 
     public SourceSettings {
@@ -61,6 +62,7 @@ public record SourceSettings(String id, Dsn dsn, String slot, String publication
         Objects.requireNonNull(publicationMode, "publicationMode");
         Objects.requireNonNull(snapshotMode, "snapshotMode");
         Objects.requireNonNull(bookkeepingSchema, "bookkeepingSchema");
+        Objects.requireNonNull(monitor, "monitor");
         if (snapshotChunkSize < 1) {
             throw new IllegalArgumentException("snapshotChunkSize < 1");
         }

@@ -19,39 +19,51 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.lifecycle.AfterContainer;
-import net.jqwik.api.lifecycle.BeforeContainer;
+import java.util.stream.IntStream;
+import java.util.stream.LongStream;
+import java.util.stream.Stream;
 import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Hostile input for the pgoutput decoder: generated valid transactions must decode to what was written;
  * truncated, corrupted and random messages must fail with a {@link DeltaforgeException} naming the message's
  * LSN, never hang, never allocate what a corrupted length field claims, never leak another exception type.
+ *
+ * <p>Property tests: each case draws its input from {@code new Random(seed)}. The seeds are fixed, so every run
+ * tries the same cases, and a failure's name reproduces it: {@code seed N} in the IDE and the surefire XML
+ * report ({@code [k]}, the k-th seed, on Maven's console). Rerun the test, or return only N
+ * from the seed method while debugging. Valid messages are written with {@link PgOutputWriter}.
  */
 class PgOutputDecoderPropertyTest {
     private static final int TEXT = TypeMapper.TEXT;
     /** More than any message here needs, far less than a corrupted length could claim. */
     private static final long ALLOCATION_LIMIT = 16L << 20;
+    /** Where lengths are read: text and binary values, a message's content, a truncate's relation count. */
+    private static final String LENGTH_FIELDS = "tbMT";
+    private static final long BASE_SEED = 0x5EED_0B6EL;
     private static ExecutorService watchdog;
 
-    @BeforeContainer
+    @BeforeAll
     static void startWatchdog() {
         watchdog = Executors.newSingleThreadExecutor();
     }
 
-    @AfterContainer
+    @AfterAll
     static void stopWatchdog() {
         watchdog.shutdownNow();
     }
@@ -144,44 +156,75 @@ class PgOutputDecoderPropertyTest {
 
     // ---- generators ---------------------------------------------------------------------------------
 
+    static LongStream seeds(int tries) {
+        return LongStream.concat(LongStream.of(BASE_SEED), new Random(BASE_SEED).longs(tries - 1));
+    }
+
+    static LongStream seeds200() {
+        return seeds(200);
+    }
+
+    static LongStream seeds500() {
+        return seeds(500);
+    }
+
     /** Names as PostgreSQL allows them: any characters but NUL (surrogates only in pairs, left out here). */
-    static Arbitrary<String> names() {
-        return Arbitraries.strings().withCharRange('\u0001', '\uD7FF').ofMinLength(1).ofMaxLength(12);
+    static String name(Random random) {
+        return string(random, '\u0001', 1, 12);
     }
 
-    static Arbitrary<Cell> cell(boolean unchangedAllowed) {
-        Arbitrary<Cell> text = Arbitraries.strings().withCharRange('\u0000', '\uD7FF').ofMaxLength(40)
-                .map(s -> new Cell('t', s));
-        return unchangedAllowed
-                ? Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(6, text), net.jqwik.api.Tuple.of(1,
-                        Arbitraries.just(Cell.NULL)), net.jqwik.api.Tuple.of(1, Arbitraries.just(Cell.UNCHANGED)))
-                : Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(6, text),
-                        net.jqwik.api.Tuple.of(1, Arbitraries.just(Cell.NULL)));
+    static String string(Random random, char lowest, int minLength, int maxLength) {
+        char[] out = new char[minLength + random.nextInt(maxLength - minLength + 1)];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (char) (lowest + random.nextInt('\uD7FF' - lowest + 1));
+        }
+        return new String(out);
     }
 
-    static Arbitrary<Table> tables() {
-        Arbitrary<List<String>> columns = names().list().ofMinSize(1).ofMaxSize(6).uniqueElements();
-        return Combinators.combine(Arbitraries.integers(), names(), names(), columns, Arbitraries.randoms())
-                .as((oid, schema, name, cols, random) -> {
-                    boolean[] key = new boolean[cols.size()];
-                    for (int i = 0; i < key.length; i++) {
-                        key[i] = random.nextBoolean();
-                    }
-                    return new Table(oid, schema, name, cols, key);
-                });
+    /** Text six times in eight, else null or (where allowed) unchanged TOAST. */
+    static Cell cell(Random random, boolean unchangedAllowed) {
+        int roll = random.nextInt(unchangedAllowed ? 8 : 7);
+        return roll < 6 ? new Cell('t', string(random, '\u0000', 0, 40)) : roll == 6 ? Cell.NULL : Cell.UNCHANGED;
     }
 
-    static Arbitrary<Change> changes(Table t) {
+    static List<Cell> row(Random random, int columns, boolean unchangedAllowed) {
+        List<Cell> row = new ArrayList<>();
+        for (int i = 0; i < columns; i++) {
+            row.add(cell(random, unchangedAllowed));
+        }
+        return row;
+    }
+
+    static Table table(Random random) {
+        int oid = random.nextInt();
+        String schema = name(random);
+        String name = name(random);
+        Set<String> columns = new LinkedHashSet<>();
+        for (int size = 1 + random.nextInt(6); columns.size() < size; ) {
+            columns.add(name(random));
+        }
+        boolean[] key = new boolean[columns.size()];
+        for (int i = 0; i < key.length; i++) {
+            key[i] = random.nextBoolean();
+        }
+        return new Table(oid, schema, name, List.copyOf(columns), key);
+    }
+
+    /** An insert, an update (with no, a 'K' or an 'O' old tuple) or a delete, one time in three each. */
+    static Change change(Random random, Table t) {
         int n = t.columns.size();
-        Arbitrary<List<Cell>> row = cell(false).list().ofSize(n);
-        Arbitrary<List<Cell>> newRow = cell(true).list().ofSize(n);
-        Arbitrary<Change> insert = row.map(r -> new Change(Op.CREATE, (char) 0, null, r));
-        Arbitrary<Change> update = Combinators.combine(Arbitraries.of((char) 0, 'K', 'O'), row, newRow)
-                .as((kind, old, after) -> new Change(Op.UPDATE, kind, kind == 0 ? null : oldTuple(t, kind, old),
-                        after));
-        Arbitrary<Change> delete = Combinators.combine(Arbitraries.of('K', 'O'), row)
-                .as((kind, old) -> new Change(Op.DELETE, kind, oldTuple(t, kind, old), null));
-        return Arbitraries.oneOf(insert, update, delete);
+        return switch (random.nextInt(3)) {
+            case 0 -> new Change(Op.CREATE, (char) 0, null, row(random, n, false));
+            case 1 -> {
+                char kind = new char[]{0, 'K', 'O'}[random.nextInt(3)];
+                List<Cell> old = row(random, n, false);
+                yield new Change(Op.UPDATE, kind, kind == 0 ? null : oldTuple(t, kind, old), row(random, n, true));
+            }
+            default -> {
+                char kind = random.nextBoolean() ? 'K' : 'O';
+                yield new Change(Op.DELETE, kind, oldTuple(t, kind, row(random, n, false)), null);
+            }
+        };
     }
 
     /** A 'K' old tuple holds the key columns; the server sends the others as nulls. */
@@ -198,25 +241,49 @@ class PgOutputDecoderPropertyTest {
         return out;
     }
 
-    @Provide
-    Arbitrary<Transaction> transactions() {
-        return tables().flatMap(t -> Combinators.combine(
-                Arbitraries.longs().between(1, Long.MAX_VALUE), Arbitraries.longs(), Arbitraries.integers(),
-                changes(t).list().ofMaxSize(5), Arbitraries.integers().between(0, 3), Arbitraries.of(true, false),
-                names().injectNull(0.5), Arbitraries.bytes().array(byte[].class).ofMaxSize(30))
-                .as((lsn, micros, xid, changes, options, truncate, prefix, content) ->
-                        new Transaction(t, lsn, micros, xid, changes, options, truncate, prefix, content)));
+    static Transaction transaction(Random random) {
+        Table table = table(random);
+        long commitLsn = 1 + (random.nextLong() & Long.MAX_VALUE) % Long.MAX_VALUE;
+        long micros = random.nextLong();
+        int xid = random.nextInt();
+        List<Change> changes = new ArrayList<>();
+        for (int n = random.nextInt(6); n > 0; n--) {
+            changes.add(change(random, table));
+        }
+        int truncateOptions = random.nextInt(4);
+        boolean truncate = random.nextBoolean();
+        String messagePrefix = random.nextBoolean() ? null : name(random);
+        return new Transaction(table, commitLsn, micros, xid, changes, truncateOptions, truncate, messagePrefix,
+                bytes(random, 30));
     }
 
-    @Provide
-    Arbitrary<Lsn> lsns() {
-        return Arbitraries.longs().map(Lsn::new);
+    static byte[] bytes(Random random, int maxLength) {
+        byte[] out = new byte[random.nextInt(maxLength + 1)];
+        random.nextBytes(out);
+        return out;
+    }
+
+    /** A message type the decoder knows (or NUL) followed by random bytes. */
+    static byte[] garbage(Random random) {
+        byte[] rest = bytes(random, 64);
+        byte[] m = new byte[rest.length + 1];
+        m[0] = (byte) "BCRIUDTMYOK\0".charAt(random.nextInt(12));
+        System.arraycopy(rest, 0, m, 1, rest.length);
+        return m;
+    }
+
+    /** A length a corrupted field could claim: more than the 8 bytes that follow, up to 2 GB, or negative. */
+    static int claim(Random random) {
+        return random.nextBoolean() ? 9 + random.nextInt(Integer.MAX_VALUE - 8)
+                : -1 - random.nextInt(Integer.MAX_VALUE);
     }
 
     // ---- properties ---------------------------------------------------------------------------------
 
-    @Property(tries = 200)
-    void validTransactionsDecodeToWhatWasWritten(@ForAll("transactions") Transaction tx) {
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("seeds200")
+    void validTransactionsDecodeToWhatWasWritten(long seed) {
+        Transaction tx = transaction(new Random(seed));
         PgOutputDecoder decoder = decoder();
         List<byte[]> messages = tx.messages();
         List<SourceRecord> records = new ArrayList<>();
@@ -266,13 +333,15 @@ class PgOutputDecoderPropertyTest {
         assertThat(decoder.inTransaction()).isFalse();
     }
 
-    @Property(tries = 200)
-    void aValidMessageCutAnywhereIsAClearError(@ForAll("transactions") Transaction tx,
-                                               @ForAll("lsns") Lsn lsn, @ForAll long which, @ForAll long where) {
-        List<byte[]> messages = tx.messages();
-        int k = (int) Math.floorMod(which, (long) messages.size());
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("seeds200")
+    void aValidMessageCutAnywhereIsAClearError(long seed) {
+        Random random = new Random(seed);
+        List<byte[]> messages = transaction(random).messages();
+        Lsn lsn = new Lsn(random.nextLong());
+        int k = random.nextInt(messages.size());
         byte[] whole = messages.get(k);
-        byte[] cut = Arrays.copyOf(whole, (int) Math.floorMod(where, (long) whole.length));
+        byte[] cut = Arrays.copyOf(whole, random.nextInt(whole.length));
         PgOutputDecoder decoder = decoderAt(messages, k);
 
         assertThatThrownBy(() -> decoder.decode(ByteBuffer.wrap(cut), lsn))
@@ -282,20 +351,34 @@ class PgOutputDecoderPropertyTest {
         assertThat(decoder.next()).isNull();
     }
 
-    @Property(tries = 200)
-    void corruptedMessagesDecodeOrFailClearly(@ForAll("transactions") Transaction tx, @ForAll("lsns") Lsn lsn,
-                                              @ForAll long which, @ForAll("flips") List<int[]> flips) {
-        List<byte[]> messages = tx.messages();
-        int k = (int) Math.floorMod(which, (long) messages.size());
+    /** One to four bytes of a valid message overwritten. */
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("seeds200")
+    void corruptedMessagesDecodeOrFailClearly(long seed) {
+        Random random = new Random(seed);
+        List<byte[]> messages = transaction(random).messages();
+        Lsn lsn = new Lsn(random.nextLong());
+        int k = random.nextInt(messages.size());
         byte[] corrupted = messages.get(k).clone();
-        for (int[] flip : flips) {
-            corrupted[Math.floorMod(flip[0], corrupted.length)] = (byte) flip[1];
+        for (int flips = 1 + random.nextInt(4); flips > 0; flips--) {
+            corrupted[random.nextInt(corrupted.length)] = (byte) random.nextInt(256);
         }
         decodeOrFailClearly(decoderAt(messages, k), corrupted, lsn);
     }
 
-    @Property(tries = 500)
-    void randomBytesDecodeOrFailClearly(@ForAll("garbage") byte[] message, @ForAll("lsns") Lsn lsn) {
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("seeds500")
+    void randomBytesDecodeOrFailClearly(long seed) {
+        Random random = new Random(seed);
+        randomBytesDecodeOrFailClearly(garbage(random), new Lsn(random.nextLong()));
+    }
+
+    @Test
+    void anEmptyMessageDecodesOrFailsClearly() {
+        randomBytesDecodeOrFailClearly(new byte[0], new Lsn(7));
+    }
+
+    private static void randomBytesDecodeOrFailClearly(byte[] message, Lsn lsn) {
         PgOutputDecoder decoder = decoder();
         byte[] first = relation(new Table(1, "public", "t", List.of("a", "b"), new boolean[]{true, false}));
         decoder.decode(ByteBuffer.wrap(first), lsn);
@@ -304,9 +387,26 @@ class PgOutputDecoderPropertyTest {
     }
 
     /** A corrupted length field claiming up to 2 GB, or a negative length, where lengths are read. */
-    @Property(tries = 200)
-    void lengthFieldsAreCheckedBeforeAllocating(@ForAll("claims") int claimed, @ForAll("lengthFields") char field,
-                                                @ForAll("lsns") Lsn lsn) {
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("seeds200")
+    void lengthFieldsAreCheckedBeforeAllocating(long seed) {
+        Random random = new Random(seed);
+        lengthFieldIsCheckedBeforeAllocating(claim(random), LENGTH_FIELDS.charAt(random.nextInt(4)),
+                new Lsn(random.nextLong()));
+    }
+
+    @ParameterizedTest(name = "{0} claimed in {1}")
+    @MethodSource("boundaryClaims")
+    void boundaryLengthFieldsAreCheckedBeforeAllocating(int claimed, char field) {
+        lengthFieldIsCheckedBeforeAllocating(claimed, field, new Lsn(7));
+    }
+
+    static Stream<Arguments> boundaryClaims() {
+        return IntStream.of(Integer.MAX_VALUE, Integer.MIN_VALUE, -1, 2_000_000_000, 9).boxed()
+                .flatMap(claim -> LENGTH_FIELDS.chars().mapToObj(field -> Arguments.of(claim, (char) field)));
+    }
+
+    private static void lengthFieldIsCheckedBeforeAllocating(int claimed, char field, Lsn lsn) {
         PgOutputDecoder decoder = decoder();
         decoder.decode(ByteBuffer.wrap(relation(new Table(1, "public", "t", List.of("a"), new boolean[]{true}))),
                 lsn);
@@ -322,37 +422,6 @@ class PgOutputDecoderPropertyTest {
                 .isExactlyInstanceOf(DeltaforgeException.class)
                 .hasMessageContaining("at LSN " + lsn);
         assertThat(allocatedBytes() - before).isLessThan(ALLOCATION_LIMIT);
-    }
-
-    @Provide
-    Arbitrary<List<int[]>> flips() {
-        return Combinators.combine(Arbitraries.integers(), Arbitraries.integers().between(0, 255))
-                .as((at, value) -> new int[]{at, value}).list().ofMinSize(1).ofMaxSize(4);
-    }
-
-    @Provide
-    Arbitrary<byte[]> garbage() {
-        Arbitrary<Byte> type = Arbitraries.of("BCRIUDTMYOK\0".chars().mapToObj(c -> (byte) c).toList());
-        return Combinators.combine(type, Arbitraries.bytes().array(byte[].class).ofMaxSize(64))
-                .as((t, rest) -> {
-                    byte[] m = new byte[rest.length + 1];
-                    m[0] = t;
-                    System.arraycopy(rest, 0, m, 1, rest.length);
-                    return m;
-                })
-                .edgeCases(e -> e.add(new byte[0]));
-    }
-
-    @Provide
-    Arbitrary<Integer> claims() {
-        return Arbitraries.oneOf(Arbitraries.integers().between(9, Integer.MAX_VALUE),
-                Arbitraries.integers().between(Integer.MIN_VALUE, -1))
-                .edgeCases(e -> e.add(Integer.MAX_VALUE).add(Integer.MIN_VALUE).add(-1).add(2_000_000_000));
-    }
-
-    @Provide
-    Arbitrary<Character> lengthFields() {
-        return Arbitraries.of('t', 'b', 'M', 'T');
     }
 
     // ---- helpers ------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 /**
- * Implementation of the YAML loader and the runner: parsing with locations, interpolation, the
- * {@code deltaforge/v1} schema, and the supervision of running pipelines. Not an API; may change at will.
+ * Implementation of the YAML loader: parsing with locations, interpolation and the {@code deltaforge/v1}
+ * schema. Not an API; may change at will.
  */
 @NullMarked
 package io.deltaforge.yaml.internal;

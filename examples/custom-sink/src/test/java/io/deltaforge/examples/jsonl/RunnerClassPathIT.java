@@ -16,11 +16,11 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(120)
 class RunnerClassPathIT {
-    private static final Path RUNNER = Path.of("..", "..", "deltaforge-yaml", "target", "deltaforge-runner.jar");
+    private static final Path RUNNER = Path.of("..", "..", "deltaforge-runner", "target", "deltaforge-runner.jar");
 
     @Test
     void theRunnerFindsAUserSinkOnItsClassPathWithNoCodeChange() throws Exception {
-        assertThat(RUNNER).as("built by deltaforge-yaml's package phase").exists();
+        assertThat(RUNNER).as("built by deltaforge-runner's package phase").exists();
         Run without = validate(RUNNER.toString());
         assertThat(without.exit).as(without.output).isEqualTo(2);
         assertThat(without.output).contains("unknown sink type 'jsonl'; available: nats");
@@ -35,7 +35,7 @@ class RunnerClassPathIT {
 
     private static Run validate(String classPath) throws Exception {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        ProcessBuilder pb = new ProcessBuilder(List.of(java.toString(), "-cp", classPath, "io.deltaforge.yaml.Runner",
+        ProcessBuilder pb = new ProcessBuilder(List.of(java.toString(), "-cp", classPath, "io.deltaforge.runner.Runner",
                 "validate", "--config", "pipeline.yaml")).redirectErrorStream(true);
         pb.environment().put("POSTGRES_DSN", "postgres://u:p@127.0.0.1:5432/db");
         pb.environment().put("NATS_URL", "nats://127.0.0.1:4222");

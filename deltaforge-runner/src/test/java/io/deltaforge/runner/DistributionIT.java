@@ -1,0 +1,127 @@
+package io.deltaforge.runner;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.deltaforge.testkit.NatsServer;
+import io.deltaforge.testkit.PostgresServer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The distribution archive as a user gets it: unpacked into an empty directory and started with
+ * {@code bin/deltaforge}, with a Java runtime and a shell but no Maven, no checkout and no JAVA_HOME; it
+ * validates the example configuration in {@code conf/}, checks the connections and runs it against real
+ * servers until SIGTERM.
+ */
+@Timeout(240)
+class DistributionIT {
+    private static final Path TARGET = Path.of("target").toAbsolutePath();
+
+    @Test
+    void theArchiveRunsTheExampleWithOnlyAJavaRuntime(@TempDir Path tmp) throws Exception {
+        Path home = unpack(archive(), tmp.resolve("install"));
+        Path tools = onlyTools(tmp.resolve("tools"), "bash", "dirname", "readlink");
+        Path deltaforge = home.resolve("bin").resolve("deltaforge");
+        Path config = home.resolve("conf").resolve("postgres-nats.yaml");
+        assertThat(tools.resolve("mvn")).doesNotExist();
+
+        try (PostgresServer pg = PostgresServer.start(); NatsServer nats = NatsServer.start()) {
+            RunnerIT.createSeedTables(pg);
+            RunnerIT.createStream(nats);
+            Map<String, String> env = Map.of("PATH", tools.toString(), "HOME", tmp.toString(),
+                    "POSTGRES_DSN", pg.dsn(), "NATS_URL", nats.url());
+
+            Finished version = run(tmp, env, deltaforge.toString(), "--version");
+            assertThat(version.output()).as(version.output()).startsWith("deltaforge ");
+            assertThat(version.output()).doesNotContain("unknown");
+
+            Finished validate = run(tmp, env, deltaforge.toString(), "validate", "--config", config.toString(),
+                    "--check-connections");
+            assertThat(validate.code()).as(validate.output()).isZero();
+            assertThat(validate.output()).contains("ok: 1 pipeline(s) valid",
+                    "ok: pipeline 'users-postgres-to-nats': source 'users-postgres' reachable and usable",
+                    "ok: pipeline 'users-postgres-to-nats': sink 'users-nats' reachable and usable");
+
+            Path log = tmp.resolve("run.log");
+            Process runner = start(tmp, env, log, deltaforge.toString(), "run", "--config", config.toString());
+            try {
+                RunnerIT.waitFor(() -> Files.readString(log).contains("pipeline(s) running"), Duration.ofSeconds(90),
+                        log);
+                pg.execute("INSERT INTO public.users VALUES (1, 'Alice', 'alice@example.com', now())");
+                RunnerIT.waitFor(() -> RunnerIT.messages(nats) == 1, Duration.ofSeconds(60), log);
+
+                runner.destroy(); // SIGTERM, through the script's exec straight to the JVM
+
+                assertThat(runner.waitFor(60, TimeUnit.SECONDS)).as("runner exits").isTrue();
+                assertThat(runner.exitValue()).as(Files.readString(log)).isZero();
+            } finally {
+                runner.destroyForcibly();
+            }
+        }
+    }
+
+    private static Path archive() throws IOException {
+        try (Stream<Path> files = Files.list(TARGET)) {
+            List<Path> found = files.filter(f -> f.getFileName().toString().matches("deltaforge-runner-.+\\.tar\\.gz"))
+                    .toList();
+            assertThat(found).as("built by the package phase in " + TARGET).hasSize(1);
+            return found.get(0);
+        }
+    }
+
+    /** Unpacks with the system's tar, as a user would; returns the archive's one top directory. */
+    private static Path unpack(Path archive, Path dir) throws Exception {
+        Files.createDirectories(dir);
+        Process tar = new ProcessBuilder("tar", "xzf", archive.toString(), "-C", dir.toString()).inheritIO().start();
+        assertThat(tar.waitFor(60, TimeUnit.SECONDS) && tar.exitValue() == 0).as("tar xzf " + archive).isTrue();
+        try (Stream<Path> top = Files.list(dir)) {
+            List<Path> entries = top.toList();
+            assertThat(entries).hasSize(1);
+            Path home = entries.get(0);
+            assertThat(home.resolve("lib")).isDirectory();
+            return home;
+        }
+    }
+
+    /** A directory for PATH holding the named system tools and this test's java, and nothing else. */
+    private static Path onlyTools(Path dir, String... names) throws Exception {
+        Files.createDirectories(dir);
+        for (String name : names) {
+            Process which = new ProcessBuilder("bash", "-c", "command -v " + name).start();
+            String path = new String(which.getInputStream().readAllBytes()).trim();
+            assertThat(which.waitFor()).as("'" + name + "' on this machine").isZero();
+            Files.createSymbolicLink(dir.resolve(name), Path.of(path));
+        }
+        Files.createSymbolicLink(dir.resolve("java"), Path.of(System.getProperty("java.home"), "bin", "java"));
+        return dir;
+    }
+
+    private record Finished(int code, String output) {
+    }
+
+    private static Finished run(Path dir, Map<String, String> env, String... command) throws Exception {
+        Path log = Files.createTempFile(dir, "out", ".log");
+        Process p = start(dir, env, log, command);
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).as(String.join(" ", command) + " finishes").isTrue();
+        return new Finished(p.exitValue(), Files.readString(log));
+    }
+
+    /** In an empty working directory, with exactly {@code env} as the environment. */
+    private static Process start(Path dir, Map<String, String> env, Path log, String... command) throws IOException {
+        Path cwd = Files.createDirectories(dir.resolve("cwd"));
+        ProcessBuilder pb = new ProcessBuilder(command).directory(cwd.toFile()).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        pb.environment().clear();
+        pb.environment().putAll(env);
+        return pb.start();
+    }
+}
