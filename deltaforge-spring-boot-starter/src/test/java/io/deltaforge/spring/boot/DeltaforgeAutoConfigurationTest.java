@@ -27,7 +27,7 @@ class DeltaforgeAutoConfigurationTest {
             .withConfiguration(AutoConfigurations.of(DeltaforgeAutoConfiguration.class))
             .withPropertyValues("management.endpoints.web.exposure.include=deltaforge", "USERS_SINK_ID=users-sink");
     private final ApplicationContextRunner withYaml =
-            runner.withPropertyValues("deltaforge.config=classpath:fake-pipelines.yaml");
+            runner.withPropertyValues("deltaforge.config=classpath:test-pipelines.yaml");
 
     @Test
     void runsThePipelinesOfTheYamlWithTheContext() {
@@ -146,7 +146,7 @@ class DeltaforgeAutoConfigurationTest {
             assertThat(endpoint.control("nope", "pause", null, null)).isNull();
             assertThatThrownBy(() -> endpoint.control("orders", "restart", null, null))
                     .isInstanceOf(InvalidEndpointRequestException.class).hasMessageContaining("restart");
-            // The fake source takes no snapshots; the refusal is a bad request, not a server error.
+            // The test source takes no snapshots; the refusal is a bad request, not a server error.
             assertThatThrownBy(() -> endpoint.control("orders", "snapshot", List.of("public.orders"), null))
                     .isInstanceOf(InvalidEndpointRequestException.class).hasMessageContaining("orders");
             assertThatThrownBy(() -> endpoint.control("orders", "snapshot", List.of("public.orders"), "id >"))
