@@ -23,10 +23,10 @@ import org.springframework.core.io.Resource;
  */
 @ConfigurationProperties(prefix = "deltaforge")
 public class DeltaforgeProperties {
+    // Field comments become the IDE's help text (configuration metadata): plain text, no Javadoc tags.
+
     /** Whether to create and run the pipelines at all. */
     private boolean enabled = true;
-
-    // Field comments become the IDE's help text (configuration metadata): plain text, no Javadoc tags.
 
     /**
      * The deltaforge/v1 YAML files, e.g. classpath:pipeline.yaml; one pipeline per YAML document, names
