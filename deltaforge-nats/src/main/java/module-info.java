@@ -1,4 +1,4 @@
-/** The NATS JetStream sink, type {@code nats}. */
+/** The NATS JetStream sinks: stream, type {@code nats}; KV bucket, type {@code nats_kv}. */
 module io.deltaforge.nats {
     requires transitive io.deltaforge.api;
     requires io.nats.jnats;
@@ -6,5 +6,6 @@ module io.deltaforge.nats {
 
     exports io.deltaforge.nats;
 
-    provides io.deltaforge.spi.SinkProvider with io.deltaforge.nats.NatsSinkProvider;
+    provides io.deltaforge.spi.SinkProvider with io.deltaforge.nats.NatsSinkProvider,
+            io.deltaforge.nats.NatsKvSinkProvider;
 }

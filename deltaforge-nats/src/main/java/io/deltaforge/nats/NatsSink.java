@@ -363,6 +363,11 @@ public final class NatsSink implements Sink {
 
         /** As {@link #build()}, with problems reported under {@code path}. */
         NatsSink build(String path) {
+            return new NatsSink(settings(path));
+        }
+
+        /** The checked settings; also the connection settings of a {@link NatsKvSink}. */
+        NatsSinkSettings settings(String path) {
             List<Problem> problems = problems(path);
             if (!problems.isEmpty()) {
                 throw new ConfigException(problems);
@@ -370,12 +375,12 @@ public final class NatsSink implements Sink {
             SubjectTemplate template = SubjectTemplate.parse(Objects.requireNonNull(subject), tenant, new ArrayList<>());
             NatsSinkSettings.Tls tlsSettings = tls || tlsCaFile != null || tlsCertFile != null
                     ? new NatsSinkSettings.Tls(tlsCaFile, tlsCertFile, tlsKeyFile) : null;
-            return new NatsSink(new NatsSinkSettings(id, servers(), template, Objects.requireNonNull(stream),
+            return new NatsSinkSettings(id, servers(), template, Objects.requireNonNull(stream),
                     sendTimeout, batchTimeout, maxInFlight, maxInFlightBytes, createStream,
                     new NatsSinkSettings.StreamSpec(streamSubjects, streamStorage, streamReplicas,
                             streamDuplicateWindow, streamMaxAge),
                     new NatsSinkSettings.Auth(credentialsFile, nkeySeedFile, username, password, token),
-                    tlsSettings, headers, deadLetterSubject, expectedRestart));
+                    tlsSettings, headers, deadLetterSubject, expectedRestart);
         }
 
         /** Every problem with the settings; keys are the YAML keys. */

@@ -94,6 +94,21 @@ public final class NatsSinkProvider implements SinkProvider {
                         + " max_age_secs");
             }
         }
+        readAuthAndTls(config, b);
+        String dlq = config.string("dead_letter_subject");
+        if (dlq != null) {
+            b.deadLetterSubject(dlq);
+        }
+        b.headers(headers(config));
+        for (Problem p : b.problems("")) {
+            config.problem(p.path(), p.message());
+        }
+        config.throwIfInvalid();
+        return b.build(config.path());
+    }
+
+    /** The authentication and TLS keys, shared by {@code nats} and {@code nats_kv}. */
+    static void readAuthAndTls(ProviderConfig config, NatsSink.Builder b) {
         path(config, "credentials_file").ifPresent(b::credentialsFile);
         path(config, "nkey_seed_file").ifPresent(b::nkeySeedFile);
         String username = config.string("username");
@@ -129,16 +144,6 @@ public final class NatsSinkProvider implements SinkProvider {
         } else if (tls != null) {
             b.tls(config.bool("tls", false));
         }
-        String dlq = config.string("dead_letter_subject");
-        if (dlq != null) {
-            b.deadLetterSubject(dlq);
-        }
-        b.headers(headers(config));
-        for (Problem p : b.problems("")) {
-            config.problem(p.path(), p.message());
-        }
-        config.throwIfInvalid();
-        return b.build(config.path());
     }
 
     private static java.util.Optional<Path> path(ProviderConfig config, String key) {

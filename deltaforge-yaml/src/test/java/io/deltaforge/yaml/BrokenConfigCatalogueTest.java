@@ -86,7 +86,7 @@ class BrokenConfigCatalogueTest {
                         "spec.source.type (line 7, column 5): unknown source type 'test-sourc'; did you mean "
                                 + "'test-source'? available: postgres, test-source"),
                 broken("an unknown sink type", with("type: test-sink", "type: kafka"),
-                        "spec.sinks[0].type (line 12, column 7): unknown sink type 'kafka'; available: nats, "
+                        "spec.sinks[0].type (line 12, column 7): unknown sink type 'kafka'; available: nats, nats_kv, "
                                 + "test-broken-sink, test-sink"),
                 broken("a source without type", with("    type: test-source\n", ""),
                         "spec.source.type (line 6, column 3): is required; name the source provider, e.g. type: postgres"),
