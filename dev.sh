@@ -165,7 +165,8 @@ devtools() {
   java -jar "$jar" "$@"
 }
 
-demo() {
+# A fresh PostgreSQL and nats-server with the seed example's tables, publication users_pub and stream USERS.
+example_setup() {
   down --wipe >/dev/null 2>&1 || true
   up
   say "creating tables and publication users_pub"
@@ -176,27 +177,95 @@ CREATE TABLE user_sessions (id bigserial PRIMARY KEY, user_id int NOT NULL, star
 CREATE PUBLICATION users_pub FOR TABLE users, profiles, user_sessions;
 SQL
   devtools stream-add USERS 'users.>'
-  if [ ! -f "$ROOT/deltaforge-runner/target/deltaforge-runner.jar" ]; then
-    say "building DeltaForge (first use)"; (cd "$ROOT" && mvn -B -q -DskipTests install)
-  fi
-  say "starting: ./deltaforge run --config examples/postgres-nats.yaml"
-  "$ROOT/deltaforge" run --config "$ROOT/examples/postgres-nats.yaml" >"$DEV_DIR/pipeline.log" 2>&1 &
-  local pid=$!
-  for _ in $(seq 120); do grep -q "streaming" "$DEV_DIR/pipeline.log" 2>/dev/null && break; kill -0 $pid 2>/dev/null || { cat "$DEV_DIR/pipeline.log" >&2; die "the pipeline exited"; }; sleep 0.5; done
-  grep -q "streaming" "$DEV_DIR/pipeline.log" || { cat "$DEV_DIR/pipeline.log" >&2; die "the pipeline did not start streaming"; }
+}
+
+# Starts "$@" in the background (logging to $DEV_DIR/pipeline.log), waits until it streams, inserts and updates
+# Alice, prints the CloudEvents that reach stream USERS, then stops it with SIGTERM.
+example_run() {
+  local log=$DEV_DIR/pipeline.log pid rc=0
+  say "starting: $*"
+  "$@" >"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 240); do grep -q "streaming" "$log" 2>/dev/null && break; kill -0 $pid 2>/dev/null || { cat "$log" >&2; die "the pipeline exited"; }; sleep 0.5; done
+  grep -q "streaming" "$log" || { kill -TERM $pid 2>/dev/null; cat "$log" >&2; die "the pipeline did not start streaming"; }
   say "inserting and updating Alice"
   psql_ -q <<'SQL'
 INSERT INTO users (name, email, created_at) VALUES ('Alice', 'alice@example.com', NOW());
 UPDATE users SET email = 'alice.new@example.com' WHERE name = 'Alice';
 SQL
   say "CloudEvents in stream USERS:"
-  local rc=0
   devtools sub 'users.>' --stream USERS --expect 2 --wait 30 || rc=$?
   say "stopping the pipeline (SIGTERM)"
   kill -TERM $pid; wait $pid || true
-  tail -n 3 "$DEV_DIR/pipeline.log" >&2
+  tail -n 3 "$log" >&2
+  return $rc
+}
+
+demo() {
+  example_setup
+  if [ ! -f "$ROOT/deltaforge-runner/target/deltaforge-runner.jar" ]; then
+    say "building DeltaForge (first use)"; (cd "$ROOT" && mvn -B -q -DskipTests install)
+  fi
+  local rc=0
+  example_run "$ROOT/deltaforge" run --config "$ROOT/examples/postgres-nats.yaml" || rc=$?
   say "infrastructure left running for you to explore: ./dev.sh psql, ./dev.sh nats-sub 'users.>'; ./dev.sh down to stop"
   return $rc
+}
+
+# One runnable example end to end, from a fresh clone: ./dev.sh example embedded-app|custom-sink|postgres-nats
+example() {
+  local rc=0
+  case "${1:-}" in
+    postgres-nats) demo; return ;;
+    embedded-app)
+      example_setup
+      say "building the example (mvn install -pl examples/embedded-app -am)"
+      (cd "$ROOT" && mvn -B -q -DskipTests install -pl examples/embedded-app -am)
+      example_run mvn -B -f "$ROOT/examples/embedded-app/pom.xml" exec:java || rc=$?
+      ;;
+    custom-sink)
+      example_setup
+      say "building the runner and the example sink"
+      (cd "$ROOT" && mvn -B -q -DskipTests install -pl deltaforge-runner,examples/custom-sink -am)
+      export AUDIT_FILE=$DEV_DIR/audit.jsonl
+      rm -f "$AUDIT_FILE"
+      DELTAFORGE_CLASSPATH=$(ls "$ROOT"/examples/custom-sink/target/deltaforge-example-custom-sink-*.jar) \
+        example_run "$ROOT/deltaforge" run --config "$ROOT/examples/custom-sink/pipeline.yaml" || rc=$?
+      say "the same changes as JSON lines in $AUDIT_FILE:"
+      cat "$AUDIT_FILE" || rc=1
+      ;;
+    *) die "usage: ./dev.sh example embedded-app|custom-sink|postgres-nats" ;;
+  esac
+  say "infrastructure left running: ./dev.sh down to stop"
+  return $rc
+}
+
+# The runner's distribution archive (deltaforge-runner/target/deltaforge-runner-VERSION.tar.gz); with
+# --self-contained also deltaforge-runner-VERSION-linux-ARCH.tar.gz, the same with a jlink'ed Java runtime in
+# runtime/ (bin/deltaforge prefers it), which needs no Java on the machine.
+dist() {
+  say "building the distribution archive (mvn package -pl deltaforge-runner -am)"
+  (cd "$ROOT" && mvn -B -q -DskipTests package -pl deltaforge-runner -am)
+  local archive
+  archive=$(ls "$ROOT"/deltaforge-runner/target/deltaforge-runner-*.tar.gz | grep -v -- '-linux-' | head -n 1)
+  say "$archive"
+  [ "${1:-}" = "--self-contained" ] || return 0
+  command -v jlink >/dev/null && command -v jdeps >/dev/null || die "--self-contained needs a JDK 17+ (jlink, jdeps)"
+  local work home modules out
+  work=$(mktemp -d)
+  tar xzf "$archive" -C "$work"
+  home=$(ls -d "$work"/deltaforge-runner-*)
+  # The modules the jars declare or use, plus what is only found at run time: JVM metrics (management), the TLS
+  # elliptic-curve provider, and the logging and Unsafe access some libraries probe for.
+  modules=$(jdeps --multi-release 17 --ignore-missing-deps --print-module-deps --module-path "$home/lib" \
+    --add-modules ALL-MODULE-PATH),java.logging,java.management,jdk.management,jdk.crypto.ec,jdk.unsupported
+  say "jlink: $modules"
+  jlink --add-modules "$modules" --strip-debug --no-header-files --no-man-pages --compress=2 \
+    --output "$home/runtime"
+  out="${archive%.tar.gz}-linux-$(uname -m).tar.gz"
+  tar czf "$out" -C "$work" "$(basename "$home")"
+  rm -rf "$work"
+  say "$out"
 }
 
 bench() {
@@ -264,12 +333,14 @@ case "${1:-help}" in
   nats-stream-add) shift; ensure_tools; devtools stream-add "$@" ;;
   nats-sub) shift; ensure_tools; devtools sub "$1" --wait "${WAIT:-10}" ;;
   demo) demo ;;
+  example) shift; example "$@" ;;
   test) shift; run_tests "$@" ;;
   unit) shift; cd "$ROOT" && mvn -B -q test "$@" ;;
   pg-matrix) ensure_tools; pg_matrix ;;
   nats-matrix) nats_matrix ;;
   nats-latest) nats_latest ;;
   bench) shift; bench "$@" ;;
+  dist) shift; dist "$@" ;;
   env) echo "export POSTGRES_DSN=$POSTGRES_DSN"; echo "export NATS_URL=$NATS_URL" ;;
   *) cat <<HELP
 usage: ./dev.sh COMMAND
@@ -280,6 +351,9 @@ usage: ./dev.sh COMMAND
   nats-sub SUBJ            print the messages of the stream capturing SUBJ, validated as CloudEvents
   demo                     the seed example end to end: infra, tables, publication, stream, pipeline,
                            INSERT + UPDATE, and the resulting CloudEvents
+  example NAME             the same for one example, built from this checkout: embedded-app (the pipeline in
+                           your own main(), exec:java), custom-sink (the runner with a user-written sink next to
+                           NATS) or postgres-nats (= demo)
   test [MAVEN ARGS]        every test (mvn -B verify) after installing what is missing, on the newest
                            nats-server (fetched from Debian unstable unless \$DELTAFORGE_NATS_SERVER is set)
   unit [MAVEN ARGS]        the unit tests alone (mvn -B -q test): no servers, the quick loop while coding
@@ -295,6 +369,8 @@ usage: ./dev.sh COMMAND
                            the soak: the runner for N minutes (30) at TX_PER_SEC single-row transactions
                            (1000), PostgreSQL and nats-server restarted in turn every SECONDS (180); checks
                            0 lost, 0 duplicates, samples the runner's RSS; examples/benchmark/target/soak-results.json
+  dist [--self-contained]  the runner's distribution archive (needs only a Java 17 runtime); --self-contained
+                           adds a variant with its own jlink'ed runtime (needs no Java at all)
   env                      print the POSTGRES_DSN and NATS_URL exports
 State lives in \$DELTAFORGE_DEV_DIR ($DEV_DIR).
 HELP

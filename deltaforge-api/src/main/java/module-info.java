@@ -4,7 +4,8 @@
  * is not exported.
  */
 module io.deltaforge.api {
-    requires transitive org.jspecify;
+    // Nullness annotations: read by compilers and checkers, not needed at run time.
+    requires static transitive org.jspecify;
     requires transitive micrometer.core;
     requires org.slf4j;
 

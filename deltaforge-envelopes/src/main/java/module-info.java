@@ -1,8 +1,9 @@
 /** The envelopes {@code cloudevents}, {@code native} and {@code debezium}. */
 module io.deltaforge.envelopes {
     requires transitive io.deltaforge.api;
-    requires transitive io.cloudevents.api;
-    requires io.cloudevents.core;
+    // Only CloudEventsEnvelope.toCloudEvent needs the CloudEvents SDK; without it, everything else works.
+    requires static transitive io.cloudevents.api;
+    requires static io.cloudevents.core;
     requires com.fasterxml.jackson.core;
 
     exports io.deltaforge.envelopes;

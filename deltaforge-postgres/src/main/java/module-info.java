@@ -2,7 +2,7 @@
 module io.deltaforge.postgres {
     requires transitive io.deltaforge.api;
     requires java.sql;
-    requires com.fasterxml.jackson.databind;
+    requires com.fasterxml.jackson.core;
     requires org.postgresql.jdbc;
     requires org.slf4j;
 

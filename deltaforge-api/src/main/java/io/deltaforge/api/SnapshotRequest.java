@@ -29,10 +29,14 @@ import org.jspecify.annotations.Nullable;
  *                  captured by the source; not empty
  * @param condition a condition in the language above that limits the rows, applied to each table (every
  *                  column it names must exist in each); null or blank for every row
- * @throws IllegalArgumentException when the condition does not parse: the message names the problem and its
- *                                  position
  */
 public record SnapshotRequest(List<String> tables, @Nullable String condition) {
+    /**
+     * Checks the tables and parses the condition.
+     *
+     * @throws IllegalArgumentException when there is no table or the condition does not parse: the message names
+     *                                  the problem (and its position in the condition)
+     */
     public SnapshotRequest {
         tables = List.copyOf(Objects.requireNonNull(tables, "tables"));
         if (tables.isEmpty()) {

@@ -2,6 +2,7 @@ package io.deltaforge.consumer;
 
 import io.deltaforge.consumer.internal.PullLoop;
 import io.deltaforge.consumer.internal.PullSettings;
+import io.deltaforge.consumer.internal.UnitHandler;
 import io.nats.client.Connection;
 import io.nats.client.Nats;
 import io.nats.client.Options;
@@ -43,13 +44,13 @@ public final class DeltaforgeConsumer implements AutoCloseable {
     private final @Nullable String url;
     private final @Nullable Connection givenConnection;
     private final PullSettings settings;
-    private final ChangeHandler handler;
+    private final UnitHandler handler;
     private final Duration stopTimeout;
     private final Object lock = new Object();
     private @Nullable Connection connection;
     private @Nullable PullLoop loop;
 
-    private DeltaforgeConsumer(Builder b, ChangeHandler handler, PullSettings settings) {
+    private DeltaforgeConsumer(Builder b, UnitHandler handler, PullSettings settings) {
         this.url = b.url;
         this.givenConnection = b.connection;
         this.handler = handler;
@@ -154,6 +155,8 @@ public final class DeltaforgeConsumer implements AutoCloseable {
         private @Nullable String durable;
         private @Nullable String filterSubject;
         private @Nullable ChangeHandler handler;
+        private @Nullable TransactionHandler transactionHandler;
+        private int maxTransactionSize = 10_000;
         private int batchSize = 100;
         private int maxDeliver = 5;
         private Duration initialBackoff = Duration.ofSeconds(1);
@@ -198,6 +201,25 @@ public final class DeltaforgeConsumer implements AutoCloseable {
         /** What to do with each change. Required. */
         public Builder handler(ChangeHandler handler) {
             this.handler = Objects.requireNonNull(handler, "handler");
+            return this;
+        }
+
+        /**
+         * Instead of {@link #handler}: whole transactions, in commit order. A transaction's changes follow each
+         * other in the stream; it is complete when a change of another transaction follows, or when a fetch
+         * (half a second) brings nothing new. A change without a transaction id comes alone.
+         */
+        public Builder transactionHandler(TransactionHandler transactionHandler) {
+            this.transactionHandler = Objects.requireNonNull(transactionHandler, "transactionHandler");
+            return this;
+        }
+
+        /**
+         * The most changes of one transaction held (unacknowledged) in memory, with {@link #transactionHandler};
+         * a larger transaction stops the consumer, naming this setting. Default 10000.
+         */
+        public Builder maxTransactionSize(int maxTransactionSize) {
+            this.maxTransactionSize = maxTransactionSize;
             return this;
         }
 
@@ -261,8 +283,11 @@ public final class DeltaforgeConsumer implements AutoCloseable {
             if (durable == null || durable.isBlank() || durable.matches(".*[.*>\\s].*")) {
                 problems.add("durable: required, without '.', '*', '>' or spaces (was " + durable + ")");
             }
-            if (handler == null) {
-                problems.add("handler: required");
+            if ((handler == null) == (transactionHandler == null)) {
+                problems.add("handler: set exactly one of handler and transactionHandler");
+            }
+            if (maxTransactionSize < 1 || maxTransactionSize > 1_000_000) {
+                problems.add("maxTransactionSize: " + maxTransactionSize + " is out of range; expected 1 to 1000000");
             }
             if (batchSize < 1 || batchSize > 10_000) {
                 problems.add("batchSize: " + batchSize + " is out of range; expected 1 to 10000");
@@ -279,9 +304,16 @@ public final class DeltaforgeConsumer implements AutoCloseable {
             if (!problems.isEmpty()) {
                 throw new ConsumerException("invalid consumer settings: " + String.join("; ", problems));
             }
-            return new DeltaforgeConsumer(this, Objects.requireNonNull(handler), new PullSettings(
-                    Objects.requireNonNull(stream), Objects.requireNonNull(durable), filterSubject, batchSize,
-                    maxDeliver, initialBackoff, maxBackoff, ackWait, deadLetterSubject));
+            ChangeHandler single = handler;
+            TransactionHandler whole = transactionHandler;
+            UnitHandler unit = single != null
+                    ? (changes, attempt) -> single.handle(changes.get(0).withAttempt(attempt))
+                    : (changes, attempt) -> Objects.requireNonNull(whole).handle(new ChangeTransaction(
+                            changes.get(0).transactionId(), changes.stream().map(c -> c.withAttempt(attempt)).toList(),
+                            attempt));
+            return new DeltaforgeConsumer(this, unit, new PullSettings(Objects.requireNonNull(stream),
+                    Objects.requireNonNull(durable), filterSubject, batchSize, maxDeliver, initialBackoff, maxBackoff,
+                    ackWait, deadLetterSubject, whole != null, maxTransactionSize));
         }
     }
 }

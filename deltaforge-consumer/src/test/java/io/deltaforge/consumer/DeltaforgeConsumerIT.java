@@ -38,7 +38,7 @@ class DeltaforgeConsumerIT {
         pg = PostgresServer.start();
         nats = NatsServer.start();
         nc = nats.connect();
-        for (String table : List.of("restarted", "retried", "dead", "crashed")) {
+        for (String table : List.of("restarted", "retried", "dead", "crashed", "txs")) {
             pg.execute("CREATE TABLE " + table + " (id int PRIMARY KEY, name text)");
         }
         pg.execute("CREATE PUBLICATION consumer_pub FOR ALL TABLES");
@@ -171,6 +171,39 @@ class DeltaforgeConsumerIT {
         }
         assertThat(first).containsExactly("1@1", "2@1");
         assertThat(second).containsExactly("2@2");
+    }
+
+    @Test
+    void handsWholeTransactionsInCommitOrderAndRetriesThemWhole() throws Exception {
+        try (java.sql.Connection db = pg.connect()) {
+            db.setAutoCommit(false);
+            try (java.sql.Statement st = db.createStatement()) {
+                st.executeUpdate("INSERT INTO txs VALUES (1, 'a'), (2, 'b'), (3, 'c')");
+                db.commit();
+                st.executeUpdate("UPDATE txs SET name = 'x' WHERE id = 1");
+                st.executeUpdate("DELETE FROM txs WHERE id = 2");
+                db.commit();
+                st.executeUpdate("INSERT INTO txs VALUES (4, 'd')");
+                db.commit();
+            }
+        }
+        List<String> calls = new CopyOnWriteArrayList<>();
+        List<String> transactionIds = new CopyOnWriteArrayList<>();
+        try (DeltaforgeConsumer consumer = DeltaforgeConsumer.builder().url(nats.url()).stream("ACCT")
+                .durable("it-txs").filterSubject("acct.events.txs").backoff(Duration.ofMillis(50), Duration.ofMillis(200))
+                .transactionHandler(tx -> {
+                    calls.add(tx.changes().stream().map(m -> m.op().code() + id(m)).toList() + "@" + tx.attempt());
+                    transactionIds.add(tx.transactionId());
+                    assertThat(tx.changes()).allMatch(m -> m.transactionId().equals(tx.transactionId()));
+                    if (tx.changes().size() == 2 && tx.attempt() == 1) {
+                        throw new IllegalStateException("deadlock detected");
+                    }
+                }).build()) {
+            consumer.start();
+            awaitSize(calls, 4);
+        }
+        assertThat(calls).containsExactly("[c1, c2, c3]@1", "[u1, d2]@1", "[u1, d2]@2", "[c4]@1");
+        assertThat(transactionIds.stream().distinct()).hasSize(3);
     }
 
     private static DeltaforgeConsumer.Builder consumer(String table, ChangeHandler handler) {

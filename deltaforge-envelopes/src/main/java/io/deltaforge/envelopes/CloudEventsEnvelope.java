@@ -251,23 +251,31 @@ public final class CloudEventsEnvelope implements Envelope {
     /**
      * The same event as a CloudEvents SDK object, with the same attributes, extensions and data as
      * {@link #encode}, for code that hands events to other SDK bindings (HTTP, Kafka). Slower than
-     * {@code encode}; not meant for the pipeline's hot path.
+     * {@code encode}; not meant for the pipeline's hot path. Needs {@code io.cloudevents:cloudevents-core} on the
+     * class path, an optional dependency of this module that the rest of it does without.
      */
     public CloudEvent toCloudEvent(ChangeEvent event) {
-        SourcePosition p = event.position();
-        io.cloudevents.core.v1.CloudEventBuilder b = CloudEventBuilder.v1()
-                .withId(event.id())
-                .withSource(URI.create(source(event)))
-                .withType(types[event.op().ordinal()])
-                .withTime(OffsetDateTime.ofInstant(p.commitTime(), ZoneOffset.UTC))
-                .withDataContentType(DATA_CONTENT_TYPE)
-                .withSubject(subject(event));
-        String[] ext = standardExtensions(event);
-        for (int i = 0; i < ext.length; i += 2) {
-            b.withExtension(ext[i], ext[i + 1]);
+        return SdkEvents.of(this, event);
+    }
+
+    /** The SDK code, in a class of its own so that the envelope's class loads and verifies without the SDK. */
+    private static final class SdkEvents {
+        static CloudEvent of(CloudEventsEnvelope envelope, ChangeEvent event) {
+            SourcePosition p = event.position();
+            io.cloudevents.core.v1.CloudEventBuilder b = CloudEventBuilder.v1()
+                    .withId(event.id())
+                    .withSource(URI.create(envelope.source(event)))
+                    .withType(envelope.types[event.op().ordinal()])
+                    .withTime(OffsetDateTime.ofInstant(p.commitTime(), ZoneOffset.UTC))
+                    .withDataContentType(DATA_CONTENT_TYPE)
+                    .withSubject(envelope.subject(event));
+            String[] ext = envelope.standardExtensions(event);
+            for (int i = 0; i < ext.length; i += 2) {
+                b.withExtension(ext[i], ext[i + 1]);
+            }
+            envelope.extensions.forEach(b::withExtension);
+            return b.withData(BytesCloudEventData.wrap(envelope.writers.toBytes(event, envelope, DATA_ONLY))).build();
         }
-        extensions.forEach(b::withExtension);
-        return b.withData(BytesCloudEventData.wrap(writers.toBytes(event, this, DATA_ONLY))).build();
     }
 
     @Override

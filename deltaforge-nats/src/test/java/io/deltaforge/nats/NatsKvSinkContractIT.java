@@ -38,9 +38,7 @@ class NatsKvSinkContractIT extends SinkContract {
     void noBucket() throws Exception {
         admin = nats.connect();
         jsm = admin.jetStreamManagement();
-        for (String name : jsm.getStreamNames()) {
-            jsm.deleteStream(name);
-        }
+        Streams.deleteAll(nats, jsm);
     }
 
     @AfterEach

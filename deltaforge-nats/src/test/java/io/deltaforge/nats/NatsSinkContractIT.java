@@ -37,10 +37,8 @@ class NatsSinkContractIT extends SinkContract {
     void freshStream() throws Exception {
         admin = nats.connect();
         jsm = admin.jetStreamManagement();
-        for (String name : jsm.getStreamNames()) {
-            jsm.deleteStream(name);
-        }
-        jsm.addStream(StreamConfiguration.builder().name("CONTRACT").subjects("contract.>")
+        Streams.deleteAll(nats, jsm);
+        Streams.add(jsm, StreamConfiguration.builder().name("CONTRACT").subjects("contract.>")
                 .storageType(StorageType.File).duplicateWindow(Duration.ofMinutes(2)).build());
     }
 

@@ -69,10 +69,8 @@ class NatsSinkIT {
         }
         admin = nats.connect();
         jsm = admin.jetStreamManagement();
-        for (String name : jsm.getStreamNames()) {
-            jsm.deleteStream(name);
-        }
-        jsm.addStream(StreamConfiguration.builder().name("USERS").subjects("users.>")
+        Streams.deleteAll(nats, jsm);
+        Streams.add(jsm, StreamConfiguration.builder().name("USERS").subjects("users.>")
                 .storageType(StorageType.File).duplicateWindow(Duration.ofMinutes(2)).build());
     }
 
@@ -255,7 +253,7 @@ class NatsSinkIT {
     @Test
     void aMessageTooBigForTheStreamFailsForGoodNamingTheEvent() throws Exception {
         jsm.deleteStream("USERS");
-        jsm.addStream(StreamConfiguration.builder().name("USERS").subjects("users.>")
+        Streams.add(jsm, StreamConfiguration.builder().name("USERS").subjects("users.>")
                 .storageType(StorageType.File).maximumMessageSize(1024).build());
         NatsSink sink = started(NatsSink.builder());
         Batch batch = batch(1, new byte[4096]);

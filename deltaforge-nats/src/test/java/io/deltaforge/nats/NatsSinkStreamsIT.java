@@ -57,9 +57,7 @@ class NatsSinkStreamsIT {
     void clean() throws Exception {
         admin = nats.connect();
         jsm = admin.jetStreamManagement();
-        for (String name : jsm.getStreamNames()) {
-            jsm.deleteStream(name);
-        }
+        Streams.deleteAll(nats, jsm);
     }
 
     @AfterEach
@@ -139,7 +137,7 @@ class NatsSinkStreamsIT {
 
     @Test
     void anOversizedEventGoesToTheDeadLetterSubjectAsMetadataInItsPlace() throws Exception {
-        jsm.addStream(StreamConfiguration.builder().name("USERS").subjects("users.>").storageType(StorageType.File)
+        Streams.add(jsm, StreamConfiguration.builder().name("USERS").subjects("users.>").storageType(StorageType.File)
                 .maximumMessageSize(2048).build());
         NatsSink sink = started(builder("users.events").deadLetterSubject("users.dead"));
         Batch batch = batches.batch(Batches.USERS, Op.UPDATE, 1, new byte[8192]);
@@ -191,7 +189,7 @@ class NatsSinkStreamsIT {
     // ---- helpers -------------------------------------------------------------------------------------
 
     private void addStream(String name, String... subjects) throws Exception {
-        jsm.addStream(StreamConfiguration.builder().name(name).subjects(subjects).storageType(StorageType.File)
+        Streams.add(jsm, StreamConfiguration.builder().name(name).subjects(subjects).storageType(StorageType.File)
                 .duplicateWindow(Duration.ofMinutes(2)).build());
     }
 

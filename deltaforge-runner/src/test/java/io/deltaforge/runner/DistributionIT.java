@@ -12,27 +12,34 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The distribution archive as a user gets it: unpacked into an empty directory and started with
  * {@code bin/deltaforge}, with a Java runtime and a shell but no Maven, no checkout and no JAVA_HOME; it
  * validates the example configuration in {@code conf/}, checks the connections and runs it against real
- * servers until SIGTERM.
+ * servers until SIGTERM. The self-contained variant ({@code ./dev.sh dist --self-contained}), when built, gets the
+ * same test without any Java on the PATH.
  */
 @Timeout(240)
 class DistributionIT {
     private static final Path TARGET = Path.of("target").toAbsolutePath();
 
-    @Test
-    void theArchiveRunsTheExampleWithOnlyAJavaRuntime(@TempDir Path tmp) throws Exception {
-        Path home = unpack(archive(), tmp.resolve("install"));
-        Path tools = onlyTools(tmp.resolve("tools"), "bash", "dirname", "readlink");
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("archives")
+    void theArchiveRunsTheExampleWithOnlyAJavaRuntime(Path archive, @TempDir Path tmp) throws Exception {
+        boolean selfContained = archive.getFileName().toString().contains("-linux-");
+        Path home = unpack(archive, tmp.resolve("install"));
+        Path tools = onlyTools(tmp.resolve("tools"), !selfContained, "bash", "dirname", "readlink");
         Path deltaforge = home.resolve("bin").resolve("deltaforge");
         Path config = home.resolve("conf").resolve("postgres-nats.yaml");
         assertThat(tools.resolve("mvn")).doesNotExist();
+        if (selfContained) {
+            assertThat(home.resolve("runtime/bin/java")).as("the jlink'ed runtime").isExecutable();
+        }
 
         try (PostgresServer pg = PostgresServer.start(); NatsServer nats = NatsServer.start()) {
             RunnerIT.createSeedTables(pg);
@@ -69,12 +76,14 @@ class DistributionIT {
         }
     }
 
-    private static Path archive() throws IOException {
+    /** The archive the package phase built, and the self-contained variant if dev.sh built one. */
+    static List<Path> archives() throws IOException {
         try (Stream<Path> files = Files.list(TARGET)) {
             List<Path> found = files.filter(f -> f.getFileName().toString().matches("deltaforge-runner-.+\\.tar\\.gz"))
-                    .toList();
-            assertThat(found).as("built by the package phase in " + TARGET).hasSize(1);
-            return found.get(0);
+                    .sorted().toList();
+            assertThat(found).as("built by the package phase in " + TARGET)
+                    .anyMatch(f -> !f.getFileName().toString().contains("-linux-"));
+            return found;
         }
     }
 
@@ -92,8 +101,8 @@ class DistributionIT {
         }
     }
 
-    /** A directory for PATH holding the named system tools and this test's java, and nothing else. */
-    private static Path onlyTools(Path dir, String... names) throws Exception {
+    /** A directory for PATH holding the named system tools (and this test's java if asked), nothing else. */
+    private static Path onlyTools(Path dir, boolean java, String... names) throws Exception {
         Files.createDirectories(dir);
         for (String name : names) {
             Process which = new ProcessBuilder("bash", "-c", "command -v " + name).start();
@@ -101,7 +110,9 @@ class DistributionIT {
             assertThat(which.waitFor()).as("'" + name + "' on this machine").isZero();
             Files.createSymbolicLink(dir.resolve(name), Path.of(path));
         }
-        Files.createSymbolicLink(dir.resolve("java"), Path.of(System.getProperty("java.home"), "bin", "java"));
+        if (java) {
+            Files.createSymbolicLink(dir.resolve("java"), Path.of(System.getProperty("java.home"), "bin", "java"));
+        }
         return dir;
     }
 

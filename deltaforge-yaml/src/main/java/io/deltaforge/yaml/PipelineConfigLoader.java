@@ -21,7 +21,7 @@ import org.jspecify.annotations.Nullable;
  * }</pre>
  *
  * <p>String values may use {@code ${VAR}} and {@code ${VAR:-default}} (the default applies when VAR is
- * unset or empty); {@code $${} is a literal {@code ${}. Interpolation happens after parsing, so a
+ * unset or empty); <code>$${</code> is a literal <code>${</code>. Interpolation happens after parsing, so a
  * variable's value never changes the YAML structure.
  *
  * <p>Loading checks everything it can without connecting anywhere: the schema, every value, and each

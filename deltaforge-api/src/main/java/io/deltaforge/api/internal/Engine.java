@@ -126,7 +126,7 @@ public final class Engine implements Pipeline {
             drivers.add(new SinkDriver(i, b, coordinator, settings.maxInFlightBatches(), backoff, this::fail,
                     metrics, patience));
         }
-        this.batches = registry.counter("deltaforge.batches", tags);
+        this.batches = EngineMetrics.counter(registry, "deltaforge.batches", tags);
         source.bindMetrics(registry, tags);
         metrics.registerLag(coordinator::checkpoint, source::newestPosition, coordinator::lastDeliveredCommitTime,
                 coordinator::isIdle);

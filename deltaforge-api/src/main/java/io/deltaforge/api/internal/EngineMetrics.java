@@ -49,8 +49,16 @@ final class EngineMetrics {
         this.tags = Tags.of("pipeline", pipeline);
         this.batchSize = DistributionSummary.builder("deltaforge.batch.size").baseUnit("events").tags(tags)
                 .register(registry);
-        this.sourceRetries = registry.counter("deltaforge.errors", tags.and("kind", "source_retry"));
-        this.pipelineFailures = registry.counter("deltaforge.errors", tags.and("kind", "pipeline"));
+        this.sourceRetries = counter(registry, "deltaforge.errors", tags.and("kind", "source_retry"));
+        this.pipelineFailures = counter(registry, "deltaforge.errors", tags.and("kind", "pipeline"));
+    }
+
+    /**
+     * Through the builder rather than {@code registry.counter(String, Tags)}, an overload that Micrometer
+     * before 1.16 lacks: Spring Boot 3.5 applications run Micrometer 1.15.
+     */
+    static Counter counter(MeterRegistry registry, String name, Tags tags) {
+        return Counter.builder(name).tags(tags).register(registry);
     }
 
     Tags tags() {
@@ -92,10 +100,10 @@ final class EngineMetrics {
         Tags sinkTags = tags.and("sink", sinkId);
         Gauge.builder("deltaforge.sink.inflight", inflight).tags(sinkTags).register(registry);
         return new SinkMeters(sinkTags,
-                registry.counter("deltaforge.sink.retries", sinkTags),
-                registry.counter("deltaforge.sink.failures", sinkTags),
-                registry.counter("deltaforge.errors", tags.and("kind", "sink_retry")),
-                registry.counter("deltaforge.errors", tags.and("kind", "sink_failure")),
+                counter(registry, "deltaforge.sink.retries", sinkTags),
+                counter(registry, "deltaforge.sink.failures", sinkTags),
+                counter(registry, "deltaforge.errors", tags.and("kind", "sink_retry")),
+                counter(registry, "deltaforge.errors", tags.and("kind", "sink_failure")),
                 Timer.builder("deltaforge.sink.latency").tags(sinkTags).register(registry));
     }
 
@@ -143,7 +151,7 @@ final class EngineMetrics {
         synchronized (byOp) {
             c = byOp.get(e.op());
             if (c == null) {
-                c = registry.counter(name, base.and("table", e.table().toString(), "op", e.op().code()));
+                c = counter(registry, name, base.and("table", e.table().toString(), "op", e.op().code()));
                 byOp.put(e.op(), c);
             }
         }

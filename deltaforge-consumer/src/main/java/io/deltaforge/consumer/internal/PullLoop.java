@@ -1,6 +1,5 @@
 package io.deltaforge.consumer.internal;
 
-import io.deltaforge.consumer.ChangeHandler;
 import io.deltaforge.consumer.ChangeMessage;
 import io.deltaforge.consumer.ConsumerException;
 import io.nats.client.Connection;
@@ -16,6 +15,7 @@ import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsMessage;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -27,8 +27,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The consumer's thread: fetch at most a batch, hand each message to the handler, acknowledge, retry in place
- * (so later messages wait and the order holds), dead-letter after the last attempt.
+ * The consumer's thread: fetch at most a batch, hand each message (or each transaction: consecutive messages
+ * with the same transaction id, complete when another transaction's message follows or a fetch finds nothing
+ * new) to the handler, acknowledge, retry in place (so later messages wait and the order holds), dead-letter
+ * after the last attempt.
  */
 public final class PullLoop {
     private static final Logger LOG = LoggerFactory.getLogger(PullLoop.class);
@@ -37,7 +39,7 @@ public final class PullLoop {
 
     private final Connection connection;
     private final PullSettings settings;
-    private final ChangeHandler handler;
+    private final UnitHandler handler;
     private final MessageDecoder decoder = new MessageDecoder();
     private final CountDownLatch stopSignal = new CountDownLatch(1);
     private final CompletableFuture<Void> termination = new CompletableFuture<>();
@@ -45,7 +47,7 @@ public final class PullLoop {
     private volatile boolean stopping;
     private volatile @Nullable JetStreamSubscription subscription;
 
-    public PullLoop(Connection connection, PullSettings settings, ChangeHandler handler) {
+    public PullLoop(Connection connection, PullSettings settings, UnitHandler handler) {
         this.connection = connection;
         this.settings = settings;
         this.handler = handler;
@@ -106,7 +108,10 @@ public final class PullLoop {
         ConsumerConfiguration.Builder config = ConsumerConfiguration.builder().durable(settings.durable())
                 .ackPolicy(AckPolicy.Explicit).deliverPolicy(DeliverPolicy.All).ackWait(settings.ackWait())
                 // Attempts are counted here, not by the server: a server limit would silently stop redelivering.
-                .maxDeliver(-1);
+                .maxDeliver(-1)
+                // A transaction's messages stay unacknowledged until it is complete: the server must hand them all out.
+                .maxAckPending(Math.max(1000, (settings.transactions() ? settings.maxTransactionSize() : 0)
+                        + settings.batchSize()));
         if (settings.filterSubject() != null) {
             config.filterSubject(settings.filterSubject());
         }
@@ -115,18 +120,25 @@ public final class PullLoop {
     }
 
     private void run() {
+        List<Pending> open = new ArrayList<>();
         try {
             JetStreamSubscription bound = Objects.requireNonNull(subscription);
             while (!stopping) {
                 List<Message> batch = bound.fetch(settings.batchSize(), FETCH_WAIT);
+                if (batch.isEmpty() && !open.isEmpty() && !deliverAndClear(open)) {
+                    break;
+                }
                 for (int i = 0; i < batch.size(); i++) {
-                    if (stopping || !handle(batch.get(i))) {
+                    if (stopping || !accept(batch.get(i), open)) {
                         // Back to the server at once, so the next start need not wait for the ack timeout.
-                        batch.subList(i, batch.size()).forEach(Message::nak);
+                        open.forEach(p -> p.message().nak());
+                        open.clear();
+                        batch.subList(i, batch.size()).stream().filter(m -> m.lastAck() == null).forEach(Message::nak);
                         break;
                     }
                 }
             }
+            open.forEach(p -> p.message().nak());
             connection.flush(Duration.ofSeconds(5));
             termination.complete(null);
         } catch (Throwable e) {
@@ -135,31 +147,80 @@ public final class PullLoop {
         }
     }
 
-    /** Handles one message to its end; false when stopped during a backoff (the message is still unacked). */
-    private boolean handle(Message message) throws InterruptedException, IOException, JetStreamApiException {
+    private record Pending(Message message, ChangeMessage change) {
+    }
+
+    /**
+     * Takes one fetched message: decodes it and hands it out, or adds it to the open transaction (handing that
+     * out first when this message starts another). False when stopped during a backoff.
+     */
+    private boolean accept(Message message, List<Pending> open) throws InterruptedException, IOException,
+            JetStreamApiException {
         long attempt = message.metaData().deliveredCount();
         ChangeMessage change;
         try {
             change = decoder.decode(message.getHeaders(), message.getData(), message.getSubject(),
                     message.metaData().streamSequence(), attempt);
         } catch (RuntimeException e) {
-            giveUp(message, attempt, "undecodable: " + e.getMessage(), e);
+            if (!open.isEmpty() && !deliverAndClear(open)) {
+                return false;
+            }
+            giveUp(List.of(message), attempt, "undecodable: " + e.getMessage(), e);
             return true;
         }
+        if (!settings.transactions()) {
+            open.add(new Pending(message, change));
+            return deliverAndClear(open);
+        }
+        if (!open.isEmpty() && !Objects.equals(open.get(0).change().transactionId(), change.transactionId())
+                && !deliverAndClear(open)) {
+            return false;
+        }
+        open.add(new Pending(message, change));
+        if (change.transactionId() == null) {
+            return deliverAndClear(open);
+        }
+        if (open.size() > settings.maxTransactionSize()) {
+            throw new ConsumerException("consumer '" + settings.durable() + "': transaction " + change.transactionId()
+                    + " has more than maxTransactionSize (" + settings.maxTransactionSize() + ") changes; raise "
+                    + "maxTransactionSize (the messages stay in the stream and come again on the next start)");
+        }
+        return true;
+    }
+
+    private boolean deliverAndClear(List<Pending> open) throws InterruptedException, IOException,
+            JetStreamApiException {
+        boolean done = deliver(List.copyOf(open));
+        if (done) {
+            open.clear();
+        }
+        return done;
+    }
+
+    /** Hands the unit out until it succeeds or goes to the dead letters; false when stopped during a backoff. */
+    private boolean deliver(List<Pending> unit) throws InterruptedException, IOException, JetStreamApiException {
+        long attempt = 0;
+        for (Pending p : unit) {
+            attempt = Math.max(attempt, p.message().metaData().deliveredCount());
+        }
+        List<ChangeMessage> changes = unit.stream().map(Pending::change).toList();
+        List<Message> messages = unit.stream().map(Pending::message).toList();
+        String what = unit.size() == 1 ? "event " + changes.get(0).eventId()
+                : "transaction " + changes.get(0).transactionId() + " (" + unit.size() + " changes)";
         while (true) {
             try {
-                handler.handle(change.withAttempt(attempt));
-                message.ack();
+                handler.handle(changes, attempt);
+                messages.forEach(Message::ack);
                 return true;
             } catch (Exception e) {
                 if (attempt >= settings.maxDeliver()) {
-                    giveUp(message, attempt, "handler failed: " + e, e);
+                    giveUp(messages, attempt, "handler failed: " + e, e);
                     return true;
                 }
                 Duration wait = settings.backoff(attempt);
-                LOG.warn("consumer '{}': handler failed on event {} (attempt {} of {}), retrying in {}: {}",
-                        settings.durable(), change.eventId(), attempt, settings.maxDeliver(), wait, e.toString());
-                message.inProgress();
+                LOG.warn("consumer '{}': handler failed on {} (attempt {} of {}), retrying in {}: {}",
+                        settings.durable(), what, attempt, settings.maxDeliver(), wait, e.toString());
+                messages.forEach(Message::inProgress);
                 if (stopSignal.await(wait.toMillis(), TimeUnit.MILLISECONDS)) {
                     return false;
                 }
@@ -168,15 +229,25 @@ public final class PullLoop {
         }
     }
 
-    private void giveUp(Message message, long attempt, String reason, Exception cause)
+    private void giveUp(List<Message> messages, long attempt, String reason, Exception cause)
             throws IOException, JetStreamApiException {
-        String where = "subject " + message.getSubject() + ", stream sequence " + message.metaData().streamSequence();
+        Message first = messages.get(0);
+        String where = "subject " + first.getSubject() + ", stream sequence " + first.metaData().streamSequence()
+                + (messages.size() > 1 ? " and the " + (messages.size() - 1) + " following of its transaction" : "");
         if (settings.deadLetterSubject() == null) {
-            message.nak();
+            messages.forEach(Message::nak);
             throw new ConsumerException("consumer '" + settings.durable() + "': message at " + where + " failed after "
                     + attempt + " attempt(s): " + reason + "; it stays in the stream and is redelivered on the next "
                     + "start. Fix the handler, or set deadLetterSubject to move such messages aside", cause);
         }
+        for (Message message : messages) {
+            deadLetter(message, attempt, reason);
+        }
+        LOG.error("consumer '{}': message at {} moved to '{}' after {} attempt(s): {}", settings.durable(), where,
+                settings.deadLetterSubject(), attempt, reason);
+    }
+
+    private void deadLetter(Message message, long attempt, String reason) throws IOException, JetStreamApiException {
         Headers headers = new Headers();
         Headers original = message.getHeaders();
         if (original != null) {
@@ -196,8 +267,6 @@ public final class PullLoop {
         connection.jetStream().publish(NatsMessage.builder().subject(settings.deadLetterSubject()).headers(headers)
                 .data(message.getData()).build());
         message.term();
-        LOG.error("consumer '{}': message at {} moved to '{}' after {} attempt(s): {}", settings.durable(), where,
-                settings.deadLetterSubject(), attempt, reason);
     }
 
     private static String oneLine(String text) {

@@ -1,9 +1,11 @@
 package io.deltaforge.postgres.internal;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.core.JsonToken;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
@@ -32,8 +34,7 @@ record Signal(String type, @Nullable String source, @Nullable String slot, List<
         return (source == null || source.equals(sourceId)) && (slot == null || slot.equals(slotName));
     }
 
-    private static final ObjectMapper JSON = new ObjectMapper()
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    private static final JsonFactory JSON = new JsonFactory();
 
     /**
      * Parses the content.
@@ -41,43 +42,65 @@ record Signal(String type, @Nullable String source, @Nullable String slot, List<
      * @throws IllegalArgumentException naming what is wrong
      */
     static Signal parse(String json) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(json);
+        try (JsonParser p = JSON.createParser(json)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new IllegalArgumentException("the content is not a JSON object");
+            }
+            String type = null;
+            String source = null;
+            String slot = null;
+            String condition = null;
+            List<String> tables = List.of();
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String key = p.currentName();
+                JsonToken value = p.nextToken();
+                switch (key) {
+                    case "type" -> type = value == JsonToken.VALUE_STRING ? p.getText() : null;
+                    case "source" -> source = text(p, value, key);
+                    case "slot" -> slot = text(p, value, key);
+                    case "condition" -> condition = text(p, value, key);
+                    case "tables" -> tables = tables(p, value);
+                    default -> p.skipChildren();
+                }
+            }
+            if (p.nextToken() != null) {
+                throw new IllegalArgumentException("invalid JSON: content after the object");
+            }
+            if (type == null) {
+                throw new IllegalArgumentException("\"type\" is missing; expected \"snapshot\"");
+            }
+            return new Signal(type, source, slot, tables, condition);
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("invalid JSON: " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // reading a String does no I/O
         }
-        if (root == null || !root.isObject()) {
-            throw new IllegalArgumentException("the content is not a JSON object");
-        }
-        JsonNode type = root.get("type");
-        if (type == null || !type.isTextual()) {
-            throw new IllegalArgumentException("\"type\" is missing; expected \"snapshot\"");
-        }
-        List<String> tables = new ArrayList<>();
-        JsonNode raw = root.get("tables");
-        if (raw != null && raw.isArray()) {
-            for (JsonNode t : raw) {
-                if (!t.isTextual()) {
-                    throw new IllegalArgumentException("\"tables\" must hold strings such as \"public.users\"");
-                }
-                tables.add(t.asText());
-            }
-        } else if (raw != null && !raw.isNull()) {
-            throw new IllegalArgumentException("\"tables\" must be an array such as [\"public.users\"]");
-        }
-        return new Signal(type.asText(), text(root, "source"), text(root, "slot"), List.copyOf(tables),
-                text(root, "condition"));
     }
 
-    private static @Nullable String text(JsonNode root, String key) {
-        JsonNode v = root.get(key);
-        if (v == null || v.isNull()) {
+    private static List<String> tables(JsonParser p, JsonToken value) throws IOException {
+        if (value == JsonToken.VALUE_NULL) {
+            return List.of();
+        }
+        if (value != JsonToken.START_ARRAY) {
+            throw new IllegalArgumentException("\"tables\" must be an array such as [\"public.users\"]");
+        }
+        List<String> tables = new ArrayList<>();
+        for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
+            if (t != JsonToken.VALUE_STRING) {
+                throw new IllegalArgumentException("\"tables\" must hold strings such as \"public.users\"");
+            }
+            tables.add(p.getText());
+        }
+        return List.copyOf(tables);
+    }
+
+    private static @Nullable String text(JsonParser p, JsonToken value, String key) throws IOException {
+        if (value == JsonToken.VALUE_NULL) {
             return null;
         }
-        if (!v.isTextual()) {
+        if (value != JsonToken.VALUE_STRING) {
             throw new IllegalArgumentException("\"" + key + "\" must be a string");
         }
-        return v.asText();
+        return p.getText();
     }
 }

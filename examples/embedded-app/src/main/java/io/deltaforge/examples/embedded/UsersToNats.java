@@ -12,8 +12,11 @@ import java.util.concurrent.CountDownLatch;
  * {@code USERS} as CloudEvents, and stops gracefully on Ctrl-C.
  *
  * <pre>{@code
- * ./dev.sh up && eval "$(./dev.sh env)"
- * mvn -q -pl examples/embedded-app exec:java   # or run UsersToNats from your IDE
+ * ./dev.sh example embedded-app   # from a fresh clone: servers, tables, stream, build, run, two changes, stop
+ *
+ * # against your own servers, with users_pub and the stream USERS in place:
+ * mvn -B -q install -DskipTests -pl examples/embedded-app -am
+ * POSTGRES_DSN=postgres://... NATS_URL=nats://... mvn -pl examples/embedded-app exec:java   # or from your IDE
  * }</pre>
  */
 public final class UsersToNats {

@@ -21,11 +21,7 @@ class UsersToNatsIT {
     void theBuilderPipelinePublishesCloudEventsAndStopsGracefully() throws Exception {
         try (PostgresServer pg = PostgresServer.start(); NatsServer nats = NatsServer.start();
              Connection nc = nats.connect()) {
-            pg.execute("""
-                    CREATE TABLE users (id serial PRIMARY KEY, name text, email text);
-                    CREATE PUBLICATION users_pub FOR TABLE users;
-                    """);
-            nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("USERS").subjects("users.>").build());
+            UsersToNatsIT.createTableAndStream(pg, nc);
 
             Pipeline pipeline = UsersToNats.build(pg.dsn(), nats.url());
             pipeline.start();
@@ -42,5 +38,14 @@ class UsersToNatsIT {
             assertThat(pg.queryString("SELECT confirmed_flush_lsn > '" + beforeInsert + "'::pg_lsn "
                     + "FROM pg_replication_slots WHERE slot_name = 'deltaforge_users'")).isEqualTo("t");
         }
+    }
+
+    /** The example's table, its publication users_pub and the stream USERS. */
+    static void createTableAndStream(PostgresServer pg, Connection nc) throws Exception {
+        pg.execute("""
+                CREATE TABLE users (id serial PRIMARY KEY, name text, email text);
+                CREATE PUBLICATION users_pub FOR TABLE users;
+                """);
+        nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("USERS").subjects("users.>").build());
     }
 }
