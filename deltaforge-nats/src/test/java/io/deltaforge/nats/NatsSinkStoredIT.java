@@ -49,10 +49,8 @@ class NatsSinkStoredIT {
     void sharedStream() throws Exception {
         admin = nats.connect();
         jsm = admin.jetStreamManagement();
-        for (String name : jsm.getStreamNames()) {
-            jsm.deleteStream(name);
-        }
-        jsm.addStream(StreamConfiguration.builder().name("SHARED").subjects("shared.>")
+        Streams.deleteAll(nats, jsm);
+        Streams.add(jsm, StreamConfiguration.builder().name("SHARED").subjects("shared.>")
                 .storageType(StorageType.File).duplicateWindow(Duration.ofSeconds(5)).build());
     }
 
@@ -133,8 +131,9 @@ class NatsSinkStoredIT {
         Batches batches = new Batches("a-postgres");
         Batch old = batches.batch(4);
         await(sink.send(old));
-        jsm.deleteStream("SHARED");
-        sharedStream();
+        Streams.deleteAll(nats, jsm);
+        Streams.add(jsm, StreamConfiguration.builder().name("SHARED").subjects("shared.>")
+                .storageType(StorageType.File).duplicateWindow(Duration.ofSeconds(5)).build());
         Batch fresh = batches.batch(2);
         NatsSink again = started("a-nats-2", "shared.a");
         await(again.send(fresh));
