@@ -5,6 +5,7 @@ import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.EventFilter;
 import io.deltaforge.api.Lsn;
+import io.deltaforge.spi.Batch;
 import io.deltaforge.spi.Envelope;
 import io.deltaforge.spi.Heartbeat;
 import io.deltaforge.spi.Message;
@@ -39,7 +40,7 @@ final class Batcher {
     /** Receives each closed batch: for sink {@code s}, {@code events.get(s)} and their encodings. */
     interface Emitter {
         void emit(int eventCount, List<List<ChangeEvent>> events, List<List<Message>> messages,
-                  @Nullable Lsn checkpoint) throws InterruptedException;
+                  @Nullable Lsn checkpoint, boolean transactionContinues) throws InterruptedException;
     }
 
     /** Which replayed events of a source sink {@code sink} holds already; see {@code Sink.storedSince}. */
@@ -50,7 +51,7 @@ final class Batcher {
     }
 
     /** One source event as each sink sees it: null where the sink's filter dropped it. */
-    private record Fanout(@Nullable ChangeEvent[] events, @Nullable Message[] messages, long bytes) {
+    private record Fanout(@Nullable ChangeEvent[] events, @Nullable Message[] messages, long bytes, int indexInTx) {
     }
 
     private final BatchConfig config;
@@ -59,6 +60,8 @@ final class Batcher {
     private final EventFilter[] filters;
     private final Emitter emitter;
     private final StoredLookup storedLookup;
+    /** Split a transaction bigger than a batch only at {@link Batch#TRANSACTION_PART} boundaries. */
+    private final boolean wholeParts;
 
     private List<Fanout> pending = new ArrayList<>();
     private long bytes;
@@ -79,12 +82,18 @@ final class Batcher {
 
     Batcher(BatchConfig config, EventFilter pipelineFilter, List<Envelope> sinkEnvelopes,
             List<EventFilter> sinkFilters, Emitter emitter) {
-        this(config, pipelineFilter, sinkEnvelopes, sinkFilters, emitter, StoredLookup.NONE);
+        this(config, pipelineFilter, sinkEnvelopes, sinkFilters, emitter, StoredLookup.NONE, false);
     }
 
+    /**
+     * @param wholeParts a sink stores transactions in parts ({@code Sink.storesTransactionParts}): a transaction
+     *                   bigger than a batch is split only before an event whose index in it is a multiple of
+     *                   {@link Batch#TRANSACTION_PART}, so the batch may grow to a whole part
+     */
     Batcher(BatchConfig config, EventFilter pipelineFilter, List<Envelope> sinkEnvelopes,
-            List<EventFilter> sinkFilters, Emitter emitter, StoredLookup storedLookup) {
+            List<EventFilter> sinkFilters, Emitter emitter, StoredLookup storedLookup, boolean wholeParts) {
         this.storedLookup = storedLookup;
+        this.wholeParts = wholeParts;
         this.config = config;
         this.pipelineFilter = pipelineFilter;
         this.envelopes = sinkEnvelopes.toArray(Envelope[]::new);
@@ -250,7 +259,7 @@ final class Batcher {
             }
             largest = Math.max(largest, messages[s].payload().length);
         }
-        pending.add(new Fanout(perSink, messages, largest));
+        pending.add(new Fanout(perSink, messages, largest, event.position().indexInTx()));
         bytes += largest;
     }
 
@@ -291,8 +300,22 @@ final class Batcher {
         // What is left is one transaction larger than a batch: it spans several, and the checkpoint
         // moves only when its commit arrives.
         if (pending.size() >= config.maxEvents() || bytes >= config.maxBytes()) {
-            emitFirst(pending.size());
+            emitFirst(wholeParts ? lastPartStart() : pending.size());
         }
+    }
+
+    /**
+     * Where the last part of the open transaction begins: everything before it is whole parts. 0 while the
+     * open transaction's events so far are all in one part (the batch waits for more).
+     */
+    private int lastPartStart() {
+        for (int i = pending.size() - 1; i > 0; i--) {
+            if (pending.get(i).indexInTx() / Batch.TRANSACTION_PART
+                    != pending.get(i - 1).indexInTx() / Batch.TRANSACTION_PART) {
+                return i;
+            }
+        }
+        return 0;
     }
 
     private void emitCommittedPrefix() throws InterruptedException {
@@ -310,6 +333,7 @@ final class Batcher {
             return;
         }
         Lsn checkpoint = n >= committedCount ? committedCheckpoint : null;
+        boolean transactionContinues = n > committedCount;
         List<Fanout> head;
         if (n == pending.size()) {
             head = pending;
@@ -330,7 +354,7 @@ final class Batcher {
             committedCount = Math.max(0, committedCount - n);
         }
         firstEventNanos = System.nanoTime();
-        emitter.emit(head.size(), eventsPerSink(head), messagesPerSink(head), checkpoint);
+        emitter.emit(head.size(), eventsPerSink(head), messagesPerSink(head), checkpoint, transactionContinues);
     }
 
     private List<List<ChangeEvent>> eventsPerSink(List<Fanout> head) {
