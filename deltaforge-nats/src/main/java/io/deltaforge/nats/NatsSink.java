@@ -111,6 +111,12 @@ public final class NatsSink implements Sink {
         return publisher.storedSince(sourceId, commitLsn);
     }
 
+    /** True unless {@code atomic_transactions} is off: big transactions then reach the sink in whole parts. */
+    @Override
+    public boolean storesTransactionParts() {
+        return settings.atomicTransactions() != NatsSinkSettings.AtomicMode.OFF;
+    }
+
     /** Publishes the batch; see the class comment. Never throws; failures complete the stage. */
     @Override
     public CompletionStage<Void> send(Batch batch) {
@@ -156,6 +162,24 @@ public final class NatsSink implements Sink {
         return "NatsSink[" + settings + "]";
     }
 
+    /** Whether each transaction goes as JetStream atomic batches (decided at start); false before it. */
+    public boolean publishesAtomically() {
+        return publisher.atomic();
+    }
+
+    /** Whether transactions are published as JetStream atomic batches ({@code atomic_transactions}). */
+    public enum AtomicTransactions {
+        /**
+         * When the server supports atomic batch publish (nats-server 2.12 or newer) and the stream allows it
+         * ({@code allow_atomic}); else events are published one by one, as with {@link #OFF}, and start logs why.
+         */
+        AUTO,
+        /** Always; start fails naming the server or stream and the fix when it cannot. */
+        ON,
+        /** Never: every event is published on its own, and a consumer may see part of a transaction. */
+        OFF
+    }
+
     /**
      * Configures a {@link NatsSink}. Setters reject null; {@link #build()} checks everything and reports
      * every problem at once in a {@link ConfigException}. Not thread-safe; use once.
@@ -190,6 +214,8 @@ public final class NatsSink implements Sink {
         private Map<String, String> headers = Map.of();
         private @Nullable String deadLetterSubject;
         private Duration expectedRestart = Duration.ofSeconds(120);
+        private AtomicTransactions atomicTransactions = AtomicTransactions.AUTO;
+        private boolean splitOversize = true;
 
         private Builder() {
         }
@@ -365,6 +391,25 @@ public final class NatsSink implements Sink {
         }
 
         /**
+         * Whether each source transaction is published as one JetStream atomic batch, so that a consumer never
+         * sees part of it; default {@link AtomicTransactions#AUTO}.
+         */
+        public Builder atomicTransactions(AtomicTransactions atomicTransactions) {
+            this.atomicTransactions = Objects.requireNonNull(atomicTransactions, "atomicTransactions");
+            return this;
+        }
+
+        /**
+         * With atomic transactions, what a transaction of more than 1,000 events (JetStream's limit for one
+         * atomic batch) does: true (the default) publishes it as consecutive atomic batches of up to 1,000 events,
+         * atomic per part only; false fails the pipeline naming the transaction.
+         */
+        public Builder splitOversizeTransactions(boolean split) {
+            this.splitOversize = split;
+            return this;
+        }
+
+        /**
          * Checks the settings and makes the sink (not yet connected).
          *
          * @throws ConfigException listing every problem, each under {@code sink.nats.<key>}
@@ -392,7 +437,8 @@ public final class NatsSink implements Sink {
                     new NatsSinkSettings.StreamSpec(streamSubjects, streamStorage, streamReplicas,
                             streamDuplicateWindow, streamMaxAge),
                     new NatsSinkSettings.Auth(credentialsFile, nkeySeedFile, username, password, token),
-                    tlsSettings, headers, deadLetterSubject, expectedRestart);
+                    tlsSettings, headers, deadLetterSubject, expectedRestart,
+                    NatsSinkSettings.AtomicMode.valueOf(atomicTransactions.name()), splitOversize);
         }
 
         /** Every problem with the settings; keys are the YAML keys. */

@@ -22,15 +22,23 @@ import org.jspecify.annotations.Nullable;
  * @param headers            static headers added to every message, in order
  * @param deadLetterSubject  where oversized events' metadata goes instead of failing; null: fail
  * @param expectedRestart    the longest outage the stream's duplicate window should cover
+ * @param atomicTransactions whether each transaction is published as JetStream atomic batches
+ * @param splitOversize      a transaction of more than 1,000 events goes as consecutive atomic batches
+ *                           (true) or fails the pipeline (false)
  */
 public record NatsSinkSettings(String id, List<String> servers, SubjectTemplate subject, String stream,
                                Duration sendTimeout, Duration batchTimeout, int maxInFlight, long maxInFlightBytes,
                                boolean createStream, StreamSpec streamSpec, Auth auth, @Nullable Tls tls,
                                Map<String, String> headers, @Nullable String deadLetterSubject,
-                               Duration expectedRestart) {
+                               Duration expectedRestart, AtomicMode atomicTransactions, boolean splitOversize) {
     public NatsSinkSettings {
         servers = List.copyOf(servers);
         headers = Map.copyOf(headers);
+    }
+
+    /** {@code atomic_transactions}: auto (when the server and the stream allow it), on (required), off. */
+    public enum AtomicMode {
+        AUTO, ON, OFF
     }
 
     /**
@@ -118,7 +126,8 @@ public record NatsSinkSettings(String id, List<String> servers, SubjectTemplate 
                 + ", maxInFlight=" + maxInFlight + ", maxInFlightBytes=" + maxInFlightBytes
                 + ", createStream=" + createStream + ", auth=" + auth.kind() + ", tls=" + (tls != null)
                 + ", headers=" + headers.keySet() + ", deadLetterSubject=" + deadLetterSubject
-                + ", expectedRestart=" + expectedRestart + "]";
+                + ", expectedRestart=" + expectedRestart + ", atomicTransactions=" + atomicTransactions
+                + ", splitOversize=" + splitOversize + "]";
     }
 
     /** Which kind of authentication is configured, for logs. */
