@@ -131,6 +131,11 @@ final class AtomicBatches {
         int size() {
             return to - from;
         }
+
+        /** A whole transaction of one event: a plain publish stores it atomically already. */
+        boolean single() {
+            return size() == 1 && !split;
+        }
     }
 
     /**

@@ -399,8 +399,9 @@ public final class JetStreamPublisher {
     }
 
     /**
-     * Publishes each transaction of the batch as atomic batches ({@link AtomicBatches#pieces}): every message but
-     * the last without a reply (the server answers only the commit), the last with Nats-Batch-Commit as a
+     * Publishes each transaction of the batch as atomic batches ({@link AtomicBatches#pieces}); a transaction of
+     * one event goes as a plain publish, which is atomic already (the server would stage it in a batch store of
+     * its own first). In an atomic batch every message but the last goes without a reply (the server answers only the commit), the last with Nats-Batch-Commit as a
      * JetStream publish whose PubAck (or error) speaks for the whole atomic batch. A batch's window places are
      * taken before its first message, so it never waits half-sent (the server abandons a batch idle for 10 s).
      */
@@ -466,6 +467,9 @@ public final class JetStreamPublisher {
                     }
                     if (error == null) {
                         published.addAndGet(out.length);
+                        if (pa.isDuplicate()) {
+                            duplicates.addAndGet(out.length);
+                        }
                     }
                     if (pending.decrementAndGet() == 0) {
                         acks.complete(null);
@@ -481,6 +485,9 @@ public final class JetStreamPublisher {
     }
 
     private static void batchHeaders(Headers headers, AtomicBatches.Piece piece, int sequence, boolean commit) {
+        if (piece.single()) {
+            return;
+        }
         headers.put(AtomicBatches.BATCH_ID, piece.id());
         headers.put(AtomicBatches.BATCH_SEQUENCE, Integer.toString(sequence));
         if (commit) {
