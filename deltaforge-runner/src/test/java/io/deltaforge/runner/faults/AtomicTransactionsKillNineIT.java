@@ -122,7 +122,7 @@ class AtomicTransactionsKillNineIT extends RealServers {
             try (RunnerProcess runner = runner(config, log)) {
                 assertThat(runner.awaitLog("streaming", Duration.ofSeconds(60))).as(runner.log()).isTrue();
                 assertThat(runner.awaitLog("atomic batches", Duration.ofSeconds(10))).as(runner.log()).isTrue();
-                Thread.sleep(300 + random.nextInt(1500));
+                Thread.sleep(800 + random.nextInt(2000));
                 assertThat(runner.isAlive()).as("trial %d: the runner exited on its own:%n%s", trial, runner.log())
                         .isTrue();
                 runner.kill9();
