@@ -108,7 +108,7 @@ class NatsSinkAtomicIT {
 
     private void stream(boolean allowAtomic) {
         Streams.add(jsm, StreamConfiguration.builder().name(STREAM).subjects("atomic.>").storageType(StorageType.File)
-                .allowAtomicPublish(allowAtomic).duplicateWindow(Duration.ofSeconds(60)).build());
+                .allowAtomicPublish(allowAtomic).duplicateWindow(Duration.ofMinutes(2)).build());
     }
 
     /** One transaction of {@code size} events (indexInTx 0..size-1) as one batch. */

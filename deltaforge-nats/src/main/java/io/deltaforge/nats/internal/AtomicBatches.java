@@ -35,6 +35,7 @@ import org.slf4j.LoggerFactory;
  */
 final class AtomicBatches {
     static final String MIN_SERVER = "2.12.0";
+    private static final String OLD_SERVER = "nats-server ";
     static final String BATCH_ID = "Nats-Batch-Id";
     static final String BATCH_SEQUENCE = "Nats-Batch-Sequence";
     static final String BATCH_COMMIT = "Nats-Batch-Commit";
@@ -65,7 +66,7 @@ final class AtomicBatches {
     static @Nullable String obstacle(NatsSinkSettings settings, ServerInfo server, StreamConfiguration stream,
                                      boolean deadLetterInStream) {
         if (!serverSupports(server)) {
-            return "nats-server " + server.getVersion() + " has no atomic batch publish (it came with nats-server 2.12);"
+            return OLD_SERVER + server.getVersion() + " has no atomic batch publish (it came with nats-server 2.12);"
                     + " upgrade the server";
         }
         if (!stream.getAllowAtomicPublish()) {
@@ -108,8 +109,14 @@ final class AtomicBatches {
                 break;
             default:
                 if (obstacle != null) {
-                    log.warn("{}: publishing events one by one, not as atomic transactions (atomic_transactions: auto):"
-                            + " {}; consumers may see part of a transaction while it is being published", name, obstacle);
+                    // An old server is a known state (INFO); a stream that could allow it is a setting to fix (WARN).
+                    String line = "{}: publishing events one by one, not as atomic transactions (atomic_transactions:"
+                            + " auto): {}; consumers may see part of a transaction while it is being published";
+                    if (obstacle.startsWith(OLD_SERVER)) {
+                        log.info(line, name, obstacle);
+                    } else {
+                        log.warn(line, name, obstacle);
+                    }
                     return false;
                 }
                 break;
