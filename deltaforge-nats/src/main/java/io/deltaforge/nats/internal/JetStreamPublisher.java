@@ -363,7 +363,7 @@ public final class JetStreamPublisher {
      */
     private @Nullable Outgoing outgoing(ChangeEvent event, Message message, @Nullable Consumer<Headers> extra,
                                         CompletableFuture<Void> acks) {
-        String subject = settings.subject().render(event);
+        String subject = message.subject() != null ? message.subject() : settings.subject().render(event);
         // The dead-letter subject may belong to another stream: no stream expectation there.
         Headers headers = headersFor(message, !subject.equals(settings.deadLetterSubject()));
         headers.put(StoredEvents.ORIGIN_HEADER, origin(event));
