@@ -12,10 +12,10 @@ import java.util.List;
  *
  * <p>Transactions: consecutive events with the same source id and commit LSN belong to one transaction.
  * With {@code respect_source_tx} (the default) the engine ends a batch inside a transaction only when that
- * transaction alone is bigger than a batch, and then only before an event whose
- * {@link io.deltaforge.api.SourcePosition#indexInTx() indexInTx} is a multiple of {@link #TRANSACTION_PART}:
- * a sink that stores transactions in parts of at most that many events (JetStream atomic batches) always
- * gets whole parts.
+ * transaction alone is bigger than a batch; for a sink that stores transactions in parts
+ * ({@link Sink#storesTransactionParts()}, JetStream atomic batches), then only before an event whose
+ * {@link io.deltaforge.api.SourcePosition#indexInTx() indexInTx} is a multiple of {@link #TRANSACTION_PART},
+ * so that it always gets whole parts.
  *
  * @param sequence             a number that grows by one per batch of a pipeline run, for logs
  * @param transactionContinues the last event's transaction goes on in the next batch (the engine split a

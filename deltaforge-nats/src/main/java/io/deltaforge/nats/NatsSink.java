@@ -62,6 +62,11 @@ import org.jspecify.annotations.Nullable;
  * is published there in its place. A stream deleted after start, a subject taken by another stream, or a
  * publish the user has no permission for also fail for good.
  *
+ * <p>Transactions: with {@link Builder#atomicTransactions(AtomicTransactions)} auto (the default) or on, and
+ * nats-server 2.12 or newer with a stream that allows atomic publish, each transaction is stored as one
+ * JetStream atomic batch (a transaction of more than 1,000 events as consecutive ones, atomic per part), so a
+ * consumer never sees part of it; see {@code docs/nats-sink.md}.
+ *
  * <p>Thread safety: called by one engine thread, as the {@link Sink} contract says; the counters may be
  * read from any thread.
  */
@@ -114,7 +119,7 @@ public final class NatsSink implements Sink {
     /** True unless {@code atomic_transactions} is off: big transactions then reach the sink in whole parts. */
     @Override
     public boolean storesTransactionParts() {
-        return settings.atomicTransactions() != NatsSinkSettings.AtomicMode.OFF;
+        return settings.atomicTransactions() != AtomicTransactions.OFF;
     }
 
     /** Publishes the batch; see the class comment. Never throws; failures complete the stage. */
@@ -438,7 +443,7 @@ public final class NatsSink implements Sink {
                             streamDuplicateWindow, streamMaxAge),
                     new NatsSinkSettings.Auth(credentialsFile, nkeySeedFile, username, password, token),
                     tlsSettings, headers, deadLetterSubject, expectedRestart,
-                    NatsSinkSettings.AtomicMode.valueOf(atomicTransactions.name()), splitOversize);
+                    atomicTransactions, splitOversize);
         }
 
         /** Every problem with the settings; keys are the YAML keys. */

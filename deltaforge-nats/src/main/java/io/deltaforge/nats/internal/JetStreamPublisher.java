@@ -4,6 +4,7 @@ import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.Lsn;
 import io.deltaforge.api.RetryableException;
+import io.deltaforge.nats.NatsSink;
 import io.deltaforge.spi.Batch;
 import io.deltaforge.spi.Message;
 import io.nats.client.Connection;
@@ -155,10 +156,10 @@ public final class JetStreamPublisher {
                 return List.of(streamSetup.creationNote());
             }
             String obstacle = AtomicBatches.obstacle(settings, nc.getServerInfo(), config, deadLetters.checkSubject(jsm));
-            if (obstacle == null || settings.atomicTransactions() == NatsSinkSettings.AtomicMode.OFF) {
+            if (obstacle == null || settings.atomicTransactions() == NatsSink.AtomicTransactions.OFF) {
                 return List.of();
             }
-            if (settings.atomicTransactions() == NatsSinkSettings.AtomicMode.ON) {
+            if (settings.atomicTransactions() == NatsSink.AtomicTransactions.ON) {
                 AtomicBatches.decide(settings, obstacle, name);
             }
             return List.of(name + ": transactions will be published event by event, not atomically"
@@ -171,7 +172,7 @@ public final class JetStreamPublisher {
     }
 
     private boolean atomicWanted(Connection nc) {
-        return settings.atomicTransactions() != NatsSinkSettings.AtomicMode.OFF
+        return settings.atomicTransactions() != NatsSink.AtomicTransactions.OFF
                 && AtomicBatches.serverSupports(nc.getServerInfo());
     }
 

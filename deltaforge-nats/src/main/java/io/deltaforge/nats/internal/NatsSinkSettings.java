@@ -1,5 +1,6 @@
 package io.deltaforge.nats.internal;
 
+import io.deltaforge.nats.NatsSink;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -30,15 +31,11 @@ public record NatsSinkSettings(String id, List<String> servers, SubjectTemplate 
                                Duration sendTimeout, Duration batchTimeout, int maxInFlight, long maxInFlightBytes,
                                boolean createStream, StreamSpec streamSpec, Auth auth, @Nullable Tls tls,
                                Map<String, String> headers, @Nullable String deadLetterSubject,
-                               Duration expectedRestart, AtomicMode atomicTransactions, boolean splitOversize) {
+                               Duration expectedRestart, NatsSink.AtomicTransactions atomicTransactions,
+                               boolean splitOversize) {
     public NatsSinkSettings {
         servers = List.copyOf(servers);
         headers = Map.copyOf(headers);
-    }
-
-    /** {@code atomic_transactions}: auto (when the server and the stream allow it), on (required), off. */
-    public enum AtomicMode {
-        AUTO, ON, OFF
     }
 
     /**
