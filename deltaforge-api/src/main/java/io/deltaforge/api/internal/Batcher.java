@@ -179,7 +179,7 @@ final class Batcher {
         long largest = 0;
         for (int s = 0; s < sinks; s++) {
             ChangeEvent kept = filters[s] == EventFilter.ALL ? event : filters[s].apply(event);
-            if (kept == null) {
+            if (kept == null || !envelopes[s].publishes(kept)) {
                 continue;
             }
             perSink[s] = kept;

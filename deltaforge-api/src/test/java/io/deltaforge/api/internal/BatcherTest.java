@@ -7,12 +7,13 @@ import io.deltaforge.api.BatchConfig;
 import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.EventFilter;
 import io.deltaforge.api.Lsn;
+import io.deltaforge.spi.Envelope;
 import io.deltaforge.spi.Heartbeat;
+import io.deltaforge.spi.Message;
 import io.deltaforge.spi.SourceRecord;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 
@@ -34,6 +35,38 @@ class BatcherTest {
 
     private static List<String> ids(List<SourceRecord> records) {
         return records.stream().filter(r -> r instanceof ChangeEvent).map(r -> ((ChangeEvent) r).id()).toList();
+    }
+
+    @Test
+    void eventsAnEnvelopeDoesNotPublishAreLeftOutOfItsSinkButTheCheckpointPassesThem() throws Exception {
+        Envelope oddOnly = new Envelope() {
+            @Override
+            public Message encode(ChangeEvent event) {
+                assertThat(publishes(event)).as("encode is asked only for published events").isTrue();
+                return Fakes.TEXT.encode(event);
+            }
+
+            @Override
+            public boolean publishes(ChangeEvent event) {
+                return event.position().indexInTx() % 2 == 1;
+            }
+        };
+        List<List<String>> perSink = new ArrayList<>();
+        List<Lsn> checkpoints = new ArrayList<>();
+        Batcher twoSinks = new Batcher(new BatchConfig(500, 1 << 20, Duration.ofSeconds(1), true), EventFilter.ALL,
+                List.of(oddOnly, Fakes.TEXT), List.of(EventFilter.ALL, EventFilter.ALL),
+                (count, events, messages, checkpoint) -> {
+                    events.forEach(e -> perSink.add(e.stream().map(ChangeEvent::id).toList()));
+                    checkpoints.add(checkpoint);
+                });
+        List<SourceRecord> records = tx(1, 100, 3);
+        for (SourceRecord r : records) {
+            twoSinks.add(r);
+        }
+        twoSinks.flushIdle();
+
+        assertThat(perSink).containsExactly(List.of(ids(records).get(1)), ids(records));
+        assertThat(checkpoints).containsExactly(new Lsn(101));
     }
 
     @Test
