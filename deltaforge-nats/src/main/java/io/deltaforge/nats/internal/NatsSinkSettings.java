@@ -22,7 +22,7 @@ import org.jspecify.annotations.Nullable;
  * @param tls                TLS settings, null for none (unless a {@code tls://} URL asks for it)
  * @param headers            static headers added to every message, in order
  * @param deadLetterSubject  where oversized events' metadata goes instead of failing; null: fail
- * @param expectedRestart    the longest outage the stream's duplicate window should cover
+ * @param expectedRestart    the duplicate window of a created stream, unless its spec sets one
  * @param atomicTransactions whether each transaction is published as JetStream atomic batches
  * @param splitOversize      a transaction of more than 1,000 events goes as consecutive atomic batches
  *                           (true) or fails the pipeline (false)
