@@ -172,19 +172,6 @@ public final class NatsSink implements Sink {
         return publisher.atomic();
     }
 
-    /** Whether transactions are published as JetStream atomic batches ({@code atomic_transactions}). */
-    public enum AtomicTransactions {
-        /**
-         * When the server supports atomic batch publish (nats-server 2.12 or newer) and the stream allows it
-         * ({@code allow_atomic}); else events are published one by one, as with {@link #OFF}, and start logs why.
-         */
-        AUTO,
-        /** Always; start fails naming the server or stream and the fix when it cannot. */
-        ON,
-        /** Never: every event is published on its own, and a consumer may see part of a transaction. */
-        OFF
-    }
-
     /**
      * Configures a {@link NatsSink}. Setters reject null; {@link #build()} checks everything and reports
      * every problem at once in a {@link ConfigException}. Not thread-safe; use once.

@@ -156,27 +156,27 @@ public final class NatsSinkProvider implements SinkProvider {
     }
 
     /** YAML 1.1 reads a bare {@code on}/{@code off} as a boolean; both spellings mean the same here. */
-    private static NatsSink.AtomicTransactions atomicMode(ProviderConfig config) {
+    private static AtomicTransactions atomicMode(ProviderConfig config) {
         Object raw = config.raw("atomic_transactions");
         if (raw == null) {
-            return NatsSink.AtomicTransactions.AUTO;
+            return AtomicTransactions.AUTO;
         }
         if (raw instanceof Boolean b) {
-            return b ? NatsSink.AtomicTransactions.ON : NatsSink.AtomicTransactions.OFF;
+            return b ? AtomicTransactions.ON : AtomicTransactions.OFF;
         }
         switch (raw.toString().trim().toLowerCase(java.util.Locale.ROOT)) {
             case "auto":
-                return NatsSink.AtomicTransactions.AUTO;
+                return AtomicTransactions.AUTO;
             case "on":
             case "true":
-                return NatsSink.AtomicTransactions.ON;
+                return AtomicTransactions.ON;
             case "off":
             case "false":
-                return NatsSink.AtomicTransactions.OFF;
+                return AtomicTransactions.OFF;
             default:
                 config.problem("atomic_transactions", "'" + raw + "' is not an option; expected auto (atomic when the"
                         + " server and stream allow it), on or off");
-                return NatsSink.AtomicTransactions.AUTO;
+                return AtomicTransactions.AUTO;
         }
     }
 

@@ -94,7 +94,7 @@ class NatsSinkAtomicIT {
                 + " 2.15 (the default test run does)");
     }
 
-    private NatsSink.Builder builder(NatsSink.AtomicTransactions mode) {
+    private NatsSink.Builder builder(AtomicTransactions mode) {
         return NatsSink.builder().id("atomic-nats").url(nats.url()).subject("atomic.{table}").stream(STREAM)
                 .atomicTransactions(mode);
     }
@@ -141,7 +141,7 @@ class NatsSinkAtomicIT {
     @Test
     void aReaderPollingTheStreamNeverSeesPartOfATransaction() throws Exception {
         assumeAtomicPublish();
-        NatsSink sink = started(builder(NatsSink.AtomicTransactions.AUTO).createStream(true));
+        NatsSink sink = started(builder(AtomicTransactions.AUTO).createStream(true));
         assertThat(sink.publishesAtomically()).isTrue();
         assertThat(jsm.getStreamInfo(STREAM).getConfiguration().getAllowAtomicPublish()).isTrue();
 
@@ -153,7 +153,7 @@ class NatsSinkAtomicIT {
     @Test
     void withAtomicTransactionsOffTheSameReaderSeesPartsOfTransactions() throws Exception {
         stream(false);
-        NatsSink sink = started(builder(NatsSink.AtomicTransactions.OFF));
+        NatsSink sink = started(builder(AtomicTransactions.OFF));
         assertThat(sink.publishesAtomically()).isFalse();
 
         Observed observed = publishWhileReading(sink, 60);
@@ -219,7 +219,7 @@ class NatsSinkAtomicIT {
     @Test
     void aTransactionOfMoreThanAThousandEventsGoesAsConsecutiveAtomicBatchesThatSaySo() throws Exception {
         assumeAtomicPublish();
-        NatsSink sink = started(builder(NatsSink.AtomicTransactions.ON).createStream(true));
+        NatsSink sink = started(builder(AtomicTransactions.ON).createStream(true));
         Lsn commit = new Lsn(nextCommit++);
         // As the engine hands it over for a sink storing parts: whole parts, the first batch saying it goes on.
         await(sink.send(part(commit, 0, 2000, true)).toCompletableFuture());
@@ -241,7 +241,7 @@ class NatsSinkAtomicIT {
     @Test
     void withOversizeFailATransactionOfMoreThanAThousandEventsFailsNamingIt() throws Exception {
         assumeAtomicPublish();
-        NatsSink sink = started(builder(NatsSink.AtomicTransactions.ON).createStream(true).splitOversizeTransactions(false));
+        NatsSink sink = started(builder(AtomicTransactions.ON).createStream(true).splitOversizeTransactions(false));
         Batch big = transaction(1001);
 
         assertThatThrownBy(() -> await(sink.send(big).toCompletableFuture()))
@@ -255,7 +255,7 @@ class NatsSinkAtomicIT {
     @Test
     void aReplayedTransactionIsRecognisedAsStoredAndNothingIsStoredTwice() throws Exception {
         assumeAtomicPublish();
-        NatsSink sink = started(builder(NatsSink.AtomicTransactions.ON).createStream(true));
+        NatsSink sink = started(builder(AtomicTransactions.ON).createStream(true));
         Batch first = transaction(300);
         Batch second = transaction(5);
         await(sink.send(first).toCompletableFuture());
@@ -274,14 +274,14 @@ class NatsSinkAtomicIT {
     void aStreamHoldingPartOfATransactionGetsTheRestOnReplayAndNothingTwice() throws Exception {
         assumeAtomicPublish();
         stream(true);
-        NatsSink off = started(builder(NatsSink.AtomicTransactions.OFF));
+        NatsSink off = started(builder(AtomicTransactions.OFF));
         Lsn commit = new Lsn(nextCommit++);
         Batch whole = part(commit, 0, 10, false);
         // An earlier run without atomic batches stored the first 4 events and crashed.
         await(off.send(part(commit, 0, 4, true)).toCompletableFuture());
         off.close();
 
-        NatsSink on = started(builder(NatsSink.AtomicTransactions.ON));
+        NatsSink on = started(builder(AtomicTransactions.ON));
         await(on.send(whole).toCompletableFuture());
 
         assertThat(stored()).isEqualTo(10);
@@ -297,7 +297,7 @@ class NatsSinkAtomicIT {
     void onAgainstAStreamThatDoesNotAllowAtomicPublishFailsAtStartNamingTheStreamAndTheFix() throws Exception {
         assumeAtomicPublish();
         stream(false);
-        NatsSink on = builder(NatsSink.AtomicTransactions.ON).build();
+        NatsSink on = builder(AtomicTransactions.ON).build();
         sinks.add(on);
 
         assertThatThrownBy(on::check).isInstanceOf(DeltaforgeException.class)
@@ -306,7 +306,7 @@ class NatsSinkAtomicIT {
         assertThatThrownBy(on::start).isInstanceOf(DeltaforgeException.class)
                 .hasMessageContaining("atomic_transactions is on").hasMessageContaining("stream '" + STREAM + "'");
 
-        NatsSink auto = builder(NatsSink.AtomicTransactions.AUTO).build();
+        NatsSink auto = builder(AtomicTransactions.AUTO).build();
         sinks.add(auto);
         assertThat(auto.check()).singleElement().asString().contains("does not allow atomic publish");
         auto.start();
@@ -316,7 +316,7 @@ class NatsSinkAtomicIT {
     @Test
     void aServerRestartInTheMiddleOfABatchLeavesWholeTransactionsOnlyAndTheResendCompletesThem() throws Exception {
         assumeAtomicPublish();
-        NatsSink sink = started(builder(NatsSink.AtomicTransactions.ON).createStream(true).sendTimeout(Duration.ofSeconds(2))
+        NatsSink sink = started(builder(AtomicTransactions.ON).createStream(true).sendTimeout(Duration.ofSeconds(2))
                 .batchTimeout(Duration.ofSeconds(5)));
         List<Batch> batches = new ArrayList<>();
         Set<Long> boundaries = new TreeSet<>(List.of(0L));
@@ -363,12 +363,12 @@ class NatsSinkAtomicIT {
     void onAnOldServerAutoFallsBackToEventByEventAndOnRefusesToStart() throws Exception {
         assumeTrue(!serverHasAtomicPublish(), "nats-server " + admin.getServerInfo().getVersion()
                 + " has atomic batch publish; this fallback is tested by ./dev.sh nats-matrix on 2.9");
-        NatsSink auto = started(builder(NatsSink.AtomicTransactions.AUTO).createStream(true));
+        NatsSink auto = started(builder(AtomicTransactions.AUTO).createStream(true));
         assertThat(auto.publishesAtomically()).isFalse();
         await(auto.send(transaction(3)).toCompletableFuture());
         assertThat(stored()).isEqualTo(3);
 
-        NatsSink on = builder(NatsSink.AtomicTransactions.ON).build();
+        NatsSink on = builder(AtomicTransactions.ON).build();
         sinks.add(on);
         assertThatThrownBy(on::start).isInstanceOf(DeltaforgeException.class)
                 .hasMessageContaining("has no atomic batch publish").hasMessageContaining("upgrade the server");

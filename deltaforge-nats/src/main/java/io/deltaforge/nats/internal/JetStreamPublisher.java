@@ -4,7 +4,7 @@ import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.Lsn;
 import io.deltaforge.api.RetryableException;
-import io.deltaforge.nats.NatsSink;
+import io.deltaforge.nats.AtomicTransactions;
 import io.deltaforge.spi.Batch;
 import io.deltaforge.spi.Message;
 import io.nats.client.Connection;
@@ -156,10 +156,10 @@ public final class JetStreamPublisher {
                 return List.of(streamSetup.creationNote());
             }
             String obstacle = AtomicBatches.obstacle(settings, nc.getServerInfo(), config, deadLetters.checkSubject(jsm));
-            if (obstacle == null || settings.atomicTransactions() == NatsSink.AtomicTransactions.OFF) {
+            if (obstacle == null || settings.atomicTransactions() == AtomicTransactions.OFF) {
                 return List.of();
             }
-            if (settings.atomicTransactions() == NatsSink.AtomicTransactions.ON) {
+            if (settings.atomicTransactions() == AtomicTransactions.ON) {
                 AtomicBatches.decide(settings, obstacle, name);
             }
             return List.of(name + ": transactions will be published event by event, not atomically"
@@ -172,7 +172,7 @@ public final class JetStreamPublisher {
     }
 
     private boolean atomicWanted(Connection nc) {
-        return settings.atomicTransactions() != NatsSink.AtomicTransactions.OFF
+        return settings.atomicTransactions() != AtomicTransactions.OFF
                 && AtomicBatches.serverSupports(nc.getServerInfo());
     }
 

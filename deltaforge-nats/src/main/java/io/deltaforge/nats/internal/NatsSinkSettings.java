@@ -1,6 +1,6 @@
 package io.deltaforge.nats.internal;
 
-import io.deltaforge.nats.NatsSink;
+import io.deltaforge.nats.AtomicTransactions;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -31,7 +31,7 @@ public record NatsSinkSettings(String id, List<String> servers, SubjectTemplate 
                                Duration sendTimeout, Duration batchTimeout, int maxInFlight, long maxInFlightBytes,
                                boolean createStream, StreamSpec streamSpec, Auth auth, @Nullable Tls tls,
                                Map<String, String> headers, @Nullable String deadLetterSubject,
-                               Duration expectedRestart, NatsSink.AtomicTransactions atomicTransactions,
+                               Duration expectedRestart, AtomicTransactions atomicTransactions,
                                boolean splitOversize) {
     public NatsSinkSettings {
         servers = List.copyOf(servers);

@@ -3,6 +3,7 @@ package io.deltaforge.examples.benchmark;
 import io.deltaforge.api.Lsn;
 import io.deltaforge.api.Pipeline;
 import io.deltaforge.envelopes.CloudEventsEnvelope;
+import io.deltaforge.nats.AtomicTransactions;
 import io.deltaforge.nats.NatsSink;
 import io.deltaforge.postgres.PostgresSource;
 import io.deltaforge.postgres.SnapshotMode;
@@ -454,8 +455,8 @@ public final class Benchmark {
         return m;
     }
 
-    private static NatsSink.AtomicTransactions atomicMode(boolean atomic) {
-        return atomic ? NatsSink.AtomicTransactions.ON : NatsSink.AtomicTransactions.OFF;
+    private static AtomicTransactions atomicMode(boolean atomic) {
+        return atomic ? AtomicTransactions.ON : AtomicTransactions.OFF;
     }
 
     private void generate(PostgresServer pg, long startNanos, int offset, int generators, int total, AtomicLong committed) {
