@@ -1,11 +1,13 @@
 package io.deltaforge.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.deltaforge.api.BatchConfig;
 import io.deltaforge.api.ChangeEvent;
+import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.Pipeline;
 import io.deltaforge.api.PipelineState;
 import io.deltaforge.api.PipelineStatus;
@@ -38,6 +40,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.slf4j.Logger;
@@ -146,6 +149,38 @@ class FailoverIT {
         }
     }
 
+    /** A slot made anew on the promoted standby (here by hand) would skip changes: a clear stop. */
+    @Test
+    void stopsWhenTheSlotOnThePromotedStandbyIsAheadOfWhatWasAcknowledged() throws Exception {
+        try (PostgresServer primary = PostgresServer.start()) {
+            primary.execute("CREATE TABLE t (id int PRIMARY KEY, v text); CREATE PUBLICATION fo_pub FOR TABLE t");
+            try (PostgresServer standby = primary.startStandby("sb1", Map.of("hot_standby_feedback", "on"));
+                 NatsServer nats = NatsServer.start();
+                 io.nats.client.Connection nc = nats.connect()) {
+                nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("FAILOVER")
+                        .subjects("failover.>").storageType(StorageType.File).build());
+                Deliveries deliveries = new Deliveries();
+                // Slow retries, so that the slot is made on the promoted standby before the source comes back.
+                try (Pipeline pipeline = pipeline(twoHosts(primary, standby), nats, deliveries, Duration.ofSeconds(8),
+                        Duration.ofSeconds(8))) {
+                    pipeline.start();
+                    primary.execute("INSERT INTO t SELECT g, 'x' FROM generate_series(1, 10) g");
+                    await().atMost(PATIENCE).until(() -> deliveries.distinct() >= 10
+                            && pipeline.status().checkpoint() != null);
+                    primary.kill();
+                    standby.promote();
+                    standby.execute("INSERT INTO t SELECT g, 'y' FROM generate_series(11, 20) g");
+                    standby.execute("SELECT pg_create_logical_replication_slot('fo_slot', 'pgoutput')");
+                    PipelineStatus status = awaitFailed(pipeline);
+                    assertThat(status.failure()).hasMessageContaining("after the failover, replication slot 'fo_slot' "
+                            + "on the new primary").hasMessageContaining("ahead of the last position this source "
+                            + "acknowledged").hasMessageContaining("would skip the changes in between");
+                    assertThat(deliveries.distinct()).isEqualTo(10);
+                }
+            }
+        }
+    }
+
     /** A host of the DSN that is another cluster is never streamed from, even with a slot of the same name. */
     @Test
     void stopsWhenTheNextHostIsAnotherCluster() throws Exception {
@@ -172,12 +207,90 @@ class FailoverIT {
         }
     }
 
+    /** validate --check-connections names what the standby side still lacks, and stops naming it once set. */
+    @Test
+    void checkNamesWhatTheStandbySideStillNeeds() {
+        try (PostgresServer primary = PostgresServer.start()) {
+            assumeTrue(primary.majorVersion() >= 17, "failover slots need PostgreSQL 17+");
+            primary.execute("CREATE TABLE t (id int PRIMARY KEY, v text); CREATE PUBLICATION fo_pub FOR TABLE t");
+            try (PostgresServer standby = primary.startStandby("sb1", Map.of())) {
+                PostgresSource source = PostgresSource.builder().id("failover").dsn(twoHosts(primary, standby))
+                        .slot("fo_slot").publication("fo_pub").build();
+                String standbyName = "standby 127.0.0.1:" + standby.port();
+                assertThat(source.check()).anySatisfy(n -> assertThat(n).contains("synchronized_standby_slots is "
+                                + "empty").contains("synchronized_standby_slots = 'sb1'"))
+                        .anySatisfy(n -> assertThat(n).startsWith(standbyName + ": sync_replication_slots is off"))
+                        .anySatisfy(n -> assertThat(n).startsWith(standbyName + ": hot_standby_feedback is off"))
+                        .anySatisfy(n -> assertThat(n).startsWith(standbyName + ": replication slot 'fo_slot' is not "
+                                + "synchronized there"));
+
+                standby.addSettings(Map.of("sync_replication_slots", "on", "hot_standby_feedback", "on"));
+                primary.addSettings(Map.of("synchronized_standby_slots", "'sb1'"));
+                assertThat(source.check()).noneMatch(n -> n.contains("synchronized_standby_slots")
+                        || n.contains("sync_replication_slots") || n.contains("hot_standby_feedback")
+                        || n.contains("primary_slot_name") || n.contains("dbname"));
+            }
+        }
+    }
+
+    /** failover_slot: the slot's kind follows it, also for an existing slot. */
+    @Test
+    void theSlotIsAFailoverSlotUnlessTurnedOff() {
+        try (PostgresServer pg = PostgresServer.start()) {
+            assumeTrue(pg.majorVersion() >= 17, "failover slots need PostgreSQL 17+");
+            pg.execute("CREATE TABLE t (id int PRIMARY KEY, v text); CREATE PUBLICATION fo_pub FOR TABLE t");
+            String failover = "SELECT failover FROM pg_replication_slots WHERE slot_name = 'fo_slot'";
+            startAndClose(pg, FailoverSlot.DISABLED);
+            assertThat(pg.queryString(failover)).isEqualTo("f");
+            startAndClose(pg, FailoverSlot.AUTO);
+            assertThat(pg.queryString(failover)).isEqualTo("t");
+            startAndClose(pg, FailoverSlot.DISABLED);
+            assertThat(pg.queryString(failover)).isEqualTo("f");
+        }
+    }
+
+    /** Before PostgreSQL 17: failover_slot: true is refused, and a multi-host check says what a failover does. */
+    @Test
+    void beforePostgres17FailoverSlotTrueIsRefusedAndCheckSaysTheSlotWouldBeLost() {
+        try (PostgresServer pg = PostgresServer.start()) {
+            assumeTrue(pg.majorVersion() < 17, "this server has failover slots");
+            pg.execute("CREATE TABLE t (id int PRIMARY KEY, v text); CREATE PUBLICATION fo_pub FOR TABLE t");
+            PostgresSource refused = PostgresSource.builder().dsn(pg.dsn()).slot("fo_slot").publication("fo_pub")
+                    .failoverSlot(FailoverSlot.ENABLED).build();
+            String expected = "failover_slot is true, but PostgreSQL " + pg.majorVersion() + " has no failover slots";
+            assertThatThrownBy(refused::check).isInstanceOf(DeltaforgeException.class).hasMessageContaining(expected);
+            assertThatThrownBy(refused::start).isInstanceOf(DeltaforgeException.class).hasMessageContaining(expected);
+            refused.close();
+            assertThat(pg.queryString("SELECT count(*) FROM pg_replication_slots")).isEqualTo("0");
+
+            PostgresSource auto = PostgresSource.builder().dsn(twoHosts(pg, pg)).slot("fo_slot").publication("fo_pub")
+                    .build();
+            assertThat(auto.check()).anySatisfy(n -> assertThat(n).contains("PostgreSQL " + pg.majorVersion()
+                    + " has no failover slots").contains("the pipeline stops"));
+        }
+    }
+
+    private static void startAndClose(PostgresServer pg, FailoverSlot failoverSlot) {
+        PostgresSource source = PostgresSource.builder().dsn(pg.dsn()).slot("fo_slot").publication("fo_pub")
+                .failoverSlot(failoverSlot).build();
+        try {
+            source.start();
+        } finally {
+            source.close();
+        }
+    }
+
     private static String twoHosts(PostgresServer a, PostgresServer b) {
         return "postgres://postgres:postgres@127.0.0.1:" + a.port() + ",127.0.0.1:" + b.port()
                 + "/postgres?target_session_attrs=read-write&connect_timeout=2";
     }
 
     private static Pipeline pipeline(String dsn, NatsServer nats, Deliveries deliveries) {
+        return pipeline(dsn, nats, deliveries, Duration.ofMillis(200), Duration.ofSeconds(1));
+    }
+
+    private static Pipeline pipeline(String dsn, NatsServer nats, Deliveries deliveries, Duration retry,
+                                     Duration maxRetry) {
         PostgresSource source = PostgresSource.builder().id("failover").dsn(dsn).slot("fo_slot")
                 .publication("fo_pub").statusInterval(Duration.ofSeconds(1)).build();
         NatsSink sink = NatsSink.builder().id("nats").url(nats.url()).stream("FAILOVER").subject("failover.t")
@@ -186,7 +299,7 @@ class FailoverIT {
                 .envelope(e -> new Message(e.id(), Map.of(), "text/plain",
                         String.valueOf(e.after().get("id")).getBytes(StandardCharsets.UTF_8)))
                 .batch(new BatchConfig(100, 1 << 20, Duration.ofMillis(20), true))
-                .retryBackoff(Duration.ofMillis(200), Duration.ofSeconds(1))
+                .retryBackoff(retry, maxRetry)
                 .build();
     }
 
@@ -261,6 +374,8 @@ class FailoverIT {
 
     /** Single-row insert transactions, one after the other, until stopped or the server goes away. */
     private static final class Load implements Runnable {
+        /** At most about 2000 transactions a second: a steady load, not a flood that outruns the test's waits. */
+        private static final long PACE_NANOS = TimeUnit.MICROSECONDS.toNanos(500);
         private final PostgresServer pg;
         private final int firstId;
         private final AtomicLong committed = new AtomicLong();
@@ -290,6 +405,7 @@ class FailoverIT {
                     ps.setInt(1, id);
                     ps.executeUpdate();
                     committed.incrementAndGet();
+                    LockSupport.parkNanos(PACE_NANOS);
                 }
             } catch (SQLException e) {
                 log.info("load on port {} ended: {}", pg.port(), e.getMessage());

@@ -36,7 +36,8 @@ public final class ServerChecks {
      * proves the user may run it) and the slot; then a replication connection, which pg_hba.conf allows
      * separately.
      *
-     * @return notes: identity warnings, and what the first start would create
+     * @return notes: identity warnings, what the first start would create, and what a failover to a standby
+     *         still needs
      * @throws DeltaforgeException naming the fix, as {@link ReplicationSession#open} would
      * @throws RetryableException  when the server did not answer
      */
@@ -52,6 +53,7 @@ public final class ServerChecks {
                 }
                 notes.addAll(identityWarnings(settings, admin, publication.tables()));
                 notes.addAll(Slots.inspect(settings, admin));
+                notes.addAll(FailoverChecks.notes(settings, admin));
             } finally {
                 admin.rollback();
             }
