@@ -107,11 +107,13 @@ public final class ReplicationSession implements AutoCloseable {
                                           SnapshotMetrics metrics, ClusterIdentity cluster) {
         Connection replication = null;
         try {
-            // First, so that the server is known to be this source's cluster before its slot is looked at.
-            replication = Connections.replication(settings);
-            boolean failedOver = cluster.verify(settings, replication);
             long confirmed;
             try (Connection admin = Connections.admin(settings)) {
+                // wal_level and the privilege explain a refused replication connection better than its error.
+                ServerChecks.checkRole(settings, admin);
+                // Then the cluster, before anything here is changed or the slot is looked at.
+                replication = Connections.replication(settings);
+                boolean failedOver = cluster.verify(settings, replication);
                 ServerChecks.beforeStart(settings, admin).forEach(log::warn);
                 Bookkeeping.adoptLegacy(settings, admin);
                 confirmed = Slots.prepare(settings, admin, applyStartPosition, failedOver, acknowledged.get());
