@@ -41,6 +41,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.slf4j.Logger;
@@ -124,34 +125,38 @@ class FailoverIT {
     /** A standby without slot synchronization (or PostgreSQL before 17) has no slot: a clear stop, no new slot. */
     @Test
     void stopsWhenTheSlotIsMissingOnThePromotedStandby() throws Exception {
-        try (PostgresServer primary = PostgresServer.start()) {
-            primary.execute("CREATE TABLE t (id int PRIMARY KEY, v text); CREATE PUBLICATION fo_pub FOR TABLE t");
-            try (PostgresServer standby = primary.startStandby("sb1", Map.of("hot_standby_feedback", "on"));
-                 NatsServer nats = NatsServer.start();
-                 io.nats.client.Connection nc = nats.connect()) {
-                nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("FAILOVER")
-                        .subjects("failover.>").storageType(StorageType.File).build());
-                Deliveries deliveries = new Deliveries();
-                try (Pipeline pipeline = pipeline(twoHosts(primary, standby), nats, deliveries)) {
-                    pipeline.start();
-                    primary.execute("INSERT INTO t SELECT g, 'x' FROM generate_series(1, 10) g");
-                    await().atMost(PATIENCE).until(() -> deliveries.distinct() >= 10);
-                    primary.kill();
-                    standby.promote();
-                    PipelineStatus status = awaitFailed(pipeline);
-                    assertThat(status.failure()).hasMessageContaining("replication slot 'fo_slot' does not exist on "
-                            + "the new primary after the failover").hasMessageContaining("It is not recreated")
-                            .hasMessageContaining("docs/operations.md");
-                    assertThat(standby.queryString("SELECT count(*) FROM pg_replication_slots WHERE slot_name = "
-                            + "'fo_slot'")).isEqualTo("0");
-                }
-            }
-        }
+        Outcome outcome = failOverWithoutSlotSync(Duration.ofMillis(200), standby -> { });
+        assertThat(outcome.status().failure()).hasMessageContaining("replication slot 'fo_slot' does not exist on "
+                        + "the new primary after the failover").hasMessageContaining("It is not recreated")
+                .hasMessageContaining("docs/operations.md");
+        assertThat(outcome.slotsOnStandby()).isEqualTo("0");
     }
 
     /** A slot made anew on the promoted standby (here by hand) would skip changes: a clear stop. */
     @Test
     void stopsWhenTheSlotOnThePromotedStandbyIsAheadOfWhatWasAcknowledged() throws Exception {
+        // Slow retries, so that the slot is made on the promoted standby before the source comes back.
+        Outcome outcome = failOverWithoutSlotSync(Duration.ofSeconds(8), standby -> {
+            standby.execute("INSERT INTO t SELECT g, 'y' FROM generate_series(11, 20) g");
+            standby.execute("SELECT pg_create_logical_replication_slot('fo_slot', 'pgoutput')");
+        });
+        assertThat(outcome.status().failure()).hasMessageContaining("after the failover, replication slot 'fo_slot' "
+                + "on the new primary").hasMessageContaining("ahead of the last position this source "
+                + "acknowledged").hasMessageContaining("would skip the changes in between");
+        assertThat(outcome.delivered()).isEqualTo(10);
+    }
+
+    /** How a pipeline ended after a failover to a standby without slot synchronization. */
+    private record Outcome(PipelineStatus status, int delivered, String slotsOnStandby) {
+    }
+
+    /**
+     * A pipeline on a primary with a standby that does not synchronize slots: ten rows delivered, the primary
+     * killed, the standby promoted and handed to {@code afterPromotion}; waits for the pipeline to fail. The
+     * source is retried every {@code retry}.
+     */
+    private static Outcome failOverWithoutSlotSync(Duration retry, Consumer<PostgresServer> afterPromotion)
+            throws Exception {
         try (PostgresServer primary = PostgresServer.start()) {
             primary.execute("CREATE TABLE t (id int PRIMARY KEY, v text); CREATE PUBLICATION fo_pub FOR TABLE t");
             try (PostgresServer standby = primary.startStandby("sb1", Map.of("hot_standby_feedback", "on"));
@@ -160,22 +165,17 @@ class FailoverIT {
                 nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("FAILOVER")
                         .subjects("failover.>").storageType(StorageType.File).build());
                 Deliveries deliveries = new Deliveries();
-                // Slow retries, so that the slot is made on the promoted standby before the source comes back.
-                try (Pipeline pipeline = pipeline(twoHosts(primary, standby), nats, deliveries, Duration.ofSeconds(8),
-                        Duration.ofSeconds(8))) {
+                try (Pipeline pipeline = pipeline(twoHosts(primary, standby), nats, deliveries, retry, retry)) {
                     pipeline.start();
                     primary.execute("INSERT INTO t SELECT g, 'x' FROM generate_series(1, 10) g");
                     await().atMost(PATIENCE).until(() -> deliveries.distinct() >= 10
                             && pipeline.status().checkpoint() != null);
                     primary.kill();
                     standby.promote();
-                    standby.execute("INSERT INTO t SELECT g, 'y' FROM generate_series(11, 20) g");
-                    standby.execute("SELECT pg_create_logical_replication_slot('fo_slot', 'pgoutput')");
+                    afterPromotion.accept(standby);
                     PipelineStatus status = awaitFailed(pipeline);
-                    assertThat(status.failure()).hasMessageContaining("after the failover, replication slot 'fo_slot' "
-                            + "on the new primary").hasMessageContaining("ahead of the last position this source "
-                            + "acknowledged").hasMessageContaining("would skip the changes in between");
-                    assertThat(deliveries.distinct()).isEqualTo(10);
+                    return new Outcome(status, deliveries.distinct(), String.valueOf(standby.queryString(
+                            "SELECT count(*) FROM pg_replication_slots WHERE slot_type = 'logical'")));
                 }
             }
         }
