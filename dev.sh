@@ -276,9 +276,14 @@ bench() {
     (cd "$ROOT" && mvn -B -q -DskipTests install -pl examples/benchmark -am)
   fi
   local extra=()
-  if [[ " $* " == *" --soak "* ]]; then
-    # The soak runs the pipeline as users do, through ./deltaforge (which builds the runner jar if missing).
+  if [[ " $* " == *" --soak "* || " $* " == *" --runner "* ]]; then
+    # The soak and the runner benchmark run the pipeline as users do, through ./deltaforge (which builds the
+    # runner jar if missing).
     extra=(--deltaforge "$ROOT/deltaforge")
+  fi
+  if [[ " $* " == *" --debezium "* && ! -f "$ROOT/examples/benchmark-debezium/target/classpath.txt" ]]; then
+    say "building the Debezium side of the benchmark (first use)"
+    (cd "$ROOT" && mvn -B -q -DskipTests package -pl examples/benchmark-debezium)
   fi
   (cd "$ROOT/examples/benchmark" && java ${BENCH_JAVA_OPTS:-} -jar "$jar" "$@" "${extra[@]}")
 }

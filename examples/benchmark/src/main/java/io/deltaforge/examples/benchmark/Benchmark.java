@@ -109,7 +109,20 @@ public final class Benchmark {
             W4Child.run(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]));
             return;
         }
+        if (args.length > 0 && args[0].equals("--latency-consumer")) {
+            LatencyConsumer.run(args[1], args[2], args[3], Path.of(args[4]));
+            return;
+        }
+        if (args.length > 0 && args[0].equals("--l2-child")) {
+            RunnerBench.l2Child(args[1], args[2], args[3], Long.parseLong(args[4]), Long.parseLong(args[5]),
+                    Integer.parseInt(args[6]));
+            return;
+        }
         List<String> a = Arrays.asList(args);
+        if (a.contains("--runner")) {
+            RunnerBench.run(a);
+            System.exit(0);
+        }
         if (a.contains("--soak")) {
             System.exit(Soak.run(a) ? 0 : 1);
         }
