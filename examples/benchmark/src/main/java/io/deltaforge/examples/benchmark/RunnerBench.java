@@ -273,6 +273,7 @@ final class RunnerBench {
             }
             cpuSeconds = ProcessHandle.of(p.pid()).flatMap(h -> h.info().totalCpuDuration())
                     .map(d -> d.toNanos() / 1e9).orElse(0.0);
+            p.stop(Duration.ofSeconds(30));
         }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("contender", c.label());
@@ -403,7 +404,9 @@ final class RunnerBench {
             Process consumer = startConsumer(nats, stream, subject, samples);
             try {
                 m.put("uptime", uptime());
+                ThreadWaits waits = ThreadWaits.start(p.pid());
                 long[] window = load(pg);
+                m.put("process_threads", waits.summary(8));
                 var jsm = nc.jetStreamManagement();
                 long committed = window[2];
                 long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
@@ -421,6 +424,7 @@ final class RunnerBench {
             } finally {
                 consumer.destroyForcibly();
             }
+            p.stop(Duration.ofSeconds(30));
         }
         pg.execute("SELECT pg_drop_replication_slot('" + slot + "')");
         System.out.printf(Locale.ROOT, "W2 %-12s round %d: %s%n", c.label(), round, m);
@@ -538,11 +542,13 @@ final class RunnerBench {
                     pg.user(), pg.password(), pg.database(), slot, publication, nats.url(), subject));
             p = SoakRunner.start(command, Map.of(), log);
         } else {
+            // A one-letter pipeline name: Linux keeps 15 characters of a thread's name, and the engine's
+            // threads (deltaforge-b-reader, -batcher, -sink-...) stay apart in ThreadWaits.
             Path config = Files.writeString(work.resolve(phase + "-" + c.label() + ".yaml"), """
                     apiVersion: deltaforge/v1
                     kind: Pipeline
                     metadata:
-                      name: bench
+                      name: b
                     spec:
                       source:
                         type: postgres
