@@ -20,7 +20,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The other side of {@code ./dev.sh bench --runner --debezium}: Debezium's embedded PostgreSQL connector
  * (pgoutput, JSON converter without schemas, every other setting at its default) publishing each change
- * with jnats {@code publishAsync} to JetStream, as a user would wire it: a batch is handed back as
+ * with jnats {@code publishAsync} to JetStream, as a user would wire it (any other Debezium property as
+ * {@code -Ddbz.NAME=VALUE}): a batch is handed back as
  * processed once every one of its PubAcks is in, so delivery is at least once, as DeltaForge's is.
  *
  * <p>Usage: {@code DebeziumToJetStream HOST PORT USER PASSWORD DATABASE SLOT PUBLICATION NATS_URL SUBJECT}.
@@ -54,6 +55,9 @@ public final class DebeziumToJetStream {
         // The backlog already in the slot is the workload: no snapshot of the tables.
         p.setProperty("snapshot.mode", "no_data");
         p.setProperty("converter.schemas.enable", "false");
+        // -Ddbz.NAME=VALUE sets any other Debezium property, e.g. -Ddbz.poll.interval.ms=10.
+        System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("dbz."))
+                .forEach(k -> p.setProperty(k.substring(4), System.getProperty(k)));
 
         try (Connection nc = Nats.connect(args[7])) {
             JetStream js = nc.jetStream();

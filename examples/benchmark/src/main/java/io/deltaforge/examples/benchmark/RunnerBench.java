@@ -49,8 +49,9 @@ import java.util.concurrent.locks.LockSupport;
  *       ({@link LatencyConsumer}), over the transactions committed after the warm-up. Split at the time
  *       JetStream stored the message: commit → stored (the pipeline) and stored → received (delivery).</li>
  * </ul>
- * More DeltaForge contenders ({@code --contender 'label|ENV=VALUE|...'}, e.g. another
- * {@code DELTAFORGE_JAR} or {@code DELTAFORGE_JAVA_OPTS}) compare builds or JVM options in the same run.
+ * More contenders ({@code --contender 'label|ENV=VALUE|...'}, e.g. another {@code DELTAFORGE_JAR} or
+ * {@code DELTAFORGE_JAVA_OPTS}) compare builds or JVM options in the same run; a label starting with
+ * {@code debezium} is another Debezium run ({@code DEBEZIUM_JAVA_OPTS=-Ddbz.poll.interval.ms=10}).
  */
 final class RunnerBench {
     private static final int TX_SIZE = 100;
@@ -70,7 +71,7 @@ final class RunnerBench {
                 }
                 env.put(parts[i].substring(0, eq), parts[i].substring(eq + 1));
             }
-            return new Contender(parts[0], false, env);
+            return new Contender(parts[0], parts[0].startsWith("debezium"), env);
         }
     }
 
@@ -533,7 +534,7 @@ final class RunnerBench {
             }
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             List<String> command = new ArrayList<>(List.of(java));
-            String opts = System.getenv("DEBEZIUM_JAVA_OPTS");
+            String opts = c.env().getOrDefault("DEBEZIUM_JAVA_OPTS", System.getenv("DEBEZIUM_JAVA_OPTS"));
             if (opts != null && !opts.isBlank()) {
                 command.addAll(List.of(opts.trim().split("\\s+")));
             }
