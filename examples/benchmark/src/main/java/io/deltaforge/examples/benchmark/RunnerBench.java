@@ -617,13 +617,19 @@ final class RunnerBench {
             }
         }
         if (results.get("w2") instanceof List<?> w2) {
-            System.out.printf(Locale.ROOT, "%-24s %5s %7s %7s %7s %7s   %s%n", "W2 " + settings.w2Rate() + " tx/s", "round",
-                    "p50 ms", "p90 ms", "p99 ms", "max ms", "commit->stored p50/p99/max, stored->received p50/p99/max");
+            System.out.printf(Locale.ROOT, "%-24s %5s %7s %7s %7s %7s %13s   %s%n", "W2 " + settings.w2Rate() + " tx/s",
+                    "round", "p50 ms", "p90 ms", "p99 ms", "max ms", "cpu/wait s",
+                    "commit->stored p50/p99/max, stored->received p50/p99/max");
             for (Object o : w2) {
                 Map<?, ?> m = (Map<?, ?>) o;
                 Object none = "-";
-                System.out.printf(Locale.ROOT, "%-24s %5s %7s %7s %7s %7s   %s %s (n=%s, uptime %s)%n", m.get("contender"),
-                        m.get("round"), m.get("p50_ms"), m.get("p90_ms"), m.get("p99_ms"), m.get("max_ms"),
+                Map<?, ?> threads = (Map<?, ?>) m.get("process_threads");
+                String cpuWait = threads == null ? "-" : String.format(Locale.ROOT, "%.1f/%.1f",
+                        ((Number) threads.get("cpu_ms")).longValue() / 1000.0,
+                        ((Number) threads.get("run_queue_wait_ms")).longValue() / 1000.0);
+                System.out.printf(Locale.ROOT, "%-24s %5s %7s %7s %7s %7s %13s   %s %s (n=%s, uptime %s)%n",
+                        m.get("contender"), m.get("round"), m.get("p50_ms"), m.get("p90_ms"), m.get("p99_ms"),
+                        m.get("max_ms"), cpuWait,
                         m.get("commit_to_stored_p50_p99_max_ms"), m.get("stored_to_received_p50_p99_max_ms"),
                         m.get("received_in_window"), m.get("uptime"));
             }
