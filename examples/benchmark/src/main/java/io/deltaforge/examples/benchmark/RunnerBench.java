@@ -211,28 +211,7 @@ final class RunnerBench {
         int updateTx = insertTx / 2;
         long t0 = System.nanoTime();
         try (java.sql.Connection c = pg.connect()) {
-            c.setAutoCommit(false);
-            try (Statement st = c.createStatement()) {
-                for (int t = 0; t < insertTx; t++) {
-                    long from = (long) t * TX_SIZE + 1;
-                    st.execute("INSERT INTO users (name, email, balance, tags, profile) SELECT 'user ' || g, "
-                            + "'user' || g || '@example.com', (g % 100000) / 100.0, ARRAY['tag' || (g % 7), 'b'], "
-                            + "jsonb_build_object('n', g, 'city', 'Lyon', 'vip', g % 2 = 0) "
-                            + "FROM generate_series(" + from + ", " + (from + TX_SIZE - 1) + ") g");
-                    c.commit();
-                }
-                for (int t = 0; t < updateTx; t++) {
-                    long from = (long) t * TX_SIZE + 1;
-                    st.execute("UPDATE users SET balance = balance + 1, name = name || '!' WHERE id BETWEEN "
-                            + from + " AND " + (from + TX_SIZE - 1));
-                    c.commit();
-                }
-                for (int t = 0; t < updateTx; t++) {
-                    long from = (long) (insertTx - updateTx + t) * TX_SIZE + 1;
-                    st.execute("DELETE FROM users WHERE id BETWEEN " + from + " AND " + (from + TX_SIZE - 1));
-                    c.commit();
-                }
-            }
+            Benchmark.writeW1(c, insertTx, TX_SIZE);
         }
         int changes = (insertTx + 2 * updateTx) * TX_SIZE;
         results.put("w1_changes", changes);
@@ -302,29 +281,14 @@ final class RunnerBench {
     /** L2 in a fresh JVM, so its cold start is counted the same way. */
     private Map<String, Object> l2(NatsServer nats, int size, int round) throws Exception {
         long events = ((Number) results.get("w1_changes")).longValue();
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Benchmark.class.getName(),
-                "--l2-child", nats.url(), "RB_L2_" + round, "l2." + round + ".events", Long.toString(events),
-                Integer.toString(settings.w1Cold()), Integer.toString(size)).redirectErrorStream(true).start();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("contender", "L2 jnats publishAsync");
         m.put("round", round);
         m.put("uptime", uptime());
         m.put("message_bytes", size);
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = r.readLine()) != null) {
-                if (line.startsWith("RESULT ")) {
-                    for (String kv : line.substring(7).split(" ")) {
-                        String[] parts = kv.split("=", 2);
-                        m.put(parts[0], Double.parseDouble(parts[1]));
-                    }
-                } else {
-                    System.out.println("  l2: " + line);
-                }
-            }
-        }
-        p.waitFor();
+        m.putAll(Benchmark.runChild("l2-child", Benchmark.CHILD_HEAP, nats.url(), "RB_L2_" + round,
+                "l2." + round + ".events", Long.toString(events), Integer.toString(settings.w1Cold()),
+                Integer.toString(size)));
         System.out.printf(Locale.ROOT, "L2 round %d: %s%n", round, m);
         return m;
     }
