@@ -370,6 +370,10 @@ usage: ./dev.sh COMMAND
   bench [--quick] [--skip-w2] [--skip-w3] [--skip-w4]
                            the benchmark (own servers; W1 backlog drain vs limits L1/L2, W2 latency,
                            W3 one big transaction); table + examples/benchmark/target/benchmark-results.json
+  bench --runner [--debezium] [--w1-events N] [--w1-cold N] [--w2-rate TX_PER_SEC] [--w2-seconds S] [--rounds N]
+                           what users get: ./deltaforge run (its own process, default settings) and, with
+                           --debezium, Debezium embedded -> JetStream on the same data in the same run; W1 cold
+                           and steady, W2 latency via a consumer process; examples/benchmark/target/runner-results.json
   bench --soak [--minutes N] [--rate TX_PER_SEC] [--restart-interval SECONDS]
                            the soak: the runner for N minutes (30) at TX_PER_SEC single-row transactions
                            (1000), PostgreSQL and nats-server restarted in turn every SECONDS (180); checks
