@@ -8,7 +8,9 @@ import io.deltaforge.api.Lsn;
 import io.deltaforge.api.Op;
 import io.deltaforge.api.Row;
 import io.deltaforge.api.SourcePosition;
+import io.deltaforge.envelopes.internal.DebeziumSchemas;
 import io.deltaforge.envelopes.internal.DebeziumValues;
+import io.deltaforge.envelopes.internal.TransactionOrder;
 import io.deltaforge.envelopes.internal.JsonOutput;
 import io.deltaforge.envelopes.internal.Version;
 import io.deltaforge.spi.Envelope;
@@ -41,12 +43,14 @@ import org.jspecify.annotations.Nullable;
  * without them is written with DeltaForge's values. {@link ValueEncoding#LOSSLESS} writes DeltaForge's
  * lossless values always. {@code source.db} is the event's database unless {@link Builder#database(String)}
  * says otherwise; {@code source.sequence} is {@code [previous commit end, change LSN]}.
+ * {@link Builder#schemasEnable(boolean)} adds Debezium's Kafka Connect schema ({@code schemas.enable=true}).
  *
  * <p>Where it differs from Debezium, and why (docs/envelopes.md has the full table, checked by a
  * differential test against Debezium itself): the top-level times are the commit time, not the time of
  * processing, so the same event always gives the same bytes; {@code version} is DeltaForge's; values
  * Debezium loses (a {@code name} column, two-dimensional arrays, infinite dates) are kept;
- * {@code transaction} is always null.
+ * {@code transaction} is null unless {@link Builder#provideTransactionMetadata(boolean)}, and Debezium's
+ * transaction BEGIN/END events are not written.
  *
  * <pre>{@code
  * Envelope envelope = DebeziumEnvelope.builder()
@@ -81,6 +85,8 @@ public final class DebeziumEnvelope implements Envelope {
     private static final SerializedString F_ORIGIN_LSN = new SerializedString("origin_lsn");
 
     private final boolean schemaWrapper;
+    private final @Nullable DebeziumSchemas schemas;
+    private final @Nullable TransactionOrder transactions;
     private final String database;
     private final ValueEncoding valueEncoding;
     private final DebeziumValues values;
@@ -90,6 +96,9 @@ public final class DebeziumEnvelope implements Envelope {
         this.database = b.database;
         this.valueEncoding = b.valueEncoding;
         this.values = new DebeziumValues(b.decimals, b.times, b.binary, b.intervals, b.hstore);
+        this.transactions = b.transactionMetadata ? new TransactionOrder() : null;
+        this.schemas = b.schemasEnable
+                ? new DebeziumSchemas(b.decimals, b.times, b.binary, b.intervals, b.hstore) : null;
     }
 
     /** How row values are written. */
@@ -158,6 +167,11 @@ public final class DebeziumEnvelope implements Envelope {
         return schemaWrapper;
     }
 
+    /** Whether each message is {@code {"schema":...,"payload":...}} with Debezium's Connect schema. */
+    public boolean schemasEnable() {
+        return schemas != null;
+    }
+
     /** The configured {@code source.db} value; empty when the event's own database is used. */
     public String database() {
         return database;
@@ -174,15 +188,20 @@ public final class DebeziumEnvelope implements Envelope {
 
     @Override
     public String toString() {
-        return "DebeziumEnvelope[schemaWrapper=" + schemaWrapper + ", database=" + database + ", valueEncoding="
+        return "DebeziumEnvelope[schemaWrapper=" + schemaWrapper + ", schemasEnable=" + (schemas != null)
+                + ", database=" + database + ", valueEncoding="
                 + valueEncoding + "]";
     }
 
     private static void write(JsonGenerator g, ChangeEvent event, DebeziumEnvelope self) throws IOException {
-        if (self.schemaWrapper) {
+        if (self.schemas != null || self.schemaWrapper) {
             g.writeStartObject();
             g.writeFieldName(F_SCHEMA);
-            g.writeNull();
+            if (self.schemas != null) {
+                g.writeRawValue(self.schemas.of(event));
+            } else {
+                g.writeNull();
+            }
             g.writeFieldName(F_PAYLOAD);
             self.writePayload(g, event);
             g.writeEndObject();
@@ -204,8 +223,7 @@ public final class DebeziumEnvelope implements Envelope {
             g.writeFieldName(JsonOutput.TS_MS);
             g.writeNumber(tsMs);
             writeSource(g, event, tsMs, tsUs, t);
-            g.writeFieldName(F_TRANSACTION);
-            g.writeNull();
+            writeTransaction(g, event);
             ChangeEvent.Detail.Message m = event.detail() instanceof ChangeEvent.Detail.Message dm ? dm : null;
             g.writeFieldName(JsonOutput.MESSAGE);
             g.writeStartObject();
@@ -223,8 +241,7 @@ public final class DebeziumEnvelope implements Envelope {
             g.writeFieldName(JsonOutput.AFTER);
             writeRow(g, event.after(), event, true);
             writeSource(g, event, tsMs, tsUs, t);
-            g.writeFieldName(F_TRANSACTION);
-            g.writeNull();
+            writeTransaction(g, event);
             g.writeFieldName(JsonOutput.OP);
             g.writeString(event.op().code());
             g.writeFieldName(JsonOutput.TS_MS);
@@ -268,6 +285,26 @@ public final class DebeziumEnvelope implements Envelope {
                 g.writeNull();
             }
         }
+        g.writeEndObject();
+    }
+
+    /**
+     * Debezium's {@code transaction} block with transaction metadata on: for events of a transaction, not for
+     * snapshot reads or a non-transactional message.
+     */
+    private void writeTransaction(JsonGenerator g, ChangeEvent event) throws IOException {
+        g.writeFieldName(F_TRANSACTION);
+        boolean transactional = event.op() != Op.READ && !(event.detail() instanceof ChangeEvent.Detail.Message m
+                && !m.transactional());
+        if (transactions == null || !transactional) {
+            g.writeNull();
+            return;
+        }
+        TransactionOrder.Block block = transactions.of(event);
+        g.writeStartObject();
+        g.writeStringField("id", block.id());
+        g.writeNumberField("total_order", block.totalOrder());
+        g.writeNumberField("data_collection_order", block.dataCollectionOrder());
         g.writeEndObject();
     }
 
@@ -340,6 +377,8 @@ public final class DebeziumEnvelope implements Envelope {
     /** Configures a {@link DebeziumEnvelope}; mutable, for one use. */
     public static final class Builder {
         private boolean schemaWrapper;
+        private boolean schemasEnable;
+        private boolean transactionMetadata;
         private String database = "";
         private ValueEncoding valueEncoding = ValueEncoding.DEBEZIUM;
         private DebeziumValues.Decimals decimals = DebeziumValues.Decimals.PRECISE;
@@ -354,6 +393,30 @@ public final class DebeziumEnvelope implements Envelope {
         /** Wraps the payload as {@code {"schema":null,"payload":...}}; default false. */
         public Builder schemaWrapper(boolean schemaWrapper) {
             this.schemaWrapper = schemaWrapper;
+            return this;
+        }
+
+        /**
+         * Debezium's {@code provide.transaction.metadata}: each event of a transaction gets the
+         * {@code transaction} block ({@code id} {@code <txId>:<the event's LSN>}, {@code total_order},
+         * {@code data_collection_order}). Default false ({@code transaction} null). The places are counted as
+         * the events are encoded, in log order, as the engine does. (Debezium's BEGIN and END events on a
+         * transaction topic are not written.)
+         */
+        public Builder provideTransactionMetadata(boolean provide) {
+            this.transactionMetadata = provide;
+            return this;
+        }
+
+        /**
+         * Writes each message as Debezium's JSON converter does with {@code schemas.enable=true}:
+         * {@code {"schema":<the Connect schema>,"payload":...}}, the schema naming Debezium's types
+         * ({@code io.debezium.time.MicroTimestamp}, {@code org.apache.kafka.connect.data.Decimal}, ...) and
+         * {@code <source id>.<schema>.<table>.Envelope}. Default false. Needs Debezium values
+         * ({@link ValueEncoding#DEBEZIUM}).
+         */
+        public Builder schemasEnable(boolean schemasEnable) {
+            this.schemasEnable = schemasEnable;
             return this;
         }
 
@@ -402,7 +465,12 @@ public final class DebeziumEnvelope implements Envelope {
             return this;
         }
 
+        /** Throws {@link IllegalArgumentException} for schemas with lossless values, which have no Connect schema. */
         public DebeziumEnvelope build() {
+            if (schemasEnable && valueEncoding == ValueEncoding.LOSSLESS) {
+                throw new IllegalArgumentException("schemas_enable needs value_encoding debezium: DeltaForge's lossless"
+                        + " values have no Connect schema; use schema_wrapper for {\"schema\":null,...}");
+            }
             return new DebeziumEnvelope(this);
         }
     }
