@@ -109,6 +109,7 @@ class StandbyRunnerIT extends RealServers {
                 .until(() -> reader.readAll().stream().anyMatch(s -> s.runner().equals("a")));
         runners[1] = runner(config, "b", tmp.resolve("runner-b-0.log"));
         List<Long> takeovers = new ArrayList<>();
+        List<Long> releases = new ArrayList<>();
         int active = 0;
         try {
             for (int trial = 1; trial <= trials; trial++) {
@@ -119,8 +120,14 @@ class StandbyRunnerIT extends RealServers {
                         .pollInterval(Duration.ofMillis(100)).until(() -> reader.readAll().size() > before + 20);
 
                 long lastSeqBeforeKill = reader.readAll().size();
+                String holder = holderPid();
                 Instant killed = Instant.now();
                 runners[active].kill9();
+                // The walsender sees the socket close when the process dies, and ends at once.
+                Awaitility.await("the killed runner's walsender ends").atMost(Duration.ofSeconds(60))
+                        .pollInterval(Duration.ofMillis(10)).until(() -> !holder.equals(holderPid()));
+                long released = Duration.between(killed, Instant.now()).toMillis();
+                releases.add(released);
                 String newActive = names[standby];
                 List<StreamReader.Stored> stored = reader.awaitUntil(all -> firstFrom(all, newActive,
                         lastSeqBeforeKill) != null, Duration.ofSeconds(120));
@@ -131,7 +138,7 @@ class StandbyRunnerIT extends RealServers {
                 takeovers.add(millis);
                 Checks.prefixOf(stored, load.committed(), "after takeover " + trial);
                 System.out.println("StandbyRunnerIT: takeover " + trial + " by runner " + newActive + " in " + millis
-                        + " ms; stream holds " + stored.size() + " of " + load.committedCount() + " committed");
+                        + " ms (slot released after " + released + " ms); stream holds " + stored.size() + " of " + load.committedCount() + " committed");
 
                 runners[active] = runner(config, names[active], tmp.resolve("runner-" + names[active] + "-" + trial
                         + ".log"));
@@ -158,9 +165,16 @@ class StandbyRunnerIT extends RealServers {
         long p50 = sorted.get((sorted.size() - 1) / 2);
         long max = sorted.get(sorted.size() - 1);
         System.out.println("StandbyRunnerIT: " + trials + " takeovers, p50 " + p50 + " ms, max " + max
-                + " ms (kill to the first message stored from the other runner): " + takeovers);
+                + " ms (kill to the first message stored from the other runner): " + takeovers
+                + "; kill to slot released: " + releases);
         // The target is < 5 s; the bound leaves room for a loaded test machine.
         assertThat(max).as("longest takeover, all: %s", takeovers).isLessThan(20_000);
+    }
+
+    /** The server process streaming from the slot; "none" when none. */
+    private static String holderPid() {
+        String pid = pg.queryString("SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'standby_rt_slot'");
+        return pid == null ? "none" : pid;
     }
 
     /** The first message runner {@code name} stored after sequence {@code after}; null when none yet. */
