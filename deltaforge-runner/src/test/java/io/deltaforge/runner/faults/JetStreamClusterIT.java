@@ -20,6 +20,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntPredicate;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -81,7 +83,7 @@ class JetStreamClusterIT {
             pipeline.start();
             watcher.scheduleAtFixedRate(() -> states.add(pipeline.status().state()), 0, 50, TimeUnit.MILLISECONDS);
             load.start();
-            Fixture.await("delivery before the kill", Duration.ofSeconds(60), () -> reader.readAll().size() > 200);
+            awaitStored(reader, "delivery before the kill", n -> n > 200);
 
             NatsServer leader = cluster.streamLeader(STREAM);
             String leaderName = cluster.name(leader);
@@ -90,15 +92,13 @@ class JetStreamClusterIT {
             NatsServer next = cluster.awaitStreamLeader(STREAM, Duration.ofSeconds(60));
             System.out.println("JetStreamClusterIT: killed leader " + leaderName + "; " + cluster.name(next)
                     + " leads after " + Duration.between(killed, Instant.now()).toMillis() + " ms");
-            int atNewLeader = reader.readAll().size();
-            Fixture.await("delivery after the kill", Duration.ofSeconds(120),
-                    () -> reader.readAll().size() > atNewLeader + 200);
+            int atNewLeader = storedCount(reader);
+            awaitStored(reader, "delivery after the kill", n -> n > atNewLeader + 200);
 
             leader.startAgain();
             cluster.awaitHealthy(Duration.ofSeconds(120));
-            int atRestart = reader.readAll().size();
-            Fixture.await("delivery after the restart", Duration.ofSeconds(120),
-                    () -> reader.readAll().size() > atRestart + 200);
+            int atRestart = storedCount(reader);
+            awaitStored(reader, "delivery after the restart", n -> n > atRestart + 200);
 
             load.stop();
             var committed = load.committed();
@@ -121,6 +121,20 @@ class JetStreamClusterIT {
             load.stop();
             pipeline.stop(Duration.ofSeconds(10));
         }
+    }
+
+    /**
+     * Waits until the stream holds enough; a read that fails while the cluster elects or catches up is
+     * tried again.
+     */
+    private static void awaitStored(StreamReader reader, String what, IntPredicate enough) {
+        Awaitility.await(what).atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200))
+                .ignoreExceptions().until(() -> enough.test(reader.readAll().size()));
+    }
+
+    private static int storedCount(StreamReader reader) {
+        return Awaitility.await("a read of the stream").atMost(Duration.ofSeconds(120))
+                .pollInterval(Duration.ofMillis(200)).ignoreExceptions().until(() -> reader.readAll().size(), n -> true);
     }
 
     record Gap(long millis, Instant from) {

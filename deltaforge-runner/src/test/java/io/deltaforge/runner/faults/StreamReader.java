@@ -104,8 +104,9 @@ final class StreamReader {
     List<Stored> awaitUntil(Predicate<List<Stored>> done, Duration timeout) throws Exception {
         AtomicReference<List<Stored>> last = new AtomicReference<>(List.of());
         try {
+            // A read that fails (a NATS cluster electing a leader) is tried again.
             Awaitility.await().atMost(timeout).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(100))
-                    .until(() -> {
+                    .ignoreExceptions().until(() -> {
                         last.set(readAll());
                         return done.test(last.get());
                     });
