@@ -1,4 +1,4 @@
-/** The envelopes {@code cloudevents}, {@code native} and {@code debezium}. */
+/** The envelopes {@code cloudevents}, {@code native}, {@code debezium} and {@code outbox}. */
 module io.deltaforge.envelopes {
     requires transitive io.deltaforge.api;
     // Only CloudEventsEnvelope.toCloudEvent needs the CloudEvents SDK; without it, everything else works.
@@ -11,5 +11,6 @@ module io.deltaforge.envelopes {
     provides io.deltaforge.spi.EnvelopeProvider with
             io.deltaforge.envelopes.internal.CloudEventsEnvelopeProvider,
             io.deltaforge.envelopes.internal.NativeEnvelopeProvider,
-            io.deltaforge.envelopes.internal.DebeziumEnvelopeProvider;
+            io.deltaforge.envelopes.internal.DebeziumEnvelopeProvider,
+            io.deltaforge.envelopes.internal.OutboxEnvelopeProvider;
 }

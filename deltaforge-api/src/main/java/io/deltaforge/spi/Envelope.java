@@ -7,7 +7,8 @@ import io.deltaforge.api.ChangeEvent;
  * format of your own.
  *
  * <p>Implementations must be thread-safe and pure: the same event always gives an equal message, and the
- * message id must be {@link ChangeEvent#id()} so that replays de-duplicate.
+ * message id must be {@link ChangeEvent#id()} so that replays de-duplicate (or another id that is a pure
+ * function of the event, such as an outbox row's own id).
  *
  * <pre>{@code
  * Envelope lines = event -> new Message(event.id(), Map.of(), "text/plain",
@@ -18,4 +19,14 @@ import io.deltaforge.api.ChangeEvent;
 public interface Envelope {
     /** Encodes one event; throws {@link io.deltaforge.api.DeltaforgeException} for a value it cannot encode. */
     Message encode(ChangeEvent event);
+
+    /**
+     * Whether this envelope publishes the event at all; default true. An event it does not publish (the
+     * outbox envelope's deletes, say) is not encoded and not sent to the sink, yet counts as delivered, so
+     * the source's position moves past it as past a filtered event. Must be pure, like {@link #encode}.
+     */
+    @Incubating
+    default boolean publishes(ChangeEvent event) {
+        return true;
+    }
 }

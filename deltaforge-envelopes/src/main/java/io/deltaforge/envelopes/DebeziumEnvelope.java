@@ -117,7 +117,13 @@ public final class DebeziumEnvelope implements Envelope {
         /** As adaptive, but time always in microseconds. */
         ADAPTIVE_TIME_MICROSECONDS,
         /** Kafka Connect's types: date in days, time and timestamp in milliseconds. */
-        CONNECT
+        CONNECT,
+        /** date, time and timestamp as ISO 8601 text marked UTC: {@code 2025-01-15Z}, {@code 10:30:00.5Z}. */
+        ISOSTRING,
+        /** date: days; time and timestamp in microseconds whatever their precision. */
+        MICROSECONDS,
+        /** date: days; time and timestamp in nanoseconds. */
+        NANOSECONDS
     }
 
     /** Debezium's {@code binary.handling.mode}, for bytea. */

@@ -103,6 +103,22 @@ class NatsSinkIT {
     }
 
     @Test
+    void aMessageWithItsOwnSubjectIsPublishedThereInsteadOfTheSinksSubject() throws Exception {
+        NatsSink sink = started(NatsSink.builder());
+        Batch plain = batch(2);
+        List<Message> routed = new ArrayList<>();
+        for (Message m : plain.messages()) {
+            routed.add(new Message(m.id(), m.headers(), m.contentType(), m.payload(),
+                    routed.isEmpty() ? "users.outbox.order" : null));
+        }
+
+        await(sink.send(new Batch(plain.sequence(), plain.events(), routed)));
+
+        assertThat(jsm.getMessage("USERS", 1).getSubject()).isEqualTo("users.outbox.order");
+        assertThat(jsm.getMessage("USERS", 2).getSubject()).isEqualTo("users.events");
+    }
+
+    @Test
     void sendingTheSameBatchTwiceStoresOneCopy() throws Exception {
         NatsSink sink = started(NatsSink.builder());
         Batch batch = batch(20);

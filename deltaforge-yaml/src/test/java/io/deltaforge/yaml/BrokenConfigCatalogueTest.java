@@ -99,14 +99,14 @@ class BrokenConfigCatalogueTest {
                 broken("a sink without any envelope", with("        envelope: test-envelope\n", ""),
                         "spec.sinks[0].config.envelope (line 13, column 7): is required: the sink needs an envelope "
                                 + "and spec.envelope is not set; e.g. envelope: {type: cloudevents}; available: "
-                                + "cloudevents, debezium, native, test-envelope"),
+                                + "cloudevents, debezium, native, outbox, test-envelope"),
                 broken("an unknown envelope type", with("envelope: test-envelope", "envelope: avro"),
                         "spec.sinks[0].config.envelope (line 15, column 9): unknown envelope type 'avro'; available: "
-                                + "cloudevents, debezium, native, test-envelope"),
+                                + "cloudevents, debezium, native, outbox, test-envelope"),
                 broken("an envelope mapping without type", with("envelope: test-envelope",
                                 "envelope: {type_prefix: com.acme}"),
                         "spec.sinks[0].config.envelope.type (line 15, column 9): is required; name the envelope, e.g. "
-                                + "type: cloudevents; available: cloudevents, debezium, native, test-envelope"),
+                                + "type: cloudevents; available: cloudevents, debezium, native, outbox, test-envelope"),
                 broken("max_events of zero", plus("  batch: {max_events: 0}\n"),
                         "spec.batch.max_events (line 16, column 11): 0 is out of range; expected 1 to 1000000"),
                 broken("max_ms as words", plus("  batch: {max_ms: soon}\n"),

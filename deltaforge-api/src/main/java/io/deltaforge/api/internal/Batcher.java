@@ -240,7 +240,7 @@ final class Batcher {
         long largest = 0;
         for (int s = 0; s < sinks; s++) {
             ChangeEvent kept = filters[s] == EventFilter.ALL ? event : filters[s].apply(event);
-            if (kept == null || alreadyStored(s, kept.id())) {
+            if (kept == null || !envelopes[s].publishes(kept) || alreadyStored(s, kept.id())) {
                 continue;
             }
             perSink[s] = kept;

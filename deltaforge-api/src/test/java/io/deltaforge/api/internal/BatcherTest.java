@@ -7,7 +7,9 @@ import io.deltaforge.api.BatchConfig;
 import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.EventFilter;
 import io.deltaforge.api.Lsn;
+import io.deltaforge.spi.Envelope;
 import io.deltaforge.spi.Heartbeat;
+import io.deltaforge.spi.Message;
 import io.deltaforge.spi.SourceRecord;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -65,6 +67,38 @@ class BatcherTest {
         all.addAll(ids(second));
         assertThat(perSink).containsExactly(List.of(ids(first).get(1), ids(second).get(0)), all);
         assertThat(twoSinks.skippedStored()).isEqualTo(3);
+    }
+
+    @Test
+    void eventsAnEnvelopeDoesNotPublishAreLeftOutOfItsSinkButTheCheckpointPassesThem() throws Exception {
+        Envelope oddOnly = new Envelope() {
+            @Override
+            public Message encode(ChangeEvent event) {
+                assertThat(publishes(event)).as("encode is asked only for published events").isTrue();
+                return Fakes.TEXT.encode(event);
+            }
+
+            @Override
+            public boolean publishes(ChangeEvent event) {
+                return event.position().indexInTx() % 2 == 1;
+            }
+        };
+        List<List<String>> perSink = new ArrayList<>();
+        List<Lsn> checkpoints = new ArrayList<>();
+        Batcher twoSinks = new Batcher(new BatchConfig(500, 1 << 20, Duration.ofSeconds(1), true), EventFilter.ALL,
+                List.of(oddOnly, Fakes.TEXT), List.of(EventFilter.ALL, EventFilter.ALL),
+                (count, events, messages, checkpoint) -> {
+                    events.forEach(e -> perSink.add(e.stream().map(ChangeEvent::id).toList()));
+                    checkpoints.add(checkpoint);
+                });
+        List<SourceRecord> records = tx(1, 100, 3);
+        for (SourceRecord r : records) {
+            twoSinks.add(r);
+        }
+        twoSinks.flushIdle();
+
+        assertThat(perSink).containsExactly(List.of(ids(records).get(1)), ids(records));
+        assertThat(checkpoints).containsExactly(new Lsn(101));
     }
 
     @Test

@@ -7,6 +7,7 @@ import io.deltaforge.api.RawJson;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -46,7 +47,7 @@ public final class DebeziumValues {
     public enum Decimals { PRECISE, STRING, DOUBLE }
 
     /** {@code time.precision.mode}. */
-    public enum Times { ADAPTIVE, ADAPTIVE_TIME_MICROSECONDS, CONNECT }
+    public enum Times { ADAPTIVE, ADAPTIVE_TIME_MICROSECONDS, CONNECT, ISOSTRING, MICROSECONDS, NANOSECONDS }
 
     /** {@code binary.handling.mode}. */
     public enum Binary { BYTES, BASE64, BASE64_URL_SAFE, HEX }
@@ -70,6 +71,7 @@ public final class DebeziumValues {
             "P(?:(-?\\d+)Y)?(?:(-?\\d+)M)?(?:(-?\\d+)D)?(?:T(?:(-?\\d+)H)?(?:(-?\\d+)M)?(?:(-?\\d+(?:\\.\\d+)?)S)?)?");
     private static final com.fasterxml.jackson.core.JsonFactory HSTORE_JSON = new com.fasterxml.jackson.core.JsonFactory();
     private static final DateTimeFormatter ZONED_TIME = DateTimeFormatter.ISO_OFFSET_TIME;
+    private static final BigInteger THOUSAND = BigInteger.valueOf(1000);
 
     private final Decimals decimals;
     private final Times times;
@@ -176,7 +178,13 @@ public final class DebeziumValues {
                 if (!(value instanceof String s) || s.endsWith("infinity")) {
                     return false;
                 }
-                g.writeNumber(LocalDate.parse(s).toEpochDay());
+                LocalDate date = LocalDate.parse(s);
+                if (times == Times.ISOSTRING) {
+                    // Debezium marks local dates and times as UTC in this mode.
+                    g.writeString(date.format(DateTimeFormatter.ISO_LOCAL_DATE) + 'Z');
+                } else {
+                    g.writeNumber(date.toEpochDay());
+                }
                 return true;
             }
             case "time" -> {
@@ -184,10 +192,14 @@ public final class DebeziumValues {
                     return false;
                 }
                 long micros = timeMicros(s);
-                if (times == Times.CONNECT || (times == Times.ADAPTIVE && mod >= 0 && mod <= 3)) {
-                    g.writeNumber(micros / 1000);
-                } else {
-                    g.writeNumber(micros);
+                switch (times) {
+                    // 24:00:00 wraps to midnight as text.
+                    case ISOSTRING -> g.writeString(LocalTime.ofNanoOfDay(micros % 86_400_000_000L * 1000)
+                            .format(DateTimeFormatter.ISO_LOCAL_TIME) + 'Z');
+                    case NANOSECONDS -> g.writeNumber(micros * 1000);
+                    case CONNECT -> g.writeNumber(micros / 1000);
+                    case ADAPTIVE -> g.writeNumber(mod >= 0 && mod <= 3 ? micros / 1000 : micros);
+                    case ADAPTIVE_TIME_MICROSECONDS, MICROSECONDS -> g.writeNumber(micros);
                 }
                 return true;
             }
@@ -202,10 +214,17 @@ public final class DebeziumValues {
                 if (!(value instanceof String s) || s.endsWith("infinity")) {
                     return false;
                 }
-                Instant t = LocalDateTime.parse(s).toInstant(ZoneOffset.UTC);
+                LocalDateTime local = LocalDateTime.parse(s);
+                Instant t = local.toInstant(ZoneOffset.UTC);
                 long micros = Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000L), t.getNano() / 1000);
-                boolean millis = times == Times.CONNECT || (mod >= 0 && mod <= 3);
-                g.writeNumber(millis ? Math.floorDiv(micros, 1000) : micros);
+                switch (times) {
+                    case ISOSTRING -> g.writeString(local.format(DateTimeFormatter.ISO_LOCAL_DATE_TIME) + 'Z');
+                    case NANOSECONDS -> g.writeNumber(BigInteger.valueOf(micros).multiply(THOUSAND));
+                    case MICROSECONDS -> g.writeNumber(micros);
+                    case CONNECT -> g.writeNumber(Math.floorDiv(micros, 1000));
+                    case ADAPTIVE, ADAPTIVE_TIME_MICROSECONDS ->
+                            g.writeNumber(mod >= 0 && mod <= 3 ? Math.floorDiv(micros, 1000) : micros);
+                }
                 return true;
             }
             case "timestamptz" -> {

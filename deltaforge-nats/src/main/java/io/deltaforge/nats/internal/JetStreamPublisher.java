@@ -270,7 +270,7 @@ public final class JetStreamPublisher {
         for (int i = 0; i < messages.size() && !acks.isDone(); i++) {
             ChangeEvent event = events.get(i);
             Message message = messages.get(i);
-            String subject = settings.subject().render(event);
+            String subject = message.subject() != null ? message.subject() : settings.subject().render(event);
             // The dead-letter subject may belong to another stream: no stream expectation there.
             Headers headers = headersFor(message, !subject.equals(settings.deadLetterSubject()));
             headers.put(StoredEvents.ORIGIN_HEADER, origin(event));

@@ -71,7 +71,8 @@ final class Workload {
             "SELECT pg_logical_emit_message(true, 'audit', 'in a transaction'); UPDATE all_types SET t = 'again' WHERE id = 1",
             "SELECT pg_logical_emit_message(false, 'loose', 'outside')",
             "ALTER TABLE all_types REPLICA IDENTITY FULL",
-            "UPDATE all_types SET d = '1969-12-31', tm = '24:00:00' WHERE id = 1",
+            "UPDATE all_types SET d = '1969-12-31', tm = '24:00:00', tm3 = '10:30:00.5', ts = '2025-01-15 10:30:00.5', "
+                    + "ts3 = '1969-12-31 23:59:59.999' WHERE id = 1",
             "DELETE FROM all_types WHERE id = 1",
             "INSERT INTO all_types (id, num_free, f8, d_inf, ts_inf, tstz) VALUES (3, 'NaN', 'Infinity', 'infinity', '-infinity', 'infinity')",
             "INSERT INTO all_types (id, num_free, f4) VALUES (4, '-Infinity', '-Infinity'), (5, 'Infinity', 'NaN')",
