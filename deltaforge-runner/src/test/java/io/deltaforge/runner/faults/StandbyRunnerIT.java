@@ -20,7 +20,6 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,42 +36,33 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(1200)
 class StandbyRunnerIT extends RealServers {
-    private static final List<String> TABLES = List.of("standby_rt_a", "standby_rt_b");
-    private static final String STREAM = "STANDBY_RT";
     private static final Pattern HTTP_PORT = Pattern.compile("serving /health.* on [^:]+:(\\d+)");
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
-    @BeforeAll
-    static void tablesSlotAndStream() throws Exception {
-        Load.createTables(pg, TABLES, "standby_rt_pub");
-        Fixture.createSlot(pg, "standby_rt_slot");
-        nc.jetStreamManagement().addStream(StreamConfiguration.builder().name(STREAM).subjects("standby_rt.>")
-                .storageType(StorageType.File).duplicateWindow(Duration.ofMinutes(30)).build());
-    }
-
-    private static Path config(Path dir) throws Exception {
-        Path file = dir.resolve("standby.yaml");
+    /** One configuration for both runners: tables, slot, publication and stream named after {@code name}. */
+    private static Path config(Path dir, String name) throws Exception {
+        Path file = dir.resolve(name + ".yaml");
         Files.writeString(file, """
                 apiVersion: deltaforge/v1
                 kind: Pipeline
                 metadata:
-                  name: standby
+                  name: NAME
                 spec:
                   source:
                     type: postgres
                     config:
-                      id: standby-postgres
+                      id: NAME-postgres
                       dsn: ${POSTGRES_DSN}
-                      slot: standby_rt_slot
-                      publication: standby_rt_pub
+                      slot: NAME_slot
+                      publication: NAME_pub
                       status_interval_secs: 1
                   sinks:
                     - type: nats
                       config:
-                        id: standby-nats
+                        id: NAME-nats
                         url: ${NATS_URL}
-                        subject: standby_rt.events
-                        stream: STANDBY_RT
+                        subject: NAME.events
+                        stream: STREAM
                         envelope:
                           type: cloudevents
                           type_prefix: "com.acme.standby"
@@ -85,8 +75,18 @@ class StandbyRunnerIT extends RealServers {
                     max_events: 50
                     max_ms: 50
                     respect_source_tx: true
-                """);
+                """.replace("NAME", name).replace("STREAM", name.toUpperCase()));
         return file;
+    }
+
+    /** Tables {@code name_a} and {@code name_b}, their publication, the slot and a stream named after it. */
+    private static List<String> setUp(String name) throws Exception {
+        List<String> tables = List.of(name + "_a", name + "_b");
+        Load.createTables(pg, tables, name + "_pub");
+        Fixture.createSlot(pg, name + "_slot");
+        nc.jetStreamManagement().addStream(StreamConfiguration.builder().name(name.toUpperCase())
+                .subjects(name + ".>").storageType(StorageType.File).duplicateWindow(Duration.ofMinutes(30)).build());
+        return tables;
     }
 
     private static RunnerProcess runner(Path config, String name, Path log) throws Exception {
@@ -98,9 +98,10 @@ class StandbyRunnerIT extends RealServers {
     @Test
     void theStandbyTakesOverEachKilledRunnerWithNothingLostOrStoredTwice(@TempDir Path tmp) throws Exception {
         int trials = Integer.getInteger("standby.trials", 4);
-        Path config = config(tmp);
-        StreamReader reader = new StreamReader(nc, STREAM);
-        Load load = new Load(pg, TABLES, 15, 15);
+        List<String> tables = setUp("standby_rt");
+        Path config = config(tmp, "standby_rt");
+        StreamReader reader = new StreamReader(nc, "STANDBY_RT");
+        Load load = new Load(pg, tables, 15, 15);
         load.start();
         String[] names = {"a", "b"};
         RunnerProcess[] runners = new RunnerProcess[2];
@@ -114,18 +115,18 @@ class StandbyRunnerIT extends RealServers {
         try {
             for (int trial = 1; trial <= trials; trial++) {
                 int standby = 1 - active;
-                assertStandbyWaitsNotReady(runners[standby]);
+                assertStandbyWaitsNotReady(runners[standby], "standby_rt_slot");
                 long before = reader.readAll().size();
                 Awaitility.await("runner " + names[active] + " delivers under load").atMost(Duration.ofSeconds(60))
                         .pollInterval(Duration.ofMillis(100)).until(() -> reader.readAll().size() > before + 20);
 
                 long lastSeqBeforeKill = reader.readAll().size();
-                String holder = holderPid();
+                String holder = holderPid("standby_rt_slot");
                 Instant killed = Instant.now();
                 runners[active].kill9();
                 // The walsender sees the socket close when the process dies, and ends at once.
                 Awaitility.await("the killed runner's walsender ends").atMost(Duration.ofSeconds(60))
-                        .pollInterval(Duration.ofMillis(10)).until(() -> !holder.equals(holderPid()));
+                        .pollInterval(Duration.ofMillis(10)).until(() -> !holder.equals(holderPid("standby_rt_slot")));
                 long released = Duration.between(killed, Instant.now()).toMillis();
                 releases.add(released);
                 String newActive = names[standby];
@@ -148,7 +149,7 @@ class StandbyRunnerIT extends RealServers {
             var committed = load.committed();
             Checks.exactlyOnce(reader.awaitUntil(s -> s.size() >= committed.size(), Duration.ofSeconds(120)),
                     committed);
-            assertStandbyWaitsNotReady(runners[1 - active]);
+            assertStandbyWaitsNotReady(runners[1 - active], "standby_rt_slot");
             for (RunnerProcess r : runners) {
                 assertThat(r.terminate(Duration.ofSeconds(30))).as(r.log()).isZero();
             }
@@ -171,9 +172,62 @@ class StandbyRunnerIT extends RealServers {
         assertThat(max).as("longest takeover, all: %s", takeovers).isLessThan(20_000);
     }
 
+    /**
+     * A frozen runner (SIGSTOP: its sockets stay open, nothing tells the server it is gone) holds the slot until
+     * the walsender gives up on it after {@code wal_sender_timeout}; then the standby takes over. Thawed, the
+     * old runner finds its session gone and waits as the new standby. Nothing is lost or stored twice.
+     */
+    @Test
+    void aFrozenRunnerIsReplacedOnceTheWalsenderTimesOut(@TempDir Path tmp) throws Exception {
+        pg.execute("ALTER SYSTEM SET wal_sender_timeout = '5s'");
+        pg.queryString("SELECT pg_reload_conf()");
+        List<String> tables = setUp("standby_fz");
+        Path config = config(tmp, "standby_fz");
+        StreamReader reader = new StreamReader(nc, "STANDBY_FZ");
+        Load load = new Load(pg, tables, 16, 15);
+        load.start();
+        try (RunnerProcess a = runner(config, "a", tmp.resolve("runner-a.log"));
+             RunnerProcess b = runner(config, "b", tmp.resolve("runner-b.log"))) {
+            Awaitility.await("one runner delivers").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> reader.readAll().size() > 50);
+            RunnerProcess active = reader.readAll().get(0).runner().equals("a") ? a : b;
+            RunnerProcess standby = active == a ? b : a;
+            String standbyName = active == a ? "b" : "a";
+            assertStandbyWaitsNotReady(standby, "standby_fz_slot");
+
+            long lastSeqBeforeFreeze = reader.readAll().size();
+            Instant frozen = Instant.now();
+            active.freeze();
+            List<StreamReader.Stored> stored = reader.awaitUntil(all -> firstFrom(all, standbyName,
+                    lastSeqBeforeFreeze) != null, Duration.ofSeconds(60));
+            StreamReader.Stored first = firstFrom(stored, standbyName, lastSeqBeforeFreeze);
+            assertThat(first).as("the standby never delivered after the freeze:%n%s", standby.log()).isNotNull();
+            long takeover = Duration.between(frozen, first.storedAt()).toMillis();
+            System.out.println("StandbyRunnerIT: frozen runner replaced after " + takeover
+                    + " ms (wal_sender_timeout 5 s)");
+            assertThat(takeover).as("the walsender waits for its timeout before letting go").isGreaterThan(2_500)
+                    .isLessThan(30_000);
+
+            active.thaw();
+            assertThat(active.awaitLog("waiting for slot standby_fz_slot held by pid", Duration.ofSeconds(60)))
+                    .as(active.log()).isTrue();
+            load.stop();
+            var committed = load.committed();
+            int inversions = Checks.exactlyOnceInAnyOrder(
+                    reader.awaitUntil(all -> all.size() >= committed.size(), Duration.ofSeconds(120)), committed);
+            assertThat(reader.readAll()).hasSize(committed.size());
+            System.out.println("StandbyRunnerIT: after the thaw " + committed.size() + " changes exactly once, "
+                    + inversions + " stored after a later change of their table");
+        } finally {
+            load.stop();
+            pg.execute("ALTER SYSTEM RESET wal_sender_timeout");
+            pg.queryString("SELECT pg_reload_conf()");
+        }
+    }
+
     /** The server process streaming from the slot; "none" when none. */
-    private static String holderPid() {
-        String pid = pg.queryString("SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'standby_rt_slot'");
+    private static String holderPid(String slot) {
+        String pid = pg.queryString("SELECT active_pid FROM pg_replication_slots WHERE slot_name = '" + slot + "'");
         return pid == null ? "none" : pid;
     }
 
@@ -183,8 +237,8 @@ class StandbyRunnerIT extends RealServers {
     }
 
     /** The standby logged that it waits, and its /ready answers 503 with the reason. */
-    private static void assertStandbyWaitsNotReady(RunnerProcess standby) throws Exception {
-        assertThat(standby.awaitLog("waiting for slot standby_rt_slot held by pid", Duration.ofSeconds(60)))
+    private static void assertStandbyWaitsNotReady(RunnerProcess standby, String slot) throws Exception {
+        assertThat(standby.awaitLog("waiting for slot " + slot + " held by pid", Duration.ofSeconds(60)))
                 .as(standby.log()).isTrue();
         assertThat(standby.awaitLog("serving /health", Duration.ofSeconds(30))).as(standby.log()).isTrue();
         Matcher m = HTTP_PORT.matcher(standby.log());
@@ -192,6 +246,6 @@ class StandbyRunnerIT extends RealServers {
         HttpResponse<String> ready = HTTP.send(HttpRequest.newBuilder(
                 URI.create("http://127.0.0.1:" + m.group(1) + "/ready")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(ready.statusCode()).as(ready.body()).isEqualTo(503);
-        assertThat(ready.body()).contains("waiting for slot standby_rt_slot held by pid");
+        assertThat(ready.body()).contains("waiting for slot " + slot + " held by pid");
     }
 }
