@@ -274,7 +274,10 @@ public final class PostgresSource implements Source {
         monitor.bind(registry, tags);
     }
 
-    /** Why the source is degraded: replication lag over a limit, an unreserved slot, a stall; null when fine. */
+    /**
+     * Why the source is degraded: waiting for a slot another reader holds, replication lag over a limit, an
+     * unreserved slot, a stall; null when fine.
+     */
     @Override
     public @Nullable String degraded() {
         SlotWait waiting = slotWait;

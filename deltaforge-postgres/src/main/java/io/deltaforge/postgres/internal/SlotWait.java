@@ -54,9 +54,9 @@ public final class SlotWait implements AutoCloseable {
                 Connections.closeQuietly(c);
                 return null;
             }
-            log.info("source '{}': waiting for slot {} held by pid {} (another reader, e.g. the active runner); "
-                    + "this source takes over when it lets go", s.id(), s.slot(), pid);
-            return new SlotWait(s, c, pid);
+            SlotWait wait = new SlotWait(s, c, pid);
+            log.info("source '{}': {}", s.id(), wait.reason());
+            return wait;
         } catch (SQLException e) {
             Connections.closeQuietly(c);
             throw SqlStates.classify(s, "checking who holds replication slot '" + s.slot() + "'", e);
@@ -95,7 +95,8 @@ public final class SlotWait implements AutoCloseable {
                     settings.slot(), pid);
             holder = pid;
         }
-        interval = interval.multipliedBy(2).compareTo(MAX_CHECK) > 0 ? MAX_CHECK : interval.multipliedBy(2);
+        Duration doubled = interval.multipliedBy(2);
+        interval = doubled.compareTo(MAX_CHECK) > 0 ? MAX_CHECK : doubled;
         nextCheck = System.nanoTime() + interval.toNanos();
         return true;
     }
