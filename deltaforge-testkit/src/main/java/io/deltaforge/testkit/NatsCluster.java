@@ -217,8 +217,7 @@ public final class NatsCluster implements AutoCloseable {
     @SuppressWarnings("try") // Connection.close() may throw InterruptedException, handled below
     private @Nullable NatsServer leaderOrNull(String stream) {
         String leader;
-        try (Connection c = Nats.connect(new Options.Builder().servers(urls().toArray(String[]::new))
-                .connectionTimeout(Duration.ofSeconds(2)).maxReconnects(0).build())) {
+        try (Connection c = probeConnection()) {
             ClusterInfo info = c.jetStreamManagement().getStreamInfo(stream).getClusterInfo();
             leader = info == null ? null : info.getLeader();
         } catch (IOException | JetStreamApiException e) {
@@ -229,6 +228,12 @@ public final class NatsCluster implements AutoCloseable {
         }
         int i = leader == null ? -1 : names.indexOf(leader);
         return i < 0 ? null : nodes.get(i);
+    }
+
+    /** A short-lived connection to any running node, for one question; no reconnects. */
+    private Connection probeConnection() throws IOException, InterruptedException {
+        return Nats.connect(new Options.Builder().servers(urls().toArray(String[]::new))
+                .connectionTimeout(Duration.ofSeconds(2)).maxReconnects(0).build());
     }
 
     private static boolean healthy(NatsServer node) {
@@ -247,8 +252,7 @@ public final class NatsCluster implements AutoCloseable {
 
     @SuppressWarnings("try") // as above
     private @Nullable String jetStreamProblem() {
-        try (Connection c = Nats.connect(new Options.Builder().servers(urls().toArray(String[]::new))
-                .connectionTimeout(Duration.ofSeconds(2)).maxReconnects(0).build())) {
+        try (Connection c = probeConnection()) {
             c.jetStreamManagement().getAccountStatistics();
             return null;
         } catch (IOException | JetStreamApiException e) {
