@@ -55,22 +55,26 @@ public interface Sink extends AutoCloseable {
 
     /**
      * The ids of the events of source {@code sourceId} whose transactions committed at or after
-     * {@code commitLsn} that the destination provably holds already. The engine asks once, after
-     * {@link #start()} and before the first send, with the commit LSN of the first event the source replays;
-     * it then leaves every replayed event whose {@link io.deltaforge.api.ChangeEvent#id() id} is in the
-     * answer out of this sink's batches (and counts it as delivered to this sink). That is what keeps a restart
-     * after a long outage from storing events twice in a destination whose de-duplication forgets.
+     * {@code commitLsn} that the destination provably holds already. The engine asks after
+     * {@link #start()} before the first send, and again before every resend that follows a
+     * {@link io.deltaforge.api.RetryableException}, with the commit LSN of the first event it is about to send;
+     * it then leaves every event whose {@link io.deltaforge.api.ChangeEvent#id() id} is in the answer out of
+     * what it sends to this sink (and counts it as delivered to this sink). That is what keeps a restart, or a
+     * resend after a long outage, from storing events twice in a destination whose de-duplication forgets.
      *
      * <p>Answer only ids that are really stored: an id in the answer is never sent again, so a wrong one is a
      * lost event. Ids missing from the answer are merely sent again. The answer may be incomplete (for
-     * example, when looking further back would take too long). Called on the engine's batcher thread.
+     * example, when looking further back would take too long). Called on the sink's own engine thread, the
+     * one that calls {@link #send}.
      *
      * @param sourceId  the source's configured id ({@link io.deltaforge.api.ChangeEvent#sourceId()})
-     * @param commitLsn the commit LSN of the first replayed event; stored events of earlier transactions
-     *                  need not be reported
-     * @return stored event ids, never null; the default, for sinks that cannot tell, is empty: everything
-     *         replayed is sent again, as before this method existed
-     * @throws RuntimeException when the destination cannot answer; the engine then sends everything
+     * @param commitLsn the commit LSN of the first event about to be sent; stored events of earlier
+     *                  transactions need not be reported
+     * @return stored event ids, never null; the default, for sinks that cannot tell, is empty: everything is
+     *         sent again, as before this method existed
+     * @throws io.deltaforge.api.RetryableException when the destination cannot be reached yet: the engine
+     *         backs off and asks again, sending nothing before it has an answer
+     * @throws RuntimeException any other: the destination cannot answer at all, and the engine sends everything
      */
     @Incubating
     default Set<String> storedSince(String sourceId, Lsn commitLsn) {

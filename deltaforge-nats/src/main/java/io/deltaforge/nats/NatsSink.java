@@ -356,8 +356,10 @@ public final class NatsSink implements Sink {
         }
 
         /**
-         * The longest restart or outage after which replays must still be de-duplicated; start warns when
-         * the stream's duplicate window is shorter. Default 120 s.
+         * The duplicate window of a created stream unless {@link #streamDuplicateWindow} sets one. No restart
+         * or outage depends on it: the sink asks the stream what it holds before every resend and at start,
+         * and the window only has to outlast a publish still on its way (start warns when it is shorter than
+         * twice the batch timeout). Default 120 s.
          */
         public Builder expectedRestart(Duration expectedRestart) {
             this.expectedRestart = Objects.requireNonNull(expectedRestart, "expectedRestart");

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.deltaforge.api.ChangeEvent;
+import io.deltaforge.api.Lsn;
 import io.deltaforge.api.Op;
+import io.deltaforge.api.RetryableException;
 import io.deltaforge.api.TableId;
 import io.deltaforge.spi.Batch;
 import io.deltaforge.testkit.NatsServer;
@@ -143,11 +145,39 @@ class NatsSinkStoredIT {
     }
 
     @Test
+    void aStreamDeletedSinceHoldsNothingRatherThanFailingTheAnswer() throws Exception {
+        NatsSink sink = started("a-nats", "shared.a");
+        Batch sent = new Batches("a-postgres").batch(3);
+        await(sink.send(sent));
+        Streams.deleteAll(nats, jsm);
+
+        assertThat(sink.storedSince("a-postgres", sent.events().get(0).position().commitLsn())).isEmpty();
+    }
+
+    @Test
+    void afterTheServerWasDownTheAnswerComesOverAFreshConnection() throws Exception {
+        NatsSink sink = started("a-nats", "shared.a");
+        Batch sent = new Batches("a-postgres").batch(3);
+        await(sink.send(sent));
+        Lsn from = sent.events().get(0).position().commitLsn();
+
+        nats.kill();
+        try {
+            assertThatThrownBy(() -> sink.storedSince("a-postgres", from)).isInstanceOf(RetryableException.class);
+        } finally {
+            nats.startAgain();
+        }
+
+        assertThat(sink.storedSince("a-postgres", from))
+                .containsExactlyInAnyOrderElementsOf(sent.events().stream().map(ChangeEvent::id).toList());
+    }
+
+    @Test
     void askingBeforeStartFails() {
         NatsSink sink = NatsSink.builder().id("a-nats").url(nats.url()).subject("shared.a").stream("SHARED").build();
         sinks.add(sink);
 
-        assertThatThrownBy(() -> sink.storedSince("a-postgres", io.deltaforge.api.Lsn.ZERO))
+        assertThatThrownBy(() -> sink.storedSince("a-postgres", Lsn.ZERO))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("before start()");
     }
 

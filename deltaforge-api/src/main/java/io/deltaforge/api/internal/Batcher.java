@@ -11,9 +11,7 @@ import io.deltaforge.spi.Message;
 import io.deltaforge.spi.SourceRecord;
 import io.deltaforge.spi.TransactionCommit;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -30,23 +28,13 @@ import org.jspecify.annotations.Nullable;
  * records the batcher already has come again: the unfinished transaction at the tail is dropped (it is
  * replayed from its start), and replayed records of transactions already taken are skipped, since their
  * batches are already with the sinks, which retry them until delivered.
- *
- * <p>At the first event it asks each sink which of the source's replayed events it already holds
- * ({@link StoredLookup}) and leaves those out of that sink's batches: a sink holding them proves they were
- * delivered, whatever the slot's position says, so a restart long after a crash stores nothing twice.
+
  */
 final class Batcher {
     /** Receives each closed batch: for sink {@code s}, {@code events.get(s)} and their encodings. */
     interface Emitter {
         void emit(int eventCount, List<List<ChangeEvent>> events, List<List<Message>> messages,
                   @Nullable Lsn checkpoint) throws InterruptedException;
-    }
-
-    /** Which replayed events of a source sink {@code sink} holds already; see {@code Sink.storedSince}. */
-    interface StoredLookup {
-        StoredLookup NONE = (sink, sourceId, commitLsn) -> Set.of();
-
-        Set<String> storedSince(int sink, String sourceId, Lsn commitLsn);
     }
 
     /** One source event as each sink sees it: null where the sink's filter dropped it. */
@@ -58,7 +46,6 @@ final class Batcher {
     private final Envelope[] envelopes;
     private final EventFilter[] filters;
     private final Emitter emitter;
-    private final StoredLookup storedLookup;
 
     private List<Fanout> pending = new ArrayList<>();
     private long bytes;
@@ -72,19 +59,9 @@ final class Batcher {
     /** Set after a source restart until the replay passes it: records committed at or before it are old. */
     private @Nullable Lsn replayThrough;
     private long skippedReplays;
-    /** Per sink, the ids of events it held already at start and that have not come yet; null when none are left. */
-    private @Nullable List<Set<String>> stored;
-    private boolean storedAsked;
-    private long skippedStored;
 
     Batcher(BatchConfig config, EventFilter pipelineFilter, List<Envelope> sinkEnvelopes,
             List<EventFilter> sinkFilters, Emitter emitter) {
-        this(config, pipelineFilter, sinkEnvelopes, sinkFilters, emitter, StoredLookup.NONE);
-    }
-
-    Batcher(BatchConfig config, EventFilter pipelineFilter, List<Envelope> sinkEnvelopes,
-            List<EventFilter> sinkFilters, Emitter emitter, StoredLookup storedLookup) {
-        this.storedLookup = storedLookup;
         this.config = config;
         this.pipelineFilter = pipelineFilter;
         this.envelopes = sinkEnvelopes.toArray(Envelope[]::new);
@@ -98,9 +75,6 @@ final class Batcher {
             return;
         }
         if (record instanceof ChangeEvent event) {
-            if (!storedAsked) {
-                askStored(event);
-            }
             ChangeEvent kept = pipelineFilter.apply(event);
             if (kept != null) {
                 addEvent(kept);
@@ -129,41 +103,6 @@ final class Batcher {
             bytes -= dropped.bytes();
         }
         replayThrough = lastCommitLsn;
-    }
-
-    /**
-     * Asks every sink once, at the first event after start (the first the source replays from its slot),
-     * which of the source's events from that transaction on it holds already.
-     */
-    private void askStored(ChangeEvent first) {
-        storedAsked = true;
-        List<Set<String>> perSink = new ArrayList<>(envelopes.length);
-        boolean any = false;
-        for (int s = 0; s < envelopes.length; s++) {
-            Set<String> ids = new HashSet<>(
-                    storedLookup.storedSince(s, first.sourceId(), first.position().commitLsn()));
-            any |= !ids.isEmpty();
-            perSink.add(ids);
-        }
-        stored = any ? perSink : null;
-    }
-
-    /** Whether sink {@code s} holds this event already (each stored id is used once). */
-    private boolean alreadyStored(int s, String id) {
-        List<Set<String>> perSink = stored;
-        if (perSink == null || !perSink.get(s).remove(id)) {
-            return false;
-        }
-        skippedStored++;
-        if (perSink.stream().allMatch(Set::isEmpty)) {
-            stored = null;
-        }
-        return true;
-    }
-
-    /** Events left out of a sink's batches because that sink held them already, for tests and logs. */
-    long skippedStored() {
-        return skippedStored;
     }
 
     /** Replayed records skipped after source restarts, for tests and logs. */
@@ -240,7 +179,7 @@ final class Batcher {
         long largest = 0;
         for (int s = 0; s < sinks; s++) {
             ChangeEvent kept = filters[s] == EventFilter.ALL ? event : filters[s].apply(event);
-            if (kept == null || !envelopes[s].publishes(kept) || alreadyStored(s, kept.id())) {
+            if (kept == null || !envelopes[s].publishes(kept)) {
                 continue;
             }
             perSink[s] = kept;

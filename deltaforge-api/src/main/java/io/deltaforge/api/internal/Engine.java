@@ -15,7 +15,6 @@ import io.deltaforge.spi.Batch;
 import io.deltaforge.spi.CommitPolicy;
 import io.deltaforge.spi.Envelope;
 import io.deltaforge.spi.Message;
-import io.deltaforge.spi.Sink;
 import io.deltaforge.spi.Source;
 import io.deltaforge.spi.SourceRecord;
 import io.micrometer.core.instrument.Counter;
@@ -27,7 +26,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -404,7 +402,7 @@ public final class Engine implements Pipeline {
         AtomicLong sequence = new AtomicLong();
         Batcher batcher = new Batcher(settings.batch(), settings.filter(), envelopes, filters,
                 (count, events, messages, checkpoint) -> dispatch(sequence.incrementAndGet(), count, events, messages,
-                        checkpoint), this::storedSince);
+                        checkpoint));
         long maxWaitNanos = settings.batch().maxWait().toNanos();
         try {
             while (true) {
@@ -438,24 +436,6 @@ public final class Engine implements Pipeline {
             Thread.currentThread().interrupt();
         } catch (Throwable t) {
             fail(t);
-        }
-    }
-
-    /** What sink {@code s} already holds of the replay; nothing (everything is sent) when it cannot say. */
-    private Set<String> storedSince(int s, String sourceId, Lsn commitLsn) {
-        Sink sink = settings.sinks().get(s).sink();
-        try {
-            Set<String> ids = Objects.requireNonNull(sink.storedSince(sourceId, commitLsn),
-                    "Sink.storedSince returned null");
-            if (!ids.isEmpty()) {
-                log.info("pipeline '{}': sink '{}' already holds {} event(s) of source '{}' from commit LSN {} on;"
-                        + " they are not sent to it again", name(), sink.id(), ids.size(), sourceId, commitLsn);
-            }
-            return ids;
-        } catch (RuntimeException e) {
-            log.warn("pipeline '{}': sink '{}' ({}) cannot say which replayed events it already holds, so all of"
-                    + " them are sent to it again: {}", name(), sink.id(), sink.getClass().getName(), e.toString());
-            return Set.of();
         }
     }
 

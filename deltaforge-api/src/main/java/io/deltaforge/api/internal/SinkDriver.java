@@ -2,13 +2,17 @@ package io.deltaforge.api.internal;
 
 import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.DeltaforgeException;
+import io.deltaforge.api.Lsn;
 import io.deltaforge.api.RetryableException;
 import io.deltaforge.api.SinkBinding;
 import io.deltaforge.spi.Batch;
+import io.deltaforge.spi.Message;
 import io.deltaforge.spi.SinkOutcome;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
@@ -33,6 +37,11 @@ import org.slf4j.LoggerFactory;
  * to the sends a replay supersedes are ignored. The sink de-duplicates what had already arrived. Any other
  * failure is permanent: for a required sink it fails the pipeline, for an optional one it is logged,
  * counted and the batch is skipped.
+ *
+ * <p>Before its first send and before each replay, the driver asks the sink which of the source's events
+ * from the batch's transaction on it holds already ({@code Sink.storedSince}) and leaves exactly those out:
+ * the sink proves them stored, so a restart or a sink outage longer than the sink's own de-duplication
+ * (JetStream's duplicate window) stores nothing twice. A sink that cannot say gets everything again.
  */
 final class SinkDriver implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(SinkDriver.class);
@@ -45,7 +54,10 @@ final class SinkDriver implements Runnable {
     private final EngineMetrics.SinkMeters meters;
     private final int maxUnconfirmed;
     private final Semaphore unconfirmed;
-    /** Guards {@link #outstanding}, {@link #sentCount}, {@link #retryNotBefore} and {@link #consecutiveFailures}. */
+    /**
+     * Guards {@link #outstanding}, {@link #sentCount}, {@link #retryNotBefore}, {@link #consecutiveFailures},
+     * {@link #askStored} and {@link #failedForGood}.
+     */
     private final Object lock = new Object();
     /**
      * Every submitted batch not yet settled, in log order. The first {@link #sentCount} were sent in the
@@ -55,6 +67,8 @@ final class SinkDriver implements Runnable {
     private final List<Work> outstanding = new ArrayList<>();
     private int sentCount;
     private int consecutiveFailures;
+    /** A required sink failed for good: the pipeline fails, and nothing more is sent to the sink. */
+    private boolean failedForGood;
     private long retryNotBefore = System.nanoTime();
     private volatile boolean closing;
     private volatile boolean started;
@@ -63,6 +77,10 @@ final class SinkDriver implements Runnable {
     private long skipped;
     /** Set once the patience ran out; until the window has room again, batches are skipped without waiting. */
     private boolean behind;
+    /** Set at start and by every replay: the next send first asks the sink what it holds. Guarded by {@link #lock}. */
+    private boolean askStored = true;
+    /** Ids the sink proved it holds that have not come by yet; each is left out once. Driver thread only. */
+    private Set<String> held = new HashSet<>();
 
     SinkDriver(int index, SinkBinding binding, CommitCoordinator coordinator, int maxUnconfirmed, Backoff backoff,
                Consumer<Throwable> failPipeline, EngineMetrics metrics, @Nullable Duration patience) {
@@ -156,18 +174,29 @@ final class SinkDriver implements Runnable {
             while (true) {
                 Work work;
                 int attempt;
+                boolean ask;
                 synchronized (lock) {
                     work = nextToSend();
                     if (work == null) {
-                        if (closing && outstanding.isEmpty()) {
+                        if (closing && (outstanding.isEmpty() || failedForGood)) {
                             return;
                         }
                         continue;
                     }
                     attempt = work.attempt;
                     sentCount++;
+                    ask = askStored;
+                    askStored = false;
                 }
-                send(work, attempt);
+                if (ask && !askStored(work, attempt)) {
+                    continue;
+                }
+                Batch unsent = withoutHeld(work.batch);
+                if (unsent.size() == 0) {
+                    onComplete(work, attempt, null);
+                } else {
+                    send(work, unsent, attempt);
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -179,7 +208,7 @@ final class SinkDriver implements Runnable {
      * and returns null. Holds {@link #lock}.
      */
     private @Nullable Work nextToSend() throws InterruptedException {
-        if (sentCount == outstanding.size()) {
+        if (sentCount == outstanding.size() || failedForGood) {
             lock.wait(50);
             return null;
         }
@@ -191,10 +220,55 @@ final class SinkDriver implements Runnable {
         return outstanding.get(sentCount);
     }
 
-    private void send(Work work, int attempt) {
+    /**
+     * Asks the sink which events from this batch's transaction on it holds. Returns false when the sink
+     * cannot say yet (a {@link RetryableException}: it is down): the batch is then retried like a failed
+     * send, asking again. Any other failure means it cannot say at all: everything is sent.
+     */
+    private boolean askStored(Work work, int attempt) {
+        ChangeEvent first = work.batch.events().get(0);
+        String sourceId = first.sourceId();
+        Lsn commitLsn = first.position().commitLsn();
+        try {
+            held = new HashSet<>(Objects.requireNonNull(binding.sink().storedSince(sourceId, commitLsn),
+                    "Sink.storedSince returned null"));
+            if (!held.isEmpty()) {
+                log.info("sink '{}' already holds {} event(s) of source '{}' from commit LSN {} on; they are not sent"
+                        + " to it again", sinkId(), held.size(), sourceId, commitLsn);
+            }
+            return true;
+        } catch (RetryableException e) {
+            onComplete(work, attempt, e);
+            return false;
+        } catch (RuntimeException e) {
+            held = new HashSet<>();
+            log.warn("sink '{}' ({}) cannot say which of the events it is sent again it holds already, so all of"
+                    + " them are sent: {}", sinkId(), binding.sink().getClass().getName(), e.toString());
+            return true;
+        }
+    }
+
+    /** The batch without the events the sink proved it holds. */
+    private Batch withoutHeld(Batch batch) {
+        if (held.isEmpty()) {
+            return batch;
+        }
+        List<ChangeEvent> events = new ArrayList<>(batch.size());
+        List<Message> messages = new ArrayList<>(batch.size());
+        for (int i = 0; i < batch.size(); i++) {
+            ChangeEvent event = batch.events().get(i);
+            if (!held.remove(event.id())) {
+                events.add(event);
+                messages.add(batch.messages().get(i));
+            }
+        }
+        return events.size() == batch.size() ? batch : new Batch(batch.sequence(), events, messages);
+    }
+
+    private void send(Work work, Batch batch, int attempt) {
         CompletionStage<Void> stage;
         try {
-            stage = binding.sink().send(work.batch);
+            stage = binding.sink().send(batch);
         } catch (RuntimeException e) {
             // Sinks must report failures through the stage; a throw is still handled, and named.
             stage = CompletableFuture.failedFuture(e);
@@ -217,6 +291,8 @@ final class SinkDriver implements Runnable {
                 replayFrom(work, cause);
             } else if (binding.required()) {
                 meters.failure();
+                // Nothing after the failed batch may reach the sink: it would hold later events without it.
+                failedForGood = true;
                 failPipeline.accept(new DeltaforgeException("sink '" + sinkId() + "' failed for good on batch "
                         + work.batch.sequence() + describeFirst(work.batch) + ": " + cause.getMessage()
                         + "; the source was not acknowledged past this batch, so a restart resends it", cause));
@@ -247,6 +323,7 @@ final class SinkDriver implements Runnable {
         }
         int later = sentCount - from - 1;
         sentCount = from;
+        askStored = true;
         Duration delay = backoff.delay(consecutiveFailures++);
         retryNotBefore = System.nanoTime() + delay.toNanos();
         lock.notifyAll();

@@ -14,7 +14,6 @@ import io.deltaforge.spi.SourceRecord;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 
@@ -36,37 +35,6 @@ class BatcherTest {
 
     private static List<String> ids(List<SourceRecord> records) {
         return records.stream().filter(r -> r instanceof ChangeEvent).map(r -> ((ChangeEvent) r).id()).toList();
-    }
-
-    @Test
-    void eventsASinkAlreadyHoldsAreLeftOutOfThatSinksBatchesOnly() throws Exception {
-        List<SourceRecord> first = tx(1, 100, 3);
-        List<SourceRecord> second = tx(2, 200, 2);
-        List<String> held = List.of(ids(first).get(0), ids(first).get(2), ids(second).get(1));
-        List<String> asked = new ArrayList<>();
-        List<List<String>> perSink = new ArrayList<>();
-        Batcher twoSinks = new Batcher(new BatchConfig(500, 1 << 20, Duration.ofSeconds(1), true), EventFilter.ALL,
-                List.of(Fakes.TEXT, Fakes.TEXT), List.of(EventFilter.ALL, EventFilter.ALL),
-                (count, events, messages, checkpoint) -> events.forEach(e -> perSink.add(
-                        e.stream().map(ChangeEvent::id).toList())),
-                (sink, sourceId, commitLsn) -> {
-                    asked.add(sink + " " + sourceId + " " + commitLsn);
-                    return sink == 0 ? Set.copyOf(held) : Set.of();
-                });
-
-        for (SourceRecord r : first) {
-            twoSinks.add(r);
-        }
-        for (SourceRecord r : second) {
-            twoSinks.add(r);
-        }
-        twoSinks.flushIdle();
-
-        assertThat(asked).containsExactly("0 src 0/64", "1 src 0/64");
-        List<String> all = new ArrayList<>(ids(first));
-        all.addAll(ids(second));
-        assertThat(perSink).containsExactly(List.of(ids(first).get(1), ids(second).get(0)), all);
-        assertThat(twoSinks.skippedStored()).isEqualTo(3);
     }
 
     @Test

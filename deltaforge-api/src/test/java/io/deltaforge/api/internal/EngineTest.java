@@ -6,27 +6,30 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.deltaforge.api.BatchConfig;
+import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.Lsn;
 import io.deltaforge.api.Pipeline;
-import io.deltaforge.api.SnapshotRequest;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.deltaforge.api.PipelineState;
 import io.deltaforge.api.RetryableException;
 import io.deltaforge.api.SinkBinding;
+import io.deltaforge.api.SnapshotRequest;
 import io.deltaforge.api.internal.Fakes.FakeSink;
 import io.deltaforge.api.internal.Fakes.FakeSource;
 import io.deltaforge.spi.Batch;
 import io.deltaforge.spi.CommitPolicy;
 import io.deltaforge.spi.Heartbeat;
+import io.deltaforge.spi.Message;
 import io.deltaforge.spi.SourceRecord;
-import io.deltaforge.api.ChangeEvent;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.time.Duration;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -98,14 +101,14 @@ class EngineTest {
         String held = ((ChangeEvent) replay.get(1)).id();
         FakeSink holding = new FakeSink("holding") {
             @Override
-            public java.util.Set<String> storedSince(String sourceId, Lsn commitLsn) {
-                return java.util.Set.of(held);
+            public Set<String> storedSince(String sourceId, Lsn commitLsn) {
+                return Set.of(held);
             }
         };
         FakeSink failing = new FakeSink("failing") {
             @Override
-            public java.util.Set<String> storedSince(String sourceId, Lsn commitLsn) {
-                throw new RetryableException("cannot read the destination");
+            public Set<String> storedSince(String sourceId, Lsn commitLsn) {
+                throw new UnsupportedOperationException("cannot read the destination");
             }
         };
         pipeline = builder().sink(holding).sink(failing).build();
@@ -117,6 +120,63 @@ class EngineTest {
                 .toList();
         assertThat(holding.deliveredIds()).containsExactly(all.get(0), all.get(2));
         assertThat(failing.deliveredIds()).isEqualTo(all);
+    }
+
+    @Test
+    void aSinkThatCannotSayYetWhatItHoldsIsAskedAgainBeforeAnythingIsSent() {
+        List<SourceRecord> replay = tx(1, 100, 3);
+        String held = ((ChangeEvent) replay.get(0)).id();
+        AtomicInteger asked = new AtomicInteger();
+        FakeSink downAtFirst = new FakeSink("down-at-first") {
+            @Override
+            public Set<String> storedSince(String sourceId, Lsn commitLsn) {
+                if (asked.incrementAndGet() < 3) {
+                    throw new RetryableException("destination unreachable");
+                }
+                return Set.of(held);
+            }
+        };
+        pipeline = builder().sink(downAtFirst).build();
+        source.records.addAll(replay);
+        pipeline.start();
+
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
+        assertThat(asked).hasValue(3);
+        assertThat(downAtFirst.deliveredIds()).containsExactly(((ChangeEvent) replay.get(1)).id(),
+                ((ChangeEvent) replay.get(2)).id());
+    }
+
+    @Test
+    void aResendAfterASinkOutageLeavesOutWhatTheSinkStoredBeforeItFailed() {
+        List<SourceRecord> records = tx(1, 100, 4);
+        Set<String> store = ConcurrentHashMap.newKeySet();
+        AtomicInteger storedSinceCalls = new AtomicInteger();
+        FakeSink partlyStoring = new FakeSink("partly-storing") {
+            @Override
+            public Set<String> storedSince(String sourceId, Lsn commitLsn) {
+                storedSinceCalls.incrementAndGet();
+                return Set.copyOf(store);
+            }
+        };
+        // The first send stores half the batch, then the connection drops: what a consumer would find
+        // after an outage longer than the duplicate window.
+        partlyStoring.behaviour = b -> {
+            if (partlyStoring.sent.size() == 1) {
+                b.messages().subList(0, 2).forEach(m -> store.add(m.id()));
+                return CompletableFuture.failedFuture(new RetryableException("connection lost"));
+            }
+            b.messages().forEach(m -> assertThat(store.add(m.id())).as("stored twice: %s", m.id()).isTrue());
+            return CompletableFuture.completedFuture(null);
+        };
+        pipeline = builder().sink(partlyStoring).build();
+        source.records.addAll(records);
+        pipeline.start();
+
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
+        assertThat(storedSinceCalls).hasValue(2);
+        assertThat(partlyStoring.sent.get(1).messages()).extracting(Message::id)
+                .containsExactly(((ChangeEvent) records.get(2)).id(), ((ChangeEvent) records.get(3)).id());
+        assertThat(store).hasSize(4);
     }
 
     @Test

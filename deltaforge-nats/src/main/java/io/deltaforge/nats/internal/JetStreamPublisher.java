@@ -162,10 +162,23 @@ public final class JetStreamPublisher {
      * null (with the batch failed retryably) when no server answers yet: the engine backs off and resends.
      */
     private @Nullable JetStream connectedJetStream(Batch batch, CompletableFuture<Void> acks) {
+        try {
+            connected("batch " + batch.sequence());
+            return jetStream;
+        } catch (DeltaforgeException e) {
+            acks.completeExceptionally(e);
+            return null;
+        }
+    }
+
+    /**
+     * The live connection, or a fresh one in place of a lost one. Throws a {@link RetryableException} while
+     * no server answers, a {@link DeltaforgeException} when one refuses us.
+     */
+    private Connection connected(String purpose) {
         Connection nc = connection;
-        JetStream js = jetStream;
-        if (nc != null && js != null && nc.getStatus() != Connection.Status.CLOSED) {
-            return js;
+        if (nc != null && jetStream != null && nc.getStatus() != Connection.Status.CLOSED) {
+            return nc;
         }
         if (nc != null) {
             connector.closeQuietly(nc);
@@ -179,13 +192,12 @@ public final class JetStreamPublisher {
             limits(nc, null);
             // The stream may have gone while we were away; a resend into nothing would only time out.
             recheckStream = true;
-            return jetStream;
+            return nc;
         } catch (IOException | RuntimeException e) {
             int attempts = connector.reconnectFailed();
             log.debug("{}: reconnect attempt {} failed: {}", name, attempts, e.toString());
-            acks.completeExceptionally(e instanceof DeltaforgeException de ? de
-                    : new RetryableException(name + ": cannot reconnect for batch " + batch.sequence() + ": " + e, e));
-            return null;
+            throw e instanceof DeltaforgeException de ? de
+                    : new RetryableException(name + ": cannot reconnect for " + purpose + ": " + e, e);
         }
     }
 
@@ -205,14 +217,13 @@ public final class JetStreamPublisher {
         sizeLimit = limit == Long.MAX_VALUE ? 0 : limit;
     }
 
-    /** See {@link StoredEvents}; called before the first send. */
+    /** See {@link StoredEvents}; called on the sink thread before the first send and before each resend. */
     public Set<String> storedSince(String sourceId, Lsn commitLsn) {
-        Connection nc = connection;
-        if (!started || nc == null) {
+        if (!started) {
             throw new IllegalStateException(name + ": storedSince() before start()");
         }
         try {
-            return StoredEvents.since(nc, settings.stream(), sourceId, commitLsn, name);
+            return StoredEvents.since(connected("reading the stream"), settings.stream(), sourceId, commitLsn, name);
         } catch (IOException | JetStreamApiException e) {
             throw new RetryableException(name + ": cannot read stream '" + settings.stream() + "' to find the events"
                     + " it already holds: " + e, e);

@@ -21,7 +21,7 @@ import org.jspecify.annotations.Nullable;
  * @param tls                TLS settings, null for none (unless a {@code tls://} URL asks for it)
  * @param headers            static headers added to every message, in order
  * @param deadLetterSubject  where oversized events' metadata goes instead of failing; null: fail
- * @param expectedRestart    the longest outage the stream's duplicate window should cover
+ * @param expectedRestart    the duplicate window of a created stream, unless its spec sets one
  */
 public record NatsSinkSettings(String id, List<String> servers, SubjectTemplate subject, String stream,
                                Duration sendTimeout, Duration batchTimeout, int maxInFlight, long maxInFlightBytes,

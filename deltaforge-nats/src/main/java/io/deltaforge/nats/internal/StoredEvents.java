@@ -60,7 +60,17 @@ final class StoredEvents {
     static Set<String> since(Connection nc, String stream, String sourceId, Lsn from, String name)
             throws IOException, JetStreamApiException {
         long started = System.nanoTime();
-        StreamState state = nc.jetStreamManagement().getStreamInfo(stream).getStreamState();
+        StreamState state;
+        try {
+            state = nc.jetStreamManagement().getStreamInfo(stream).getStreamState();
+        } catch (JetStreamApiException e) {
+            if (e.getApiErrorCode() != Failures.STREAM_NOT_FOUND) {
+                throw e;
+            }
+            // Deleted while we were away: it holds nothing; publishing re-creates it or says why it cannot.
+            log.info("{}: stream '{}' does not exist (any more); every replayed event is published", name, stream);
+            return Set.of();
+        }
         long first = Math.max(1, state.getFirstSequence());
         long next = state.getLastSequence();
         String api = NatsJetStreamConstants.DEFAULT_API_PREFIX
@@ -110,18 +120,20 @@ final class StoredEvents {
             inFlight.forEach(f -> f.cancel(false));
         }
         long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
-        if (ids.isEmpty()) {
-            log.info("{}: stream '{}' holds none of source '{}''s events from commit LSN {} on ({} messages read back"
-                            + " in {} ms{}); every replayed event is published", name, stream, sourceId, from, read,
-                    millis, reachedOlder ? "" : ", to the stream's first message: if this pipeline published before, the stream"
-                            + " was purged or recreated since");
-        } else {
+        String held = ids.isEmpty() ? "none" : String.valueOf(ids.size());
+        if (reachedOlder) {
             log.info("{}: stream '{}' holds {} of source '{}''s events from commit LSN {} on ({} messages read back in"
-                    + " {} ms)", name, stream, ids.size(), sourceId, from, read, millis);
-        }
-        if (!reachedOlder && read >= MAX_SCAN) {
-            log.warn("{}: stopped looking for source '{}''s stored events in stream '{}' after {} messages; replayed"
-                    + " events older than those are published again", name, sourceId, stream, read);
+                    + " {} ms); the replay publishes only the others", name, stream, held, sourceId, from, read, millis);
+        } else if (read < MAX_SCAN) {
+            // No earlier event of the source before the stream's start: a first run, or a purge or re-creation.
+            log.info("{}: stream '{}' holds {} of source '{}''s events from commit LSN {} on, and none before: it begins"
+                            + " at message {} ({} messages read back in {} ms). If it held more of them before, it was"
+                            + " purged or recreated since, and the replay publishes those again", name, stream, held,
+                    sourceId, from, first, read, millis);
+        } else {
+            log.warn("{}: stream '{}' holds {} of source '{}''s events from commit LSN {} on among its newest {}"
+                    + " messages, where the search stops; replayed events older than those are published again", name,
+                    stream, held, sourceId, from, read);
         }
         return ids;
     }

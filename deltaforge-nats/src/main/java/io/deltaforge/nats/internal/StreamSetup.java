@@ -121,15 +121,19 @@ final class StreamSetup {
         }
     }
 
+    /**
+     * The sink asks the stream what it holds before every resend, so no outage depends on the window; it
+     * only has to outlast a publish still on its way when its batch is resent, which is bounded by the
+     * batch timeout (twice it, for the resend's own time).
+     */
     private void logDuplicateWindow(StreamConfiguration config) {
         Duration window = config.getDuplicateWindow();
-        if (window == null || window.compareTo(settings.expectedRestart()) < 0) {
-            log.warn("{}: stream '{}' has a duplicate window of {}, shorter than expected_restart_secs ({} s);"
-                            + " events resent after a NATS outage longer than the window may be stored twice (pipeline"
-                            + " restarts are not affected: the sink skips what the stream holds). Raise it"
-                            + " (nats stream edit {} --dupe-window {}s) or lower expected_restart_secs",
-                    name, settings.stream(), window, settings.expectedRestart().toSeconds(), settings.stream(),
-                    settings.expectedRestart().toSeconds());
+        Duration needed = settings.batchTimeout().multipliedBy(2);
+        if (window == null || window.compareTo(needed) < 0) {
+            log.warn("{}: stream '{}' has a duplicate window of {}, shorter than twice batch_timeout_secs ({} s);"
+                            + " a message still on its way when its batch is resent may be stored twice. Raise it"
+                            + " (nats stream edit {} --dupe-window {}s) or lower batch_timeout_secs",
+                    name, settings.stream(), window, needed.toSeconds(), settings.stream(), needed.toSeconds());
         } else {
             log.info("{}: stream '{}' captures '{}' (subjects {}), duplicate window {}", name, settings.stream(),
                     settings.subject(), config.getSubjects(), window);

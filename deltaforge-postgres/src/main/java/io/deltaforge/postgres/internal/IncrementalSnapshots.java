@@ -504,7 +504,8 @@ final class IncrementalSnapshots implements AutoCloseable {
                 SourcePosition position = new SourcePosition(commit.commitLsn(), commit.commitLsn(), index++,
                         commit.xid(), commit.commitTime());
                 ready.add(new ChangeEvent(EventIds.forSnapshotRow(t.snapshotId, t.table, row.idKey()), settings.id(),
-                        Op.READ, t.table, null, row.row(), position, 1, List.of(), null, t.scan.keyColumns));
+                        Op.READ, t.table, null, row.row(), position, 1, List.of(), null, t.scan.keyColumns,
+                        t.scan.columnTypes, settings.dsn().database()));
                 emitted++;
             }
         }

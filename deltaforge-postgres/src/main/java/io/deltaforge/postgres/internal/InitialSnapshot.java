@@ -325,7 +325,7 @@ public final class InitialSnapshot implements AutoCloseable {
                 chunk.add(new ChangeEvent(EventIds.forSnapshotRow(snapshotId, table, row.idKey()), settings.id(),
                         Op.READ, table, null, row.row(),
                         new SourcePosition(consistentPoint, consistentPoint, index, 0, snapshotTime),
-                        1, List.of(), null, scan.keyColumns));
+                        1, List.of(), null, scan.keyColumns, scan.columnTypes, settings.dsn().database()));
             }
             rows += read.size();
             if (read.size() < limit) {

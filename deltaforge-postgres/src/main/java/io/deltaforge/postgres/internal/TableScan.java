@@ -1,5 +1,6 @@
 package io.deltaforge.postgres.internal;
 
+import io.deltaforge.api.ColumnType;
 import io.deltaforge.api.Row;
 import io.deltaforge.api.TableId;
 import io.deltaforge.api.internal.condition.Condition;
@@ -52,14 +53,18 @@ final class TableScan {
     final int[] key;
     final String[] keyTypes;
     final List<String> keyColumns;
+    /** Every scanned column with its declared type, as streamed events carry them. */
+    final List<ColumnType> columnTypes;
     final @Nullable String rowFilter;
     final long estimate;
     /** The table's columns and keys as the catalog showed them just before this description; see {@link #shape}. */
     final String shape;
 
-    private TableScan(TableId table, List<String> columns, int[] typeOids, List<String> castTypes, int[] key,
-                      String[] keyTypes, @Nullable String rowFilter, long estimate, String shape) {
+    private TableScan(TableId table, List<String> columns, int[] typeOids, List<ColumnType> columnTypes,
+                      List<String> castTypes, int[] key, String[] keyTypes, @Nullable String rowFilter, long estimate,
+                      String shape) {
         this.table = table;
+        this.columnTypes = List.copyOf(columnTypes);
         this.columns = List.copyOf(columns);
         this.typeOids = typeOids;
         this.castTypes = List.copyOf(castTypes);
@@ -84,11 +89,12 @@ final class TableScan {
                 + "ON cl.oid = i.indrelid WHERE i.indrelid = a.attrelid AND " + keyIndex + "), "
                 // By name, not format_type(), whose 'character' casts to char(1): a cast without the modifier.
                 + "(SELECT quote_ident(n.nspname) || '.' || quote_ident(t.typname) FROM pg_type t JOIN pg_namespace "
-                + "n ON n.oid = t.typnamespace WHERE t.oid = a.atttypid) "
+                + "n ON n.oid = t.typnamespace WHERE t.oid = a.atttypid), a.atttypmod "
                 + "FROM pg_attribute a WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped "
                 + "AND a.attgenerated = '' ORDER BY a.attnum";
         List<String> columns = new ArrayList<>();
         List<Integer> oids = new ArrayList<>();
+        List<Integer> typeMods = new ArrayList<>();
         List<String> castTypes = new ArrayList<>();
         List<int[]> keyParts = new ArrayList<>(); // {column index, position in the index}
         List<String> keyTypeList = new ArrayList<>();
@@ -104,6 +110,7 @@ final class TableScan {
                     columns.add(name);
                     oids.add((int) rs.getLong(2));
                     castTypes.add(rs.getString(5));
+                    typeMods.add(rs.getInt(6));
                     int pos = rs.getInt(4);
                     if (!rs.wasNull()) {
                         keyParts.add(new int[] {index, pos, keyTypeList.size()});
@@ -122,8 +129,13 @@ final class TableScan {
         }
         int[] typeOids = oids.stream().mapToInt(Integer::intValue).toArray();
         types.prepare(typeOids);
-        return new TableScan(table, columns, typeOids, castTypes, key, keyTypes, rowFilter(c, publication, table),
-                estimate(c, table), shape);
+        List<ColumnType> columnTypes = new ArrayList<>(columns.size());
+        for (int i = 0; i < columns.size(); i++) {
+            columnTypes.add(new ColumnType(columns.get(i), types.typeName(typeOids[i]), typeMods.get(i),
+                    types.typeKind(typeOids[i])));
+        }
+        return new TableScan(table, columns, typeOids, columnTypes, castTypes, key, keyTypes,
+                rowFilter(c, publication, table), estimate(c, table), shape);
     }
 
     /**

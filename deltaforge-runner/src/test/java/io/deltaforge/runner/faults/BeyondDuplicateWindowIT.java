@@ -64,6 +64,41 @@ class BeyondDuplicateWindowIT extends RealServers {
                 new Spec("right", List.of("w_right"), "window.right.events"));
     }
 
+    /**
+     * Started again while nats-server is down, which stays down longer than the window: the sink starts only
+     * when the server is back, and is asked what the stream holds then, not at the first replayed event.
+     */
+    @Test
+    void aRestartWhileNatsIsDownStoresEveryChangeOnce(@TempDir Path tmp) throws Exception {
+        Spec spec = new Spec("late", List.of("w_late_a", "w_late_b"), "window.late.events");
+        Load.createTables(pg, spec.tables(), "late_pub");
+        Fixture.createSlot(pg, "late_slot");
+        Path config = config(tmp, spec);
+        StreamReader reader = new StreamReader(nc, STREAM);
+        Load load = new Load(pg, spec.tables(), Long.getLong("window.seed", System.nanoTime()), 5);
+        load.bulkInserts(100, 500);
+        load.start();
+        try (RunnerProcess first = runner(config, tmp.resolve("late-1.log"))) {
+            assertThat(first.awaitLog("streaming", Duration.ofSeconds(60))).as(first.log()).isTrue();
+            Fixture.await("changes are stored", Duration.ofSeconds(60), () -> reader.count() > 1000);
+            first.kill9();
+        }
+        nats.stop();
+        try (RunnerProcess second = runner(config, tmp.resolve("late-2.log"))) {
+            try {
+                Thread.sleep(DOWN.toMillis());
+            } finally {
+                nats.startAgain();
+            }
+            load.stop();
+            LinkedHashMap<Change, Integer> committed = load.committed();
+            List<StreamReader.Stored> stored = reader.awaitUntil(s -> s.size() >= committed.size(),
+                    Duration.ofSeconds(120));
+            Checks.exactlyOnce(stored, committed);
+            assertThat(second.terminate(Duration.ofSeconds(30))).as(second.log()).isZero();
+        }
+    }
+
     private void chaos(Path tmp, int defaultTrials, Spec... specs) throws Exception {
         long seed = Long.getLong("window.seed", System.nanoTime());
         int trials = Integer.getInteger("window.trials", defaultTrials);

@@ -9,17 +9,23 @@ import io.deltaforge.api.PipelineState;
 import io.deltaforge.testkit.NatsServer;
 import io.deltaforge.testkit.PostgresServer;
 import io.nats.client.Connection;
+import io.nats.client.PurgeOptions;
+import io.nats.client.api.StreamConfiguration;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * nats-server and PostgreSQL go away mid-stream and come back: the pipeline retries, the slot stays put
- * while nothing can be delivered, and afterwards the stream holds every change exactly once.
+ * nats-server and PostgreSQL go away mid-stream and come back, or the stream loses messages to an
+ * operator's purge: the pipeline retries, the slot stays put while nothing can be delivered, and afterwards
+ * the stream holds every change exactly once.
  */
 class ServerOutagesIT {
     private static final List<String> TABLES = List.of("out_a", "out_b");
@@ -53,6 +59,15 @@ class ServerOutagesIT {
         if (pg != null) {
             pg.close();
         }
+    }
+
+    /** Makes the stream forget message ids after 2 s: the outages and purges here last longer. */
+    private Duration shortDuplicateWindow() throws Exception {
+        Duration window = Duration.ofSeconds(2);
+        var jsm = nc.jetStreamManagement();
+        jsm.updateStream(StreamConfiguration.builder(jsm.getStreamInfo("OUT").getConfiguration())
+                .duplicateWindow(window).build());
+        return window;
     }
 
     private Pipeline startPipeline() {
@@ -89,6 +104,71 @@ class ServerOutagesIT {
         Fixture.await("the slot moves again", Duration.ofSeconds(30),
                 () -> Objects.requireNonNull(Fixture.confirmedFlush(pg, "out_slot")).isAfter(frozen));
         assertThat(pipeline.stop(Duration.ofSeconds(10))).isTrue();
+    }
+
+    /**
+     * The server goes away while batches are in flight, so part of a batch is stored and the rest is not,
+     * and stays away longer than the stream's duplicate window: JetStream no longer knows the stored ids
+     * when the pipeline resends. Only asking the stream what it holds keeps the resend from storing twice.
+     */
+    @Test
+    @Timeout(180)
+    void natsDownLongerThanTheDuplicateWindowInTheMiddleOfBatchesStoresEveryChangeOnce() throws Exception {
+        Duration window = shortDuplicateWindow();
+        startPipeline();
+        StreamReader reader = new StreamReader(nc, "OUT");
+        Load load = new Load(pg, TABLES, 13, 5);
+        load.bulkInserts(20, 200);
+        load.start();
+        for (int outage = 1; outage <= 3; outage++) {
+            long storedBefore = reader.count();
+            Fixture.await("changes are stored again", Duration.ofSeconds(60), () -> reader.count() > storedBefore + 200);
+            nats.stop();
+            Thread.sleep(window.multipliedBy(2).toMillis());
+            nats.startAgain();
+        }
+        load.stop();
+        var committed = load.committed();
+        List<StreamReader.Stored> stored = reader.awaitUntil(s -> s.size() >= committed.size(), Duration.ofSeconds(90));
+        Checks.exactlyOnce(stored, committed);
+        assertThat(pipeline.status().state()).isEqualTo(PipelineState.RUNNING);
+    }
+
+    /**
+     * The stream stored everything but the slot never moved (a second required sink never confirmed), so a
+     * restart replays it all; in between, an operator purged the older half. What the stream no longer
+     * holds cannot be proven stored, so it is published again; what it still holds is not.
+     */
+    @Test
+    @Timeout(120)
+    void aReplayAfterAPurgePublishesWhatWasPurgedAndNothingElseAgain() throws Exception {
+        Duration window = shortDuplicateWindow();
+        StreamReader reader = new StreamReader(nc, "OUT");
+        Load load = new Load(pg, TABLES, 29, 0);
+        load.runTransactions(200);
+        int total = load.committedCount();
+        MemorySink neverConfirms = new MemorySink("never-confirms");
+        neverConfirms.gate = b -> new CompletableFuture<>();
+        Lsn created = Fixture.confirmedFlush(pg, "out_slot");
+        pipeline = Fixture.pipeline("purge").source(Fixture.source(pg, "out").build())
+                .sink(Fixture.nats(nats, "out-nats", "OUT")).sink(neverConfirms).maxInFlightBatches(1000).build();
+        pipeline.start();
+        Fixture.await("the stream stores every change", Duration.ofSeconds(60), () -> reader.count() == total);
+        pipeline.stop(Duration.ofSeconds(1));
+        assertThat(Fixture.confirmedFlush(pg, "out_slot")).as("the slot never moved").isEqualTo(created);
+
+        var jsm = nc.jetStreamManagement();
+        jsm.purgeStream("OUT", PurgeOptions.builder().keep(total / 2L).build());
+        // JetStream remembers the purged ids for the duplicate window; the question is what comes after it.
+        Thread.sleep(window.multipliedBy(2).toMillis());
+        StreamReader afterPurge = new StreamReader(nc, "OUT", jsm.getStreamInfo("OUT").getStreamState().getFirstSequence());
+        startPipeline();
+
+        List<StreamReader.Stored> stored = afterPurge.awaitUntil(s -> s.size() >= total, Duration.ofSeconds(60));
+        Set<String> ids = new HashSet<>();
+        stored.forEach(s -> assertThat(ids.add(s.eventId())).as("stored twice: %s", s).isTrue());
+        assertThat(stored).extracting(StreamReader.Stored::change)
+                .containsExactlyInAnyOrderElementsOf(load.committed().keySet());
     }
 
     @Test
