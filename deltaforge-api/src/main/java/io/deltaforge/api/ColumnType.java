@@ -1,5 +1,6 @@
 package io.deltaforge.api;
 
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -18,10 +19,19 @@ import java.util.Objects;
  * @param kind     PostgreSQL: {@code pg_type.typtype} of the type, for an array of its element, for a
  *                 domain of its base type: {@code b} base, {@code c} composite, {@code e} enum, {@code r}
  *                 range, {@code m} multirange, {@code p} pseudo; {@code b} when not known
+ * @param optional whether the column may hold null (PostgreSQL: not {@code attnotnull}); true when not known
+ * @param labels   an enum's labels in their order (for an array of an enum too); empty for other types and
+ *                 when not known
  */
-public record ColumnType(String name, String type, int modifier, char kind) {
+public record ColumnType(String name, String type, int modifier, char kind, boolean optional, List<String> labels) {
     public ColumnType {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(type, "type");
+        labels = List.copyOf(labels);
+    }
+
+    /** A column that may hold null, its type no enum. */
+    public ColumnType(String name, String type, int modifier, char kind) {
+        this(name, type, modifier, kind, true, List.of());
     }
 }

@@ -111,7 +111,7 @@ public interface Pipeline extends AutoCloseable {
         private int queueCapacity = 8192;
         private int maxInFlightBatches = 8;
         private Duration retryInitialBackoff = Duration.ofMillis(200);
-        private Duration retryMaxBackoff = Duration.ofSeconds(30);
+        private Duration retryMaxBackoff = Duration.ofSeconds(5);
         private @Nullable MeterRegistry meterRegistry;
         private EventFilter filter = EventFilter.ALL;
         private Duration optionalSinkPatience = Duration.ofSeconds(5);
@@ -196,7 +196,11 @@ public interface Pipeline extends AutoCloseable {
             return this;
         }
 
-        /** Backoff between retries of a passing failure: doubles from {@code initial} to {@code max}, with jitter. */
+        /**
+         * Backoff between retries of a passing failure: doubles from {@code initial} to {@code max}, with
+         * jitter; default 200 ms to 5 s. The maximum is also about the longest a pipeline keeps waiting after a
+         * server came back (a PostgreSQL failover, a NATS restart), so it is kept short: a retry is cheap.
+         */
         public Builder retryBackoff(Duration initial, Duration max) {
             this.retryInitialBackoff = Objects.requireNonNull(initial, "initial");
             this.retryMaxBackoff = Objects.requireNonNull(max, "max");

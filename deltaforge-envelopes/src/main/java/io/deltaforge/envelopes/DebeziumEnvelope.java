@@ -8,6 +8,7 @@ import io.deltaforge.api.Lsn;
 import io.deltaforge.api.Op;
 import io.deltaforge.api.Row;
 import io.deltaforge.api.SourcePosition;
+import io.deltaforge.envelopes.internal.DebeziumSchemas;
 import io.deltaforge.envelopes.internal.DebeziumValues;
 import io.deltaforge.envelopes.internal.JsonOutput;
 import io.deltaforge.envelopes.internal.Version;
@@ -41,6 +42,7 @@ import org.jspecify.annotations.Nullable;
  * without them is written with DeltaForge's values. {@link ValueEncoding#LOSSLESS} writes DeltaForge's
  * lossless values always. {@code source.db} is the event's database unless {@link Builder#database(String)}
  * says otherwise; {@code source.sequence} is {@code [previous commit end, change LSN]}.
+ * {@link Builder#schemasEnable(boolean)} adds Debezium's Kafka Connect schema ({@code schemas.enable=true}).
  *
  * <p>Where it differs from Debezium, and why (docs/envelopes.md has the full table, checked by a
  * differential test against Debezium itself): the top-level times are the commit time, not the time of
@@ -81,6 +83,7 @@ public final class DebeziumEnvelope implements Envelope {
     private static final SerializedString F_ORIGIN_LSN = new SerializedString("origin_lsn");
 
     private final boolean schemaWrapper;
+    private final @Nullable DebeziumSchemas schemas;
     private final String database;
     private final ValueEncoding valueEncoding;
     private final DebeziumValues values;
@@ -90,6 +93,8 @@ public final class DebeziumEnvelope implements Envelope {
         this.database = b.database;
         this.valueEncoding = b.valueEncoding;
         this.values = new DebeziumValues(b.decimals, b.times, b.binary, b.intervals, b.hstore);
+        this.schemas = b.schemasEnable
+                ? new DebeziumSchemas(b.decimals, b.times, b.binary, b.intervals, b.hstore) : null;
     }
 
     /** How row values are written. */
@@ -158,6 +163,11 @@ public final class DebeziumEnvelope implements Envelope {
         return schemaWrapper;
     }
 
+    /** Whether each message is {@code {"schema":...,"payload":...}} with Debezium's Connect schema. */
+    public boolean schemasEnable() {
+        return schemas != null;
+    }
+
     /** The configured {@code source.db} value; empty when the event's own database is used. */
     public String database() {
         return database;
@@ -174,15 +184,20 @@ public final class DebeziumEnvelope implements Envelope {
 
     @Override
     public String toString() {
-        return "DebeziumEnvelope[schemaWrapper=" + schemaWrapper + ", database=" + database + ", valueEncoding="
+        return "DebeziumEnvelope[schemaWrapper=" + schemaWrapper + ", schemasEnable=" + (schemas != null)
+                + ", database=" + database + ", valueEncoding="
                 + valueEncoding + "]";
     }
 
     private static void write(JsonGenerator g, ChangeEvent event, DebeziumEnvelope self) throws IOException {
-        if (self.schemaWrapper) {
+        if (self.schemas != null || self.schemaWrapper) {
             g.writeStartObject();
             g.writeFieldName(F_SCHEMA);
-            g.writeNull();
+            if (self.schemas != null) {
+                g.writeRawValue(self.schemas.of(event));
+            } else {
+                g.writeNull();
+            }
             g.writeFieldName(F_PAYLOAD);
             self.writePayload(g, event);
             g.writeEndObject();
@@ -340,6 +355,7 @@ public final class DebeziumEnvelope implements Envelope {
     /** Configures a {@link DebeziumEnvelope}; mutable, for one use. */
     public static final class Builder {
         private boolean schemaWrapper;
+        private boolean schemasEnable;
         private String database = "";
         private ValueEncoding valueEncoding = ValueEncoding.DEBEZIUM;
         private DebeziumValues.Decimals decimals = DebeziumValues.Decimals.PRECISE;
@@ -354,6 +370,18 @@ public final class DebeziumEnvelope implements Envelope {
         /** Wraps the payload as {@code {"schema":null,"payload":...}}; default false. */
         public Builder schemaWrapper(boolean schemaWrapper) {
             this.schemaWrapper = schemaWrapper;
+            return this;
+        }
+
+        /**
+         * Writes each message as Debezium's JSON converter does with {@code schemas.enable=true}:
+         * {@code {"schema":<the Connect schema>,"payload":...}}, the schema naming Debezium's types
+         * ({@code io.debezium.time.MicroTimestamp}, {@code org.apache.kafka.connect.data.Decimal}, ...) and
+         * {@code <source id>.<schema>.<table>.Envelope}. Default false. Needs Debezium values
+         * ({@link ValueEncoding#DEBEZIUM}).
+         */
+        public Builder schemasEnable(boolean schemasEnable) {
+            this.schemasEnable = schemasEnable;
             return this;
         }
 
@@ -402,7 +430,12 @@ public final class DebeziumEnvelope implements Envelope {
             return this;
         }
 
+        /** Throws {@link IllegalArgumentException} for schemas with lossless values, which have no Connect schema. */
         public DebeziumEnvelope build() {
+            if (schemasEnable && valueEncoding == ValueEncoding.LOSSLESS) {
+                throw new IllegalArgumentException("schemas_enable needs value_encoding debezium: DeltaForge's lossless"
+                        + " values have no Connect schema; use schema_wrapper for {\"schema\":null,...}");
+            }
             return new DebeziumEnvelope(this);
         }
     }

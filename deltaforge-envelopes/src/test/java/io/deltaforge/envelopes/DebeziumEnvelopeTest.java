@@ -2,6 +2,7 @@ package io.deltaforge.envelopes;
 
 import static io.deltaforge.envelopes.CloudEventsEnvelopeTest.fieldNames;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -101,6 +102,32 @@ class DebeziumEnvelopeTest {
         JsonNode strings = MAPPER.readTree(DebeziumEnvelope.builder()
                 .decimalHandlingMode(DebeziumEnvelope.DecimalHandlingMode.STRING).build().encode(event).payload());
         assertThat(strings.get("after").get("price").asText()).isEqualTo("0.500");
+    }
+
+    @Test
+    void schemasEnableWritesTheConnectSchemaNextToThePayload() throws Exception {
+        List<ColumnType> types = List.of(new ColumnType("id", "int4", -1, 'b', false, List.of()),
+                new ColumnType("mood", "mood", -1, 'e', true, List.of("sad", "ok")));
+        Row after = Row.of(List.of("id", "mood"), 1L, "ok");
+        ChangeEvent base = Events.event(Op.CREATE, null, after, 0, Events.COMMITTED);
+        ChangeEvent event = new ChangeEvent(base.id(), base.sourceId(), base.op(), base.table(), null, after,
+                base.position(), 1, List.of(), null, List.of("id"), types, "app");
+
+        JsonNode message = MAPPER.readTree(DebeziumEnvelope.builder().schemasEnable(true).build().encode(event)
+                .payload());
+
+        assertThat(message.get("payload")).isEqualTo(MAPPER.readTree(DebeziumEnvelope.create().encode(event)
+                .payload()));
+        JsonNode schema = message.get("schema");
+        assertThat(schema.get("name").asText()).isEqualTo("users-postgres.public.users.Envelope");
+        assertThat(schema.get("fields").get(1).get("name").asText()).isEqualTo("users-postgres.public.users.Value");
+        assertThat(schema.get("fields").get(1).get("fields")).isEqualTo(MAPPER.readTree("""
+                [{"type":"int32","optional":false,"field":"id"},
+                 {"type":"string","optional":true,"name":"io.debezium.data.Enum","version":1,
+                  "parameters":{"allowed":"sad,ok"},"field":"mood"}]"""));
+        assertThatThrownBy(() -> DebeziumEnvelope.builder().schemasEnable(true)
+                .valueEncoding(DebeziumEnvelope.ValueEncoding.LOSSLESS).build())
+                .hasMessageContaining("schemas_enable needs value_encoding debezium");
     }
 
     @Test

@@ -4,6 +4,7 @@ import io.deltaforge.api.ConfigException;
 import io.deltaforge.api.ConfigException.Problem;
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.Lsn;
+import io.deltaforge.postgres.internal.ClusterIdentity;
 import io.deltaforge.postgres.internal.Dsn;
 import io.deltaforge.api.SnapshotRequest;
 import io.deltaforge.postgres.internal.InitialSnapshot;
@@ -87,6 +88,8 @@ public final class PostgresSource implements Source {
     private final AtomicBoolean snapshotRequested = new AtomicBoolean();
     private final SnapshotMetrics snapshotMetrics = new SnapshotMetrics();
     private final SlotMonitor monitor;
+    /** The cluster the sessions stream from, across reconnects (and failovers). */
+    private final ClusterIdentity cluster = new ClusterIdentity();
     // volatile: read by metric threads through newestPosition()
     private volatile @Nullable ReplicationSession session;
     /** The initial snapshot being read or awaiting delivery; null when streaming. */
@@ -180,7 +183,8 @@ public final class PostgresSource implements Source {
         if (finished) {
             return;
         }
-        session = ReplicationSession.open(settings, acknowledged, !positioned, snapshotRequested, snapshotMetrics);
+        session = ReplicationSession.open(settings, acknowledged, !positioned, snapshotRequested, snapshotMetrics,
+                cluster);
         positioned = true;
     }
 
@@ -229,7 +233,8 @@ public final class PostgresSource implements Source {
                 finish();
                 return null;
             }
-            session = ReplicationSession.open(settings, acknowledged, false, snapshotRequested, snapshotMetrics);
+            session = ReplicationSession.open(settings, acknowledged, false, snapshotRequested, snapshotMetrics,
+                    cluster);
             monitor.start(true);
             return null;
         }
@@ -357,6 +362,7 @@ public final class PostgresSource implements Source {
         private int snapshotMaxParallelTables = 1;
         private String bookkeepingSchema = SourceSettings.DEFAULT_BOOKKEEPING_SCHEMA;
         private Duration slotMonitorInterval = MonitorSettings.DEFAULT.interval();
+        private FailoverSlot failoverSlot = FailoverSlot.AUTO;
         private long maxLagBytes;
         private Duration maxLagTime = Duration.ZERO;
         private LagAction onLagExceeded = LagAction.WARN;
@@ -524,6 +530,15 @@ public final class PostgresSource implements Source {
             return this;
         }
 
+        /**
+         * Whether the slot is a failover slot, synchronized to standbys (PostgreSQL 17+); see
+         * {@link FailoverSlot}. Default {@link FailoverSlot#AUTO}.
+         */
+        public Builder failoverSlot(FailoverSlot failoverSlot) {
+            this.failoverSlot = Objects.requireNonNull(failoverSlot, "failoverSlot");
+            return this;
+        }
+
         /** How often the slot is read for lag, WAL status and stalls, on its own connection; default 10 s. */
         public Builder slotMonitorInterval(Duration slotMonitorInterval) {
             this.slotMonitorInterval = Objects.requireNonNull(slotMonitorInterval, "slotMonitorInterval");
@@ -629,7 +644,7 @@ public final class PostgresSource implements Source {
             return new PostgresSource(new SourceSettings(id, Objects.requireNonNull(parsed), slot, publication,
                     patterns, startPosition, createSlot, statusInterval, publicationMode, messages, toastPlaceholder,
                     heartbeatInterval.isZero() ? null : heartbeatInterval, snapshotMode, snapshotChunkSize,
-                    snapshotMaxParallelChunks, snapshotMaxParallelTables, bookkeepingSchema, monitor));
+                    snapshotMaxParallelChunks, snapshotMaxParallelTables, bookkeepingSchema, monitor, failoverSlot));
         }
     }
 }

@@ -26,6 +26,7 @@ import java.util.Map;
  *     tables: [public.users, sales.*]   # optional; default every table of the publication; * is a wildcard
  *     start_position: earliest      # earliest | latest | {lsn: "0/16B3748"} (see StartPosition)
  *     create_slot: true             # default true
+ *     failover_slot: auto           # auto (failover slot on PostgreSQL 17+, default) | true | false
  *     status_interval_secs: 10      # default 10
  *     messages: false               # emit pg_logical_emit_message messages as op "m" events
  *     toast_placeholder: "__unchanged__"   # optional; default: leave unchanged TOAST columns out
@@ -80,6 +81,14 @@ public final class PostgresSourceProvider implements SourceProvider {
             }
         }
         builder.createSlot(config.bool("create_slot", true));
+        String failover = config.string("failover_slot");
+        if (failover != null) {
+            try {
+                builder.failoverSlot(FailoverSlot.parse(failover));
+            } catch (IllegalArgumentException e) {
+                config.problem("failover_slot", e.getMessage());
+            }
+        }
         builder.statusInterval(config.seconds("status_interval_secs", Duration.ofSeconds(10), 1, 3600));
         builder.messages(config.bool("messages", false));
         String placeholder = config.string("toast_placeholder");

@@ -42,6 +42,27 @@ class PostgresSourceProviderTest {
     }
 
     @Test
+    void failoverSlotTakesAutoTrueOrFalseAndDefaultsToAuto() {
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("dsn", "postgres://u@pg-a,pg-b/app?target_session_attrs=read-write");
+        values.put("slot", "s");
+        values.put("publication", "p");
+        assertThat(((PostgresSource) new PostgresSourceProvider().create(config(values))).settings().failoverSlot())
+                .isEqualTo(FailoverSlot.AUTO);
+        values.put("failover_slot", true);
+        assertThat(((PostgresSource) new PostgresSourceProvider().create(config(values))).settings().failoverSlot())
+                .isEqualTo(FailoverSlot.ENABLED);
+        values.put("failover_slot", "false");
+        assertThat(((PostgresSource) new PostgresSourceProvider().create(config(values))).settings().failoverSlot())
+                .isEqualTo(FailoverSlot.DISABLED);
+        values.put("failover_slot", "always");
+        assertThatThrownBy(() -> new PostgresSourceProvider().create(config(values)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(PATH + ".failover_slot: 'always' is not a failover_slot value; expected auto, "
+                        + "true or false");
+    }
+
+    @Test
     void reportsEveryProblemAtOnceWithFullPathsAndNoPassword() {
         Map<String, Object> values = new LinkedHashMap<>();
         values.put("dsn", "postgres://u:Sup3rSecret@db:port/app");

@@ -10,9 +10,14 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
+import java.util.stream.Stream;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -32,6 +37,19 @@ import org.jspecify.annotations.Nullable;
  *     pg.execute("CREATE TABLE users (id int PRIMARY KEY, name text); INSERT INTO users VALUES (1, 'Alice')");
  *     String dsn = pg.dsn();     // postgres://postgres:postgres@127.0.0.1:PORT/postgres
  *     pg.restart();              // same port, same data
+ * }
+ * }</pre>
+ *
+ * <p>High availability: {@link #startStandby} makes a physical standby of a server (a cleanly stopped copy
+ * of its data directory with {@code standby.signal}, streaming through a physical slot, as pg_basebackup
+ * would set it up), {@link #promote()} turns a standby into a primary, {@link #kill()} ends a server as a
+ * power cut would, and {@link #addSettings} changes {@code postgresql.conf} settings.
+ *
+ * <pre>{@code
+ * try (PostgresServer primary = PostgresServer.start();
+ *      PostgresServer standby = primary.startStandby("standby1", Map.of("hot_standby_feedback", "on"))) {
+ *     primary.kill();
+ *     standby.promote();
  * }
  * }</pre>
  *
@@ -56,6 +74,8 @@ public final class PostgresServer implements AutoCloseable {
     private final Path dataDir;
     private final Path logFile;
     private final Thread shutdownHook;
+    /** Settings beyond the defaults, in the order given; kept across restarts. */
+    private final Map<String, String> extraSettings = new LinkedHashMap<>();
     private volatile int port;
     private volatile boolean running;
     private volatile boolean closed;
@@ -135,6 +155,116 @@ public final class PostgresServer implements AutoCloseable {
     /** The server log, useful when a test fails. */
     public Path logFile() {
         return logFile;
+    }
+
+    /** The server's major version, e.g. 17. */
+    public int majorVersion() {
+        return Integer.parseInt(String.valueOf(queryString("SHOW server_version_num"))) / 10_000;
+    }
+
+    /**
+     * Adds (or replaces) {@code postgresql.conf} settings, kept across restarts, and reloads the
+     * configuration when running; settings that need a restart take effect at the next {@link #restart()}.
+     * Values are written as given, so quote strings: {@code Map.of("synchronized_standby_slots", "'sb1'")}.
+     */
+    public void addSettings(Map<String, String> settings) {
+        synchronized (lock) {
+            ensureOpen();
+            extraSettings.putAll(settings);
+            writeSettings();
+            if (running) {
+                queryString("SELECT pg_reload_conf()");
+            }
+        }
+    }
+
+    /**
+     * Creates and starts a physical standby of this (running) server on its own free port: creates the
+     * physical slot {@code slot} here, stops this server cleanly, copies its data directory (without its
+     * replication slots, as pg_basebackup does), starts this server again and the copy as a hot standby
+     * streaming from it through the slot ({@code primary_conninfo} with {@code dbname}, so that PostgreSQL 17's
+     * slot synchronization can use it). {@code settings} go into the standby's configuration, e.g.
+     * {@code hot_standby_feedback} and {@code sync_replication_slots}. Returns once the standby accepts
+     * queries. The caller closes the standby.
+     *
+     * @throws DeltaforgeException when a server does not start (with the tail of its log)
+     */
+    public PostgresServer startStandby(String slot, Map<String, String> settings) {
+        PostgresServer standby;
+        synchronized (lock) {
+            ensureOpen();
+            if (queryString("SELECT slot_name FROM pg_replication_slots WHERE slot_name = '" + slot + "'") == null) {
+                execute("SELECT pg_create_physical_replication_slot('" + slot + "', true)");
+            }
+            stopServer();
+            standby = new PostgresServer(bin, runAs, TempDirs.create(TempDirs.base(runAs.user() != null), PREFIX));
+            Runtime.getRuntime().addShutdownHook(standby.shutdownHook);
+            try {
+                copyData(dataDir, standby.dataDir);
+                startServer();
+            } catch (RuntimeException e) {
+                standby.close();
+                throw e;
+            }
+        }
+        try {
+            Files.writeString(standby.dataDir.resolve("standby.signal"), "");
+            standby.extraSettings.putAll(extraSettings);
+            standby.extraSettings.put("primary_conninfo", "'host=" + HOST + " port=" + port + " user=" + USER
+                    + " password=" + PASSWORD + " dbname=" + DATABASE + " application_name=" + slot + "'");
+            standby.extraSettings.put("primary_slot_name", "'" + slot + "'");
+            standby.extraSettings.put("hot_standby", "on");
+            standby.extraSettings.putAll(settings);
+            standby.runAs.own(standby.root);
+            standby.firstStart();
+            return standby;
+        } catch (IOException | RuntimeException e) {
+            standby.close();
+            throw e instanceof RuntimeException r ? r
+                    : new DeltaforgeException("cannot prepare the standby in " + standby.root + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Promotes a standby to a primary ({@code pg_ctl promote}) and waits until it accepts writes. */
+    public void promote() {
+        synchronized (lock) {
+            ensureOpen();
+            Procs.Result r = pgCtl(List.of("-w", "-t", Long.toString(START_TIMEOUT.toSeconds()), "promote"));
+            if (!r.ok()) {
+                throw new DeltaforgeException("pg_ctl promote failed on port " + port + " (exit " + r.exitCode()
+                        + "): " + r.output().strip() + "\n" + Procs.tail(logFile, 30));
+            }
+        }
+    }
+
+    /**
+     * Ends the server as a power cut would: SIGKILL to the postmaster and every process it started, no
+     * shutdown, no checkpoint; what the WAL writer had not written yet is gone. {@link #startServer()} runs
+     * crash recovery. No-op when stopped.
+     */
+    public void kill() {
+        synchronized (lock) {
+            ensureOpen();
+            if (!running) {
+                return;
+            }
+            long pid;
+            try {
+                pid = Long.parseLong(Files.readAllLines(dataDir.resolve("postmaster.pid")).get(0).strip());
+            } catch (IOException | RuntimeException e) {
+                throw new DeltaforgeException("cannot read the postmaster's pid in " + dataDir + ": " + e, e);
+            }
+            ProcessHandle postmaster = ProcessHandle.of(pid).orElse(null);
+            if (postmaster != null) {
+                List<ProcessHandle> all = new ArrayList<>(postmaster.descendants().toList());
+                all.add(0, postmaster);
+                all.forEach(ProcessHandle::destroyForcibly);
+                for (ProcessHandle p : all) {
+                    p.onExit().join();
+                }
+            }
+            running = false;
+        }
     }
 
     /** Whether the server process is up (as far as this object knows). */
@@ -332,6 +462,8 @@ public final class PostgresServer implements AutoCloseable {
     }
 
     private void writeSettings() {
+        StringBuilder extra = new StringBuilder();
+        extraSettings.forEach((k, v) -> extra.append(k).append(" = ").append(v).append('\n'));
         String settings = String.join("\n",
                 "# written by io.deltaforge.testkit.PostgresServer",
                 "listen_addresses = '" + HOST + "'",
@@ -349,13 +481,30 @@ public final class PostgresServer implements AutoCloseable {
                 "max_prepared_transactions = 10",
                 "log_min_messages = warning",
                 "log_line_prefix = '%m [%p] '",
-                "");
+                "") + extra;
         try {
             Path file = dataDir.resolve("deltaforge.conf");
             Files.writeString(file, settings);
             runAs.own(file);
         } catch (IOException e) {
             throw new DeltaforgeException("cannot write settings into " + dataDir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Copies a stopped server's data directory, leaving out what pg_basebackup leaves out. */
+    private static void copyData(Path from, Path to) {
+        Set<String> skipped = Set.of("postmaster.pid", "postmaster.opts");
+        try (Stream<Path> files = Files.walk(from)) {
+            for (Path source : (Iterable<Path>) files::iterator) {
+                Path relative = from.relativize(source);
+                if (skipped.contains(relative.toString())
+                        || (relative.getNameCount() > 1 && relative.getName(0).toString().equals("pg_replslot"))) {
+                    continue;
+                }
+                Files.copy(source, to.resolve(relative.toString()), StandardCopyOption.COPY_ATTRIBUTES);
+            }
+        } catch (IOException e) {
+            throw new DeltaforgeException("cannot copy " + from + " to " + to + ": " + e.getMessage(), e);
         }
     }
 

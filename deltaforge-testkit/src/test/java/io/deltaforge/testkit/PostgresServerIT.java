@@ -1,10 +1,13 @@
 package io.deltaforge.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -86,5 +89,43 @@ class PostgresServerIT {
         pg.close();
         assertThat(Files.exists(data)).isFalse();
         assertThat(Ports.accepts("127.0.0.1", port)).isFalse();
+    }
+
+    @Test
+    void aStandbyFollowsItsPrimaryAndTakesOverWhenPromotedAfterAKill() {
+        try (PostgresServer primary = PostgresServer.start()) {
+            primary.execute("CREATE TABLE t (v int); INSERT INTO t VALUES (1)");
+            try (PostgresServer standby = primary.startStandby("sb1", Map.of("hot_standby_feedback", "on"))) {
+                assertThat(standby.port()).isNotEqualTo(primary.port());
+                assertThat(standby.queryString("SELECT pg_is_in_recovery()")).isEqualTo("t");
+                assertThat(standby.queryString("SHOW hot_standby_feedback")).isEqualTo("on");
+                assertThat(standby.queryString("SELECT system_identifier FROM pg_control_system()"))
+                        .isEqualTo(primary.queryString("SELECT system_identifier FROM pg_control_system()"));
+                primary.execute("INSERT INTO t VALUES (2)");
+                await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
+                        assertThat(standby.queryString("SELECT count(*) FROM t")).isEqualTo("2"));
+                assertThat(primary.queryString("SELECT active FROM pg_replication_slots WHERE slot_name = 'sb1'"))
+                        .isEqualTo("t");
+
+                int port = primary.port();
+                primary.kill();
+                assertThat(primary.isRunning()).isFalse();
+                assertThat(Ports.accepts(primary.host(), port)).isFalse();
+                standby.promote();
+                assertThat(standby.queryString("SELECT pg_is_in_recovery()")).isEqualTo("f");
+                standby.execute("INSERT INTO t VALUES (3)");
+                assertThat(standby.queryString("SELECT count(*) FROM t")).isEqualTo("3");
+            }
+        }
+    }
+
+    @Test
+    void addedSettingsApplyAtOnceAndSurviveARestart() {
+        try (PostgresServer pg = PostgresServer.start()) {
+            pg.addSettings(Map.of("work_mem", "'7MB'"));
+            assertThat(pg.queryString("SHOW work_mem")).isEqualTo("7MB");
+            pg.restart();
+            assertThat(pg.queryString("SHOW work_mem")).isEqualTo("7MB");
+        }
     }
 }

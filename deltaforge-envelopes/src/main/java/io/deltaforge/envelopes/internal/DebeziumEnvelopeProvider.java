@@ -10,7 +10,8 @@ import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
 /**
- * The {@code debezium} envelope. Keys: {@code schema_wrapper} (boolean, default false: wrap as
+ * The {@code debezium} envelope. Keys: {@code schemas_enable} (boolean, default false: Debezium's
+ * {@code {"schema":...,"payload":...}}), {@code schema_wrapper} (boolean, default false: wrap as
  * {@code {"schema":null,"payload":...}}), {@code database} (the {@code source.db} value, default the event's
  * database), {@code value_encoding} ({@code debezium} | {@code lossless}) and Debezium's handling modes under
  * snake_case names: {@code decimal_handling_mode}, {@code time_precision_mode}, {@code binary_handling_mode},
@@ -29,6 +30,7 @@ public final class DebeziumEnvelopeProvider implements EnvelopeProvider {
     public Envelope create(ProviderConfig config) {
         DebeziumEnvelope.Builder b = DebeziumEnvelope.builder()
                 .schemaWrapper(config.bool("schema_wrapper", false))
+                .schemasEnable(config.bool("schemas_enable", false))
                 .database(config.string("database", ""));
         choose(config, "value_encoding", DebeziumEnvelope.ValueEncoding.class, b::valueEncoding);
         choose(config, "decimal_handling_mode", DebeziumEnvelope.DecimalHandlingMode.class, b::decimalHandlingMode);
@@ -37,8 +39,14 @@ public final class DebeziumEnvelopeProvider implements EnvelopeProvider {
         choose(config, "interval_handling_mode", DebeziumEnvelope.IntervalHandlingMode.class,
                 b::intervalHandlingMode);
         choose(config, "hstore_handling_mode", DebeziumEnvelope.HstoreHandlingMode.class, b::hstoreHandlingMode);
+        DebeziumEnvelope envelope = null;
+        try {
+            envelope = b.build();
+        } catch (IllegalArgumentException e) {
+            config.problem("schemas_enable", e.getMessage());
+        }
         config.throwIfInvalid();
-        return b.build();
+        return envelope;
     }
 
     /** Reads an enum written as Debezium spells its values: lower case, {@code -} or {@code _} between words. */

@@ -125,7 +125,8 @@ public final class DebeziumValues {
     public void write(JsonGenerator g, ColumnType type, Object value, ChangeEvent event) throws IOException {
         String name = type.type();
         if (name.startsWith("_") && value instanceof List<?> list) {
-            ColumnType element = new ColumnType(type.name(), name.substring(1), type.modifier(), type.kind());
+            ColumnType element = new ColumnType(type.name(), name.substring(1), type.modifier(), type.kind(), true,
+                    type.labels());
             g.writeStartArray();
             for (Object item : list) {
                 if (item == null) {

@@ -25,6 +25,12 @@ final class Connections {
         return open(s, base(s, "deltaforge-" + s.id()));
     }
 
+    /** A normal connection to one host of the dsn, whatever its role; for checks of the standbys. */
+    static Connection adminTo(SourceSettings s, Dsn.Endpoint host) throws SQLException {
+        Dsn one = s.dsn().only(host);
+        return DriverManager.getConnection(one.jdbcUrl(), withDefaults(one.properties(), "deltaforge-" + s.id()));
+    }
+
     /**
      * A replication connection (walsender) in database mode. The walsender formats pgoutput's text values
      * with its own session settings, so they get {@link TypeMapper#SESSION_OPTIONS}.
@@ -63,7 +69,10 @@ final class Connections {
 
     /** The dsn's properties; what the dsn sets itself is kept. */
     private static Properties base(SourceSettings s, String applicationName) {
-        Properties props = s.dsn().properties();
+        return withDefaults(s.dsn().properties(), applicationName);
+    }
+
+    private static Properties withDefaults(Properties props, String applicationName) {
         props.putIfAbsent(PGProperty.APPLICATION_NAME.getName(), applicationName);
         props.putIfAbsent(PGProperty.CONNECT_TIMEOUT.getName(), "10");
         props.putIfAbsent(PGProperty.TCP_KEEP_ALIVE.getName(), "true");

@@ -4,7 +4,9 @@ import io.deltaforge.api.ConfigException;
 import java.io.ByteArrayOutputStream;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
@@ -31,24 +33,57 @@ import org.jspecify.annotations.Nullable;
  * certificate against it (as {@code verify-ca}), and {@code sslrootcert=system} uses the JVM's trusted CAs
  * and implies {@code verify-full}. Without {@code sslmode}, pgjdbc's default ({@code prefer}) applies.
  *
+ * <p>Several hosts ({@code postgres://u@a:5432,b:5433/db}, {@code host=a,b port=5432,5433}, or pgjdbc's
+ * {@code jdbc:postgresql://a:5432,b:5433/db}) name the servers of one cluster, tried in order. libpq's
+ * {@code target_session_attrs} becomes pgjdbc's {@code targetServerType}: {@code read-write} and
+ * {@code primary} connect to the server that accepts writes, {@code any} to the first that answers. With
+ * several hosts it defaults to {@code primary}, since a source follows the primary (its slot is written
+ * there); the standby values are refused, for the same reason.
+ *
  * <p>Error messages start with {@code dsn:} and never contain the password; {@link #toString()} redacts it.
  *
- * @param host     host name or IP address, never null
- * @param port     TCP port, 5432 when not given
+ * @param hosts    the servers, in the order they are tried; at least one
  * @param database database name; the user name when not given (libpq's rule)
  * @param user     user name
  * @param password password, null when not given (trust, certificate or .pgpass authentication)
  * @param params   the other parameters, under pgjdbc property names, in the order given
  */
-public record Dsn(String host, int port, String database, String user, @Nullable String password,
+public record Dsn(List<Endpoint> hosts, String database, String user, @Nullable String password,
                   Map<String, String> params) {
     public static final int DEFAULT_PORT = 5432;
+    /** pgjdbc's name for libpq's {@code target_session_attrs}. */
+    static final String TARGET_SERVER_TYPE = "targetServerType";
+    /**
+     * How long pgjdbc trusts what it learnt of a host (primary, standby, down) before trying it again for a
+     * role it did not have; its default of 10 s would hold a promoted standby back that long.
+     */
+    static final String HOST_RECHECK_SECONDS = "2";
     private static final String URL_EXAMPLE = "postgres://user:password@host:5432/database";
     private static final String FORMS = "expected " + URL_EXAMPLE + ", host=... port=... dbname=... user=... "
             + "password=..., or jdbc:postgresql://host:5432/database?user=...&password=...";
 
+    /**
+     * One server of the DSN.
+     *
+     * @param host host name or IP address, never blank
+     * @param port TCP port, 5432 when not given
+     */
+    public record Endpoint(String host, int port) {
+        public Endpoint {
+            Objects.requireNonNull(host, "host");
+        }
+
+        @Override
+        public String toString() {
+            return (host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host) + ":" + port;
+        }
+    }
+
     public Dsn {
-        Objects.requireNonNull(host, "host");
+        hosts = List.copyOf(hosts);
+        if (hosts.isEmpty()) {
+            throw new IllegalArgumentException("hosts is empty");
+        }
         Objects.requireNonNull(database, "database");
         Objects.requireNonNull(user, "user");
         params = Map.copyOf(params);
@@ -84,10 +119,38 @@ public record Dsn(String host, int port, String database, String user, @Nullable
         return parts.build();
     }
 
-    /** The pgjdbc URL without credentials or parameters: {@code jdbc:postgresql://host:port/database}. */
+    /** The first (or only) host. */
+    public String host() {
+        return hosts.get(0).host();
+    }
+
+    /** The first (or only) host's port. */
+    public int port() {
+        return hosts.get(0).port();
+    }
+
+    /** Whether several hosts are named: the source then follows whichever of them is the primary. */
+    public boolean multiHost() {
+        return hosts.size() > 1;
+    }
+
+    /** The hosts as {@code host:port,host:port}, for messages. */
+    public String endpoints() {
+        return String.join(",", hosts.stream().map(Endpoint::toString).toList());
+    }
+
+    /**
+     * The pgjdbc URL without credentials or parameters: {@code jdbc:postgresql://host:port[,host:port]/database}.
+     */
     public String jdbcUrl() {
-        String h = host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
-        return "jdbc:postgresql://" + h + ":" + port + "/" + URLEncoder.encode(database, StandardCharsets.UTF_8);
+        return "jdbc:postgresql://" + endpoints() + "/" + URLEncoder.encode(database, StandardCharsets.UTF_8);
+    }
+
+    /** The same user, password and parameters for one of the hosts, with no role required of it. */
+    public Dsn only(Endpoint endpoint) {
+        Map<String, String> p = new LinkedHashMap<>(params);
+        p.remove(TARGET_SERVER_TYPE);
+        return new Dsn(List.of(endpoint), database, user, password, p);
     }
 
     /** pgjdbc connection properties: user, password (when given) and every extra parameter, TLS per libpq. */
@@ -103,6 +166,9 @@ public record Dsn(String host, int port, String database, String user, @Nullable
         } else if ("require".equals(mode) && root != null && !root.isBlank()) {
             p.setProperty("sslmode", "verify-ca");
         }
+        if (multiHost()) {
+            p.putIfAbsent("hostRecheckSeconds", HOST_RECHECK_SECONDS);
+        }
         p.setProperty("user", user);
         if (password != null) {
             p.setProperty("password", password);
@@ -110,9 +176,9 @@ public record Dsn(String host, int port, String database, String user, @Nullable
         return p;
     }
 
-    /** Where it points, for messages: {@code user@host:port/database}; no password. */
+    /** Where it points, for messages: {@code user@host:port[,host:port]/database}; no password. */
     public String describe() {
-        return user + "@" + host + ":" + port + "/" + database;
+        return user + "@" + endpoints() + "/" + database;
     }
 
     @Override
@@ -175,10 +241,29 @@ public record Dsn(String host, int port, String database, String user, @Nullable
         }
     }
 
-    private static void parseHostPort(String hostPart, Parts parts) {
-        if (hostPart.contains(",")) {
-            throw problem("several hosts are not supported; give one host");
+    private static void parseHostPort(String hostList, Parts parts) {
+        if (!hostList.contains(",")) {
+            parseOneHostPort(hostList, parts);
+            return;
         }
+        List<String> hosts = new ArrayList<>();
+        List<String> ports = new ArrayList<>();
+        for (String one : hostList.split(",", -1)) {
+            Parts single = new Parts();
+            single.user = parts.user;
+            parseOneHostPort(one, single);
+            if (single.host == null) {
+                throw problem("an empty host in the host list; expected postgres://user:password@host1:5432,"
+                        + "host2:5432/database");
+            }
+            hosts.add(single.host);
+            ports.add(single.port == null ? "" : single.port);
+        }
+        parts.host = String.join(",", hosts);
+        parts.port = String.join(",", ports);
+    }
+
+    private static void parseOneHostPort(String hostPart, Parts parts) {
         String host;
         String port = null;
         if (hostPart.startsWith("[")) {
@@ -285,12 +370,7 @@ public record Dsn(String host, int port, String database, String user, @Nullable
 
         void put(String key, String value, boolean libpqNames) {
             switch (key) {
-                case "host", "hostaddr" -> {
-                    if (value.contains(",")) {
-                        throw problem("several hosts are not supported; give one host");
-                    }
-                    host = value;
-                }
+                case "host", "hostaddr" -> host = value;
                 case "port" -> port = value;
                 case "dbname" -> database = value;
                 case "user" -> user = value;
@@ -300,6 +380,7 @@ public record Dsn(String host, int port, String database, String user, @Nullable
                         params.put(key, value);
                     } else {
                         switch (key) {
+                            case "target_session_attrs" -> params.put(TARGET_SERVER_TYPE, targetServerType(value));
                             case "connect_timeout" -> params.put("connectTimeout", value);
                             case "application_name" -> params.put("ApplicationName", value);
                             default -> params.put(key, value);
@@ -313,19 +394,19 @@ public record Dsn(String host, int port, String database, String user, @Nullable
             if (host == null || host.isBlank()) {
                 throw problem("host is missing; " + FORMS);
             }
-            int p = DEFAULT_PORT;
-            if (port != null) {
-                try {
-                    p = Integer.parseInt(port.trim());
-                } catch (NumberFormatException e) {
-                    String shown = password != null && !password.isEmpty()
-                            && (port.contains(password) || password.contains(port.trim())) ? "(hidden)" : safe(port);
-                    throw problem("port '" + shown + "' is not a number; expected 1 to 65535, e.g. "
-                            + URL_EXAMPLE);
+            String[] hostNames = host.split(",", -1);
+            String[] portTexts = port == null ? new String[] {""} : port.split(",", -1);
+            if (portTexts.length != 1 && portTexts.length != hostNames.length) {
+                throw problem(hostNames.length + " hosts but " + portTexts.length + " ports; give one port for all "
+                        + "hosts or one per host, in the same order (host=a,b port=5432,5433)");
+            }
+            List<Endpoint> endpoints = new ArrayList<>();
+            for (int i = 0; i < hostNames.length; i++) {
+                String name = hostNames[i].trim();
+                if (name.isEmpty()) {
+                    throw problem("an empty host in the host list; expected host=a,b (names separated by commas)");
                 }
-                if (p < 1 || p > 65535) {
-                    throw problem("port " + p + " is out of range; expected 1 to 65535");
-                }
+                endpoints.add(new Endpoint(name, port(portTexts[portTexts.length == 1 ? 0 : i])));
             }
             if (user == null || user.isBlank()) {
                 throw problem("user is missing; " + FORMS);
@@ -339,9 +420,48 @@ public record Dsn(String host, int port, String database, String user, @Nullable
                 throw problem("sslrootcert=system needs sslmode=verify-full (or no sslmode), as in libpq; got "
                         + "sslmode=" + mode);
             }
+            if (endpoints.size() > 1) {
+                String target = params.putIfAbsent(TARGET_SERVER_TYPE, "primary");
+                if (target != null && !target.equals("primary") && !target.equals("master")
+                        && !target.equals("any")) {
+                    throw problem("with several hosts the source follows the primary, where its slot is written; "
+                            + "use target_session_attrs=read-write (or primary), not the standby value given");
+                }
+            }
             String db = database == null || database.isBlank() ? user : database;
-            return new Dsn(host, p, db, user, password, params);
+            return new Dsn(endpoints, db, user, password, params);
         }
+
+        /** One port number; empty means the default. */
+        private int port(String text) {
+            if (text.isBlank()) {
+                return DEFAULT_PORT;
+            }
+            int p;
+            try {
+                p = Integer.parseInt(text.trim());
+            } catch (NumberFormatException e) {
+                String shown = password != null && !password.isEmpty()
+                        && (text.contains(password) || password.contains(text.trim())) ? "(hidden)" : safe(text);
+                throw problem("port '" + shown + "' is not a number; expected 1 to 65535, e.g. " + URL_EXAMPLE);
+            }
+            if (p < 1 || p > 65535) {
+                throw problem("port " + p + " is out of range; expected 1 to 65535");
+            }
+            return p;
+        }
+    }
+
+    /** libpq's target_session_attrs as pgjdbc's targetServerType. */
+    private static String targetServerType(String attrs) {
+        return switch (attrs) {
+            case "any" -> "any";
+            case "read-write", "primary" -> "primary";
+            case "read-only", "standby" -> "secondary";
+            case "prefer-standby" -> "preferSecondary";
+            default -> throw problem("target_session_attrs '" + safe(attrs) + "' is not valid; expected one of any, "
+                    + "read-write, primary, read-only, standby, prefer-standby");
+        };
     }
 
     private static int indexOfAny(String s, String chars, int from) {

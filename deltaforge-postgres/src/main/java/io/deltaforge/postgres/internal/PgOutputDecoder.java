@@ -297,10 +297,11 @@ public final class PgOutputDecoder {
         }
         // Looks up user-defined types (enums, domains, composites, extension types) once per table version.
         types.prepare(typeOids);
+        Set<String> notNull = types.notNullColumns(oid);
         List<ColumnType> columnTypes = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
             columnTypes.add(new ColumnType(names.get(i), types.typeName(typeOids[i]), typeMods[i],
-                    types.typeKind(typeOids[i])));
+                    types.typeKind(typeOids[i]), !notNull.contains(names.get(i)), types.labels(typeOids[i])));
         }
         relations.put(oid, new Relation(table, columns, typeOids, key, schema.version, List.copyOf(keyColumns),
                 List.copyOf(columnTypes)));
@@ -356,7 +357,7 @@ public final class PgOutputDecoder {
             int index = nextIndex++;
             if (tables.test(rel.table)) {
                 emit(index, Op.TRUNCATE, rel.table, null, null, lsn, rel.schemaVersion, List.of(), detail, List.of(),
-                        List.of());
+                        rel.columnTypes);
             }
         }
     }

@@ -96,27 +96,34 @@ public final class ReplicationSession implements AutoCloseable {
      * @param snapshotRequested  set by whoever stored a new incremental snapshot request; the session reloads
      *                           the requests when it is set
      * @param metrics            where snapshot progress is published
+     * @param cluster            the cluster of the source's earlier sessions; a session on another cluster is
+     *                           refused, one on a new timeline (a promoted standby) checks the slot came along
      * @throws RetryableException  when the server is unreachable or the slot is in use
      * @throws DeltaforgeException when the setup is wrong (wal_level, privileges, publication, slot, start
-     *                             position); the message says how to fix it
+     *                             position) or the server is another cluster; the message says how to fix it
      */
     public static ReplicationSession open(SourceSettings settings, AtomicLong acknowledged,
                                           boolean applyStartPosition, AtomicBoolean snapshotRequested,
-                                          SnapshotMetrics metrics) {
-        long confirmed;
-        try (Connection admin = Connections.admin(settings)) {
-            ServerChecks.beforeStart(settings, admin).forEach(log::warn);
-            Bookkeeping.adoptLegacy(settings, admin);
-            confirmed = Slots.prepare(settings, admin, applyStartPosition);
-        } catch (SQLException e) {
-            throw SqlStates.classify(settings, "cannot check the server", e);
-        }
-        // Resume after whatever this process already acknowledged, in case the last status update of a
-        // previous session did not reach the server; never before the slot's position.
-        long start = maxUnsigned(confirmed, acknowledged.get());
+                                          SnapshotMetrics metrics, ClusterIdentity cluster) {
         Connection replication = null;
         try {
-            replication = Connections.replication(settings);
+            long confirmed;
+            try (Connection admin = Connections.admin(settings)) {
+                // wal_level and the privilege explain a refused replication connection better than its error.
+                ServerChecks.checkRole(settings, admin);
+                // Then the cluster, before anything here is changed or the slot is looked at.
+                replication = Connections.replication(settings);
+                boolean failedOver = cluster.verify(settings, replication);
+                ServerChecks.beforeStart(settings, admin).forEach(log::warn);
+                Bookkeeping.adoptLegacy(settings, admin);
+                confirmed = Slots.prepare(settings, admin, applyStartPosition, failedOver, acknowledged.get());
+                Slots.alignFailover(settings, admin, replication);
+            } catch (SQLException e) {
+                throw SqlStates.classify(settings, "cannot check the server", e);
+            }
+            // Resume after whatever this process already acknowledged, in case the last status update of a
+            // previous session did not reach the server; never before the slot's position.
+            long start = maxUnsigned(confirmed, acknowledged.get());
             PGReplicationStream stream = replication.unwrap(PGConnection.class).getReplicationAPI()
                     .replicationStream()
                     .logical()
@@ -142,13 +149,17 @@ public final class ReplicationSession implements AutoCloseable {
             LogSequenceNumber startLsn = LogSequenceNumber.valueOf(start);
             stream.setFlushedLSN(startLsn);
             stream.setAppliedLSN(startLsn);
-            log.info("source '{}': streaming slot '{}' of {} from {} (publication '{}')", settings.id(),
-                    settings.slot(), settings.dsn().describe(), new Lsn(start), settings.publication());
+            log.info("source '{}': streaming slot '{}' of {} from {} (publication '{}', server {})", settings.id(),
+                    settings.slot(), settings.dsn().describe(), new Lsn(start), settings.publication(),
+                    ClusterIdentity.server(replication));
             return new ReplicationSession(settings, acknowledged, replication, stream, start, snapshotRequested,
                     metrics);
         } catch (SQLException e) {
             Connections.closeQuietly(replication);
             throw SqlStates.classify(settings, "cannot start replication from slot '" + settings.slot() + "'", e);
+        } catch (RuntimeException e) {
+            Connections.closeQuietly(replication);
+            throw e;
         }
     }
 

@@ -36,7 +36,8 @@ public final class ServerChecks {
      * proves the user may run it) and the slot; then a replication connection, which pg_hba.conf allows
      * separately.
      *
-     * @return notes: identity warnings, and what the first start would create
+     * @return notes: identity warnings, what the first start would create, and what a failover to a standby
+     *         still needs
      * @throws DeltaforgeException naming the fix, as {@link ReplicationSession#open} would
      * @throws RetryableException  when the server did not answer
      */
@@ -52,6 +53,7 @@ public final class ServerChecks {
                 }
                 notes.addAll(identityWarnings(settings, admin, publication.tables()));
                 notes.addAll(Slots.inspect(settings, admin));
+                notes.addAll(FailoverChecks.notes(settings, admin));
             } finally {
                 admin.rollback();
             }
@@ -67,13 +69,12 @@ public final class ServerChecks {
     }
 
     /**
-     * The checks before a start, on the connection that then prepares the slot: wal_level, the replication
-     * privilege, the publication (autocreate's statement runs and is logged).
+     * The checks before a start, on the connection that then prepares the slot, after {@link #checkRole}: the
+     * publication (autocreate's statement runs and is logged).
      *
      * @return the replica identity warnings of the published tables
      */
     static List<String> beforeStart(SourceSettings s, Connection c) throws SQLException {
-        checkRole(s, c);
         return identityWarnings(s, c, publishedTables(s, c));
     }
 
@@ -89,8 +90,11 @@ public final class ServerChecks {
         return publication.tables();
     }
 
-    /** What the server must allow before any publication or slot matters: logical WAL, and this user. */
-    private static void checkRole(SourceSettings s, Connection c) throws SQLException {
+    /**
+     * What the server must allow before any publication or slot matters: logical WAL, and this user. A start
+     * runs it first, since it explains a refused replication connection best.
+     */
+    static void checkRole(SourceSettings s, Connection c) throws SQLException {
         checkWalLevel(s, c);
         checkReplicationPrivilege(s, c);
     }
@@ -99,7 +103,7 @@ public final class ServerChecks {
         String level = Sql.queryString(c, "SHOW wal_level");
         if (!"logical".equals(level)) {
             throw new DeltaforgeException("source '" + s.id() + "': wal_level is '" + level + "' on "
-                    + s.dsn().host() + ":" + s.dsn().port() + "; logical replication needs wal_level=logical: run "
+                    + ClusterIdentity.server(c) + "; logical replication needs wal_level=logical: run "
                     + "ALTER SYSTEM SET wal_level = logical; (or set it in postgresql.conf) and restart PostgreSQL");
         }
     }

@@ -3,6 +3,7 @@ package io.deltaforge.postgres.internal;
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.Lsn;
 import io.deltaforge.api.RetryableException;
+import io.deltaforge.postgres.FailoverSlot;
 import io.deltaforge.postgres.StartPosition;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -40,12 +41,71 @@ final class Slots {
      *                   slot be created (a slot that disappears under a running source was dropped, and
      *                   recreating it would silently skip everything written since) and the start position
      *                   be applied
+     * @param failedOver   whether the server is a promoted standby since the last session (a new timeline)
+     * @param acknowledged the source's acknowledged position, 0 when none yet
      * @throws DeltaforgeException when the slot cannot be this source's; the message says how to fix it
      * @throws RetryableException  when another reader holds the slot
      */
-    static long prepare(SourceSettings s, Connection c, boolean firstStart) throws SQLException {
-        long confirmed = ready(s, c, firstStart);
+    static long prepare(SourceSettings s, Connection c, boolean firstStart, boolean failedOver, long acknowledged)
+            throws SQLException {
+        requireFailoverSupport(s, c);
+        long confirmed = ready(s, c, firstStart, failedOver);
+        if (failedOver) {
+            requireCarriedOver(s, c, confirmed, acknowledged);
+        }
         return firstStart ? applyStartPosition(s, c, confirmed) : confirmed;
+    }
+
+    /**
+     * Makes the existing slot a failover slot or an ordinary one, as {@code failover_slot} wants, on a server
+     * that has failover slots (17+); the slot must be idle. Runs on the replication connection, the only
+     * place PostgreSQL offers {@code ALTER_REPLICATION_SLOT}.
+     */
+    static void alignFailover(SourceSettings s, Connection admin, Connection replication) throws SQLException {
+        int version = admin.getMetaData().getDatabaseMajorVersion();
+        SlotInfo slot = read(s, admin);
+        if (version < 17 || slot == null || slot.failover == null) {
+            return;
+        }
+        boolean wanted = s.failoverSlot().wanted(version);
+        if (slot.failover != wanted) {
+            try (Statement st = replication.createStatement()) {
+                st.execute("ALTER_REPLICATION_SLOT " + Sql.quoteIdentifier(s.slot()) + " ( FAILOVER " + wanted + " )");
+            }
+            log.info("source '{}': replication slot '{}' is {} a failover slot (failover_slot: {})", s.id(), s.slot(),
+                    wanted ? "now" : "no longer", s.failoverSlot().name().toLowerCase(java.util.Locale.ROOT));
+        }
+    }
+
+    /** failover_slot: true on a server without failover slots. */
+    private static void requireFailoverSupport(SourceSettings s, Connection c) throws SQLException {
+        int version = c.getMetaData().getDatabaseMajorVersion();
+        if (s.failoverSlot() == FailoverSlot.ENABLED && version < 17) {
+            throw new DeltaforgeException("source '" + s.id() + "': failover_slot is true, but PostgreSQL " + version
+                    + " has no failover slots (they came with PostgreSQL 17); upgrade the server, or set failover_slot: "
+                    + "auto (an ordinary slot, which a failover to a standby loses: see docs/operations.md)");
+        }
+    }
+
+    /**
+     * After a failover, the slot on the new primary must not be ahead of what this source acknowledged:
+     * a synchronized slot never is (it trails the old primary's), while one created on the new primary after
+     * the promotion is, and streaming from it would skip every change in between.
+     */
+    private static void requireCarriedOver(SourceSettings s, Connection c, long confirmed, long acknowledged)
+            throws SQLException {
+        SlotInfo slot = read(s, c);
+        String synced = slot == null || slot.synced == null ? "" : " (synced: " + slot.synced + ")";
+        if (acknowledged != 0 && Long.compareUnsigned(confirmed, acknowledged) > 0) {
+            throw new DeltaforgeException("source '" + s.id() + "': after the failover, replication slot '" + s.slot()
+                    + "' on the new primary" + synced + " is at " + new Lsn(confirmed) + ", ahead of the last position "
+                    + "this source acknowledged (" + new Lsn(acknowledged) + "): it was not carried over from the old "
+                    + "primary but made anew, and streaming from it would skip the changes in between. Re-sync the "
+                    + "consumers (e.g. with a snapshot), drop the slot and restart the pipeline; see docs/operations.md "
+                    + "for failover slots");
+        }
+        log.info("source '{}': replication slot '{}' is on the new primary{} at {}; resuming", s.id(), s.slot(), synced,
+                new Lsn(confirmed));
     }
 
     /**
@@ -55,6 +115,7 @@ final class Slots {
      * @throws DeltaforgeException as {@link #prepare} would
      */
     static List<String> inspect(SourceSettings s, Connection c) throws SQLException {
+        requireFailoverSupport(s, c);
         SlotInfo slot = read(s, c);
         if (slot == null) {
             if (!s.createSlot()) {
@@ -64,11 +125,17 @@ final class Slots {
             return List.of("replication slot '" + s.slot() + "' does not exist yet; the first start creates it");
         }
         check(s, slot);
+        List<String> notes = new ArrayList<>();
         if (slot.active) {
-            return List.of("replication slot '" + s.slot() + "' is in use right now (server process "
+            notes.add("replication slot '" + s.slot() + "' is in use right now (server process "
                     + slot.activePid + "); a start waits until that reader stops");
         }
-        return List.of();
+        boolean wanted = s.failoverSlot().wanted(c.getMetaData().getDatabaseMajorVersion());
+        if (slot.failover != null && slot.failover != wanted) {
+            notes.add("replication slot '" + s.slot() + "' is " + (wanted ? "not " : "") + "a failover slot; the next "
+                    + "start makes it " + (wanted ? "one" : "an ordinary one") + " (failover_slot)");
+        }
+        return notes;
     }
 
     /** Whether the slot exists, whatever its state. */
@@ -100,13 +167,17 @@ final class Slots {
     }
 
     /** Makes sure the slot exists, is ours to use and is idle; returns its confirmed flush position. */
-    private static long ready(SourceSettings s, Connection c, boolean firstStart) throws SQLException {
+    private static long ready(SourceSettings s, Connection c, boolean firstStart, boolean failedOver)
+            throws SQLException {
         long graceEnd = System.nanoTime() + ACTIVE_SLOT_GRACE.toNanos();
         while (true) {
             SlotInfo slot = read(s, c);
             if (slot == null) {
                 if (!s.createSlot()) {
                     throw missing(s);
+                }
+                if (failedOver) {
+                    throw missingAfterFailover(s, c);
                 }
                 if (!firstStart) {
                     throw new DeltaforgeException("source '" + s.id() + "': replication slot '" + s.slot()
@@ -186,6 +257,22 @@ final class Slots {
         return Long.compareUnsigned(confirmed, moved) >= 0 ? confirmed : moved;
     }
 
+    private static DeltaforgeException missingAfterFailover(SourceSettings s, Connection c) throws SQLException {
+        int version = c.getMetaData().getDatabaseMajorVersion();
+        String why = version < 17
+                ? "PostgreSQL " + version + " has no failover slots (they came with 17), so a standby never has the slot"
+                : "the slot was not synchronized to this standby before the promotion (failover_slot: "
+                + s.failoverSlot().name().toLowerCase(java.util.Locale.ROOT) + "; the standby needs "
+                + "sync_replication_slots = on, hot_standby_feedback = on, primary_slot_name and dbname in "
+                + "primary_conninfo, and the slot must have been synchronized at least once)";
+        return new DeltaforgeException("source '" + s.id() + "': replication slot '" + s.slot() + "' does not exist on "
+                + "the new primary after the failover: " + why + ". It is not recreated, since the changes since the "
+                + "last acknowledged position would be skipped. Re-sync the consumers (e.g. with snapshot.mode: "
+                + "initial), then forget the old slot (DELETE FROM " + s.snapshotsTable() + " WHERE slot = '"
+                + s.slot() + "';) and start again; docs/operations.md describes the settings that carry the slot "
+                + "over");
+    }
+
     private static DeltaforgeException missing(SourceSettings s) {
         return new DeltaforgeException("source '" + s.id() + "': replication slot '" + s.slot()
                 + "' does not exist and create_slot is false; create it: SELECT "
@@ -213,9 +300,10 @@ final class Slots {
     }
 
     private static @Nullable SlotInfo read(SourceSettings s, Connection c) throws SQLException {
-        boolean hasWalStatus = c.getMetaData().getDatabaseMajorVersion() >= 13;
+        int version = c.getMetaData().getDatabaseMajorVersion();
         String sql = "SELECT slot_type, plugin, database, active, active_pid, confirmed_flush_lsn::text, "
-                + (hasWalStatus ? "wal_status" : "NULL") + " FROM pg_replication_slots WHERE slot_name = ?";
+                + (version >= 13 ? "wal_status" : "NULL") + ", " + (version >= 17 ? "failover, synced" : "NULL, NULL")
+                + " FROM pg_replication_slots WHERE slot_name = ?";
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, s.slot());
             try (ResultSet rs = ps.executeQuery()) {
@@ -225,7 +313,8 @@ final class Slots {
                 String flush = rs.getString(6);
                 return new SlotInfo(rs.getString(1), String.valueOf(rs.getString(2)),
                         String.valueOf(rs.getString(3)), rs.getBoolean(4), rs.getObject(5),
-                        flush == null ? null : Lsn.parse(flush).value(), rs.getString(7));
+                        flush == null ? null : Lsn.parse(flush).value(), rs.getString(7),
+                        (Boolean) rs.getObject(8), (Boolean) rs.getObject(9));
             }
         }
     }
@@ -245,7 +334,8 @@ final class Slots {
         if (record != null && record.completed()) {
             throw new DeltaforgeException("source '" + s.id() + "': replication slot '" + s.slot() + "' was created by"
                     + " DeltaForge before but no longer exists: it was dropped or invalidated while the pipeline was"
-                    + " stopped, so the changes made since cannot be replayed. Re-sync the consumers (for example"
+                    + " stopped, or the server is a standby promoted without it (failover slots need PostgreSQL 17+"
+                    + " and the standby settings in docs/operations.md), so the changes made since cannot be replayed. Re-sync the consumers (for example"
                     + " with snapshot.mode: initial), then forget the old slot and start again: DELETE FROM "
                     + s.snapshotsTable() + " WHERE slot = '" + s.slot() + "';");
         }
@@ -278,13 +368,16 @@ final class Slots {
 
     /** Creates the slot; null when it already exists (created concurrently). */
     private static @Nullable Long create(SourceSettings s, Connection c) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(
-                "SELECT lsn::text FROM pg_create_logical_replication_slot(?, 'pgoutput')")) {
+        boolean failover = s.failoverSlot().wanted(c.getMetaData().getDatabaseMajorVersion());
+        // Arguments: name, plugin, temporary, two-phase, failover (17+).
+        try (PreparedStatement ps = c.prepareStatement("SELECT lsn::text FROM pg_create_logical_replication_slot(?, "
+                + "'pgoutput'" + (failover ? ", false, false, true" : "") + ")")) {
             ps.setString(1, s.slot());
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 Lsn lsn = Lsn.parse(rs.getString(1));
-                log.info("source '{}': created replication slot '{}' at {}", s.id(), s.slot(), lsn);
+                log.info("source '{}': created {}replication slot '{}' at {}", s.id(), failover ? "failover " : "",
+                        s.slot(), lsn);
                 return lsn.value();
             }
         } catch (SQLException e) {
@@ -317,8 +410,10 @@ final class Slots {
         return names.size() > 20 ? String.join(", ", names.subList(0, 20)) + ", ..." : String.join(", ", names);
     }
 
+    /** A row of pg_replication_slots; failover and synced are null before PostgreSQL 17. */
     private record SlotInfo(String type, String plugin, String database, boolean active, @Nullable Object activePid,
-                            @Nullable Long confirmedFlush, @Nullable String walStatus) {
+                            @Nullable Long confirmedFlush, @Nullable String walStatus, @Nullable Boolean failover,
+                            @Nullable Boolean synced) {
     }
 
     private static void sleep(long millis) {

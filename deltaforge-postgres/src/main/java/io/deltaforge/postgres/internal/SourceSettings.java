@@ -1,6 +1,7 @@
 package io.deltaforge.postgres.internal;
 
 import io.deltaforge.api.TableId;
+import io.deltaforge.postgres.FailoverSlot;
 import io.deltaforge.postgres.PublicationMode;
 import io.deltaforge.postgres.SnapshotMode;
 import io.deltaforge.postgres.StartPosition;
@@ -31,13 +32,14 @@ import org.jspecify.annotations.Nullable;
  * @param snapshotMaxParallelTables tables of a snapshot request that progress at once
  * @param bookkeepingSchema schema of the source's own tables ({@link #snapshotsTable()}, {@link #progressTable()})
  * @param monitor           how the slot is watched (lag limits, stall timeout)
+ * @param failoverSlot      whether the slot is a failover slot (PostgreSQL 17+)
  */
 public record SourceSettings(String id, Dsn dsn, String slot, String publication, List<TablePattern> tables,
                              StartPosition startPosition, boolean createSlot, Duration statusInterval,
                              PublicationMode publicationMode, boolean messages, @Nullable String toastPlaceholder,
                              @Nullable Duration heartbeatInterval, SnapshotMode snapshotMode,
                              int snapshotChunkSize, int snapshotMaxParallelChunks, int snapshotMaxParallelTables,
-                             String bookkeepingSchema, MonitorSettings monitor) {
+                             String bookkeepingSchema, MonitorSettings monitor, FailoverSlot failoverSlot) {
     /** The default of {@link #bookkeepingSchema()}. */
     public static final String DEFAULT_BOOKKEEPING_SCHEMA = "deltaforge";
 
@@ -48,7 +50,7 @@ public record SourceSettings(String id, Dsn dsn, String slot, String publication
                           @Nullable Duration heartbeatInterval) {
         this(id, dsn, slot, publication, tables, startPosition, createSlot, statusInterval, publicationMode,
                 messages, toastPlaceholder, heartbeatInterval, SnapshotMode.NEVER, 10_000, 1, 1,
-                DEFAULT_BOOKKEEPING_SCHEMA, MonitorSettings.DEFAULT);
+                DEFAULT_BOOKKEEPING_SCHEMA, MonitorSettings.DEFAULT, FailoverSlot.AUTO);
     }
 
     public SourceSettings {
@@ -63,6 +65,7 @@ public record SourceSettings(String id, Dsn dsn, String slot, String publication
         Objects.requireNonNull(snapshotMode, "snapshotMode");
         Objects.requireNonNull(bookkeepingSchema, "bookkeepingSchema");
         Objects.requireNonNull(monitor, "monitor");
+        Objects.requireNonNull(failoverSlot, "failoverSlot");
         if (snapshotChunkSize < 1) {
             throw new IllegalArgumentException("snapshotChunkSize < 1");
         }

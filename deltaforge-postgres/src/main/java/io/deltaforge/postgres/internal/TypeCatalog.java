@@ -69,7 +69,9 @@ public final class TypeCatalog implements TypeMapper.Lookup {
                    (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a
                         WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped),
                    (SELECT array_agg(a.atttypid::int8 ORDER BY a.attnum) FROM pg_attribute a
-                        WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped)
+                        WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped),
+                   (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_enum e
+                        WHERE t.typtype = 'e' AND e.enumtypid = t.oid)
             FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
             WHERE t.oid IN (SELECT oid FROM wanted)
             """;
@@ -99,6 +101,29 @@ public final class TypeCatalog implements TypeMapper.Lookup {
         }
     }
 
+    /**
+     * @throws RetryableException when the catalog cannot be read; the session is restarted and the Relation
+     *                            message comes again
+     */
+    @Override
+    public Set<String> notNullColumns(int relationOid) {
+        try (Connection c = connections.open();
+             PreparedStatement ps = c.prepareStatement("SELECT attname::text FROM pg_attribute WHERE attrelid = ? "
+                     + "AND attnum > 0 AND attnotnull AND NOT attisdropped")) {
+            ps.setLong(1, Integer.toUnsignedLong(relationOid));
+            Set<String> out = new java.util.HashSet<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new RetryableException("cannot read the NOT NULL columns of the table with OID "
+                    + Integer.toUnsignedString(relationOid) + " (pg_attribute): " + e.getMessage(), e);
+        }
+    }
+
     /** Reads the types and everything they are built from, on a connection the caller owns. */
     static Map<Integer, TypeInfo> describe(Connection c, Set<Integer> oids) throws SQLException {
         Map<Integer, TypeInfo> out = new HashMap<>();
@@ -122,7 +147,7 @@ public final class TypeCatalog implements TypeMapper.Lookup {
                     out.put(oid, new TypeInfo(oid, rs.getString(2), rs.getString(3),
                             kind == null || kind.isEmpty() ? 'b' : kind.charAt(0), (int) rs.getLong(5),
                             delimiter == null || delimiter.isEmpty() ? ',' : delimiter.charAt(0),
-                            (int) rs.getLong(7), names, types));
+                            (int) rs.getLong(7), names, types, strings(rs.getArray(10))));
                 }
             }
         }

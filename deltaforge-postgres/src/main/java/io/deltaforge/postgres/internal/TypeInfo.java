@@ -22,17 +22,24 @@ import java.util.Objects;
  *                    otherwise
  * @param fieldNames  for a composite, its live attribute names in order; empty otherwise
  * @param fieldTypes  for a composite, the attribute type OIDs, same order
+ * @param labels      for an enum, its labels in sort order; empty otherwise
  */
 record TypeInfo(int oid, String schema, String name, char kind, int elementOid, char delimiter, int baseOid,
-                List<String> fieldNames, List<Integer> fieldTypes) {
+                List<String> fieldNames, List<Integer> fieldTypes, List<String> labels) {
     TypeInfo {
         Objects.requireNonNull(schema, "schema");
         Objects.requireNonNull(name, "name");
         fieldNames = List.copyOf(fieldNames);
         fieldTypes = List.copyOf(fieldTypes);
+        labels = List.copyOf(labels);
         if (fieldNames.size() != fieldTypes.size()) {
             throw new IllegalArgumentException("fieldNames and fieldTypes differ in length");
         }
+    }
+
+    TypeInfo(int oid, String schema, String name, char kind, int elementOid, char delimiter, int baseOid,
+             List<String> fieldNames, List<Integer> fieldTypes) {
+        this(oid, schema, name, kind, elementOid, delimiter, baseOid, fieldNames, fieldTypes, List.of());
     }
 
     static TypeInfo enumType(int oid, String name) {

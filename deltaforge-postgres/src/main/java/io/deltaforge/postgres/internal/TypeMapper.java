@@ -2,6 +2,7 @@ package io.deltaforge.postgres.internal;
 
 import io.deltaforge.api.RawJson;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -81,6 +82,11 @@ public final class TypeMapper {
          * fields). OIDs the catalog does not know are left out.
          */
         Map<Integer, TypeInfo> describe(Set<Integer> oids);
+
+        /** The columns of a table declared NOT NULL; empty when not known. */
+        default Set<String> notNullColumns(int relationOid) {
+            return Set.of();
+        }
     }
 
     /** OIDs below this are assigned by initdb and never change meaning. */
@@ -230,6 +236,30 @@ public final class TypeMapper {
             return "_" + typeName(t.elementOid(), depth + 1);
         }
         return t.kind() == 'd' ? typeName(t.baseOid(), depth + 1) : t.name();
+    }
+
+    /** The columns of the table with this OID declared NOT NULL; empty without a lookup. */
+    public Set<String> notNullColumns(int relationOid) {
+        return lookup == null ? Set.of() : lookup.notNullColumns(relationOid);
+    }
+
+    /** The labels of an enum (of an array's element, of a domain's base); empty for other types. */
+    public List<String> labels(int oid) {
+        int current = oid;
+        for (int depth = 0; depth <= 32; depth++) {
+            TypeInfo t = infos.get(current);
+            if (t == null) {
+                return List.of();
+            }
+            if (t.elementOid() != 0) {
+                current = t.elementOid();
+            } else if (t.kind() == 'd') {
+                current = t.baseOid();
+            } else {
+                return t.labels();
+            }
+        }
+        return List.of();
     }
 
     /**

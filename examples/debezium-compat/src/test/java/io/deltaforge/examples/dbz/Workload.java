@@ -30,7 +30,7 @@ final class Workload {
               a_i int4[], a_t text[], a_2d int4[][], a_n numeric[], a_d date[],
               en mood, dom positive_int, hs hstore,
               d_inf date, ts_inf timestamp, mr int4multirange, cp pair, tstz3 timestamptz(3), tm0 time(0),
-              big text, big_bytes bytea
+              big text, big_bytes bytea, nn int4 NOT NULL DEFAULT 7
             );
             ALTER TABLE all_types ALTER COLUMN big SET STORAGE EXTERNAL;
             ALTER TABLE all_types ALTER COLUMN big_bytes SET STORAGE EXTERNAL;
