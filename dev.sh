@@ -276,9 +276,14 @@ bench() {
     (cd "$ROOT" && mvn -B -q -DskipTests install -pl examples/benchmark -am)
   fi
   local extra=()
-  if [[ " $* " == *" --soak "* ]]; then
-    # The soak runs the pipeline as users do, through ./deltaforge (which builds the runner jar if missing).
+  if [[ " $* " == *" --soak "* || " $* " == *" --runner "* ]]; then
+    # The soak and the runner benchmark run the pipeline as users do, through ./deltaforge (which builds the
+    # runner jar if missing).
     extra=(--deltaforge "$ROOT/deltaforge")
+  fi
+  if [[ " $* " == *" --debezium "* && ! -f "$ROOT/examples/benchmark-debezium/target/classpath.txt" ]]; then
+    say "building the Debezium side of the benchmark (first use)"
+    (cd "$ROOT" && mvn -B -q -DskipTests package -pl examples/benchmark-debezium)
   fi
   (cd "$ROOT/examples/benchmark" && java ${BENCH_JAVA_OPTS:-} -jar "$jar" "$@" "${extra[@]}")
 }
@@ -365,6 +370,10 @@ usage: ./dev.sh COMMAND
   bench [--quick] [--skip-w2] [--skip-w3] [--skip-w4]
                            the benchmark (own servers; W1 backlog drain vs limits L1/L2, W2 latency,
                            W3 one big transaction); table + examples/benchmark/target/benchmark-results.json
+  bench --runner [--debezium] [--w1-events N] [--w1-cold N] [--w2-rate TX_PER_SEC] [--w2-seconds S] [--rounds N]
+                           what users get: ./deltaforge run (its own process, default settings) and, with
+                           --debezium, Debezium embedded -> JetStream on the same data in the same run; W1 cold
+                           and steady, W2 latency via a consumer process; examples/benchmark/target/runner-results.json
   bench --soak [--minutes N] [--rate TX_PER_SEC] [--restart-interval SECONDS]
                            the soak: the runner for N minutes (30) at TX_PER_SEC single-row transactions
                            (1000), PostgreSQL and nats-server restarted in turn every SECONDS (180); checks

@@ -76,6 +76,34 @@ class DistributionIT {
         }
     }
 
+    /**
+     * On one or two CPUs the launcher compiles with C1 only (docs/performance.md, "JVM options"); the user's
+     * own Tiered option or DELTAFORGE_JVM_DEFAULTS=off leaves the JVM's choice. One CPU by affinity, which
+     * nproc reports.
+     */
+    @org.junit.jupiter.api.Test
+    void theLauncherCompilesWithC1OnlyOnOneOrTwoCpus(@TempDir Path tmp) throws Exception {
+        Path archive = archives().stream().filter(f -> !f.getFileName().toString().contains("-linux-")).findFirst()
+                .orElseThrow();
+        Path home = unpack(archive, tmp.resolve("install"));
+        Path tools = onlyTools(tmp.resolve("tools"), true, "bash", "dirname", "readlink", "nproc");
+        String taskset = onlyTools(tmp.resolve("taskset"), false, "taskset").resolve("taskset").toString();
+        String deltaforge = home.resolve("bin").resolve("deltaforge").toString();
+        Map<String, String> env = Map.of("PATH", tools.toString(), "HOME", tmp.toString(),
+                "DELTAFORGE_JAVA_OPTS", "-XX:+PrintFlagsFinal");
+
+        assertThat(run(tmp, env, taskset, "-c", "0", deltaforge, "--version").output())
+                .containsPattern("TieredStopAtLevel\\s+= 1\\s");
+        Map<String, String> off = new java.util.HashMap<>(env);
+        off.put("DELTAFORGE_JVM_DEFAULTS", "off");
+        assertThat(run(tmp, off, taskset, "-c", "0", deltaforge, "--version").output())
+                .containsPattern("TieredStopAtLevel\\s+= 4\\s");
+        Map<String, String> own = new java.util.HashMap<>(env);
+        own.put("DELTAFORGE_JAVA_OPTS", "-XX:+PrintFlagsFinal -XX:TieredStopAtLevel=2");
+        assertThat(run(tmp, own, taskset, "-c", "0", deltaforge, "--version").output())
+                .containsPattern("TieredStopAtLevel\\s+= 2\\s");
+    }
+
     /** The archive the package phase built, and the self-contained variant if dev.sh built one. */
     static List<Path> archives() throws IOException {
         try (Stream<Path> files = Files.list(TARGET)) {

@@ -26,7 +26,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -67,6 +66,8 @@ public final class JetStreamPublisher {
     private volatile @Nullable HeaderTemplate streamTemplate;
     /** Touched by the sink thread only. */
     private @Nullable Origin lastOrigin;
+    /** The send and ack deadlines of batches in flight; from the first start until close. */
+    private volatile @Nullable AckDeadlines deadlines;
 
     public JetStreamPublisher(NatsSinkSettings settings) {
         this.settings = settings;
@@ -106,6 +107,9 @@ public final class JetStreamPublisher {
     public void start() {
         if (started) {
             throw new IllegalStateException(name + " was already started");
+        }
+        if (deadlines == null && !closed) {
+            deadlines = new AckDeadlines("deltaforge-" + settings.id() + "-ack-deadlines");
         }
         // Marked started only once it worked: the engine calls start() again after a passing failure.
         Connection nc = connector.connect();
@@ -236,7 +240,12 @@ public final class JetStreamPublisher {
     public CompletionStage<Void> send(Batch batch) {
         CompletableFuture<Void> acks = new CompletableFuture<>();
         CompletableFuture<Void> result = new CompletableFuture<>();
-        acks.orTimeout(settings.batchTimeout().toNanos(), TimeUnit.NANOSECONDS).whenComplete((ok, error) -> {
+        AckDeadlines timers = deadlines;
+        if (timers != null) {
+            timers.add(acks, System.nanoTime() + settings.batchTimeout().toNanos(),
+                    () -> acks.completeExceptionally(new TimeoutException()));
+        }
+        acks.whenComplete((ok, error) -> {
             if (error == null) {
                 result.complete(null);
                 return;
@@ -355,31 +364,28 @@ public final class JetStreamPublisher {
     }
 
     /**
-     * One timer per batch instead of one per message: send_timeout after the batch's last publish, every
+     * One deadline per batch instead of one per message: send_timeout after the batch's last publish, every
      * message of it should have its PubAck (each was published at or before that point). If one has not,
      * the batch fails retryably naming the oldest unacknowledged event, as a per-message timeout would
-     * (at most one batch's publishing time later). A scheduled task per message cost about a sixth of the
-     * jnats threads' profile samples (removal from the shared timer queue on cancel).
-     *
-     * <p>The task is not cancelled (that is the cost avoided), so it must not keep the batch alive for a
-     * send timeout after it completed: it reaches the batch only through a holder that completion empties.
+     * (at most one batch's publishing time and one {@link AckDeadlines#SWEEP} later). A scheduled task per
+     * message cost about a sixth of the jnats threads' profile samples (removal from the shared timer queue
+     * on cancel), and a task per batch still cost the JDK's delay scheduler thread more than the sink thread
+     * when batches are single events; the deadlines are swept instead, and let go of the batch once it
+     * completed.
      */
     private void armAckTimer(CompletableFuture<Void> acks, List<ChangeEvent> events, CompletableFuture<?>[] inFlight,
                              String[] subjects, int[] sizes, int count) {
-        AtomicReference<@Nullable Runnable> check = new AtomicReference<>(() -> {
+        AckDeadlines timers = deadlines;
+        if (timers == null) {
+            return;
+        }
+        timers.add(acks, System.nanoTime() + settings.sendTimeout().toNanos(), () -> {
             for (int i = 0; i < count; i++) {
                 if (!inFlight[i].isDone()) {
                     acks.completeExceptionally(fail(events.get(i), subjects[i], sizes[i],
                             new TimeoutException("no PubAck within " + settings.sendTimeout().toMillis() + " ms")));
                     return;
                 }
-            }
-        });
-        acks.whenComplete((ok, error) -> check.set(null));
-        CompletableFuture.delayedExecutor(settings.sendTimeout().toNanos(), TimeUnit.NANOSECONDS).execute(() -> {
-            Runnable pending = check.getAndSet(null);
-            if (pending != null && !acks.isDone()) {
-                pending.run();
             }
         });
     }
@@ -501,6 +507,10 @@ public final class JetStreamPublisher {
 
     public void close() {
         closed = true;
+        AckDeadlines timers = deadlines;
+        if (timers != null) {
+            timers.close();
+        }
         connector.closing();
         Connection nc = connection;
         connection = null;

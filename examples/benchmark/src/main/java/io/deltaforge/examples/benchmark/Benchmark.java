@@ -67,7 +67,7 @@ import org.postgresql.replication.PGReplicationStream;
 public final class Benchmark {
     private static final int IN_FLIGHT = 4096;
     /** The heap of the child JVMs that measure memory (W1 RSS, W3, W4). */
-    private static final String CHILD_HEAP = "-Xmx256m";
+    static final String CHILD_HEAP = "-Xmx256m";
 
     private final boolean quick;
     private final int txSize = 100;
@@ -109,7 +109,20 @@ public final class Benchmark {
             W4Child.run(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]));
             return;
         }
+        if (args.length > 0 && args[0].equals("--latency-consumer")) {
+            LatencyConsumer.run(args[1], args[2], args[3], Path.of(args[4]));
+            return;
+        }
+        if (args.length > 0 && args[0].equals("--l2-child")) {
+            RunnerBench.l2Child(args[1], args[2], args[3], Long.parseLong(args[4]), Long.parseLong(args[5]),
+                    Integer.parseInt(args[6]));
+            return;
+        }
         List<String> a = Arrays.asList(args);
+        if (a.contains("--runner")) {
+            RunnerBench.run(a);
+            System.exit(0);
+        }
         if (a.contains("--soak")) {
             System.exit(Soak.run(a) ? 0 : 1);
         }
@@ -183,43 +196,53 @@ public final class Benchmark {
         }
         long t0 = System.nanoTime();
         int updateTx = insertTx / 2;
-        Lsn beforeLast = Lsn.ZERO;
+        Lsn beforeLast;
         try (java.sql.Connection c = pg.connect()) {
-            c.setAutoCommit(false);
-            try (Statement st = c.createStatement()) {
-                for (int t = 0; t < insertTx; t++) {
-                    long from = (long) t * txSize + 1;
-                    st.execute("INSERT INTO users (name, email, balance, tags, profile) SELECT 'user ' || g, "
-                            + "'user' || g || '@example.com', (g % 100000) / 100.0, ARRAY['tag' || (g % 7), 'b'], "
-                            + "jsonb_build_object('n', g, 'city', 'Lyon', 'vip', g % 2 = 0) "
-                            + "FROM generate_series(" + from + ", " + (from + txSize - 1) + ") g");
-                    c.commit();
-                }
-                for (int t = 0; t < updateTx; t++) {
-                    long from = (long) t * txSize + 1;
-                    st.execute("UPDATE users SET balance = balance + 1, name = name || '!' WHERE id BETWEEN "
-                            + from + " AND " + (from + txSize - 1));
-                    c.commit();
-                }
-                for (int t = 0; t < updateTx; t++) {
-                    long from = (long) (insertTx - updateTx + t) * txSize + 1;
-                    if (t == updateTx - 1) {
-                        c.commit();
-                        try (var rs = st.executeQuery("SELECT pg_current_wal_lsn()")) {
-                            rs.next();
-                            beforeLast = Lsn.parse(rs.getString(1));
-                        }
-                        c.commit();
-                    }
-                    st.execute("DELETE FROM users WHERE id BETWEEN " + from + " AND " + (from + txSize - 1));
-                    c.commit();
-                }
-            }
+            beforeLast = writeW1(c, insertTx, txSize);
         }
         int changes = (insertTx + 2 * updateTx) * txSize;
         results.put("w1_load_seconds", round((System.nanoTime() - t0) / 1e9));
         results.put("w1_changes", changes);
         return new W1Data(changes, beforeLast);
+    }
+
+    /**
+     * W1's changes on table {@code users}: {@code insertTx} transactions of {@code txSize} inserts, then half
+     * as many transactions of updates and of deletes. Returns the WAL position before the last transaction.
+     */
+    static Lsn writeW1(java.sql.Connection c, int insertTx, int txSize) throws java.sql.SQLException {
+        int updateTx = insertTx / 2;
+        Lsn beforeLast = Lsn.ZERO;
+        c.setAutoCommit(false);
+        try (Statement st = c.createStatement()) {
+            for (int t = 0; t < insertTx; t++) {
+                long from = (long) t * txSize + 1;
+                st.execute("INSERT INTO users (name, email, balance, tags, profile) SELECT 'user ' || g, "
+                        + "'user' || g || '@example.com', (g % 100000) / 100.0, ARRAY['tag' || (g % 7), 'b'], "
+                        + "jsonb_build_object('n', g, 'city', 'Lyon', 'vip', g % 2 = 0) "
+                        + "FROM generate_series(" + from + ", " + (from + txSize - 1) + ") g");
+                c.commit();
+            }
+            for (int t = 0; t < updateTx; t++) {
+                long from = (long) t * txSize + 1;
+                st.execute("UPDATE users SET balance = balance + 1, name = name || '!' WHERE id BETWEEN "
+                        + from + " AND " + (from + txSize - 1));
+                c.commit();
+            }
+            for (int t = 0; t < updateTx; t++) {
+                long from = (long) (insertTx - updateTx + t) * txSize + 1;
+                if (t == updateTx - 1) {
+                    try (var rs = st.executeQuery("SELECT pg_current_wal_lsn()")) {
+                        rs.next();
+                        beforeLast = Lsn.parse(rs.getString(1));
+                    }
+                    c.commit();
+                }
+                st.execute("DELETE FROM users WHERE id BETWEEN " + from + " AND " + (from + txSize - 1));
+                c.commit();
+            }
+        }
+        return beforeLast;
     }
 
     private Map<String, Object> runW1(PostgresServer pg, NatsServer nats, Connection nc, W1Data data, int run)
@@ -467,7 +490,7 @@ public final class Benchmark {
      * Runs this class in a child JVM with a set heap ({@code --<mode> args...}) and returns the key=value
      * pairs of its {@code RESULT} line, with its exit code.
      */
-    private static Map<String, Object> runChild(String mode, String heap, String... args) throws Exception {
+    static Map<String, Object> runChild(String mode, String heap, String... args) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> command = new ArrayList<>(List.of(java, heap, "-cp", System.getProperty("java.class.path"),
                 Benchmark.class.getName(), "--" + mode));

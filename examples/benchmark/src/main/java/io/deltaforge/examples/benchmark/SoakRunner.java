@@ -26,7 +26,12 @@ final class SoakRunner implements AutoCloseable {
     }
 
     static SoakRunner start(Path deltaforge, Path config, Map<String, String> env, Path log) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(List.of(deltaforge.toString(), "run", "--config", config.toString()))
+        return start(List.of(deltaforge.toString(), "run", "--config", config.toString()), env, log);
+    }
+
+    /** Any command as the pipeline's process (the runner benchmark also runs Debezium this way). */
+    static SoakRunner start(List<String> command, Map<String, String> env, Path log) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(command)
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().putAll(env);
         return new SoakRunner(pb.start(), log);

@@ -1,0 +1,626 @@
+package io.deltaforge.examples.benchmark;
+
+import io.deltaforge.testkit.NatsServer;
+import io.deltaforge.testkit.PostgresServer;
+import io.nats.client.Connection;
+import io.nats.client.JetStream;
+import io.nats.client.Nats;
+import io.nats.client.api.PublishAck;
+import io.nats.client.api.StorageType;
+import io.nats.client.api.StreamConfiguration;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.PreparedStatement;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * {@code ./dev.sh bench --runner}: the pipeline as users run it. Each contender is a process of its own,
+ * started fresh for every measurement: DeltaForge is {@code ./deltaforge run --config FILE} with a YAML
+ * file naming only what a user must write (default batch, window and JVM settings); with
+ * {@code --debezium}, Debezium's embedded engine publishing with jnats ({@code examples/benchmark-debezium}).
+ * Every contender meets the same data in the same run, in turns ({@code --rounds}), so each figure has its
+ * counterpart measured minutes apart on the same box.
+ * <ul>
+ *   <li>W1: a backlog of {@code --w1-events} changes (W1's shape: inserts, updates, deletes in transactions
+ *       of 100) waiting in each contender's slot; the process starts, and the stream's message count is
+ *       polled. W1 cold: the first {@code --w1-cold} events, from the process start. W1 steady: the last
+ *       quarter of the backlog. L2 is jnats {@code publishAsync} of as many pre-built messages of the same
+ *       size in a fresh JVM of its own (window 4,096).</li>
+ *   <li>W2: {@code --w2-rate} single-row transactions per second from {@code --writers} connections
+ *       ({@code synchronous_commit} on) for {@code --w2-warmup} + {@code --w2-seconds} seconds; latency is
+ *       from the commit time the message carries to its arrival at a JetStream consumer in another process
+ *       ({@link LatencyConsumer}), over the transactions committed after the warm-up. Split at the time
+ *       JetStream stored the message: commit → stored (the pipeline) and stored → received (delivery).</li>
+ * </ul>
+ * More contenders ({@code --contender 'label|ENV=VALUE|...'}, e.g. another {@code DELTAFORGE_JAR} or
+ * {@code DELTAFORGE_JAVA_OPTS}) compare builds or JVM options in the same run; a label starting with
+ * {@code debezium} is another Debezium run ({@code DEBEZIUM_JAVA_OPTS=-Ddbz.poll.interval.ms=10}).
+ */
+final class RunnerBench {
+    private static final int TX_SIZE = 100;
+    private static final int L2_WINDOW = 4096;
+    private static final Duration DRAIN_TIMEOUT = Duration.ofMinutes(10);
+    private static final Duration STARTUP_TIMEOUT = Duration.ofMinutes(2);
+
+    /** One process to measure: DeltaForge's runner (with extra environment) or Debezium. */
+    private record Contender(String label, boolean debezium, Map<String, String> env) {
+        static Contender parse(String spec) {
+            String[] parts = spec.split("\\|");
+            Map<String, String> env = new LinkedHashMap<>();
+            for (int i = 1; i < parts.length; i++) {
+                int eq = parts[i].indexOf('=');
+                if (eq < 1) {
+                    throw new IllegalArgumentException("--contender '" + spec + "': '" + parts[i] + "' is not ENV=VALUE");
+                }
+                env.put(parts[i].substring(0, eq), parts[i].substring(eq + 1));
+            }
+            return new Contender(parts[0], parts[0].startsWith("debezium"), env);
+        }
+    }
+
+    private record Settings(int w1Events, int w1Cold, int w2Rate, int w2Warmup, int w2Seconds, int writers,
+                            int rounds, boolean w1, boolean w2, Path deltaforge, Path debeziumTarget,
+                            List<Contender> contenders, Path out) {
+        static Settings parse(List<String> a) {
+            List<Contender> contenders = new ArrayList<>();
+            contenders.add(new Contender("deltaforge", false, Map.of()));
+            for (int i = 0; i < a.size(); i++) {
+                if (a.get(i).equals("--contender")) {
+                    contenders.add(Contender.parse(value(a, i)));
+                }
+            }
+            if (a.contains("--debezium")) {
+                contenders.add(new Contender("debezium", true, Map.of()));
+            }
+            int w1Events = intArg(a, "--w1-events", 800_000);
+            return new Settings(w1Events, Math.min(w1Events, intArg(a, "--w1-cold", 200_000)),
+                    intArg(a, "--w2-rate", 2000), intArg(a, "--w2-warmup", 5), intArg(a, "--w2-seconds", 20),
+                    intArg(a, "--writers", 4), intArg(a, "--rounds", 1), !a.contains("--skip-w1"),
+                    !a.contains("--skip-w2"), Path.of(stringArg(a, "--deltaforge", "../../deltaforge")),
+                    Path.of(stringArg(a, "--debezium-target", "../benchmark-debezium/target")), contenders,
+                    Path.of(stringArg(a, "--out", "target/runner-results.json")));
+        }
+
+        private static String value(List<String> a, int i) {
+            if (i + 1 >= a.size()) {
+                throw new IllegalArgumentException(a.get(i) + " needs a value");
+            }
+            return a.get(i + 1);
+        }
+
+        private static String stringArg(List<String> a, String name, String fallback) {
+            int i = a.indexOf(name);
+            return i < 0 ? fallback : value(a, i);
+        }
+
+        private static int intArg(List<String> a, String name, int fallback) {
+            String v = stringArg(a, name, Integer.toString(fallback));
+            try {
+                int n = Integer.parseInt(v.replace("_", ""));
+                if (n > 0) {
+                    return n;
+                }
+            } catch (NumberFormatException ignored) {
+                // reported below
+            }
+            throw new IllegalArgumentException(name + " must be a positive whole number, was '" + v + "'");
+        }
+    }
+
+    private final Settings settings;
+    private final Map<String, Object> results = new LinkedHashMap<>();
+    private final Path work;
+
+    private RunnerBench(Settings settings) throws IOException {
+        this.settings = settings;
+        this.work = Files.createDirectories(Path.of("target", "runner-bench"));
+    }
+
+    static void run(List<String> args) throws Exception {
+        new RunnerBench(Settings.parse(args)).run();
+    }
+
+    private void run() throws Exception {
+        if (!Files.isExecutable(settings.deltaforge())) {
+            throw new IllegalArgumentException("--deltaforge " + settings.deltaforge() + " is not the ./deltaforge"
+                    + " script; run this through ./dev.sh bench --runner");
+        }
+        results.put("machine", Benchmark.machine());
+        results.put("uptime_at_start", uptime());
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("w1_events", settings.w1Events());
+        s.put("w1_cold_events", settings.w1Cold());
+        s.put("w2_rate_tx_per_s", settings.w2Rate());
+        s.put("w2_warmup_s", settings.w2Warmup());
+        s.put("w2_seconds", settings.w2Seconds());
+        s.put("writers", settings.writers());
+        s.put("rounds", settings.rounds());
+        s.put("contenders", settings.contenders().stream().map(c -> c.label() + (c.env().isEmpty() ? "" : " " + c.env())).toList());
+        s.put("DELTAFORGE_JAVA_OPTS", System.getenv().getOrDefault("DELTAFORGE_JAVA_OPTS", "(none)"));
+        results.put("settings", s);
+        try (PostgresServer pg = PostgresServer.start(); NatsServer nats = NatsServer.start();
+             Connection nc = Nats.connect(nats.url())) {
+            results.put("postgres", pg.queryString("SHOW server_version"));
+            results.put("nats_server", nc.getServerInfo().getVersion());
+            pg.execute("""
+                    CREATE TABLE users (id bigserial PRIMARY KEY, name text, email text, balance numeric(12,2),
+                                        tags text[], profile jsonb, created_at timestamptz DEFAULT now());
+                    CREATE PUBLICATION users_pub FOR TABLE users;
+                    CREATE TABLE lat (id bigserial PRIMARY KEY, payload text);
+                    CREATE PUBLICATION lat_pub FOR TABLE lat;
+                    """);
+            if (settings.w1()) {
+                runW1(pg, nats, nc);
+            }
+            if (settings.w2()) {
+                runW2(pg, nats, nc);
+            }
+        }
+        results.put("uptime_at_end", uptime());
+        printTable();
+        Path out = settings.out().toAbsolutePath();
+        Files.createDirectories(out.getParent());
+        Files.writeString(out, Json.write(results) + "\n");
+        System.out.println("results written to " + out);
+    }
+
+    // ---- W1 ---------------------------------------------------------------------------------------
+
+    private void runW1(PostgresServer pg, NatsServer nats, Connection nc) throws Exception {
+        for (int r = 1; r <= settings.rounds(); r++) {
+            for (Contender c : settings.contenders()) {
+                pg.execute("SELECT pg_create_logical_replication_slot('" + slot("w1", c, r) + "', 'pgoutput')");
+            }
+        }
+        loadBacklog(pg);
+        List<Map<String, Object>> runs = new ArrayList<>();
+        Integer size = null;
+        for (int r = 1; r <= settings.rounds(); r++) {
+            for (Contender c : settings.contenders()) {
+                Map<String, Object> m = drain(pg, nats, nc, c, r);
+                runs.add(m);
+                if (size == null && !c.debezium()) {
+                    var state = nc.jetStreamManagement().getStreamInfo((String) m.get("stream")).getStreamState();
+                    size = (int) Math.max(64, state.getByteCount() / Math.max(1, state.getMsgCount()) - 100);
+                }
+            }
+            runs.add(l2(nats, size == null ? 600 : size, r));
+        }
+        results.put("w1", runs);
+    }
+
+    private void loadBacklog(PostgresServer pg) throws Exception {
+        int insertTx = Math.max(2, settings.w1Events() / (2 * TX_SIZE));
+        int updateTx = insertTx / 2;
+        long t0 = System.nanoTime();
+        try (java.sql.Connection c = pg.connect()) {
+            Benchmark.writeW1(c, insertTx, TX_SIZE);
+        }
+        int changes = (insertTx + 2 * updateTx) * TX_SIZE;
+        results.put("w1_changes", changes);
+        System.out.printf(Locale.ROOT, "W1: %,d changes loaded in %.1f s%n", changes, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** One fresh process drains the backlog from its own slot; the stream's count is polled every 20 ms. */
+    private Map<String, Object> drain(PostgresServer pg, NatsServer nats, Connection nc, Contender c, int round)
+            throws Exception {
+        long events = ((Number) results.get("w1_changes")).longValue();
+        String stream = ("RB_W1_" + c.label() + "_" + round).toUpperCase(Locale.ROOT).replaceAll("[^A-Z0-9_]", "_");
+        String subject = "w1." + stream.toLowerCase(Locale.ROOT) + ".events";
+        createStream(nc, stream, subject);
+        long quarter = events / 4;
+        long[] marks = {settings.w1Cold(), quarter, 2 * quarter, 3 * quarter, events};
+        long[] reached = new long[marks.length];
+        String load = uptime();
+        long t0 = System.nanoTime();
+        long first = 0;
+        double cpuSeconds;
+        try (SoakRunner p = start(c, pg, nats, slot("w1", c, round), "users_pub", subject, stream, "w1-" + round)) {
+            var jsm = nc.jetStreamManagement();
+            long deadline = t0 + DRAIN_TIMEOUT.toNanos();
+            int next = 0;
+            while (next < marks.length) {
+                if (System.nanoTime() > deadline || !p.isAlive()) {
+                    throw new IllegalStateException(c.label() + " did not drain " + events + " events (alive="
+                            + p.isAlive() + "); the end of its log:\n" + p.logTail(30));
+                }
+                long count = jsm.getStreamInfo(stream).getStreamState().getMsgCount();
+                long now = System.nanoTime();
+                if (count > 0 && first == 0) {
+                    first = now;
+                }
+                while (next < marks.length && count >= marks[next]) {
+                    reached[next++] = now;
+                }
+                Thread.sleep(20);
+            }
+            cpuSeconds = ProcessHandle.of(p.pid()).flatMap(h -> h.info().totalCpuDuration())
+                    .map(d -> d.toNanos() / 1e9).orElse(0.0);
+            p.stop(Duration.ofSeconds(30));
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("contender", c.label());
+        m.put("round", round);
+        m.put("stream", stream);
+        m.put("uptime", load);
+        m.put("seconds_to_first_event", round((first - t0) / 1e9));
+        m.put("cold_events_per_s", round(settings.w1Cold() / ((reached[0] - t0) / 1e9)));
+        double[] quarters = new double[4];
+        long previous = t0;
+        for (int q = 0; q < 4; q++) {
+            quarters[q] = round(quarter / ((reached[q + 1] - previous) / 1e9));
+            previous = reached[q + 1];
+        }
+        m.put("quarter_events_per_s", Arrays.stream(quarters).boxed().toList());
+        m.put("steady_events_per_s", quarters[3]);
+        m.put("all_events_per_s", round(events / ((reached[4] - t0) / 1e9)));
+        m.put("process_cpu_us_per_event", round(cpuSeconds * 1e6 / events));
+        System.out.printf(Locale.ROOT, "W1 %-12s round %d: first event %.2f s, cold %.0f ev/s, quarters %s, CPU %.1f us/ev (uptime %s)%n",
+                c.label(), round, (first - t0) / 1e9, settings.w1Cold() / ((reached[0] - t0) / 1e9),
+                Arrays.toString(quarters), cpuSeconds * 1e6 / events, load);
+        return m;
+    }
+
+    /** L2 in a fresh JVM, so its cold start is counted the same way. */
+    private Map<String, Object> l2(NatsServer nats, int size, int round) throws Exception {
+        long events = ((Number) results.get("w1_changes")).longValue();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("contender", "L2 jnats publishAsync");
+        m.put("round", round);
+        m.put("uptime", uptime());
+        m.put("message_bytes", size);
+        m.putAll(Benchmark.runChild("l2-child", Benchmark.CHILD_HEAP, nats.url(), "RB_L2_" + round,
+                "l2." + round + ".events", Long.toString(events), Integer.toString(settings.w1Cold()),
+                Integer.toString(size)));
+        System.out.printf(Locale.ROOT, "L2 round %d: %s%n", round, m);
+        return m;
+    }
+
+    /**
+     * {@code --l2-child URL STREAM SUBJECT EVENTS COLD SIZE}: publishes EVENTS pre-built messages of SIZE bytes
+     * (each with a Nats-Msg-Id, as the pipeline's), at most {@value #L2_WINDOW} unacknowledged, and prints the
+     * rate of the first COLD acknowledgements (from the first publish), of the last quarter and overall.
+     */
+    static void l2Child(String url, String stream, String subject, long events, long cold, int size) throws Exception {
+        try (Connection nc = Nats.connect(url)) {
+            createStream(nc, stream, subject);
+            JetStream js = nc.jetStream();
+            byte[] body = new byte[size];
+            Arrays.fill(body, (byte) 'x');
+            Semaphore window = new Semaphore(L2_WINDOW);
+            AtomicLong acked = new AtomicLong();
+            long quarter = events / 4;
+            long[] marks = {cold, 3 * quarter, events};
+            long[] reached = new long[marks.length];
+            long t0 = System.nanoTime();
+            List<CompletableFuture<PublishAck>> last = new ArrayList<>();
+            for (long i = 0; i < events; i++) {
+                window.acquire();
+                io.nats.client.impl.Headers h = new io.nats.client.impl.Headers();
+                h.put("Nats-Msg-Id", stream + "-" + i);
+                CompletableFuture<PublishAck> f = js.publishAsync(subject, h, body);
+                f.whenComplete((ack, err) -> {
+                    window.release();
+                    long n = acked.incrementAndGet();
+                    for (int k = 0; k < marks.length; k++) {
+                        if (n == marks[k]) {
+                            reached[k] = System.nanoTime();
+                        }
+                    }
+                });
+                if (i >= events - L2_WINDOW) {
+                    last.add(f);
+                }
+            }
+            CompletableFuture.allOf(last.toArray(CompletableFuture[]::new)).get(5, TimeUnit.MINUTES);
+            while (acked.get() < events) {
+                Thread.sleep(1);
+            }
+            System.out.println("RESULT cold_events_per_s=" + round(cold / ((reached[0] - t0) / 1e9))
+                    + " steady_events_per_s=" + round((events - 3 * quarter) / ((reached[2] - reached[1]) / 1e9))
+                    + " all_events_per_s=" + round(events / ((reached[2] - t0) / 1e9)));
+        }
+        System.exit(0);
+    }
+
+    // ---- W2 ---------------------------------------------------------------------------------------
+
+    private void runW2(PostgresServer pg, NatsServer nats, Connection nc) throws Exception {
+        List<Map<String, Object>> runs = new ArrayList<>();
+        for (int r = 1; r <= settings.rounds(); r++) {
+            for (Contender c : settings.contenders()) {
+                runs.add(latency(pg, nats, nc, c, r));
+            }
+        }
+        results.put("w2", runs);
+    }
+
+    private Map<String, Object> latency(PostgresServer pg, NatsServer nats, Connection nc, Contender c, int round)
+            throws Exception {
+        String slot = slot("w2", c, round);
+        pg.execute("SELECT pg_create_logical_replication_slot('" + slot + "', 'pgoutput')");
+        String stream = ("RB_W2_" + c.label() + "_" + round).toUpperCase(Locale.ROOT).replaceAll("[^A-Z0-9_]", "_");
+        String subject = "w2." + stream.toLowerCase(Locale.ROOT) + ".events";
+        createStream(nc, stream, subject);
+        Path samples = work.resolve("w2-" + c.label() + "-" + round + ".txt");
+        Files.deleteIfExists(samples);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("contender", c.label());
+        m.put("round", round);
+        try (SoakRunner p = start(c, pg, nats, slot, "lat_pub", subject, stream, "w2-" + round)) {
+            awaitSlotActive(pg, slot, p);
+            Process consumer = startConsumer(nats, stream, subject, samples);
+            try {
+                m.put("uptime", uptime());
+                ThreadWaits waits = ThreadWaits.start(p.pid());
+                long[] window = load(pg);
+                m.put("process_threads", waits.summary(8));
+                var jsm = nc.jetStreamManagement();
+                long committed = window[2];
+                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                while (jsm.getStreamInfo(stream).getStreamState().getMsgCount() < committed
+                        && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
+                Thread.sleep(500); // the last deliveries to the consumer
+                consumer.getOutputStream().close();
+                if (!consumer.waitFor(60, TimeUnit.SECONDS)) {
+                    throw new IllegalStateException("the latency consumer did not write its samples");
+                }
+                m.put("tx_committed", committed);
+                summarize(m, Files.readAllLines(samples), window[0], window[1]);
+            } finally {
+                consumer.destroyForcibly();
+            }
+            p.stop(Duration.ofSeconds(30));
+        }
+        pg.execute("SELECT pg_drop_replication_slot('" + slot + "')");
+        System.out.printf(Locale.ROOT, "W2 %-12s round %d: %s%n", c.label(), round, m);
+        return m;
+    }
+
+    private static void summarize(Map<String, Object> m, List<String> lines, long fromMicros, long toMicros) {
+        List<long[]> in = new ArrayList<>();
+        for (String line : lines) {
+            String[] f = line.split(" ");
+            long commit = Long.parseLong(f[0]);
+            if (commit >= fromMicros && commit < toMicros) {
+                in.add(new long[] {commit, Long.parseLong(f[1]), Long.parseLong(f[2])});
+            }
+        }
+        long[] e2e = in.stream().mapToLong(s -> s[2] - s[0]).sorted().toArray();
+        long[] pipeline = in.stream().mapToLong(s -> s[1] - s[0]).sorted().toArray();
+        long[] delivery = in.stream().mapToLong(s -> s[2] - s[1]).sorted().toArray();
+        m.put("received_in_window", e2e.length);
+        m.put("p50_ms", ms(percentile(e2e, 0.50)));
+        m.put("p90_ms", ms(percentile(e2e, 0.90)));
+        m.put("p99_ms", ms(percentile(e2e, 0.99)));
+        m.put("max_ms", ms(e2e.length == 0 ? 0 : e2e[e2e.length - 1]));
+        m.put("commit_to_stored_p50_p99_max_ms", List.of(ms(percentile(pipeline, 0.5)), ms(percentile(pipeline, 0.99)),
+                ms(pipeline.length == 0 ? 0 : pipeline[pipeline.length - 1])));
+        m.put("stored_to_received_p50_p99_max_ms", List.of(ms(percentile(delivery, 0.5)), ms(percentile(delivery, 0.99)),
+                ms(delivery.length == 0 ? 0 : delivery[delivery.length - 1])));
+    }
+
+    /**
+     * The paced load; returns the measurement window (epoch µs from the end of the warm-up to the end) and
+     * the number of committed transactions.
+     */
+    private long[] load(PostgresServer pg) throws Exception {
+        int writers = settings.writers();
+        long period = TimeUnit.SECONDS.toNanos(writers) / settings.w2Rate();
+        long t0 = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100);
+        long end = t0 + TimeUnit.SECONDS.toNanos(settings.w2Warmup() + settings.w2Seconds());
+        long windowFrom = LatencyConsumer.micros(Instant.now()) + TimeUnit.SECONDS.toMicros(settings.w2Warmup()) + 100_000;
+        AtomicLong committed = new AtomicLong();
+        List<Thread> threads = new ArrayList<>();
+        List<Throwable> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
+        for (int w = 0; w < writers; w++) {
+            long offset = period * w / writers;
+            Thread t = new Thread(() -> {
+                try (java.sql.Connection c = pg.connect(); Statement st = c.createStatement()) {
+                    st.execute("SET synchronous_commit = on");
+                    PreparedStatement insert = c.prepareStatement("INSERT INTO lat (payload) VALUES ('x')");
+                    long next = t0 + offset;
+                    while (next < end) {
+                        long wait = next - System.nanoTime();
+                        if (wait > 0) {
+                            LockSupport.parkNanos(wait);
+                            continue;
+                        }
+                        insert.executeUpdate();
+                        committed.incrementAndGet();
+                        next += period;
+                    }
+                } catch (Exception e) {
+                    errors.add(e);
+                }
+            }, "w2-writer-" + w);
+            threads.add(t);
+            t.start();
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        long windowTo = LatencyConsumer.micros(Instant.now());
+        if (!errors.isEmpty()) {
+            throw new IllegalStateException("W2 load failed", errors.get(0));
+        }
+        return new long[] {windowFrom, windowTo, committed.get()};
+    }
+
+    private Process startConsumer(NatsServer nats, String stream, String subject, Path samples) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Benchmark.class.getName(),
+                "--latency-consumer", nats.url(), stream, subject, samples.toAbsolutePath().toString())
+                .redirectErrorStream(true).start();
+        BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        String line;
+        while ((line = r.readLine()) != null && !line.equals("READY")) {
+            System.out.println("  consumer: " + line);
+        }
+        if (line == null) {
+            throw new IllegalStateException("the latency consumer exited before it was ready");
+        }
+        return p;
+    }
+
+    // ---- contenders -------------------------------------------------------------------------------
+
+    private SoakRunner start(Contender c, PostgresServer pg, NatsServer nats, String slot, String publication,
+                             String subject, String stream, String phase) throws Exception {
+        Path log = work.resolve(phase + "-" + c.label() + ".log");
+        Files.deleteIfExists(log);
+        SoakRunner p;
+        if (c.debezium()) {
+            Path target = settings.debeziumTarget();
+            Path cp = target.resolve("classpath.txt");
+            if (!Files.exists(cp)) {
+                throw new IllegalArgumentException(cp + " is missing; build it: mvn -B -q -DskipTests package -pl"
+                        + " examples/benchmark-debezium");
+            }
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            List<String> command = new ArrayList<>(List.of(java));
+            String opts = c.env().getOrDefault("DEBEZIUM_JAVA_OPTS", System.getenv("DEBEZIUM_JAVA_OPTS"));
+            if (opts != null && !opts.isBlank()) {
+                command.addAll(List.of(opts.trim().split("\\s+")));
+            }
+            command.addAll(List.of("-cp", target.resolve("classes") + ":" + Files.readString(cp).trim(),
+                    "io.deltaforge.examples.benchdbz.DebeziumToJetStream", pg.host(), Integer.toString(pg.port()),
+                    pg.user(), pg.password(), pg.database(), slot, publication, nats.url(), subject));
+            p = SoakRunner.start(command, Map.of(), log);
+        } else {
+            // A one-letter pipeline name: Linux keeps 15 characters of a thread's name, and the engine's
+            // threads (deltaforge-b-reader, -batcher, -sink-...) stay apart in ThreadWaits.
+            Path config = Files.writeString(work.resolve(phase + "-" + c.label() + ".yaml"), """
+                    apiVersion: deltaforge/v1
+                    kind: Pipeline
+                    metadata:
+                      name: b
+                    spec:
+                      source:
+                        type: postgres
+                        config:
+                          id: bench-postgres
+                          dsn: ${POSTGRES_DSN}
+                          slot: %s
+                          publication: %s
+                      sinks:
+                        - type: nats
+                          config:
+                            id: bench-nats
+                            url: ${NATS_URL}
+                            subject: %s
+                            stream: %s
+                            envelope:
+                              type: cloudevents
+                              type_prefix: com.acme.bench
+                    """.formatted(slot, publication, subject, stream));
+            Map<String, String> env = new LinkedHashMap<>(c.env());
+            env.put("POSTGRES_DSN", pg.dsn());
+            env.put("NATS_URL", nats.url());
+            p = SoakRunner.start(settings.deltaforge(), config, env, log);
+        }
+        return p;
+    }
+
+    private static void awaitSlotActive(PostgresServer pg, String slot, SoakRunner p) throws Exception {
+        long deadline = System.nanoTime() + STARTUP_TIMEOUT.toNanos();
+        while (!"t".equals(pg.queryString("SELECT active FROM pg_replication_slots WHERE slot_name = '" + slot + "'"))) {
+            if (System.nanoTime() > deadline || !p.isAlive()) {
+                throw new IllegalStateException("slot " + slot + " did not become active; the end of the log:\n"
+                        + p.logTail(30));
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    private static String slot(String phase, Contender c, int round) {
+        return ("rb_" + phase + "_" + c.label() + "_" + round).toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
+    }
+
+    private static void createStream(Connection nc, String stream, String subject) throws Exception {
+        nc.jetStreamManagement().addStream(StreamConfiguration.builder().name(stream).subjects(subject)
+                .storageType(StorageType.File).build());
+    }
+
+    // ---- output -----------------------------------------------------------------------------------
+
+    private void printTable() {
+        System.out.println();
+        System.out.println("DeltaForge runner benchmark (same run; uptime at start: " + results.get("uptime_at_start")
+                + ", at end: " + results.get("uptime_at_end") + ")");
+        System.out.println("-".repeat(100));
+        if (results.get("w1") instanceof List<?> w1) {
+            System.out.printf(Locale.ROOT, "%-24s %5s %9s %11s %11s   %s%n", "W1 " + results.get("w1_changes") + " events",
+                    "round", "first (s)", "cold ev/s", "steady ev/s", "quarters ev/s, CPU us/ev");
+            for (Object o : w1) {
+                Map<?, ?> m = (Map<?, ?>) o;
+                Object none = "-";
+                System.out.printf(Locale.ROOT, "%-24s %5s %9s %11s %11s   %s %s%n", m.get("contender"), m.get("round"),
+                        (m.containsKey("seconds_to_first_event") ? m.get("seconds_to_first_event") : none), m.get("cold_events_per_s"),
+                        m.get("steady_events_per_s"), (m.containsKey("quarter_events_per_s") ? m.get("quarter_events_per_s") : none),
+                        (m.containsKey("process_cpu_us_per_event") ? m.get("process_cpu_us_per_event") : none));
+            }
+        }
+        if (results.get("w2") instanceof List<?> w2) {
+            System.out.printf(Locale.ROOT, "%-24s %5s %7s %7s %7s %7s %13s   %s%n", "W2 " + settings.w2Rate() + " tx/s",
+                    "round", "p50 ms", "p90 ms", "p99 ms", "max ms", "cpu/wait s",
+                    "commit->stored p50/p99/max, stored->received p50/p99/max");
+            for (Object o : w2) {
+                Map<?, ?> m = (Map<?, ?>) o;
+                Object none = "-";
+                Map<?, ?> threads = (Map<?, ?>) m.get("process_threads");
+                String cpuWait = threads == null ? "-" : String.format(Locale.ROOT, "%.1f/%.1f",
+                        ((Number) threads.get("cpu_ms")).longValue() / 1000.0,
+                        ((Number) threads.get("run_queue_wait_ms")).longValue() / 1000.0);
+                System.out.printf(Locale.ROOT, "%-24s %5s %7s %7s %7s %7s %13s   %s %s (n=%s, uptime %s)%n",
+                        m.get("contender"), m.get("round"), m.get("p50_ms"), m.get("p90_ms"), m.get("p99_ms"),
+                        m.get("max_ms"), cpuWait,
+                        m.get("commit_to_stored_p50_p99_max_ms"), m.get("stored_to_received_p50_p99_max_ms"),
+                        m.get("received_in_window"), m.get("uptime"));
+            }
+        }
+        System.out.println("-".repeat(100));
+    }
+
+    static String uptime() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).trim();
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    private static long percentile(long[] sorted, double p) {
+        if (sorted.length == 0) {
+            return 0;
+        }
+        return sorted[Math.min(sorted.length - 1, Math.max(0, (int) Math.ceil(p * sorted.length) - 1))];
+    }
+
+    private static double ms(long micros) {
+        return round(micros / 1000.0);
+    }
+
+    private static double round(double d) {
+        return Benchmark.round(d);
+    }
+}
