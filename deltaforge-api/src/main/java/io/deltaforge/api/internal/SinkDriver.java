@@ -265,12 +265,21 @@ final class SinkDriver implements Runnable {
         if (events.size() == batch.size()) {
             return batch;
         }
-        // The transaction that goes on in the next batch is still the last one only if some of it is left.
+        return new Batch(batch.sequence(), events, messages, stillContinues(batch, events));
+    }
+
+    /**
+     * Whether what is left of {@code batch} ({@code kept}) still ends inside the transaction that goes on in the
+     * next batch: only if some of that transaction is left.
+     */
+    static boolean stillContinues(Batch batch, List<ChangeEvent> kept) {
+        if (!batch.transactionContinues() || kept.isEmpty()) {
+            return false;
+        }
         ChangeEvent last = batch.events().get(batch.size() - 1);
-        boolean continues = batch.transactionContinues() && !events.isEmpty()
-                && events.get(events.size() - 1).position().commitLsn().equals(last.position().commitLsn())
-                && events.get(events.size() - 1).sourceId().equals(last.sourceId());
-        return new Batch(batch.sequence(), events, messages, continues);
+        ChangeEvent keptLast = kept.get(kept.size() - 1);
+        return keptLast.position().commitLsn().equals(last.position().commitLsn())
+                && keptLast.sourceId().equals(last.sourceId());
     }
 
     private void send(Work work, Batch batch, int attempt) {

@@ -180,31 +180,6 @@ class EngineTest {
     }
 
     @Test
-    void aBatchLeftWithoutTheHeldTailOfATransactionThatGoesOnSaysItEndsWithAWholeOne() {
-        List<SourceRecord> first = tx(1, 100, 3);
-        List<SourceRecord> second = tx(2, 200, 4);
-        Set<String> held = Set.of(((ChangeEvent) second.get(0)).id(), ((ChangeEvent) second.get(1)).id());
-        FakeSink holding = new FakeSink("holding") {
-            @Override
-            public Set<String> storedSince(String sourceId, Lsn commitLsn) {
-                return held;
-            }
-        };
-        // Without respect for transactions, the first batch is the first transaction and half the second.
-        pipeline = builder().sink(holding).batch(BatchConfig.defaults().withMaxEvents(5).withRespectSourceTx(false))
-                .build();
-        source.records.addAll(first);
-        source.records.addAll(second);
-        pipeline.start();
-
-        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(201).equals(source.lastAck()));
-        Batch sentFirst = holding.sent.get(0);
-        assertThat(sentFirst.events()).extracting(ChangeEvent::id).containsExactlyElementsOf(first.stream()
-                .filter(r -> r instanceof ChangeEvent).map(r -> ((ChangeEvent) r).id()).toList());
-        assertThat(sentFirst.transactionContinues()).isFalse();
-    }
-
-    @Test
     void keepsATransactionInOneBatch() {
         FakeSink sink = new FakeSink("a");
         pipeline = builder().sink(sink).batch(BatchConfig.defaults().withMaxEvents(5)).build();
