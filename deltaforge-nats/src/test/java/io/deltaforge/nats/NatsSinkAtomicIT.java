@@ -141,13 +141,32 @@ class NatsSinkAtomicIT {
     @Test
     void aReaderPollingTheStreamNeverSeesPartOfATransaction() throws Exception {
         assumeAtomicPublish();
-        NatsSink sink = started(builder(AtomicTransactions.AUTO).createStream(true));
+        // A memory stream: auto leaves single-replica file streams alone (see the next test).
+        NatsSink sink = started(builder(AtomicTransactions.AUTO).createStream(true).streamStorage("memory"));
         assertThat(sink.publishesAtomically()).isTrue();
         assertThat(jsm.getStreamInfo(STREAM).getConfiguration().getAllowAtomicPublish()).isTrue();
 
         Observed observed = publishWhileReading(sink, 60);
         assertThat(observed.seen()).hasSizeGreaterThan(1);
         assertThat(observed.partial()).as("newest messages seen that were not the last of their transaction").isEmpty();
+    }
+
+    @Test
+    void autoLeavesASingleReplicaFileStreamEventByEventAndOnUsesItAnyway() throws Exception {
+        assumeAtomicPublish();
+        stream(true);
+        NatsSink auto = builder(AtomicTransactions.AUTO).build();
+        sinks.add(auto);
+        assertThat(auto.check()).singleElement().asString().contains("single-replica file stream")
+                .contains("atomic_transactions: on");
+        auto.start();
+        assertThat(auto.publishesAtomically()).isFalse();
+
+        NatsSink on = builder(AtomicTransactions.ON).id("atomic-on").build();
+        sinks.add(on);
+        assertThat(on.check()).isEmpty();
+        on.start();
+        assertThat(on.publishesAtomically()).isTrue();
     }
 
     @Test

@@ -128,8 +128,9 @@ public final class JetStreamPublisher {
             StreamConfiguration config = streamSetup.check(jsm, StreamSetup.Mode.CREATE_IF_ALLOWED, atomicWanted(nc));
             limits(nc, config);
             boolean deadLettersInStream = deadLetters.checkSubject(jsm);
-            atomic = AtomicBatches.decide(settings, AtomicBatches.obstacle(settings, nc.getServerInfo(),
-                    java.util.Objects.requireNonNull(config), deadLettersInStream), name);
+            StreamConfiguration stream = java.util.Objects.requireNonNull(config);
+            atomic = AtomicBatches.decide(settings, AtomicBatches.obstacle(settings, nc.getServerInfo(), stream,
+                    deadLettersInStream), stream, name);
             jetStream = nc.jetStream();
             started = true;
         } catch (IOException e) {
@@ -160,11 +161,17 @@ public final class JetStreamPublisher {
                 return List.of(streamSetup.creationNote());
             }
             String obstacle = AtomicBatches.obstacle(settings, nc.getServerInfo(), config, deadLetters.checkSubject(jsm));
-            if (obstacle == null || settings.atomicTransactions() == AtomicTransactions.OFF) {
+            if (settings.atomicTransactions() == AtomicTransactions.OFF) {
                 return List.of();
             }
+            if (obstacle == null) {
+                String declined = settings.atomicTransactions() == AtomicTransactions.AUTO
+                        ? AtomicBatches.autoDeclines(settings, config) : null;
+                return declined == null ? List.of() : List.of(name + ": transactions will be published event by"
+                        + " event, not atomically (atomic_transactions: auto): " + declined);
+            }
             if (settings.atomicTransactions() == AtomicTransactions.ON) {
-                AtomicBatches.decide(settings, obstacle, name);
+                AtomicBatches.decide(settings, obstacle, config, name);
             }
             return List.of(name + ": transactions will be published event by event, not atomically"
                     + " (atomic_transactions: auto): " + obstacle);
