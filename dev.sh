@@ -321,7 +321,7 @@ run_tests() {
   cd "$ROOT" && mvn -B verify "$@"
 }
 
-NATS_MATRIX_TESTS=${NATS_MATRIX_TESTS:-"NatsServerIT,NatsSink*IT,io/deltaforge/runner/**/*IT"}
+NATS_MATRIX_TESTS=${NATS_MATRIX_TESTS:-"NatsServerIT,NatsClusterIT,NatsSink*IT,io/deltaforge/runner/**/*IT"}
 
 nats_matrix() {
   ensure_tools

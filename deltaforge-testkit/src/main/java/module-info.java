@@ -4,6 +4,7 @@ module io.deltaforge.testkit {
     requires transitive org.junit.jupiter.api;
     requires transitive io.nats.jnats;
     requires java.sql;
+    requires java.net.http;
     requires org.assertj.core;
 
     exports io.deltaforge.testkit;

@@ -10,6 +10,7 @@ import io.deltaforge.api.Row;
 import io.deltaforge.api.SourcePosition;
 import io.deltaforge.envelopes.internal.DebeziumSchemas;
 import io.deltaforge.envelopes.internal.DebeziumValues;
+import io.deltaforge.envelopes.internal.TransactionOrder;
 import io.deltaforge.envelopes.internal.JsonOutput;
 import io.deltaforge.envelopes.internal.Version;
 import io.deltaforge.spi.Envelope;
@@ -48,7 +49,8 @@ import org.jspecify.annotations.Nullable;
  * differential test against Debezium itself): the top-level times are the commit time, not the time of
  * processing, so the same event always gives the same bytes; {@code version} is DeltaForge's; values
  * Debezium loses (a {@code name} column, two-dimensional arrays, infinite dates) are kept;
- * {@code transaction} is always null.
+ * {@code transaction} is null unless {@link Builder#provideTransactionMetadata(boolean)}, and Debezium's
+ * transaction BEGIN/END events are not written.
  *
  * <pre>{@code
  * Envelope envelope = DebeziumEnvelope.builder()
@@ -84,6 +86,7 @@ public final class DebeziumEnvelope implements Envelope {
 
     private final boolean schemaWrapper;
     private final @Nullable DebeziumSchemas schemas;
+    private final @Nullable TransactionOrder transactions;
     private final String database;
     private final ValueEncoding valueEncoding;
     private final DebeziumValues values;
@@ -93,6 +96,7 @@ public final class DebeziumEnvelope implements Envelope {
         this.database = b.database;
         this.valueEncoding = b.valueEncoding;
         this.values = new DebeziumValues(b.decimals, b.times, b.binary, b.intervals, b.hstore);
+        this.transactions = b.transactionMetadata ? new TransactionOrder() : null;
         this.schemas = b.schemasEnable
                 ? new DebeziumSchemas(b.decimals, b.times, b.binary, b.intervals, b.hstore) : null;
     }
@@ -219,8 +223,7 @@ public final class DebeziumEnvelope implements Envelope {
             g.writeFieldName(JsonOutput.TS_MS);
             g.writeNumber(tsMs);
             writeSource(g, event, tsMs, tsUs, t);
-            g.writeFieldName(F_TRANSACTION);
-            g.writeNull();
+            writeTransaction(g, event);
             ChangeEvent.Detail.Message m = event.detail() instanceof ChangeEvent.Detail.Message dm ? dm : null;
             g.writeFieldName(JsonOutput.MESSAGE);
             g.writeStartObject();
@@ -238,8 +241,7 @@ public final class DebeziumEnvelope implements Envelope {
             g.writeFieldName(JsonOutput.AFTER);
             writeRow(g, event.after(), event, true);
             writeSource(g, event, tsMs, tsUs, t);
-            g.writeFieldName(F_TRANSACTION);
-            g.writeNull();
+            writeTransaction(g, event);
             g.writeFieldName(JsonOutput.OP);
             g.writeString(event.op().code());
             g.writeFieldName(JsonOutput.TS_MS);
@@ -283,6 +285,26 @@ public final class DebeziumEnvelope implements Envelope {
                 g.writeNull();
             }
         }
+        g.writeEndObject();
+    }
+
+    /**
+     * Debezium's {@code transaction} block with transaction metadata on: for events of a transaction, not for
+     * snapshot reads or a non-transactional message.
+     */
+    private void writeTransaction(JsonGenerator g, ChangeEvent event) throws IOException {
+        g.writeFieldName(F_TRANSACTION);
+        boolean transactional = event.op() != Op.READ && !(event.detail() instanceof ChangeEvent.Detail.Message m
+                && !m.transactional());
+        if (transactions == null || !transactional) {
+            g.writeNull();
+            return;
+        }
+        TransactionOrder.Block block = transactions.of(event);
+        g.writeStartObject();
+        g.writeStringField("id", block.id());
+        g.writeNumberField("total_order", block.totalOrder());
+        g.writeNumberField("data_collection_order", block.dataCollectionOrder());
         g.writeEndObject();
     }
 
@@ -356,6 +378,7 @@ public final class DebeziumEnvelope implements Envelope {
     public static final class Builder {
         private boolean schemaWrapper;
         private boolean schemasEnable;
+        private boolean transactionMetadata;
         private String database = "";
         private ValueEncoding valueEncoding = ValueEncoding.DEBEZIUM;
         private DebeziumValues.Decimals decimals = DebeziumValues.Decimals.PRECISE;
@@ -370,6 +393,18 @@ public final class DebeziumEnvelope implements Envelope {
         /** Wraps the payload as {@code {"schema":null,"payload":...}}; default false. */
         public Builder schemaWrapper(boolean schemaWrapper) {
             this.schemaWrapper = schemaWrapper;
+            return this;
+        }
+
+        /**
+         * Debezium's {@code provide.transaction.metadata}: each event of a transaction gets the
+         * {@code transaction} block ({@code id} {@code <txId>:<the event's LSN>}, {@code total_order},
+         * {@code data_collection_order}). Default false ({@code transaction} null). The places are counted as
+         * the events are encoded, in log order, as the engine does. (Debezium's BEGIN and END events on a
+         * transaction topic are not written.)
+         */
+        public Builder provideTransactionMetadata(boolean provide) {
+            this.transactionMetadata = provide;
             return this;
         }
 

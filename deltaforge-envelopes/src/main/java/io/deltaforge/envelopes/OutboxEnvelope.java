@@ -94,23 +94,14 @@ public final class OutboxEnvelope implements Envelope {
             }
         }
         Object payload = row.get(payloadColumn);
-        String type = declaredType(event, payloadColumn);
-        byte[] body;
-        String bodyType;
-        if (payload == null) {
-            body = new byte[0];
-            bodyType = "json".equals(type) || "jsonb".equals(type) ? "application/json" : "text/plain; charset=utf-8";
-        } else if (payload instanceof String s && "bytea".equals(type)) {
-            // DeltaForge carries bytea as base64 text: the body is the bytes themselves.
-            body = Base64.getDecoder().decode(s);
-            bodyType = "application/octet-stream";
-        } else if (payload instanceof String s) {
-            body = s.getBytes(StandardCharsets.UTF_8);
-            bodyType = "text/plain; charset=utf-8";
-        } else {
-            body = text(payload, event, payloadColumn).getBytes(StandardCharsets.UTF_8);
-            bodyType = "application/json";
-        }
+        String declared = declaredType(event, payloadColumn);
+        String bodyType = "json".equals(declared) || "jsonb".equals(declared) ? "application/json"
+                : "bytea".equals(declared) ? "application/octet-stream"
+                : payload == null || payload instanceof String ? "text/plain; charset=utf-8" : "application/json";
+        // DeltaForge carries bytea as base64 text: the body is the bytes themselves.
+        byte[] body = payload == null ? new byte[0]
+                : payload instanceof String s && "bytea".equals(declared) ? Base64.getDecoder().decode(s)
+                : text(payload, event, payloadColumn).getBytes(StandardCharsets.UTF_8);
         return new Message(text(id, event, idColumn), headers, contentType != null ? contentType : bodyType, body,
                 subject.render(row));
     }

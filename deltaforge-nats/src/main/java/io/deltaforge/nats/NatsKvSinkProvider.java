@@ -40,7 +40,7 @@ public final class NatsKvSinkProvider implements SinkProvider {
     public Sink create(ProviderConfig config) {
         NatsKvSink.Builder b = NatsKvSink.builder();
         b.id(config.string("id", "nats_kv"));
-        String url = config.string("url");
+        String url = NatsSinkProvider.url(config);
         if (url != null) {
             b.url(url);
         }

@@ -8,7 +8,9 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Makes a {@link NatsSink} from a {@code type: nats} sink section; every key is described in
@@ -19,7 +21,7 @@ import java.util.Map;
  *   - type: nats
  *     config:
  *       id: users-nats
- *       url: nats://127.0.0.1:4222     # or several, comma separated
+ *       url: nats://127.0.0.1:4222     # or several: a list, or comma separated
  *       subject: users.events.{table}  # {schema} {table} {op} {tenant}
  *       stream: USERS
  *       create_stream: true            # optional, default false
@@ -48,11 +50,27 @@ public final class NatsSinkProvider implements SinkProvider {
         return "nats";
     }
 
+    /**
+     * The {@code url} key: one URL, several separated by commas, or a list of URLs (a cluster's nodes), as the
+     * builder's comma-separated form; null when absent.
+     */
+    static @Nullable String url(ProviderConfig config) {
+        if (config.raw("url") instanceof List<?>) {
+            List<String> urls = config.stringList("url");
+            if (urls.isEmpty()) {
+                config.problem("url", "is an empty list; give at least one URL, e.g. [nats://a:4222, nats://b:4222]");
+                return null;
+            }
+            return String.join(",", urls);
+        }
+        return config.string("url");
+    }
+
     @Override
     public Sink create(ProviderConfig config) {
         NatsSink.Builder b = NatsSink.builder();
         b.id(config.string("id", "nats"));
-        String url = config.string("url");
+        String url = url(config);
         if (url != null) {
             b.url(url);
         }

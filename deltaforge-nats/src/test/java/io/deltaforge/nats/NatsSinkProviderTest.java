@@ -95,4 +95,31 @@ class NatsSinkProviderTest {
                 .hasMessageContaining("spec.sinks[0].config.headers: expected a mapping")
                 .hasMessageContaining("spec.sinks[0].config.strem: unknown key");
     }
+
+    @Test
+    void takesSeveralUrlsAsAListOrCommaSeparated() {
+        for (Object url : java.util.List.of(java.util.List.of("nats://a:4222", "b:4222"), "nats://a:4222, b:4222")) {
+            Map<String, Object> values = new LinkedHashMap<>();
+            values.put("url", url);
+            values.put("subject", "users.events");
+            values.put("stream", "USERS");
+            Sink sink = new NatsSinkProvider().create(ProviderConfig.of("s", values, PIPELINE));
+            assertThat(sink.toString()).as("url %s", url).contains("servers=[nats://a:4222, nats://b:4222]");
+        }
+    }
+
+    @Test
+    void reportsAnEmptyUrlListAndABadEntryInOne() {
+        for (Map.Entry<Object, String> c : Map.<Object, String>of(java.util.List.of(),
+                "s.url: is an empty list", java.util.List.of("nats://a:4222", "nats//x"),
+                "s.url: 'nats//x' is not a URI").entrySet()) {
+            Map<String, Object> values = new LinkedHashMap<>();
+            values.put("url", c.getKey());
+            values.put("subject", "users.events");
+            values.put("stream", "USERS");
+            ProviderConfig config = ProviderConfig.of("s", values, PIPELINE);
+            assertThatThrownBy(() -> new NatsSinkProvider().create(config)).isInstanceOf(ConfigException.class)
+                    .hasMessageContaining(c.getValue());
+        }
+    }
 }

@@ -10,6 +10,7 @@ import io.deltaforge.api.SnapshotRequest;
 import io.deltaforge.postgres.internal.InitialSnapshot;
 import io.deltaforge.postgres.internal.MonitorSettings;
 import io.deltaforge.postgres.internal.SlotMonitor;
+import io.deltaforge.postgres.internal.SlotWait;
 import io.deltaforge.postgres.internal.SnapshotMetrics;
 import io.deltaforge.postgres.internal.SnapshotStore;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -75,7 +76,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threading follows {@link Source}: {@code start}, {@code poll} and {@code close} on one thread,
  * {@code acknowledge} from any. Failures: {@link io.deltaforge.api.RetryableException} when the server is
- * unreachable, the connection drops or the slot is in use elsewhere; {@link DeltaforgeException} for setup
+ * unreachable or the connection drops; {@link DeltaforgeException} for setup
  * problems (wal_level, missing publication, missing or invalidated slot, wrong credentials).
  */
 public final class PostgresSource implements Source {
@@ -93,6 +94,8 @@ public final class PostgresSource implements Source {
     private volatile @Nullable ReplicationSession session;
     /** The initial snapshot being read or awaiting delivery; null when streaming. */
     private @Nullable InitialSnapshot snapshot;
+    /** Another connection holds the slot: this source is a standby until it lets go; null otherwise. */
+    private volatile @Nullable SlotWait slotWait; // volatile: degraded() is read by status threads
     /** initial_only: the snapshot is delivered (or was before), nothing more will come. */
     private boolean finished;
     /** Whether a start position other than the slot's has been applied; only the first start does that. */
@@ -140,11 +143,22 @@ public final class PostgresSource implements Source {
     /**
      * Connects, checks the server, creates the slot if needed and starts streaming; restarts if running.
      * Also starts the slot monitor (lag, WAL status, stalls; see {@link Builder#maxLag}).
+     *
+     * <p>When another connection streams from the slot (another runner with the same configuration), the
+     * source becomes a standby instead: {@code start} returns, {@link #poll} returns nothing while it checks
+     * every 100–500 ms who holds the slot, {@link #degraded()} says it is waiting and for which server
+     * process, and the first poll after the holder lets go opens the session and resumes from the slot.
      */
     @Override
     public void start() {
         close();
         monitor.check();
+        if (!finished) {
+            slotWait = SlotWait.ifHeld(settings);
+            if (slotWait != null) {
+                return; // a standby: poll() takes the slot over once its holder lets go
+            }
+        }
         open();
         if (!finished) {
             monitor.start(session != null);
@@ -185,6 +199,16 @@ public final class PostgresSource implements Source {
     public @Nullable SourceRecord poll(Duration timeout) throws InterruptedException {
         Objects.requireNonNull(timeout, "timeout");
         monitor.check();
+        SlotWait waiting = slotWait;
+        if (waiting != null) {
+            if (waiting.stillHeld(timeout)) {
+                return null;
+            }
+            slotWait = null;
+            open();
+            monitor.start(session != null);
+            return null;
+        }
         monitor.reading();
         InitialSnapshot snap = snapshot;
         if (snap != null) {
@@ -255,10 +279,14 @@ public final class PostgresSource implements Source {
         monitor.bind(registry, tags);
     }
 
-    /** Why the source is degraded: replication lag over a limit, an unreserved slot, a stall; null when fine. */
+    /**
+     * Why the source is degraded: waiting for a slot another reader holds, replication lag over a limit, an
+     * unreserved slot, a stall; null when fine.
+     */
     @Override
     public @Nullable String degraded() {
-        return monitor.degraded();
+        SlotWait waiting = slotWait;
+        return waiting != null ? waiting.reason() : monitor.degraded();
     }
 
     /** Records the position; the reader thread reports it to the server on its next poll or on close. */
@@ -284,6 +312,11 @@ public final class PostgresSource implements Source {
     @Override
     public void close() {
         monitor.stop();
+        SlotWait waiting = slotWait;
+        slotWait = null;
+        if (waiting != null) {
+            waiting.close();
+        }
         InitialSnapshot snap = snapshot;
         snapshot = null;
         if (snap != null) {

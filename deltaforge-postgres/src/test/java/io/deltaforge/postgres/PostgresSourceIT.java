@@ -317,15 +317,26 @@ class PostgresSourceIT {
     }
 
     @Test
-    void slotInUseByAnotherConnectionIsRetryable() throws Exception {
+    void aSourceFindingItsSlotHeldWaitsNotReadyAndTakesOverWhenTheHolderLetsGo() throws Exception {
         String t = table("CREATE TABLE %s (id int PRIMARY KEY)");
         PostgresSource.Builder builder = source(t);
         try (PostgresSource first = builder.build(); PostgresSource second = builder.build()) {
             first.start();
             first.poll(Duration.ofMillis(100));
-            assertThatThrownBy(second::start)
-                    .isInstanceOf(RetryableException.class)
-                    .hasMessageContaining("'" + first.slot() + "' is in use");
+            String holder = pg.queryString("SELECT active_pid FROM pg_replication_slots WHERE slot_name = '"
+                    + first.slot() + "'");
+
+            second.start();
+            assertThat(second.poll(Duration.ofMillis(300))).isNull();
+            assertThat(second.degraded()).isEqualTo("waiting for slot " + first.slot() + " held by pid " + holder
+                    + " (another reader, e.g. the active runner); this source takes over when it lets go");
+
+            first.close();
+            pg.execute("INSERT INTO " + t + " VALUES (1)");
+            List<SourceRecord> taken = data(pollCommits(second, 1));
+            assertThat(taken).first().isInstanceOfSatisfying(ChangeEvent.class,
+                    e -> assertThat(e.after().get("id")).isEqualTo(1L));
+            assertThat(second.degraded()).isNull();
         }
     }
 

@@ -1,7 +1,8 @@
 /**
  * Real-server test fixtures: a throwaway PostgreSQL cluster with {@code wal_level=logical}
  * ({@link io.deltaforge.testkit.PostgresServer}) and a JetStream-enabled nats-server
- * ({@link io.deltaforge.testkit.NatsServer}), each on a free port in its own temp directory.
+ * ({@link io.deltaforge.testkit.NatsServer}), each on a free port in its own temp directory, and a
+ * JetStream cluster of such servers joined by routes ({@link io.deltaforge.testkit.NatsCluster}).
  *
  * <pre>{@code
  * try (PostgresServer pg = PostgresServer.start(); NatsServer nats = NatsServer.start()) {

@@ -10,7 +10,8 @@ import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
 /**
- * The {@code debezium} envelope. Keys: {@code schemas_enable} (boolean, default false: Debezium's
+ * The {@code debezium} envelope. Keys: {@code provide_transaction_metadata} (boolean, default false: the
+ * {@code transaction} block), {@code schemas_enable} (boolean, default false: Debezium's
  * {@code {"schema":...,"payload":...}}), {@code schema_wrapper} (boolean, default false: wrap as
  * {@code {"schema":null,"payload":...}}), {@code database} (the {@code source.db} value, default the event's
  * database), {@code value_encoding} ({@code debezium} | {@code lossless}) and Debezium's handling modes under
@@ -31,6 +32,7 @@ public final class DebeziumEnvelopeProvider implements EnvelopeProvider {
         DebeziumEnvelope.Builder b = DebeziumEnvelope.builder()
                 .schemaWrapper(config.bool("schema_wrapper", false))
                 .schemasEnable(config.bool("schemas_enable", false))
+                .provideTransactionMetadata(config.bool("provide_transaction_metadata", false))
                 .database(config.string("database", ""));
         choose(config, "value_encoding", DebeziumEnvelope.ValueEncoding.class, b::valueEncoding);
         choose(config, "decimal_handling_mode", DebeziumEnvelope.DecimalHandlingMode.class, b::decimalHandlingMode);

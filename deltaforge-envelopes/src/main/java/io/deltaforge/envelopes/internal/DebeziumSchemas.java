@@ -9,6 +9,7 @@ import io.deltaforge.api.Op;
 import io.deltaforge.api.TableId;
 import java.io.IOException;
 import java.io.StringWriter;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -151,17 +152,17 @@ public final class DebeziumSchemas {
                     decimal(g, optional, field, "2", null);
                 }
             }
-            case "uuid" -> named(g, "string", optional, "io.debezium.data.Uuid", field);
-            case "json", "jsonb" -> named(g, "string", optional, "io.debezium.data.Json", field);
-            case "xml" -> named(g, "string", optional, "io.debezium.data.Xml", field);
-            case "tsvector" -> named(g, "string", optional, "io.debezium.data.Tsvector", field);
+            case "uuid" -> simple(g, "string", optional, "io.debezium.data.Uuid", field);
+            case "json", "jsonb" -> simple(g, "string", optional, "io.debezium.data.Json", field);
+            case "xml" -> simple(g, "string", optional, "io.debezium.data.Xml", field);
+            case "tsvector" -> simple(g, "string", optional, "io.debezium.data.Tsvector", field);
             case "bytea" -> simple(g, binary == DebeziumValues.Binary.BYTES ? "bytes" : "string", optional, null, field);
             case "date" -> temporal(g, optional, field, "int32", "io.debezium.time.Date",
                     "org.apache.kafka.connect.data.Date", "io.debezium.time.IsoDate");
             case "time" -> {
                 boolean millis = times == DebeziumValues.Times.ADAPTIVE && mod >= 0 && mod <= 3;
                 switch (times) {
-                    case NANOSECONDS -> named(g, "int64", optional, "io.debezium.time.NanoTime", field);
+                    case NANOSECONDS -> simple(g, "int64", optional, "io.debezium.time.NanoTime", field);
                     default -> temporal(g, optional, field, millis ? "int32" : "int64",
                             millis ? "io.debezium.time.Time" : "io.debezium.time.MicroTime",
                             "org.apache.kafka.connect.data.Time", "io.debezium.time.IsoTime");
@@ -171,34 +172,27 @@ public final class DebeziumSchemas {
                 boolean millis = (times == DebeziumValues.Times.ADAPTIVE
                         || times == DebeziumValues.Times.ADAPTIVE_TIME_MICROSECONDS) && mod >= 0 && mod <= 3;
                 switch (times) {
-                    case NANOSECONDS -> named(g, "int64", optional, "io.debezium.time.NanoTimestamp", field);
+                    case NANOSECONDS -> simple(g, "int64", optional, "io.debezium.time.NanoTimestamp", field);
                     default -> temporal(g, optional, field, "int64",
                             millis ? "io.debezium.time.Timestamp" : "io.debezium.time.MicroTimestamp",
                             "org.apache.kafka.connect.data.Timestamp", "io.debezium.time.IsoTimestamp");
                 }
             }
-            case "timetz" -> named(g, "string", optional, "io.debezium.time.ZonedTime", field);
-            case "timestamptz" -> named(g, "string", optional, "io.debezium.time.ZonedTimestamp", field);
+            case "timetz" -> simple(g, "string", optional, "io.debezium.time.ZonedTime", field);
+            case "timestamptz" -> simple(g, "string", optional, "io.debezium.time.ZonedTimestamp", field);
             case "interval" -> {
                 if (intervals == DebeziumValues.Intervals.STRING) {
-                    named(g, "string", optional, "io.debezium.time.Interval", field);
+                    simple(g, "string", optional, "io.debezium.time.Interval", field);
                 } else {
-                    named(g, "int64", optional, "io.debezium.time.MicroDuration", field);
+                    simple(g, "int64", optional, "io.debezium.time.MicroDuration", field);
                 }
             }
             case "bit", "varbit" -> {
                 if (mod == 1) {
                     simple(g, "boolean", optional, null, field);
                 } else {
-                    g.writeStartObject();
-                    g.writeStringField("type", "bytes");
-                    g.writeBooleanField("optional", optional);
-                    g.writeStringField("name", "io.debezium.data.Bits");
-                    g.writeNumberField("version", 1);
-                    g.writeObjectFieldStart("parameters");
-                    g.writeStringField("length", Integer.toString(mod < 0 ? Integer.MAX_VALUE : mod));
-                    g.writeEndObject();
-                    fieldName(g, field);
+                    parameterized(g, "bytes", optional, "io.debezium.data.Bits", field,
+                            Map.of("length", Integer.toString(mod < 0 ? Integer.MAX_VALUE : mod)));
                 }
             }
             case "point" -> point(g, optional, field);
@@ -207,25 +201,18 @@ public final class DebeziumSchemas {
                     g.writeStartObject();
                     g.writeStringField("type", "map");
                     g.writeFieldName("keys");
-                    primitiveNoField(g, "string", false);
+                    simple(g, "string", false, null, null);
                     g.writeFieldName("values");
-                    primitiveNoField(g, "string", true);
+                    simple(g, "string", true, null, null);
                     end(g, optional, null, field);
                 } else {
-                    named(g, "string", optional, "io.debezium.data.Json", field);
+                    simple(g, "string", optional, "io.debezium.data.Json", field);
                 }
             }
             default -> {
                 if (type.kind() == 'e') {
-                    g.writeStartObject();
-                    g.writeStringField("type", "string");
-                    g.writeBooleanField("optional", optional);
-                    g.writeStringField("name", "io.debezium.data.Enum");
-                    g.writeNumberField("version", 1);
-                    g.writeObjectFieldStart("parameters");
-                    g.writeStringField("allowed", String.join(",", type.labels()));
-                    g.writeEndObject();
-                    fieldName(g, field);
+                    parameterized(g, "string", optional, "io.debezium.data.Enum", field,
+                            Map.of("allowed", String.join(",", type.labels())));
                 } else {
                     // Text types, network addresses, ranges, "char", name, extension types written as text.
                     simple(g, "string", optional, null, field);
@@ -246,22 +233,33 @@ public final class DebeziumSchemas {
                 g.writeNumberField("version", 1);
                 fieldName(g, field);
             }
-            case ISOSTRING -> named(g, "string", optional, isoName, field);
-            default -> named(g, adaptiveType, optional, adaptiveName, field);
+            case ISOSTRING -> simple(g, "string", optional, isoName, field);
+            default -> simple(g, adaptiveType, optional, adaptiveName, field);
         }
     }
 
     private static void decimal(JsonGenerator g, boolean optional, @Nullable String field, String scale,
                                 @Nullable String precision) throws IOException {
+        // Connect writes the scale first, then the precision.
+        Map<String, String> parameters = new LinkedHashMap<>();
+        parameters.put("scale", scale);
+        if (precision != null) {
+            parameters.put("connect.decimal.precision", precision);
+        }
+        parameterized(g, "bytes", optional, "org.apache.kafka.connect.data.Decimal", field, parameters);
+    }
+
+    /** A logical type with parameters (all strings, in the map's order), version 1. */
+    private static void parameterized(JsonGenerator g, String type, boolean optional, String name,
+                                      @Nullable String field, Map<String, String> parameters) throws IOException {
         g.writeStartObject();
-        g.writeStringField("type", "bytes");
+        g.writeStringField("type", type);
         g.writeBooleanField("optional", optional);
-        g.writeStringField("name", "org.apache.kafka.connect.data.Decimal");
+        g.writeStringField("name", name);
         g.writeNumberField("version", 1);
         g.writeObjectFieldStart("parameters");
-        g.writeStringField("scale", scale);
-        if (precision != null) {
-            g.writeStringField("connect.decimal.precision", precision);
+        for (Map.Entry<String, String> p : parameters.entrySet()) {
+            g.writeStringField(p.getKey(), p.getValue());
         }
         g.writeEndObject();
         fieldName(g, field);
@@ -365,11 +363,6 @@ public final class DebeziumSchemas {
         g.writeEndObject();
     }
 
-    private static void named(JsonGenerator g, String type, boolean optional, String name, @Nullable String field)
-            throws IOException {
-        simple(g, type, optional, name, field);
-    }
-
     private static void simple(JsonGenerator g, String type, boolean optional, @Nullable String name,
                                @Nullable String field) throws IOException {
         g.writeStartObject();
@@ -397,9 +390,5 @@ public final class DebeziumSchemas {
 
     private static void primitive(JsonGenerator g, String type, boolean optional, String field) throws IOException {
         simple(g, type, optional, null, field);
-    }
-
-    private static void primitiveNoField(JsonGenerator g, String type, boolean optional) throws IOException {
-        simple(g, type, optional, null, null);
     }
 }

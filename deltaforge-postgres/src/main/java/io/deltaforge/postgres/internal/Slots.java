@@ -265,8 +265,9 @@ final class Slots {
                 + s.failoverSlot().name().toLowerCase(java.util.Locale.ROOT) + "; the standby needs "
                 + "sync_replication_slots = on, hot_standby_feedback = on, primary_slot_name and dbname in "
                 + "primary_conninfo, and the slot must have been synchronized at least once)";
-        return new DeltaforgeException("source '" + s.id() + "': replication slot '" + s.slot() + "' does not exist on "
-                + "the new primary after the failover: " + why + ". It is not recreated, since the changes since the "
+        return new DeltaforgeException("source '" + s.id() + "': replication slot '" + s.slot()
+                + "' does not exist on the new primary after the failover: " + why
+                + ". It is not recreated, since the changes since the "
                 + "last acknowledged position would be skipped. Re-sync the consumers (e.g. with snapshot.mode: "
                 + "initial), then forget the old slot (DELETE FROM " + s.snapshotsTable() + " WHERE slot = '"
                 + s.slot() + "';) and start again; docs/operations.md describes the settings that carry the slot "

@@ -138,4 +138,32 @@ final class Checks {
         stored.forEach(s -> changes.add(s.change()));
         assertThat(changes.equals(committed.keySet())).as("the stored changes are the committed ones").isTrue();
     }
+
+    /**
+     * The stream holds every committed change exactly once (unique ids equal to their Nats-Msg-Id), in any
+     * order; returns how many stored changes came after a change of a later transaction of the same table.
+     */
+    static int exactlyOnceInAnyOrder(List<StreamReader.Stored> stored, LinkedHashMap<Change, Integer> committed) {
+        Set<String> ids = new HashSet<>();
+        Set<Change> changes = new HashSet<>();
+        Map<String, Integer> lastTxPerTable = new HashMap<>();
+        int inversions = 0;
+        for (StreamReader.Stored s : stored) {
+            assertThat(s.msgId()).as("Nats-Msg-Id of %s", s).isEqualTo(s.eventId());
+            assertThat(ids.add(s.eventId())).as("id %s stored twice (%s)", s.eventId(), s).isTrue();
+            assertThat(changes.add(s.change())).as("change %s stored twice", s.change()).isTrue();
+            Integer tx = committed.get(s.change());
+            assertThat(tx).as("%s was stored but never committed", s.change()).isNotNull();
+            int previous = lastTxPerTable.getOrDefault(s.change().table(), 0);
+            if (tx < previous) {
+                inversions++;
+            }
+            lastTxPerTable.put(s.change().table(), Math.max(previous, tx));
+        }
+        Set<Change> missing = new HashSet<>(committed.keySet());
+        missing.removeAll(changes);
+        assertThat(missing).as("%d committed changes missing, e.g. %s", missing.size(),
+                missing.stream().limit(10).toList()).isEmpty();
+        return inversions;
+    }
 }

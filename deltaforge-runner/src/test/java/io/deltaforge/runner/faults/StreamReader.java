@@ -13,6 +13,7 @@ import io.nats.client.api.DeliverPolicy;
 import io.nats.client.api.OrderedConsumerConfiguration;
 import java.io.IOException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.atomic.AtomicReference;
 import org.awaitility.Awaitility;
 import org.awaitility.core.ConditionTimeoutException;
@@ -27,8 +28,12 @@ import java.util.function.Predicate;
 final class StreamReader {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** One stored message: its stream sequence, the change, the CloudEvents id and the Nats-Msg-Id header. */
-    record Stored(long seq, Change change, String eventId, String msgId) {
+    /**
+     * One stored message: its stream sequence, the change, the CloudEvents id, the Nats-Msg-Id header, when
+     * the stream stored it, and the CloudEvents extension {@code runner} ("" when absent), which tells
+     * runners of one slot apart.
+     */
+    record Stored(long seq, Change change, String eventId, String msgId, Instant storedAt, String runner) {
     }
 
     private final Connection nc;
@@ -78,7 +83,8 @@ final class StreamReader {
                 }
                 JsonNode ce = JSON.readTree(m.getData());
                 String msgId = m.getHeaders() == null ? "" : String.valueOf(m.getHeaders().getFirst("Nats-Msg-Id"));
-                read.add(new Stored(next, toChange(ce), ce.get("id").asText(), msgId));
+                read.add(new Stored(next, toChange(ce), ce.get("id").asText(), msgId,
+                        m.metaData().timestamp().toInstant(), ce.path("runner").asText("")));
                 next++;
             }
         } catch (InterruptedException e) {
@@ -98,8 +104,9 @@ final class StreamReader {
     List<Stored> awaitUntil(Predicate<List<Stored>> done, Duration timeout) throws Exception {
         AtomicReference<List<Stored>> last = new AtomicReference<>(List.of());
         try {
+            // A read that fails (a NATS cluster electing a leader) is tried again.
             Awaitility.await().atMost(timeout).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(100))
-                    .until(() -> {
+                    .ignoreExceptions().until(() -> {
                         last.set(readAll());
                         return done.test(last.get());
                     });
