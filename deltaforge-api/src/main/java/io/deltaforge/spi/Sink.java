@@ -82,6 +82,20 @@ public interface Sink extends AutoCloseable {
     }
 
     /**
+     * Whether this sink stores each transaction, or each part of {@link Batch#TRANSACTION_PART} events of a
+     * bigger one, as one unit (NATS: JetStream atomic batches). The engine then splits a transaction bigger
+     * than a batch only at part boundaries, so a batch may grow to a whole part ({@value Batch#TRANSACTION_PART}
+     * events) beyond {@code max_events} and {@code max_bytes}. Asked once as the pipeline starts, from the
+     * configuration: the answer must not depend on {@link #start()} having succeeded.
+     *
+     * @return false by default: batches keep their size limits
+     */
+    @Incubating
+    default boolean storesTransactionParts() {
+        return false;
+    }
+
+    /**
      * Sends a batch; see the class comment for the contract. May block while the in-flight window is
      * full; must not throw: failures go into the stage (also for a send before {@link #start()} or after
      * {@link #close()}).

@@ -62,6 +62,11 @@ import org.jspecify.annotations.Nullable;
  * is published there in its place. A stream deleted after start, a subject taken by another stream, or a
  * publish the user has no permission for also fail for good.
  *
+ * <p>Transactions: with {@link Builder#atomicTransactions(AtomicTransactions)} auto (the default) or on, and
+ * nats-server 2.12 or newer with a stream that allows atomic publish, each transaction is stored as one
+ * JetStream atomic batch (a transaction of more than 1,000 events as consecutive ones, atomic per part), so a
+ * consumer never sees part of it; see {@code docs/nats-sink.md}.
+ *
  * <p>Thread safety: called by one engine thread, as the {@link Sink} contract says; the counters may be
  * read from any thread.
  */
@@ -111,6 +116,12 @@ public final class NatsSink implements Sink {
         return publisher.storedSince(sourceId, commitLsn);
     }
 
+    /** True unless {@code atomic_transactions} is off: big transactions then reach the sink in whole parts. */
+    @Override
+    public boolean storesTransactionParts() {
+        return settings.atomicTransactions() != AtomicTransactions.OFF;
+    }
+
     /** Publishes the batch; see the class comment. Never throws; failures complete the stage. */
     @Override
     public CompletionStage<Void> send(Batch batch) {
@@ -156,6 +167,11 @@ public final class NatsSink implements Sink {
         return "NatsSink[" + settings + "]";
     }
 
+    /** Whether each transaction goes as JetStream atomic batches (decided at start); false before it. */
+    public boolean publishesAtomically() {
+        return publisher.atomic();
+    }
+
     /**
      * Configures a {@link NatsSink}. Setters reject null; {@link #build()} checks everything and reports
      * every problem at once in a {@link ConfigException}. Not thread-safe; use once.
@@ -190,6 +206,8 @@ public final class NatsSink implements Sink {
         private Map<String, String> headers = Map.of();
         private @Nullable String deadLetterSubject;
         private Duration expectedRestart = Duration.ofSeconds(120);
+        private AtomicTransactions atomicTransactions = AtomicTransactions.AUTO;
+        private boolean splitOversize = true;
 
         private Builder() {
         }
@@ -367,6 +385,25 @@ public final class NatsSink implements Sink {
         }
 
         /**
+         * Whether each source transaction is published as one JetStream atomic batch, so that a consumer never
+         * sees part of it; default {@link AtomicTransactions#AUTO}.
+         */
+        public Builder atomicTransactions(AtomicTransactions atomicTransactions) {
+            this.atomicTransactions = Objects.requireNonNull(atomicTransactions, "atomicTransactions");
+            return this;
+        }
+
+        /**
+         * With atomic transactions, what a transaction of more than 1,000 events (JetStream's limit for one
+         * atomic batch) does: true (the default) publishes it as consecutive atomic batches of up to 1,000 events,
+         * atomic per part only; false fails the pipeline naming the transaction.
+         */
+        public Builder splitOversizeTransactions(boolean split) {
+            this.splitOversize = split;
+            return this;
+        }
+
+        /**
          * Checks the settings and makes the sink (not yet connected).
          *
          * @throws ConfigException listing every problem, each under {@code sink.nats.<key>}
@@ -394,7 +431,8 @@ public final class NatsSink implements Sink {
                     new NatsSinkSettings.StreamSpec(streamSubjects, streamStorage, streamReplicas,
                             streamDuplicateWindow, streamMaxAge),
                     new NatsSinkSettings.Auth(credentialsFile, nkeySeedFile, username, password, token),
-                    tlsSettings, headers, deadLetterSubject, expectedRestart);
+                    tlsSettings, headers, deadLetterSubject, expectedRestart,
+                    atomicTransactions, splitOversize);
         }
 
         /** Every problem with the settings; keys are the YAML keys. */

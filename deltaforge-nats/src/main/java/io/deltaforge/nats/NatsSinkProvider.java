@@ -35,6 +35,8 @@ import org.jspecify.annotations.Nullable;
  *       headers: { x-team: identity }  # optional static headers
  *       dead_letter_subject: users.dead          # optional
  *       expected_restart_secs: 120     # optional
+ *       atomic_transactions: auto      # optional: auto, on or off
+ *       oversize: split                # optional: split or fail (transactions over 1,000 events)
  * }</pre>
  *
  * <p>The pipeline-level keys of a sink section ({@code envelope}, {@code encoding}, {@code required}) are
@@ -118,6 +120,13 @@ public final class NatsSinkProvider implements SinkProvider {
             b.deadLetterSubject(dlq);
         }
         b.headers(headers(config));
+        b.atomicTransactions(atomicMode(config));
+        String oversize = config.string("oversize", "split").trim().toLowerCase(java.util.Locale.ROOT);
+        if (!oversize.equals("split") && !oversize.equals("fail")) {
+            config.problem("oversize", "'" + oversize + "' is not an option; expected split (a transaction of more than"
+                    + " 1,000 events goes as consecutive atomic batches) or fail");
+        }
+        b.splitOversizeTransactions(!oversize.equals("fail"));
         for (Problem p : b.problems("")) {
             config.problem(p.path(), p.message());
         }
@@ -161,6 +170,31 @@ public final class NatsSinkProvider implements SinkProvider {
             }
         } else if (tls != null) {
             b.tls(config.bool("tls", false));
+        }
+    }
+
+    /** YAML 1.1 reads a bare {@code on}/{@code off} as a boolean; both spellings mean the same here. */
+    private static AtomicTransactions atomicMode(ProviderConfig config) {
+        Object raw = config.raw("atomic_transactions");
+        if (raw == null) {
+            return AtomicTransactions.AUTO;
+        }
+        if (raw instanceof Boolean b) {
+            return b ? AtomicTransactions.ON : AtomicTransactions.OFF;
+        }
+        switch (raw.toString().trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "auto":
+                return AtomicTransactions.AUTO;
+            case "on":
+            case "true":
+                return AtomicTransactions.ON;
+            case "off":
+            case "false":
+                return AtomicTransactions.OFF;
+            default:
+                config.problem("atomic_transactions", "'" + raw + "' is not an option; expected auto (atomic when the"
+                        + " server and stream allow it), on or off");
+                return AtomicTransactions.AUTO;
         }
     }
 

@@ -96,6 +96,41 @@ class NatsSinkProviderTest {
                 .hasMessageContaining("spec.sinks[0].config.strem: unknown key");
     }
 
+    private static Map<String, Object> minimal() {
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("url", "nats://127.0.0.1:4222");
+        values.put("subject", "users.events");
+        values.put("stream", "USERS");
+        return values;
+    }
+
+    @Test
+    void atomicTransactionsDefaultsToAutoAndTakesYamlOnOffBooleansAsWellAsWords() {
+        assertThat(new NatsSinkProvider().create(ProviderConfig.of("c", minimal(), PIPELINE)).toString())
+                .contains("atomicTransactions=AUTO", "splitOversize=true");
+        Map<Object, String> expected = Map.of(true, "ON", false, "OFF", "on", "ON", "Off", "OFF", "auto", "AUTO");
+        expected.forEach((raw, mode) -> {
+            Map<String, Object> values = minimal();
+            values.put("atomic_transactions", raw);
+            values.put("oversize", "fail");
+            Sink sink = new NatsSinkProvider().create(ProviderConfig.of("c", values, PIPELINE));
+            assertThat(sink.toString()).contains("atomicTransactions=" + mode, "splitOversize=false");
+            assertThat(sink.storesTransactionParts()).isEqualTo(!mode.equals("OFF"));
+        });
+    }
+
+    @Test
+    void anUnknownAtomicModeOrOversizeIsReportedWithTheChoices() {
+        Map<String, Object> values = minimal();
+        values.put("atomic_transactions", "always");
+        values.put("oversize", "truncate");
+        assertThatThrownBy(() -> new NatsSinkProvider().create(ProviderConfig.of("spec.sinks[0].config", values,
+                PIPELINE))).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("spec.sinks[0].config.atomic_transactions").hasMessageContaining("'always'")
+                .hasMessageContaining("expected auto")
+                .hasMessageContaining("spec.sinks[0].config.oversize").hasMessageContaining("expected split");
+    }
+
     @Test
     void takesSeveralUrlsAsAListOrCommaSeparated() {
         for (Object url : java.util.List.of(java.util.List.of("nats://a:4222", "b:4222"), "nats://a:4222, b:4222")) {

@@ -5,6 +5,7 @@ import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.EventFilter;
 import io.deltaforge.api.Lsn;
+import io.deltaforge.spi.Batch;
 import io.deltaforge.spi.Envelope;
 import io.deltaforge.spi.Heartbeat;
 import io.deltaforge.spi.Message;
@@ -34,11 +35,11 @@ final class Batcher {
     /** Receives each closed batch: for sink {@code s}, {@code events.get(s)} and their encodings. */
     interface Emitter {
         void emit(int eventCount, List<List<ChangeEvent>> events, List<List<Message>> messages,
-                  @Nullable Lsn checkpoint) throws InterruptedException;
+                  @Nullable Lsn checkpoint, boolean transactionContinues) throws InterruptedException;
     }
 
     /** One source event as each sink sees it: null where the sink's filter dropped it. */
-    private record Fanout(@Nullable ChangeEvent[] events, @Nullable Message[] messages, long bytes) {
+    private record Fanout(@Nullable ChangeEvent[] events, @Nullable Message[] messages, long bytes, int indexInTx) {
     }
 
     private final BatchConfig config;
@@ -46,6 +47,8 @@ final class Batcher {
     private final Envelope[] envelopes;
     private final EventFilter[] filters;
     private final Emitter emitter;
+    /** Split a transaction bigger than a batch only at {@link Batch#TRANSACTION_PART} boundaries. */
+    private final boolean wholeParts;
 
     private List<Fanout> pending = new ArrayList<>();
     private long bytes;
@@ -62,6 +65,17 @@ final class Batcher {
 
     Batcher(BatchConfig config, EventFilter pipelineFilter, List<Envelope> sinkEnvelopes,
             List<EventFilter> sinkFilters, Emitter emitter) {
+        this(config, pipelineFilter, sinkEnvelopes, sinkFilters, emitter, false);
+    }
+
+    /**
+     * @param wholeParts a sink stores transactions in parts ({@code Sink.storesTransactionParts}): a transaction
+     *                   bigger than a batch is split only before an event whose index in it is a multiple of
+     *                   {@link Batch#TRANSACTION_PART}, so the batch may grow to a whole part
+     */
+    Batcher(BatchConfig config, EventFilter pipelineFilter, List<Envelope> sinkEnvelopes,
+            List<EventFilter> sinkFilters, Emitter emitter, boolean wholeParts) {
+        this.wholeParts = wholeParts;
         this.config = config;
         this.pipelineFilter = pipelineFilter;
         this.envelopes = sinkEnvelopes.toArray(Envelope[]::new);
@@ -189,7 +203,7 @@ final class Batcher {
             }
             largest = Math.max(largest, messages[s].payload().length);
         }
-        pending.add(new Fanout(perSink, messages, largest));
+        pending.add(new Fanout(perSink, messages, largest, event.position().indexInTx()));
         bytes += largest;
     }
 
@@ -230,8 +244,22 @@ final class Batcher {
         // What is left is one transaction larger than a batch: it spans several, and the checkpoint
         // moves only when its commit arrives.
         if (pending.size() >= config.maxEvents() || bytes >= config.maxBytes()) {
-            emitFirst(pending.size());
+            emitFirst(wholeParts ? lastPartStart() : pending.size());
         }
+    }
+
+    /**
+     * Where the last part of the open transaction begins: everything before it is whole parts. 0 while the
+     * open transaction's events so far are all in one part (the batch waits for more).
+     */
+    private int lastPartStart() {
+        for (int i = pending.size() - 1; i > 0; i--) {
+            if (pending.get(i).indexInTx() / Batch.TRANSACTION_PART
+                    != pending.get(i - 1).indexInTx() / Batch.TRANSACTION_PART) {
+                return i;
+            }
+        }
+        return 0;
     }
 
     private void emitCommittedPrefix() throws InterruptedException {
@@ -249,6 +277,7 @@ final class Batcher {
             return;
         }
         Lsn checkpoint = n >= committedCount ? committedCheckpoint : null;
+        boolean transactionContinues = n > committedCount;
         List<Fanout> head;
         if (n == pending.size()) {
             head = pending;
@@ -269,7 +298,7 @@ final class Batcher {
             committedCount = Math.max(0, committedCount - n);
         }
         firstEventNanos = System.nanoTime();
-        emitter.emit(head.size(), eventsPerSink(head), messagesPerSink(head), checkpoint);
+        emitter.emit(head.size(), eventsPerSink(head), messagesPerSink(head), checkpoint, transactionContinues);
     }
 
     private List<List<ChangeEvent>> eventsPerSink(List<Fanout> head) {

@@ -400,9 +400,10 @@ public final class Engine implements Pipeline {
             filters.add(b.filter());
         }
         AtomicLong sequence = new AtomicLong();
+        boolean wholeParts = settings.sinks().stream().anyMatch(b -> b.sink().storesTransactionParts());
         Batcher batcher = new Batcher(settings.batch(), settings.filter(), envelopes, filters,
-                (count, events, messages, checkpoint) -> dispatch(sequence.incrementAndGet(), count, events, messages,
-                        checkpoint));
+                (count, events, messages, checkpoint, continues) -> dispatch(sequence.incrementAndGet(), count,
+                        events, messages, checkpoint, continues), wholeParts);
         long maxWaitNanos = settings.batch().maxWait().toNanos();
         try {
             while (true) {
@@ -440,7 +441,8 @@ public final class Engine implements Pipeline {
     }
 
     private void dispatch(long sequence, int eventCount, List<List<ChangeEvent>> events,
-                          List<List<Message>> messages, @Nullable Lsn checkpoint) throws InterruptedException {
+                          List<List<Message>> messages, @Nullable Lsn checkpoint, boolean transactionContinues)
+            throws InterruptedException {
         boolean[] nothingFor = new boolean[drivers.size()];
         for (int s = 0; s < nothingFor.length; s++) {
             nothingFor[s] = events.get(s).isEmpty();
@@ -453,7 +455,7 @@ public final class Engine implements Pipeline {
         }
         for (int s = 0; s < drivers.size(); s++) {
             if (!nothingFor[s]) {
-                drivers.get(s).submit(entry, new Batch(sequence, events.get(s), messages.get(s)));
+                drivers.get(s).submit(entry, new Batch(sequence, events.get(s), messages.get(s), transactionContinues));
             }
         }
     }

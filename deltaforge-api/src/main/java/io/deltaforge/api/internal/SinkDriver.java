@@ -262,7 +262,24 @@ final class SinkDriver implements Runnable {
                 messages.add(batch.messages().get(i));
             }
         }
-        return events.size() == batch.size() ? batch : new Batch(batch.sequence(), events, messages);
+        if (events.size() == batch.size()) {
+            return batch;
+        }
+        return new Batch(batch.sequence(), events, messages, stillContinues(batch, events));
+    }
+
+    /**
+     * Whether what is left of {@code batch} ({@code kept}) still ends inside the transaction that goes on in the
+     * next batch: only if some of that transaction is left.
+     */
+    static boolean stillContinues(Batch batch, List<ChangeEvent> kept) {
+        if (!batch.transactionContinues() || kept.isEmpty()) {
+            return false;
+        }
+        ChangeEvent last = batch.events().get(batch.size() - 1);
+        ChangeEvent keptLast = kept.get(kept.size() - 1);
+        return keptLast.position().commitLsn().equals(last.position().commitLsn())
+                && keptLast.sourceId().equals(last.sourceId());
     }
 
     private void send(Work work, Batch batch, int attempt) {

@@ -24,7 +24,7 @@ class BatcherTest {
     private final List<Emitted> emitted = new ArrayList<>();
     private final Batcher batcher = new Batcher(new BatchConfig(500, 1 << 20, Duration.ofSeconds(1), true),
             EventFilter.ALL, List.of(Fakes.TEXT), List.of(EventFilter.ALL),
-            (count, events, messages, checkpoint) -> emitted.add(new Emitted(
+            (count, events, messages, checkpoint, continues) -> emitted.add(new Emitted(
                     events.get(0).stream().map(ChangeEvent::id).toList(), checkpoint)));
 
     private void addAll(List<SourceRecord> records) throws InterruptedException {
@@ -55,7 +55,7 @@ class BatcherTest {
         List<Lsn> checkpoints = new ArrayList<>();
         Batcher twoSinks = new Batcher(new BatchConfig(500, 1 << 20, Duration.ofSeconds(1), true), EventFilter.ALL,
                 List.of(oddOnly, Fakes.TEXT), List.of(EventFilter.ALL, EventFilter.ALL),
-                (count, events, messages, checkpoint) -> {
+                (count, events, messages, checkpoint, continues) -> {
                     events.forEach(e -> perSink.add(e.stream().map(ChangeEvent::id).toList()));
                     checkpoints.add(checkpoint);
                 });
@@ -100,7 +100,7 @@ class BatcherTest {
     void aRestartAfterAPartlySentLargeTransactionReplaysItFromItsStart() throws Exception {
         Batcher small = new Batcher(new BatchConfig(2, 1 << 20, Duration.ofSeconds(1), true), EventFilter.ALL,
                 List.of(Fakes.TEXT), List.of(EventFilter.ALL),
-                (count, events, messages, checkpoint) -> emitted.add(new Emitted(
+                (count, events, messages, checkpoint, continues) -> emitted.add(new Emitted(
                         events.get(0).stream().map(ChangeEvent::id).toList(), checkpoint)));
         List<SourceRecord> big = tx(7, 700, 5);
         for (SourceRecord r : big.subList(0, 3)) {
@@ -127,5 +127,31 @@ class BatcherTest {
         batcher.flushCommitted();
         assertThat(emitted).containsExactly(new Emitted(ids(tx(1, 100, 2)), new Lsn(101)));
         assertThat(batcher.isEmpty()).isTrue();
+    }
+
+    @Test
+    void forASinkStoringTransactionPartsABigTransactionIsSplitOnlyAtWholeParts() throws Exception {
+        List<Integer> sizes = new ArrayList<>();
+        List<Boolean> continuing = new ArrayList<>();
+        List<@Nullable Lsn> checkpoints = new ArrayList<>();
+        Batcher parts = new Batcher(new BatchConfig(500, 1 << 20, Duration.ofSeconds(1), true), EventFilter.ALL,
+                List.of(Fakes.TEXT), List.of(EventFilter.ALL), (count, events, messages, checkpoint, continues) -> {
+                    sizes.add(events.get(0).size());
+                    continuing.add(continues);
+                    checkpoints.add(checkpoint);
+                }, true);
+        for (SourceRecord r : tx(1, 10_000, 3)) {
+            parts.add(r);
+        }
+        for (SourceRecord r : tx(2, 20_000, 2_300)) {
+            parts.add(r);
+        }
+        parts.flushIdle();
+
+        // The small transaction leaves on its own once the big one outgrows max_events; the big one leaves in
+        // parts of 1,000 (beyond max_events 500), each but the last saying that the transaction goes on.
+        assertThat(sizes).containsExactly(3, 1000, 1000, 300);
+        assertThat(continuing).containsExactly(false, true, true, false);
+        assertThat(checkpoints).containsExactly(new Lsn(10_001), null, null, new Lsn(20_001));
     }
 }

@@ -8,6 +8,7 @@ import io.nats.client.impl.Headers;
 import io.nats.client.support.NatsJetStreamConstants;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 
@@ -37,16 +38,22 @@ final class DeadLetters {
         return count.get();
     }
 
-    /** Checks at start that some stream captures the dead-letter subject, if one is configured. */
-    void checkSubject(JetStreamManagement jsm) throws IOException {
+    /**
+     * Checks at start that some stream captures the dead-letter subject, if one is configured.
+     *
+     * @return whether the sink's own stream captures it (true when none is configured)
+     */
+    boolean checkSubject(JetStreamManagement jsm) throws IOException {
         if (subject == null) {
-            return;
+            return true;
         }
         try {
-            if (jsm.getStreamNames(subject).isEmpty()) {
+            List<String> streams = jsm.getStreamNames(subject);
+            if (streams.isEmpty()) {
                 throw new DeltaforgeException(name + ": no stream captures dead_letter_subject '" + subject + "'; add it to"
                         + " a stream's subjects (e.g. to '" + stream + "') or choose a captured subject");
             }
+            return streams.contains(stream);
         } catch (JetStreamApiException e) {
             throw new DeltaforgeException(name + ": cannot check dead_letter_subject '" + subject + "': "
                     + e.getErrorDescription(), e);

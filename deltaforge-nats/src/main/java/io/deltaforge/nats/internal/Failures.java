@@ -21,6 +21,8 @@ public final class Failures {
     static final int MESSAGE_TOO_BIG = 10054;
     /** JSStreamNotFoundErr. */
     static final int STREAM_NOT_FOUND = 10059;
+    /** JSStreamDuplicateMessageConflict: a message id is being stored by another publish right now. */
+    static final int DUPLICATE_IN_PROCESS = 10158;
     /** JSStreamNotMatchErr: the subject is stored by another stream than the expected one. */
     static final int STREAM_NOT_MATCH = 10060;
 

@@ -4,6 +4,7 @@ import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.Lsn;
 import io.deltaforge.api.RetryableException;
+import io.deltaforge.nats.AtomicTransactions;
 import io.deltaforge.spi.Batch;
 import io.deltaforge.spi.Message;
 import io.nats.client.Connection;
@@ -26,6 +27,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,6 +61,8 @@ public final class JetStreamPublisher {
     private volatile String limits = "limits unknown";
     private volatile long streamMaxMsg = -1;
     private volatile @Nullable Connection connection;
+    /** Whether transactions go as atomic batches; decided at start. */
+    private volatile boolean atomic;
     private volatile boolean started;
     private volatile boolean closed;
     private volatile @Nullable JetStream jetStream;
@@ -97,6 +101,11 @@ public final class JetStreamPublisher {
         return bytesWindow.inFlight();
     }
 
+    /** Whether transactions go as JetStream atomic batches (decided at start). */
+    public boolean atomic() {
+        return atomic;
+    }
+
     public boolean isConnected() {
         Connection nc = connection;
         return nc != null && nc.getStatus() == Connection.Status.CONNECTED;
@@ -116,8 +125,11 @@ public final class JetStreamPublisher {
         connection = nc;
         try {
             JetStreamManagement jsm = nc.jetStreamManagement();
-            limits(nc, streamSetup.check(jsm, StreamSetup.Mode.CREATE_IF_ALLOWED));
-            deadLetters.checkSubject(jsm);
+            StreamConfiguration config = streamSetup.check(jsm, StreamSetup.Mode.CREATE_IF_ALLOWED, atomicWanted(nc));
+            limits(nc, config);
+            boolean deadLettersInStream = deadLetters.checkSubject(jsm);
+            atomic = AtomicBatches.decide(settings, AtomicBatches.obstacle(settings, nc.getServerInfo(),
+                    java.util.Objects.requireNonNull(config), deadLettersInStream), name);
             jetStream = nc.jetStream();
             started = true;
         } catch (IOException e) {
@@ -143,16 +155,29 @@ public final class JetStreamPublisher {
         Connection nc = connector.connect();
         try {
             JetStreamManagement jsm = nc.jetStreamManagement();
-            if (streamSetup.check(jsm, StreamSetup.Mode.REPORT_ONLY) == null) {
+            StreamConfiguration config = streamSetup.check(jsm, StreamSetup.Mode.REPORT_ONLY, false);
+            if (config == null) {
                 return List.of(streamSetup.creationNote());
             }
-            deadLetters.checkSubject(jsm);
-            return List.of();
+            String obstacle = AtomicBatches.obstacle(settings, nc.getServerInfo(), config, deadLetters.checkSubject(jsm));
+            if (obstacle == null || settings.atomicTransactions() == AtomicTransactions.OFF) {
+                return List.of();
+            }
+            if (settings.atomicTransactions() == AtomicTransactions.ON) {
+                AtomicBatches.decide(settings, obstacle, name);
+            }
+            return List.of(name + ": transactions will be published event by event, not atomically"
+                    + " (atomic_transactions: auto): " + obstacle);
         } catch (IOException e) {
             throw jetStreamUnreachable(e);
         } finally {
             connector.closeQuietly(nc);
         }
+    }
+
+    private boolean atomicWanted(Connection nc) {
+        return settings.atomicTransactions() != AtomicTransactions.OFF
+                && AtomicBatches.serverSupports(nc.getServerInfo());
     }
 
     private RetryableException jetStreamUnreachable(IOException e) {
@@ -277,6 +302,10 @@ public final class JetStreamPublisher {
         if (js == null || !streamStillUsable(acks)) {
             return;
         }
+        if (atomic) {
+            publishAtomically(batch, acks, js);
+            return;
+        }
         long deadline = System.nanoTime() + settings.batchTimeout().toNanos();
         // One extra count for the loop itself, so the batch cannot complete before every message was sent.
         AtomicInteger pending = new AtomicInteger(1);
@@ -289,33 +318,14 @@ public final class JetStreamPublisher {
         int count = 0;
         for (int i = 0; i < messages.size() && !acks.isDone(); i++) {
             ChangeEvent event = events.get(i);
-            Message message = messages.get(i);
-            String subject = message.subject() != null ? message.subject() : settings.subject().render(event);
-            // The dead-letter subject may belong to another stream: no stream expectation there.
-            Headers headers = headersFor(message, !subject.equals(settings.deadLetterSubject()));
-            headers.put(StoredEvents.ORIGIN_HEADER, origin(event));
-            byte[] body = message.payload();
-            int size = body.length + headers.serializedLength();
-            long limit = sizeLimit;
-            if (limit > 0 && size > limit) {
-                String dlq = deadLetters.subject();
-                String what = "event " + event.id() + " of " + event.table() + " (op " + event.op().code() + ", LSN "
-                        + event.position().lsn() + ", commit LSN " + event.position().commitLsn() + ") is " + size
-                        + " bytes with headers, more than the " + limit + " bytes NATS accepts (" + limits + ")";
-                if (dlq == null) {
-                    acks.completeExceptionally(new DeltaforgeException(name + ": " + what + "; raise max_payload"
-                            + " (nats-server) or the stream's max_msg_size, or set dead_letter_subject to record such"
-                            + " events instead of stopping"));
-                    return;
-                }
-                log.warn("{}: {}; publishing its metadata to dead_letter_subject '{}' instead", name, what, dlq);
-                DeadLetters.Replacement replacement = deadLetters.replace(event, message.id(), subject, size, limit);
-                subject = dlq;
-                headers = replacement.headers();
-                headers.put(StoredEvents.ORIGIN_HEADER, origin(event));
-                body = replacement.body();
-                size = body.length + headers.serializedLength();
+            Outgoing out = outgoing(event, messages.get(i), null, acks);
+            if (out == null) {
+                return;
             }
+            String subject = out.subject();
+            Headers headers = out.headers();
+            byte[] body = out.body();
+            int size = out.size();
             if (!acquire(deadline, batch, acks, size)) {
                 return;
             }
@@ -363,6 +373,230 @@ public final class JetStreamPublisher {
         }
     }
 
+    /** One message as it goes out: dead-lettered already when the event was too big. */
+    private record Outgoing(ChangeEvent event, String subject, Headers headers, byte[] body, int size) {
+    }
+
+    /**
+     * The message of one event with all its headers ({@code extra}: an atomic batch's), or its dead-letter
+     * record when it is too big for NATS; null when it is too big and there is no dead-letter subject (the
+     * batch has then failed).
+     */
+    private @Nullable Outgoing outgoing(ChangeEvent event, Message message, @Nullable Consumer<Headers> extra,
+                                        CompletableFuture<Void> acks) {
+        String subject = message.subject() != null ? message.subject() : settings.subject().render(event);
+        // The dead-letter subject may belong to another stream: no stream expectation there.
+        Headers headers = headersFor(message, !subject.equals(settings.deadLetterSubject()));
+        headers.put(StoredEvents.ORIGIN_HEADER, origin(event));
+        if (extra != null) {
+            extra.accept(headers);
+        }
+        byte[] body = message.payload();
+        int size = body.length + headers.serializedLength();
+        long limit = sizeLimit;
+        if (limit > 0 && size > limit) {
+            String dlq = deadLetters.subject();
+            String what = "event " + event.id() + " of " + event.table() + " (op " + event.op().code() + ", LSN "
+                    + event.position().lsn() + ", commit LSN " + event.position().commitLsn() + ") is " + size
+                    + " bytes with headers, more than the " + limit + " bytes NATS accepts (" + limits + ")";
+            if (dlq == null) {
+                acks.completeExceptionally(new DeltaforgeException(name + ": " + what + "; raise max_payload"
+                        + " (nats-server) or the stream's max_msg_size, or set dead_letter_subject to record such"
+                        + " events instead of stopping"));
+                return null;
+            }
+            log.warn("{}: {}; publishing its metadata to dead_letter_subject '{}' instead", name, what, dlq);
+            DeadLetters.Replacement replacement = deadLetters.replace(event, message.id(), subject, size, limit);
+            subject = dlq;
+            headers = replacement.headers();
+            headers.put(StoredEvents.ORIGIN_HEADER, origin(event));
+            if (extra != null) {
+                extra.accept(headers);
+            }
+            body = replacement.body();
+            size = body.length + headers.serializedLength();
+        }
+        return new Outgoing(event, subject, headers, body, size);
+    }
+
+    /**
+     * Publishes each transaction of the batch as atomic batches ({@link AtomicBatches#pieces}); a transaction of
+     * one event goes as a plain publish, which is atomic already (the server would stage it in a batch store of
+     * its own first). In an atomic batch every message but the last goes without a reply (the server answers only the commit), the last with Nats-Batch-Commit as a
+     * JetStream publish whose PubAck (or error) speaks for the whole atomic batch. A batch's window places are
+     * taken before its first message, so it never waits half-sent (the server abandons a batch idle for 10 s).
+     */
+    private void publishAtomically(Batch batch, CompletableFuture<Void> acks, JetStream js) {
+        List<AtomicBatches.Piece> pieces = AtomicBatches.pieces(batch, settings.splitOversize(), name);
+        Connection nc = java.util.Objects.requireNonNull(connection);
+        long deadline = System.nanoTime() + settings.batchTimeout().toNanos();
+        AtomicInteger pending = new AtomicInteger(1);
+        List<ChangeEvent> events = batch.events();
+        List<Message> messages = batch.messages();
+        CompletableFuture<?>[] inFlight = new CompletableFuture<?>[messages.size()];
+        String[] subjects = new String[messages.size()];
+        int[] sizes = new int[messages.size()];
+        int count = 0;
+        for (AtomicBatches.Piece piece : pieces) {
+            if (acks.isDone()) {
+                break;
+            }
+            Outgoing[] out = new Outgoing[piece.size()];
+            long bytes = 0;
+            for (int k = 0; k < out.length; k++) {
+                int sequence = k + 1;
+                boolean commit = sequence == out.length;
+                out[k] = outgoing(events.get(piece.from() + k), messages.get(piece.from() + k),
+                        h -> batchHeaders(h, piece, sequence, commit), acks);
+                if (out[k] == null) {
+                    return;
+                }
+                bytes += out[k].size();
+            }
+            int permits = Math.min(out.length, settings.maxInFlight());
+            long held = Math.min(bytes, bytesWindow.capacity());
+            if (!acquire(deadline, batch, acks, held, permits)) {
+                return;
+            }
+            Outgoing last = out[out.length - 1];
+            CompletableFuture<PublishAck> ack;
+            try {
+                for (int k = 0; k < out.length - 1; k++) {
+                    nc.publish(out[k].subject(), out[k].headers(), out[k].body());
+                }
+                ack = js.publishAsync(last.subject(), last.headers(), last.body());
+            } catch (RuntimeException e) {
+                window.release(permits);
+                bytesWindow.release(held);
+                acks.completeExceptionally(fail(last.event(), last.subject(), last.size(), e));
+                return;
+            }
+            pending.incrementAndGet();
+            inFlight[piece.to() - 1] = ack;
+            subjects[piece.to() - 1] = last.subject();
+            sizes[piece.to() - 1] = last.size();
+            count = piece.to();
+            ack.whenComplete((pa, error) -> {
+                window.release(permits);
+                bytesWindow.release(held);
+                CompletableFuture<Void> stored = error == null ? CompletableFuture.completedFuture(null)
+                        : afterRejection(piece, out, js, error);
+                stored.whenComplete((ok, failure) -> {
+                    if (failure != null) {
+                        acks.completeExceptionally(failure);
+                        return;
+                    }
+                    if (error == null) {
+                        published.addAndGet(out.length);
+                        if (pa.isDuplicate()) {
+                            duplicates.addAndGet(out.length);
+                        }
+                    }
+                    if (pending.decrementAndGet() == 0) {
+                        acks.complete(null);
+                    }
+                });
+            });
+        }
+        if (pending.decrementAndGet() == 0) {
+            acks.complete(null);
+        } else if (!acks.isDone()) {
+            armAckTimer(acks, events, inFlight, subjects, sizes, count);
+        }
+    }
+
+    private static void batchHeaders(Headers headers, AtomicBatches.Piece piece, int sequence, boolean commit) {
+        if (piece.single()) {
+            return;
+        }
+        headers.put(AtomicBatches.BATCH_ID, piece.id());
+        headers.put(AtomicBatches.BATCH_SEQUENCE, Integer.toString(sequence));
+        if (commit) {
+            headers.put(AtomicBatches.BATCH_COMMIT, "1");
+        }
+        if (piece.split()) {
+            headers.put(AtomicBatches.PART_HEADER, Integer.toString(piece.part()));
+            headers.put(AtomicBatches.LAST_PART_HEADER, Boolean.toString(piece.lastPart()));
+        }
+    }
+
+    /**
+     * What a rejected atomic batch means. A duplicate message id means the batch is stored already: the same
+     * transaction always yields the same atomic batches (by {@code indexInTx}), each stored whole or not at all,
+     * so one of its ids stored means all of them are. That is checked, not assumed: its messages are published
+     * again one by one, without batch headers, and JetStream answers "duplicate" for each one it holds; one it
+     * does not hold (a stream filled partly by an earlier run with atomic_transactions off) is stored then, so
+     * no event is ever skipped. Any other rejection fails the batch, retryably when a resend can succeed.
+     */
+    private CompletableFuture<Void> afterRejection(AtomicBatches.Piece piece, Outgoing[] out, JetStream js,
+                                                   Throwable error) {
+        Throwable cause = Failures.unwrap(error);
+        Outgoing last = out[out.length - 1];
+        String what = name + ": atomic batch " + piece.id() + " (" + out.length + " events of the transaction committed"
+                + " at LSN " + last.event().position().commitLsn() + ")";
+        if (!(cause instanceof JetStreamApiException api)) {
+            return CompletableFuture.failedFuture(fail(last.event(), last.subject(), last.size(), error));
+        }
+        switch (api.getApiErrorCode()) {
+            case AtomicBatches.CONTAINS_DUPLICATE:
+                return oneByOne(piece, out, js);
+            case AtomicBatches.INCOMPLETE:
+                return CompletableFuture.failedFuture(new RetryableException(what + " was abandoned by the server ("
+                        + api.getErrorDescription() + "): a message went missing on the way, the batch idled for more"
+                        + " than the server's batch timeout, or an earlier attempt of it was still open; it will be resent",
+                        api));
+            case Failures.DUPLICATE_IN_PROCESS:
+                return CompletableFuture.failedFuture(new RetryableException(what + " overlaps a publish the server is"
+                        + " still storing (" + api.getErrorDescription() + "); it will be resent", api));
+            case AtomicBatches.TOO_LARGE:
+                return CompletableFuture.failedFuture(new DeltaforgeException(what + " is larger than the server allows ("
+                        + api.getErrorDescription() + "); raise the server's jetstream max_batch_size to at least "
+                        + Batch.TRANSACTION_PART + ", or set atomic_transactions: off", api));
+            case AtomicBatches.DISABLED:
+                return CompletableFuture.failedFuture(new DeltaforgeException(what + " was refused: stream '"
+                        + settings.stream() + "' no longer allows atomic publish; allow it again (allow_atomic: true) or"
+                        + " set atomic_transactions: off", api));
+            default:
+                return CompletableFuture.failedFuture(fail(last.event(), last.subject(), last.size(), error));
+        }
+    }
+
+    private CompletableFuture<Void> oneByOne(AtomicBatches.Piece piece, Outgoing[] out, JetStream js) {
+        AtomicInteger added = new AtomicInteger();
+        CompletableFuture<?>[] each = new CompletableFuture<?>[out.length];
+        for (int k = 0; k < out.length; k++) {
+            Outgoing o = out[k];
+            Headers headers = new Headers(o.headers());
+            headers.remove(AtomicBatches.BATCH_ID, AtomicBatches.BATCH_SEQUENCE, AtomicBatches.BATCH_COMMIT);
+            try {
+                each[k] = js.publishAsync(o.subject(), headers, o.body()).thenAccept(pa -> {
+                    published.incrementAndGet();
+                    if (pa.isDuplicate()) {
+                        duplicates.incrementAndGet();
+                    } else {
+                        added.incrementAndGet();
+                    }
+                });
+            } catch (RuntimeException e) {
+                each[k] = CompletableFuture.failedFuture(e);
+            }
+        }
+        return CompletableFuture.allOf(each).handle((ok, error) -> {
+            if (error != null) {
+                Outgoing last = out[out.length - 1];
+                throw fail(last.event(), last.subject(), last.size(), error);
+            }
+            if (added.get() == 0) {
+                log.debug("{}: atomic batch {} was stored already ({} events); nothing stored twice", name, piece.id(),
+                        out.length);
+            } else {
+                log.warn("{}: stream '{}' held only part of atomic batch {} (published without atomic batches before?);"
+                        + " stored its {} missing event(s) one by one", name, settings.stream(), piece.id(), added.get());
+            }
+            return null;
+        });
+    }
+
     /**
      * One deadline per batch instead of one per message: send_timeout after the batch's last publish, every
      * message of it should have its PubAck (each was published at or before that point). If one has not,
@@ -381,7 +615,7 @@ public final class JetStreamPublisher {
         }
         timers.add(acks, System.nanoTime() + settings.sendTimeout().toNanos(), () -> {
             for (int i = 0; i < count; i++) {
-                if (!inFlight[i].isDone()) {
+                if (inFlight[i] != null && !inFlight[i].isDone()) {
                     acks.completeExceptionally(fail(events.get(i), subjects[i], sizes[i],
                             new TimeoutException("no PubAck within " + settings.sendTimeout().toMillis() + " ms")));
                     return;
@@ -412,13 +646,17 @@ public final class JetStreamPublisher {
     }
 
     private boolean acquire(long deadline, Batch batch, CompletableFuture<Void> acks, int bytes) {
+        return acquire(deadline, batch, acks, bytes, 1);
+    }
+
+    private boolean acquire(long deadline, Batch batch, CompletableFuture<Void> acks, long bytes, int permits) {
         try {
             long wait = deadline - System.nanoTime();
-            if (wait > 0 && window.tryAcquire(wait, TimeUnit.NANOSECONDS)) {
+            if (wait > 0 && window.tryAcquire(permits, wait, TimeUnit.NANOSECONDS)) {
                 if (bytesWindow.tryAcquire(bytes, deadline)) {
                     return true;
                 }
-                window.release();
+                window.release(permits);
             }
             acks.completeExceptionally(new RetryableException(name + ": the in-flight window of "
                     + settings.maxInFlight() + " messages / " + settings.maxInFlightBytes()

@@ -1,5 +1,6 @@
 package io.deltaforge.nats.internal;
 
+import io.deltaforge.nats.AtomicTransactions;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -22,12 +23,16 @@ import org.jspecify.annotations.Nullable;
  * @param headers            static headers added to every message, in order
  * @param deadLetterSubject  where oversized events' metadata goes instead of failing; null: fail
  * @param expectedRestart    the duplicate window of a created stream, unless its spec sets one
+ * @param atomicTransactions whether each transaction is published as JetStream atomic batches
+ * @param splitOversize      a transaction of more than 1,000 events goes as consecutive atomic batches
+ *                           (true) or fails the pipeline (false)
  */
 public record NatsSinkSettings(String id, List<String> servers, SubjectTemplate subject, String stream,
                                Duration sendTimeout, Duration batchTimeout, int maxInFlight, long maxInFlightBytes,
                                boolean createStream, StreamSpec streamSpec, Auth auth, @Nullable Tls tls,
                                Map<String, String> headers, @Nullable String deadLetterSubject,
-                               Duration expectedRestart) {
+                               Duration expectedRestart, AtomicTransactions atomicTransactions,
+                               boolean splitOversize) {
     public NatsSinkSettings {
         servers = List.copyOf(servers);
         headers = Map.copyOf(headers);
@@ -118,7 +123,8 @@ public record NatsSinkSettings(String id, List<String> servers, SubjectTemplate 
                 + ", maxInFlight=" + maxInFlight + ", maxInFlightBytes=" + maxInFlightBytes
                 + ", createStream=" + createStream + ", auth=" + auth.kind() + ", tls=" + (tls != null)
                 + ", headers=" + headers.keySet() + ", deadLetterSubject=" + deadLetterSubject
-                + ", expectedRestart=" + expectedRestart + "]";
+                + ", expectedRestart=" + expectedRestart + ", atomicTransactions=" + atomicTransactions
+                + ", splitOversize=" + splitOversize + "]";
     }
 
     /** Which kind of authentication is configured, for logs. */

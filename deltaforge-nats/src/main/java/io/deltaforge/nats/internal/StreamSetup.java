@@ -47,10 +47,12 @@ final class StreamSetup {
      * Checks the stream fully: exists (or is created, by {@code mode}), captures the subject, matches
      * stream_config, and logs its duplicate window.
      *
+     * @param allowAtomic create the stream with atomic publish allowed (atomic transactions wanted and the server
+     *                    has them)
      * @return the stream's configuration; null when it does not exist yet, {@code create_stream} is set and
      *         {@code mode} is report-only (then {@link #creationNote()} says so)
      */
-    @Nullable StreamConfiguration check(JetStreamManagement jsm, Mode mode) throws IOException {
+    @Nullable StreamConfiguration check(JetStreamManagement jsm, Mode mode, boolean allowAtomic) throws IOException {
         StreamInfo info = find(jsm);
         if (info == null) {
             if (!settings.createStream()) {
@@ -59,7 +61,7 @@ final class StreamSetup {
             if (mode == Mode.REPORT_ONLY) {
                 return null;
             }
-            info = create(jsm);
+            info = create(jsm, allowAtomic);
         }
         StreamConfiguration config = info.getConfiguration();
         checkCaptures(config);
@@ -151,7 +153,7 @@ final class StreamSetup {
         return dot < 0 ? subject : subject.substring(0, dot) + ".>";
     }
 
-    private StreamInfo create(JetStreamManagement jsm) throws IOException {
+    private StreamInfo create(JetStreamManagement jsm, boolean allowAtomic) throws IOException {
         NatsSinkSettings.StreamSpec spec = settings.streamSpec();
         List<String> subjects = spec.subjects().isEmpty() ? List.of(wanted()) : spec.subjects();
         StreamConfiguration.Builder b = StreamConfiguration.builder()
@@ -163,12 +165,16 @@ final class StreamSetup {
         if (spec.maxAge() != null) {
             b.maxAge(spec.maxAge());
         }
+        if (allowAtomic) {
+            b.allowAtomicPublish(true);
+        }
         try {
             StreamInfo info = jsm.addStream(b.build());
-            log.info("{}: created stream '{}' with subjects {}, {} storage, {} replica(s), duplicate window {}, max age {}",
-                    name, settings.stream(), subjects, info.getConfiguration().getStorageType(),
-                    info.getConfiguration().getReplicas(), info.getConfiguration().getDuplicateWindow(),
-                    info.getConfiguration().getMaxAge());
+            log.info("{}: created stream '{}' with subjects {}, {} storage, {} replica(s), duplicate window {}, max age {},"
+                            + " atomic publish {}", name, settings.stream(), subjects,
+                    info.getConfiguration().getStorageType(), info.getConfiguration().getReplicas(),
+                    info.getConfiguration().getDuplicateWindow(), info.getConfiguration().getMaxAge(),
+                    info.getConfiguration().getAllowAtomicPublish() ? "allowed" : "not allowed");
             return info;
         } catch (JetStreamApiException e) {
             if (e.getErrorCode() == 503) {

@@ -3,6 +3,7 @@ package io.deltaforge.examples.benchmark;
 import io.deltaforge.api.Lsn;
 import io.deltaforge.api.Pipeline;
 import io.deltaforge.envelopes.CloudEventsEnvelope;
+import io.deltaforge.nats.AtomicTransactions;
 import io.deltaforge.nats.NatsSink;
 import io.deltaforge.postgres.PostgresSource;
 import io.deltaforge.postgres.SnapshotMode;
@@ -146,6 +147,14 @@ public final class Benchmark {
             }
             results.put("w1_warmup_runs", warmups);
             results.put("w1", w1);
+            boolean atomic = nc.getServerInfo().isSameOrNewerThanVersion("2.12.0");
+            if (atomic) {
+                // The same workload once more with atomic_transactions: on, after the measured runs (warm JVM).
+                results.put("w1_atomic_on", runW1(pg, nats, nc, data, w1Warmups + 4));
+            } else {
+                results.put("atomic_transactions", "not measured: nats-server " + nc.getServerInfo().getVersion()
+                        + " has no atomic batch publish (2.12+)");
+            }
             double l1 = runL1(pg, data);
             double l2 = runL2(nc, data, avgPayload(nc, "BENCH_W1_" + (w1Warmups + 1)));
             results.put("l1_events_per_s", round(l1));
@@ -164,7 +173,10 @@ public final class Benchmark {
                 results.put("w4", w4);
             }
             if (!args.contains("--skip-w2")) {
-                results.put("w2", runW2(pg, nats, nc));
+                results.put("w2", runW2(pg, nats, nc, false));
+                if (atomic) {
+                    results.put("w2_atomic_on", runW2(pg, nats, nc, true));
+                }
             }
             if (!args.contains("--skip-w3")) {
                 results.put("w3", runW3(pg, nats));
@@ -188,7 +200,7 @@ public final class Benchmark {
                 CREATE PUBLICATION users_pub FOR TABLE users;
                 """);
         List<String> slots = new ArrayList<>(List.of("bench_l1", "bench_w1_child"));
-        for (int run = 1; run <= w1Warmups + 3; run++) {
+        for (int run = 1; run <= w1Warmups + 4; run++) {
             slots.add("bench_w1_" + run);
         }
         for (String slot : slots) {
@@ -245,18 +257,20 @@ public final class Benchmark {
         return beforeLast;
     }
 
+    /** One W1 run; the run after the measured ones ({@code w1Warmups + 4}) publishes with atomic transactions. */
     private Map<String, Object> runW1(PostgresServer pg, NatsServer nats, Connection nc, W1Data data, int run)
             throws Exception {
         String stream = "BENCH_W1_" + run;
+        boolean atomic = run > w1Warmups + 3;
         nc.jetStreamManagement().addStream(StreamConfiguration.builder().name(stream)
-                .subjects("w1." + run + ".>").storageType(StorageType.File).build());
+                .subjects("w1." + run + ".>").storageType(StorageType.File).allowAtomicPublish(atomic).build());
         io.micrometer.core.instrument.simple.SimpleMeterRegistry meters =
                 new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
         Pipeline pipeline = Pipeline.builder().name("w1-" + run).meterRegistry(meters)
                 .source(PostgresSource.builder().id("bench").dsn(pg.dsn()).slot("bench_w1_" + run)
                         .publication("users_pub").build())
                 .sink(NatsSink.builder().id("nats").url(nats.url()).stream(stream).subject("w1." + run + ".events")
-                        .maxInFlight(IN_FLIGHT).build())
+                        .maxInFlight(IN_FLIGHT).atomicTransactions(atomicMode(atomic)).build())
                 .envelope(CloudEventsEnvelope.withTypePrefix("com.acme.users"))
                 .build();
         RssSampler rss = RssSampler.start();
@@ -392,21 +406,28 @@ public final class Benchmark {
 
     // ---- W2 ---------------------------------------------------------------------------------------
 
-    private Map<String, Object> runW2(PostgresServer pg, NatsServer nats, Connection nc) throws Exception {
-        pg.execute("""
-                CREATE TABLE lat (id bigserial PRIMARY KEY, payload text, created_at timestamptz);
-                CREATE PUBLICATION lat_pub FOR TABLE lat;
-                """);
-        nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("BENCH_W2").subjects("w2.>")
-                .storageType(StorageType.File).build());
-        Pipeline pipeline = Pipeline.builder().name("w2")
-                .source(PostgresSource.builder().id("bench").dsn(pg.dsn()).slot("bench_w2").publication("lat_pub").build())
-                .sink(NatsSink.builder().id("nats").url(nats.url()).stream("BENCH_W2").subject("w2.events").build())
+    /** W2, with atomic_transactions off or on (the second run reuses the table, with its own slot and stream). */
+    private Map<String, Object> runW2(PostgresServer pg, NatsServer nats, Connection nc, boolean atomic) throws Exception {
+        if (!atomic) {
+            pg.execute("""
+                    CREATE TABLE lat (id bigserial PRIMARY KEY, payload text, created_at timestamptz);
+                    CREATE PUBLICATION lat_pub FOR TABLE lat;
+                    """);
+        }
+        String suffix = atomic ? "_atomic" : "";
+        String subject = "w2" + suffix + ".events";
+        nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("BENCH_W2" + suffix)
+                .subjects("w2" + suffix + ".>").storageType(StorageType.File).allowAtomicPublish(atomic).build());
+        Pipeline pipeline = Pipeline.builder().name("w2" + suffix)
+                .source(PostgresSource.builder().id("bench").dsn(pg.dsn()).slot("bench_w2" + suffix).publication("lat_pub")
+                        .build())
+                .sink(NatsSink.builder().id("nats").url(nats.url()).stream("BENCH_W2" + suffix).subject(subject)
+                        .atomicTransactions(atomicMode(atomic)).build())
                 .envelope(CloudEventsEnvelope.withTypePrefix("com.acme.lat"))
                 .build();
         pipeline.start();
         ConcurrentLinkedQueue<Long> latenciesMicros = new ConcurrentLinkedQueue<>();
-        JetStreamSubscription sub = nc.jetStream().subscribe("w2.events", PushSubscribeOptions.builder().ordered(true).build());
+        JetStreamSubscription sub = nc.jetStream().subscribe(subject, PushSubscribeOptions.builder().ordered(true).build());
         AtomicBoolean receiving = new AtomicBoolean(true);
         Thread receiver = new Thread(() -> {
             while (receiving.get()) {
@@ -453,8 +474,12 @@ public final class Benchmark {
         m.put("p50_ms", round(percentile(lat, 0.50) / 1000.0));
         m.put("p99_ms", round(percentile(lat, 0.99) / 1000.0));
         m.put("max_ms", round(lat.length == 0 ? 0 : lat[lat.length - 1] / 1000.0));
-        System.out.println("W2 latency: " + m);
+        System.out.println("W2 latency" + (atomic ? " (atomic_transactions: on)" : "") + ": " + m);
         return m;
+    }
+
+    private static AtomicTransactions atomicMode(boolean atomic) {
+        return atomic ? AtomicTransactions.ON : AtomicTransactions.OFF;
     }
 
     private void generate(PostgresServer pg, long startNanos, int offset, int generators, int total, AtomicLong committed) {
