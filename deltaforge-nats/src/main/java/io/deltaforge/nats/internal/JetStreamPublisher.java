@@ -260,7 +260,9 @@ public final class JetStreamPublisher {
         }
         try {
             return StoredEvents.since(connected("reading the stream"), settings.stream(), sourceId, commitLsn, name);
-        } catch (IOException | JetStreamApiException e) {
+        } catch (IOException | JetStreamApiException | IllegalStateException e) {
+            // IllegalStateException: jnats refuses a request while the connection is reconnecting (its
+            // reconnect buffer is 0), which is the same "not now" as a timeout.
             throw new RetryableException(name + ": cannot read stream '" + settings.stream() + "' to find the events"
                     + " it already holds: " + e, e);
         }
