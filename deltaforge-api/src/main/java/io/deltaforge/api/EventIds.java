@@ -49,6 +49,14 @@ public final class EventIds {
         return nameUuid("message/" + sourceId + '/' + lsn.value()).toString();
     }
 
+    /**
+     * The id of a transaction's BEGIN ({@code begin}) or END marker ({@code io.deltaforge.spi.TransactionMarker}),
+     * from the source and the transaction's commit LSN.
+     */
+    public static String forTransactionMarker(String sourceId, Lsn commitLsn, boolean begin) {
+        return nameUuid((begin ? "begin/" : "end/") + sourceId + '/' + commitLsn.value()).toString();
+    }
+
     /** The id of a snapshot row, from the snapshot's id, the table and the row's primary key text. */
     public static String forSnapshotRow(String snapshotId, TableId table, String primaryKey) {
         return nameUuid("snapshot/" + snapshotId + '/' + table + '/' + primaryKey).toString();

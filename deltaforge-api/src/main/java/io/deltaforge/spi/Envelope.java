@@ -1,6 +1,7 @@
 package io.deltaforge.spi;
 
 import io.deltaforge.api.ChangeEvent;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Turns a change event into the bytes consumers read: CloudEvents, Debezium-shaped or native JSON, or a
@@ -28,5 +29,18 @@ public interface Envelope {
     @Incubating
     default boolean publishes(ChangeEvent event) {
         return true;
+    }
+
+    /**
+     * The message that marks a transaction's start or end (Debezium's BEGIN and END events), or null (the default)
+     * for none. The engine asks once per marker and sink, in log order, and sends the message in the batch with
+     * the transaction's events ({@link Batch#markers()}); a sink that does not know markers ignores them. The
+     * message id must be {@link TransactionMarker#id()}, and the message should name its {@link Message#subject()}
+     * only when the marker belongs on one of the envelope's own; sinks route markers to their transaction
+     * subject otherwise. Must be pure, like {@link #encode}.
+     */
+    @Incubating
+    default @Nullable Message transactionMarker(TransactionMarker marker) {
+        return null;
     }
 }

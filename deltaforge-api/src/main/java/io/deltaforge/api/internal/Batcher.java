@@ -5,14 +5,19 @@ import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.EventFilter;
 import io.deltaforge.api.Lsn;
+import io.deltaforge.api.Op;
+import io.deltaforge.api.TableId;
 import io.deltaforge.spi.Batch;
 import io.deltaforge.spi.Envelope;
 import io.deltaforge.spi.Heartbeat;
 import io.deltaforge.spi.Message;
 import io.deltaforge.spi.SourceRecord;
 import io.deltaforge.spi.TransactionCommit;
+import io.deltaforge.spi.TransactionMarker;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -29,17 +34,27 @@ import org.jspecify.annotations.Nullable;
  * records the batcher already has come again: the unfinished transaction at the tail is dropped (it is
  * replayed from its start), and replayed records of transactions already taken are skipped, since their
  * batches are already with the sinks, which retry them until delivered.
-
+ *
+ * <p>Transaction markers: each envelope is asked for a BEGIN message when a transaction's first record
+ * arrives (at its commit when none did) and, if it gave one, for an END message at the commit, with the
+ * events of the transaction its sink publishes counted per table. A marker travels as an entry of its own
+ * among the events, so it is batched, split and dropped with its transaction.
  */
 final class Batcher {
     /** Receives each closed batch: for sink {@code s}, {@code events.get(s)} and their encodings. */
     interface Emitter {
         void emit(int eventCount, List<List<ChangeEvent>> events, List<List<Message>> messages,
-                  @Nullable Lsn checkpoint, boolean transactionContinues) throws InterruptedException;
+                  List<List<Batch.Marker>> markers, @Nullable Lsn checkpoint, boolean transactionContinues)
+                throws InterruptedException;
     }
 
-    /** One source event as each sink sees it: null where the sink's filter dropped it. */
-    private record Fanout(@Nullable ChangeEvent[] events, @Nullable Message[] messages, long bytes, int indexInTx) {
+    /**
+     * One source event as each sink sees it: null where the sink's filter dropped it. Or, with {@code markers}
+     * set, a transaction marker as each sink sees it (null where its envelope writes none), {@code messages}
+     * holding the messages for it and {@code events} all null.
+     */
+    private record Fanout(@Nullable ChangeEvent[] events, @Nullable Message[] messages, long bytes, int indexInTx,
+                          @Nullable TransactionMarker @Nullable [] markers) {
     }
 
     private final BatchConfig config;
@@ -63,18 +78,30 @@ final class Batcher {
     private @Nullable Lsn replayThrough;
     private long skippedReplays;
 
+    /** Commit LSN of the transaction whose BEGIN was made last; null between transactions. */
+    private @Nullable Lsn openTransaction;
+    private String openSourceId = "";
+    private int openLastIndex;
+    /** Per sink: the open transaction's published events per table, null when the sink writes no markers. */
+    private final @Nullable Map<TableId, Long>[] markedCounts;
+    private final String sourceId;
+
     Batcher(BatchConfig config, EventFilter pipelineFilter, List<Envelope> sinkEnvelopes,
             List<EventFilter> sinkFilters, Emitter emitter) {
-        this(config, pipelineFilter, sinkEnvelopes, sinkFilters, emitter, false);
+        this(config, pipelineFilter, sinkEnvelopes, sinkFilters, emitter, false, "");
     }
 
     /**
      * @param wholeParts a sink stores transactions in parts ({@code Sink.storesTransactionParts}): a transaction
      *                   bigger than a batch is split only before an event whose index in it is a multiple of
      *                   {@link Batch#TRANSACTION_PART}, so the batch may grow to a whole part
+     * @param sourceId   the source's id, for the markers of a transaction no event of which reached the batcher
      */
+    @SuppressWarnings("unchecked")
     Batcher(BatchConfig config, EventFilter pipelineFilter, List<Envelope> sinkEnvelopes,
-            List<EventFilter> sinkFilters, Emitter emitter, boolean wholeParts) {
+            List<EventFilter> sinkFilters, Emitter emitter, boolean wholeParts, String sourceId) {
+        this.sourceId = sourceId;
+        this.markedCounts = new Map[sinkEnvelopes.size()];
         this.wholeParts = wholeParts;
         this.config = config;
         this.pipelineFilter = pipelineFilter;
@@ -89,12 +116,14 @@ final class Batcher {
             return;
         }
         if (record instanceof ChangeEvent event) {
+            beginIfNew(event);
             ChangeEvent kept = pipelineFilter.apply(event);
             if (kept != null) {
                 addEvent(kept);
             }
         } else if (record instanceof TransactionCommit commit) {
             lastCommitLsn = commit.commitLsn();
+            endTransaction(commit);
             markBoundary(commit.endLsn());
         } else if (record instanceof Heartbeat heartbeat) {
             if (!insideTransaction()) {
@@ -117,6 +146,8 @@ final class Batcher {
             bytes -= dropped.bytes();
         }
         replayThrough = lastCommitLsn;
+        // The open transaction comes again from its start, BEGIN included.
+        openTransaction = null;
     }
 
     /** Replayed records skipped after source restarts, for tests and logs. */
@@ -203,7 +234,101 @@ final class Batcher {
             }
             largest = Math.max(largest, messages[s].payload().length);
         }
-        pending.add(new Fanout(perSink, messages, largest, event.position().indexInTx()));
+        pending.add(new Fanout(perSink, messages, largest, event.position().indexInTx(), null));
+        bytes += largest;
+        if (event.op() != Op.READ) {
+            for (int s = 0; s < sinks; s++) {
+                Map<TableId, Long> counts = markedCounts[s];
+                if (counts != null && perSink[s] != null) {
+                    counts.merge(perSink[s].table(), 1L, Long::sum);
+                }
+            }
+        }
+    }
+
+    /**
+     * Makes the BEGIN marker when the event opens a transaction. xid 0 is no source transaction (a
+     * non-transactional message, an initial snapshot): it gets no markers.
+     */
+    private void beginIfNew(ChangeEvent event) {
+        openLastIndex = event.position().indexInTx();
+        Lsn commitLsn = event.position().commitLsn();
+        if (event.position().xid() == 0 || commitLsn.equals(openTransaction)) {
+            return;
+        }
+        begin(event.sourceId(), event.position().xid(), commitLsn, event.position().lsn(),
+                event.position().commitTime(), event.origin());
+    }
+
+    private void begin(String source, long xid, Lsn commitLsn, Lsn lsn, java.time.Instant commitTime,
+                       ChangeEvent.@Nullable Origin origin) {
+        openTransaction = commitLsn;
+        openSourceId = source;
+        TransactionMarker marker = new TransactionMarker(TransactionMarker.Kind.BEGIN, source, xid, commitLsn, lsn,
+                commitTime, origin, 0, Map.of());
+        Message[] messages = new Message[envelopes.length];
+        TransactionMarker[] markers = new TransactionMarker[envelopes.length];
+        for (int s = 0; s < envelopes.length; s++) {
+            messages[s] = markerMessage(envelopes[s], marker);
+            markers[s] = messages[s] == null ? null : marker;
+            markedCounts[s] = messages[s] == null ? null : new LinkedHashMap<>();
+        }
+        addMarker(markers, messages, 0);
+    }
+
+    /** Makes the END marker (and the BEGIN first, when no event of the transaction came). */
+    private void endTransaction(TransactionCommit commit) {
+        if (commit.xid() == 0) {
+            openTransaction = null;
+            return;
+        }
+        if (!commit.commitLsn().equals(openTransaction)) {
+            begin(sourceId, commit.xid(), commit.commitLsn(), commit.commitLsn(), commit.commitTime(), null);
+            openLastIndex = 0;
+        }
+        Message[] messages = new Message[envelopes.length];
+        TransactionMarker[] markers = new TransactionMarker[envelopes.length];
+        for (int s = 0; s < envelopes.length; s++) {
+            Map<TableId, Long> counts = markedCounts[s];
+            if (counts == null) {
+                continue;
+            }
+            long total = counts.values().stream().mapToLong(Long::longValue).sum();
+            TransactionMarker marker = new TransactionMarker(TransactionMarker.Kind.END, openSourceId, commit.xid(),
+                    commit.commitLsn(), commit.endLsn(), commit.commitTime(), null, total, counts);
+            messages[s] = markerMessage(envelopes[s], marker);
+            markers[s] = messages[s] == null ? null : marker;
+            markedCounts[s] = null;
+        }
+        openTransaction = null;
+        addMarker(markers, messages, openLastIndex);
+    }
+
+    private static @Nullable Message markerMessage(Envelope envelope, TransactionMarker marker) {
+        try {
+            return envelope.transactionMarker(marker);
+        } catch (RuntimeException ex) {
+            throw new DeltaforgeException("envelope " + envelope.getClass().getName() + " cannot encode the "
+                    + marker.kind() + " marker of the transaction committed at LSN " + marker.commitLsn() + " (xid "
+                    + marker.xid() + "): " + ex.getMessage(), ex);
+        }
+    }
+
+    /** Adds a marker entry when some sink has a message for it; {@code indexInTx} places it in a part. */
+    private void addMarker(@Nullable TransactionMarker[] markers, @Nullable Message[] messages, int indexInTx) {
+        long largest = -1;
+        for (Message m : messages) {
+            if (m != null) {
+                largest = Math.max(largest, m.payload().length);
+            }
+        }
+        if (largest < 0) {
+            return;
+        }
+        if (pending.isEmpty()) {
+            firstEventNanos = System.nanoTime();
+        }
+        pending.add(new Fanout(new ChangeEvent[envelopes.length], messages, largest, indexInTx, markers));
         bytes += largest;
     }
 
@@ -298,7 +423,29 @@ final class Batcher {
             committedCount = Math.max(0, committedCount - n);
         }
         firstEventNanos = System.nanoTime();
-        emitter.emit(head.size(), eventsPerSink(head), messagesPerSink(head), checkpoint, transactionContinues);
+        int eventCount = (int) head.stream().filter(f -> f.markers() == null).count();
+        emitter.emit(eventCount, eventsPerSink(head), messagesPerSink(head), markersPerSink(head), checkpoint,
+                transactionContinues);
+    }
+
+    private List<List<Batch.Marker>> markersPerSink(List<Fanout> head) {
+        List<List<Batch.Marker>> out = new ArrayList<>(envelopes.length);
+        for (int s = 0; s < envelopes.length; s++) {
+            List<Batch.Marker> list = List.of();
+            int position = 0;
+            for (Fanout f : head) {
+                if (f.events()[s] != null) {
+                    position++;
+                } else if (f.markers() != null && f.markers()[s] != null) {
+                    if (list.isEmpty()) {
+                        list = new ArrayList<>();
+                    }
+                    list.add(new Batch.Marker(position, f.markers()[s], f.messages()[s]));
+                }
+            }
+            out.add(list);
+        }
+        return out;
     }
 
     private List<List<ChangeEvent>> eventsPerSink(List<Fanout> head) {
@@ -320,7 +467,7 @@ final class Batcher {
         for (int s = 0; s < envelopes.length; s++) {
             List<Message> list = new ArrayList<>(head.size());
             for (Fanout f : head) {
-                if (f.messages()[s] != null) {
+                if (f.events()[s] != null) {
                     list.add(f.messages()[s]);
                 }
             }

@@ -402,8 +402,8 @@ public final class Engine implements Pipeline {
         AtomicLong sequence = new AtomicLong();
         boolean wholeParts = settings.sinks().stream().anyMatch(b -> b.sink().storesTransactionParts());
         Batcher batcher = new Batcher(settings.batch(), settings.filter(), envelopes, filters,
-                (count, events, messages, checkpoint, continues) -> dispatch(sequence.incrementAndGet(), count,
-                        events, messages, checkpoint, continues), wholeParts);
+                (count, events, messages, markers, checkpoint, continues) -> dispatch(sequence.incrementAndGet(),
+                        count, events, messages, markers, checkpoint, continues), wholeParts, source.id());
         long maxWaitNanos = settings.batch().maxWait().toNanos();
         try {
             while (true) {
@@ -441,11 +441,11 @@ public final class Engine implements Pipeline {
     }
 
     private void dispatch(long sequence, int eventCount, List<List<ChangeEvent>> events,
-                          List<List<Message>> messages, @Nullable Lsn checkpoint, boolean transactionContinues)
-            throws InterruptedException {
+                          List<List<Message>> messages, List<List<Batch.Marker>> markers, @Nullable Lsn checkpoint,
+                          boolean transactionContinues) throws InterruptedException {
         boolean[] nothingFor = new boolean[drivers.size()];
         for (int s = 0; s < nothingFor.length; s++) {
-            nothingFor[s] = events.get(s).isEmpty();
+            nothingFor[s] = events.get(s).isEmpty() && markers.get(s).isEmpty();
         }
         CommitCoordinator.Entry entry = coordinator.register(sequence, eventCount, checkpoint, nothingFor,
                 lastCommitTime(events));
@@ -455,7 +455,8 @@ public final class Engine implements Pipeline {
         }
         for (int s = 0; s < drivers.size(); s++) {
             if (!nothingFor[s]) {
-                drivers.get(s).submit(entry, new Batch(sequence, events.get(s), messages.get(s), transactionContinues));
+                drivers.get(s).submit(entry, new Batch(sequence, events.get(s), messages.get(s), transactionContinues,
+                        markers.get(s)));
             }
         }
     }

@@ -192,7 +192,7 @@ final class SinkDriver implements Runnable {
                     continue;
                 }
                 Batch unsent = withoutHeld(work.batch);
-                if (unsent.size() == 0) {
+                if (unsent.isEmpty()) {
                     onComplete(work, attempt, null);
                 } else {
                     send(work, unsent, attempt);
@@ -226,9 +226,13 @@ final class SinkDriver implements Runnable {
      * send, asking again. Any other failure means it cannot say at all: everything is sent.
      */
     private boolean askStored(Work work, int attempt) {
-        ChangeEvent first = work.batch.events().get(0);
-        String sourceId = first.sourceId();
-        Lsn commitLsn = first.position().commitLsn();
+        Batch batch = work.batch;
+        // A batch may hold only the markers of a transaction whose events all were filtered out.
+        boolean markerFirst = batch.events().isEmpty()
+                || !batch.markers().isEmpty() && batch.markers().get(0).position() == 0;
+        String sourceId = markerFirst ? batch.markers().get(0).marker().sourceId() : batch.events().get(0).sourceId();
+        Lsn commitLsn = markerFirst ? batch.markers().get(0).marker().commitLsn()
+                : batch.events().get(0).position().commitLsn();
         try {
             held = new HashSet<>(Objects.requireNonNull(binding.sink().storedSince(sourceId, commitLsn),
                     "Sink.storedSince returned null"));
@@ -248,24 +252,31 @@ final class SinkDriver implements Runnable {
         }
     }
 
-    /** The batch without the events the sink proved it holds. */
+    /** The batch without the events and transaction markers the sink proved it holds. */
     private Batch withoutHeld(Batch batch) {
         if (held.isEmpty()) {
             return batch;
         }
         List<ChangeEvent> events = new ArrayList<>(batch.size());
         List<Message> messages = new ArrayList<>(batch.size());
-        for (int i = 0; i < batch.size(); i++) {
-            ChangeEvent event = batch.events().get(i);
-            if (!held.remove(event.id())) {
-                events.add(event);
+        List<Batch.Marker> markers = new ArrayList<>(batch.markers().size());
+        int m = 0;
+        for (int i = 0; i <= batch.size(); i++) {
+            for (; m < batch.markers().size() && batch.markers().get(m).position() == i; m++) {
+                Batch.Marker marker = batch.markers().get(m);
+                if (!held.remove(marker.message().id())) {
+                    markers.add(new Batch.Marker(events.size(), marker.marker(), marker.message()));
+                }
+            }
+            if (i < batch.size() && !held.remove(batch.events().get(i).id())) {
+                events.add(batch.events().get(i));
                 messages.add(batch.messages().get(i));
             }
         }
-        if (events.size() == batch.size()) {
+        if (events.size() == batch.size() && markers.size() == batch.markers().size()) {
             return batch;
         }
-        return new Batch(batch.sequence(), events, messages, stillContinues(batch, events));
+        return new Batch(batch.sequence(), events, messages, stillContinues(batch, events), markers);
     }
 
     /**

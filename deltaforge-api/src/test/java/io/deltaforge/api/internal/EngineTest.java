@@ -180,6 +180,65 @@ class EngineTest {
     }
 
     @Test
+    void aResendLeavesOutTheTransactionMarkersTheSinkStoredAndSendsTheOthers() {
+        List<SourceRecord> records = tx(1, 100, 4);
+        Set<String> store = ConcurrentHashMap.newKeySet();
+        FakeSink partlyStoring = new FakeSink("partly-storing") {
+            @Override
+            public Set<String> storedSince(String sourceId, Lsn commitLsn) {
+                return Set.copyOf(store);
+            }
+        };
+        partlyStoring.behaviour = b -> {
+            List<String> ids = new ArrayList<>();
+            b.markers().stream().filter(m -> m.position() == 0).forEach(m -> ids.add(m.message().id()));
+            b.messages().forEach(m -> ids.add(m.id()));
+            b.markers().stream().filter(m -> m.position() > 0).forEach(m -> ids.add(m.message().id()));
+            if (partlyStoring.sent.size() == 1) {
+                // BEGIN and two events stored, then the connection drops.
+                store.addAll(ids.subList(0, 3));
+                return CompletableFuture.failedFuture(new RetryableException("connection lost"));
+            }
+            ids.forEach(id -> assertThat(store.add(id)).as("stored twice: %s", id).isTrue());
+            return CompletableFuture.completedFuture(null);
+        };
+        pipeline = builder().sink(partlyStoring).envelope(Fakes.MARKING).build();
+        source.records.addAll(records);
+        pipeline.start();
+
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
+        Batch resent = partlyStoring.sent.get(1);
+        assertThat(resent.events()).extracting(ChangeEvent::id)
+                .containsExactly(((ChangeEvent) records.get(2)).id(), ((ChangeEvent) records.get(3)).id());
+        assertThat(resent.markers()).singleElement().satisfies(m -> {
+            assertThat(m.marker().kind()).isEqualTo(io.deltaforge.spi.TransactionMarker.Kind.END);
+            assertThat(m.position()).isEqualTo(2);
+        });
+        assertThat(store).hasSize(6);
+    }
+
+    @Test
+    void aReplayOfATransactionTheSinkHoldsWholeWithItsMarkersSendsNothing() {
+        List<SourceRecord> records = tx(1, 100, 2);
+        Set<String> store = ConcurrentHashMap.newKeySet();
+        FakeSink holdsAll = new FakeSink("holds-all") {
+            @Override
+            public Set<String> storedSince(String sourceId, Lsn commitLsn) {
+                return Set.copyOf(store);
+            }
+        };
+        store.add(io.deltaforge.api.EventIds.forTransactionMarker("src", new Lsn(100), true));
+        store.add(io.deltaforge.api.EventIds.forTransactionMarker("src", new Lsn(100), false));
+        records.stream().filter(r -> r instanceof ChangeEvent).forEach(r -> store.add(((ChangeEvent) r).id()));
+        pipeline = builder().sink(holdsAll).envelope(Fakes.MARKING).build();
+        source.records.addAll(records);
+        pipeline.start();
+
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
+        assertThat(holdsAll.sent).isEmpty();
+    }
+
+    @Test
     void keepsATransactionInOneBatch() {
         FakeSink sink = new FakeSink("a");
         pipeline = builder().sink(sink).batch(BatchConfig.defaults().withMaxEvents(5)).build();

@@ -39,6 +39,21 @@ final class Fakes {
     static final Envelope TEXT = e -> new Message(e.id(), Map.of(), "text/plain",
             (e.table() + ":" + e.op().code() + ":" + e.position().indexInTx()).getBytes(StandardCharsets.UTF_8));
 
+    /** As {@link #TEXT}, with transaction markers: {@code BEGIN} / {@code END <count> <per table>}. */
+    static final Envelope MARKING = new Envelope() {
+        @Override
+        public Message encode(ChangeEvent event) {
+            return TEXT.encode(event);
+        }
+
+        @Override
+        public Message transactionMarker(io.deltaforge.spi.TransactionMarker marker) {
+            String text = marker.kind() == io.deltaforge.spi.TransactionMarker.Kind.BEGIN ? "BEGIN " + marker.lsn()
+                    : "END " + marker.eventCount() + " " + marker.eventsPerTable();
+            return new Message(marker.id(), Map.of(), "text/plain", text.getBytes(StandardCharsets.UTF_8));
+        }
+    };
+
     /** A transaction of {@code n} inserts committing at {@code commitLsn}, followed by its commit. */
     static List<SourceRecord> tx(long xid, long commitLsn, int n) {
         List<SourceRecord> out = new ArrayList<>();
