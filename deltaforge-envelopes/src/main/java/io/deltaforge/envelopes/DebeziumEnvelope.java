@@ -9,12 +9,14 @@ import io.deltaforge.api.Op;
 import io.deltaforge.api.Row;
 import io.deltaforge.api.SourcePosition;
 import io.deltaforge.envelopes.internal.DebeziumSchemas;
+import io.deltaforge.envelopes.internal.DebeziumTransactionEvents;
 import io.deltaforge.envelopes.internal.DebeziumValues;
 import io.deltaforge.envelopes.internal.TransactionOrder;
 import io.deltaforge.envelopes.internal.JsonOutput;
 import io.deltaforge.envelopes.internal.Version;
 import io.deltaforge.spi.Envelope;
 import io.deltaforge.spi.Message;
+import io.deltaforge.spi.TransactionMarker;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.Base64;
@@ -49,8 +51,8 @@ import org.jspecify.annotations.Nullable;
  * differential test against Debezium itself): the top-level times are the commit time, not the time of
  * processing, so the same event always gives the same bytes; {@code version} is DeltaForge's; values
  * Debezium loses (a {@code name} column, two-dimensional arrays, infinite dates) are kept;
- * {@code transaction} is null unless {@link Builder#provideTransactionMetadata(boolean)}, and Debezium's
- * transaction BEGIN/END events are not written.
+ * {@code transaction} is null unless {@link Builder#provideTransactionMetadata(boolean)}, which also makes
+ * Debezium's transaction BEGIN and END events ({@link #transactionMarker}).
  *
  * <pre>{@code
  * Envelope envelope = DebeziumEnvelope.builder()
@@ -184,6 +186,20 @@ public final class DebeziumEnvelope implements Envelope {
     @Override
     public Message encode(ChangeEvent event) {
         return new Message(event.id(), Map.of(), CONTENT_TYPE, writers.toBytes(event, this, BODY));
+    }
+
+    /**
+     * With transaction metadata on, Debezium's BEGIN and END event of a transaction (the value it writes to
+     * {@code <topic.prefix>.transaction}); null otherwise. In the same form as the events: with the Connect
+     * schema under {@code schemas_enable}, wrapped under {@code schema_wrapper}.
+     */
+    @Override
+    public @Nullable Message transactionMarker(TransactionMarker marker) {
+        if (transactions == null) {
+            return null;
+        }
+        return new Message(marker.id(), Map.of(), CONTENT_TYPE,
+                DebeziumTransactionEvents.write(marker, schemas != null, schemas != null || schemaWrapper));
     }
 
     @Override
@@ -400,8 +416,9 @@ public final class DebeziumEnvelope implements Envelope {
          * Debezium's {@code provide.transaction.metadata}: each event of a transaction gets the
          * {@code transaction} block ({@code id} {@code <txId>:<the event's LSN>}, {@code total_order},
          * {@code data_collection_order}). Default false ({@code transaction} null). The places are counted as
-         * the events are encoded, in log order, as the engine does. (Debezium's BEGIN and END events on a
-         * transaction topic are not written.)
+         * the events are encoded, in log order, as the engine does. Each transaction also gets Debezium's BEGIN
+         * and END events ({@link DebeziumEnvelope#transactionMarker}), which the NATS sink publishes on its
+         * {@code transaction_subject}.
          */
         public Builder provideTransactionMetadata(boolean provide) {
             this.transactionMetadata = provide;

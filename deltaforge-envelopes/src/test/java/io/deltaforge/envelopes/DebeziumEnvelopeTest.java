@@ -135,4 +135,35 @@ class DebeziumEnvelopeTest {
         assertThat(DebeziumEnvelope.create().encode(Events.insert()).payload())
                 .isEqualTo(DebeziumEnvelope.create().encode(Events.insert()).payload());
     }
+
+    @Test
+    void withTransactionMetadataWritesDebeziumsBeginAndEndEvents() throws Exception {
+        DebeziumEnvelope envelope = DebeziumEnvelope.builder().provideTransactionMetadata(true).build();
+        Instant commit = Instant.parse("2025-01-15T08:30:00.5Z");
+        var begin = new io.deltaforge.spi.TransactionMarker(io.deltaforge.spi.TransactionMarker.Kind.BEGIN, "pg", 740,
+                new io.deltaforge.api.Lsn(200), new io.deltaforge.api.Lsn(150), commit, null, 0, java.util.Map.of());
+        var counts = new java.util.LinkedHashMap<io.deltaforge.api.TableId, Long>();
+        counts.put(new io.deltaforge.api.TableId("public", "users"), 2L);
+        counts.put(new io.deltaforge.api.TableId("", "audit"), 1L);
+        var end = new io.deltaforge.spi.TransactionMarker(io.deltaforge.spi.TransactionMarker.Kind.END, "pg", 740,
+                new io.deltaforge.api.Lsn(200), new io.deltaforge.api.Lsn(248), commit, null, 3, counts);
+
+        Message b = envelope.transactionMarker(begin);
+        Message e = envelope.transactionMarker(end);
+
+        assertThat(b.id()).isEqualTo(begin.id()).isNotEqualTo(e.id());
+        assertThat(e.id()).isEqualTo(end.id());
+        assertThat(new String(b.payload(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("""
+                {"status":"BEGIN","id":"740:150","event_count":null,"data_collections":null,"ts_ms":1736929800500}""");
+        assertThat(new String(e.payload(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("""
+                {"status":"END","id":"740:248","event_count":3,"data_collections":[{"data_collection":"public.users",\
+                "event_count":2},{"data_collection":"audit","event_count":1}],"ts_ms":1736929800500}""");
+        assertThat(b.subject()).as("the sink routes markers").isNull();
+        assertThat(DebeziumEnvelope.builder().build().transactionMarker(begin)).as("off by default").isNull();
+        JsonNode wrapped = new ObjectMapper().readTree(DebeziumEnvelope.builder().provideTransactionMetadata(true)
+                .schemasEnable(true).build().transactionMarker(end).payload());
+        assertThat(wrapped.path("schema").path("name").asText())
+                .isEqualTo("io.debezium.connector.common.TransactionMetadataValue");
+        assertThat(wrapped.path("payload").path("event_count").asLong()).isEqualTo(3);
+    }
 }
