@@ -123,6 +123,11 @@ public final class NatsSink implements Sink {
     }
 
     /** Publishes the batch; see the class comment. Never throws; failures complete the stage. */
+    /**
+     * Publishes the batch; transaction markers ({@link Batch#markers()}) go to the {@code transaction_subject}
+     * at their place among the events, in the same atomic batch as their transaction's first or last part
+     * (see {@code docs/nats-sink.md}).
+     */
     @Override
     public CompletionStage<Void> send(Batch batch) {
         return publisher.send(batch);
@@ -208,6 +213,7 @@ public final class NatsSink implements Sink {
         private Duration expectedRestart = Duration.ofSeconds(120);
         private AtomicTransactions atomicTransactions = AtomicTransactions.AUTO;
         private boolean splitOversize = true;
+        private @Nullable String transactionSubject;
 
         private Builder() {
         }
@@ -404,6 +410,18 @@ public final class NatsSink implements Sink {
         }
 
         /**
+         * The literal subject of transaction markers: the BEGIN and END events of each transaction that an
+         * envelope writes ({@code debezium} with {@code provide_transaction_metadata}). Default: the subject
+         * template's leading literal tokens and {@code transaction}, as Debezium names its transaction topic
+         * ({@code cdc.{schema}.{table}} gives {@code cdc.transaction}). A created stream captures it; an existing
+         * one must, or a batch with markers fails (start logs a warning and {@code check} notes it).
+         */
+        public Builder transactionSubject(String transactionSubject) {
+            this.transactionSubject = Objects.requireNonNull(transactionSubject, "transactionSubject");
+            return this;
+        }
+
+        /**
          * Checks the settings and makes the sink (not yet connected).
          *
          * @throws ConfigException listing every problem, each under {@code sink.nats.<key>}
@@ -432,7 +450,8 @@ public final class NatsSink implements Sink {
                             streamDuplicateWindow, streamMaxAge),
                     new NatsSinkSettings.Auth(credentialsFile, nkeySeedFile, username, password, token),
                     tlsSettings, headers, deadLetterSubject, expectedRestart,
-                    atomicTransactions, splitOversize);
+                    atomicTransactions, splitOversize,
+                    transactionSubject != null ? transactionSubject : template.transactionSubject());
         }
 
         /** Every problem with the settings; keys are the YAML keys. */
@@ -503,6 +522,12 @@ public final class NatsSink implements Sink {
                 String headerWhy = problemWithHeader(h.getKey(), h.getValue());
                 if (!headerWhy.isEmpty()) {
                     problems.add(new Problem(prefix + "headers." + h.getKey(), headerWhy));
+                }
+            }
+            if (transactionSubject != null) {
+                String tx = Subjects.problemWithPublishSubject(transactionSubject);
+                if (!tx.isEmpty()) {
+                    problems.add(new Problem(prefix + "transaction_subject", tx));
                 }
             }
             if (deadLetterSubject != null) {

@@ -34,6 +34,7 @@ import org.jspecify.annotations.Nullable;
  *       tls: {ca_file: /etc/nats/ca.pem}         # or tls: true for system trust
  *       headers: { x-team: identity }  # optional static headers
  *       dead_letter_subject: users.dead          # optional
+ *       transaction_subject: users.transaction   # optional; default: subject's literal prefix + .transaction
  *       expected_restart_secs: 120     # optional
  *       atomic_transactions: auto      # optional: auto, on or off
  *       oversize: split                # optional: split or fail (transactions over 1,000 events)
@@ -115,6 +116,10 @@ public final class NatsSinkProvider implements SinkProvider {
             }
         }
         readAuthAndTls(config, b);
+        String transactionSubject = config.string("transaction_subject");
+        if (transactionSubject != null) {
+            b.transactionSubject(transactionSubject);
+        }
         String dlq = config.string("dead_letter_subject");
         if (dlq != null) {
             b.deadLetterSubject(dlq);

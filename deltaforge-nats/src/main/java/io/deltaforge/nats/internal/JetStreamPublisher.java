@@ -61,6 +61,8 @@ public final class JetStreamPublisher {
     private volatile String limits = "limits unknown";
     private volatile long streamMaxMsg = -1;
     private volatile @Nullable Connection connection;
+    /** Why the stream would refuse transaction markers, null when it captures them; found at start. */
+    private volatile @Nullable String markersRefused;
     /** Whether transactions go as atomic batches; decided at start. */
     private volatile boolean atomic;
     private volatile boolean started;
@@ -131,6 +133,10 @@ public final class JetStreamPublisher {
             StreamConfiguration stream = java.util.Objects.requireNonNull(config);
             atomic = AtomicBatches.decide(settings, AtomicBatches.obstacle(settings, nc.getServerInfo(), stream,
                     deadLettersInStream), stream, name);
+            markersRefused = streamSetup.transactionSubjectProblem(stream);
+            if (markersRefused != null) {
+                log.warn("{}: {}; a batch with markers fails", name, markersRefused);
+            }
             jetStream = nc.jetStream();
             started = true;
         } catch (IOException e) {
@@ -160,26 +166,38 @@ public final class JetStreamPublisher {
             if (config == null) {
                 return List.of(streamSetup.creationNote());
             }
-            String obstacle = AtomicBatches.obstacle(settings, nc.getServerInfo(), config, deadLetters.checkSubject(jsm));
-            if (settings.atomicTransactions() == AtomicTransactions.OFF) {
-                return List.of();
+            List<String> notes = new ArrayList<>();
+            String markers = streamSetup.transactionSubjectProblem(config);
+            if (markers != null) {
+                notes.add(name + ": " + markers);
             }
-            if (obstacle == null) {
-                String declined = settings.atomicTransactions() == AtomicTransactions.AUTO
-                        ? AtomicBatches.autoDeclines(settings, config) : null;
-                return declined == null ? List.of() : List.of(name + ": transactions will be published event by"
-                        + " event, not atomically (atomic_transactions: auto): " + declined);
-            }
-            if (settings.atomicTransactions() == AtomicTransactions.ON) {
-                AtomicBatches.decide(settings, obstacle, config, name);
-            }
-            return List.of(name + ": transactions will be published event by event, not atomically"
-                    + " (atomic_transactions: auto): " + obstacle);
+            notes.addAll(atomicNotes(nc, jsm, config));
+            return notes;
         } catch (IOException e) {
             throw jetStreamUnreachable(e);
         } finally {
             connector.closeQuietly(nc);
         }
+    }
+
+    /** What check() says about atomic transactions. */
+    private List<String> atomicNotes(Connection nc, JetStreamManagement jsm, StreamConfiguration config)
+            throws IOException {
+        String obstacle = AtomicBatches.obstacle(settings, nc.getServerInfo(), config, deadLetters.checkSubject(jsm));
+        if (settings.atomicTransactions() == AtomicTransactions.OFF) {
+            return List.of();
+        }
+        if (obstacle == null) {
+            String declined = settings.atomicTransactions() == AtomicTransactions.AUTO
+                    ? AtomicBatches.autoDeclines(settings, config) : null;
+            return declined == null ? List.of() : List.of(name + ": transactions will be published event by"
+                    + " event, not atomically (atomic_transactions: auto): " + declined);
+        }
+        if (settings.atomicTransactions() == AtomicTransactions.ON) {
+            AtomicBatches.decide(settings, obstacle, config, name);
+        }
+        return List.of(name + ": transactions will be published event by event, not atomically"
+                + " (atomic_transactions: auto): " + obstacle);
     }
 
     private boolean atomicWanted(Connection nc) {
@@ -302,11 +320,17 @@ public final class JetStreamPublisher {
         return result;
     }
 
-    private void publishAll(Batch batch, CompletableFuture<Void> acks) {
+    private void publishAll(Batch given, CompletableFuture<Void> acks) {
         if (!started || closed) {
             acks.completeExceptionally(new IllegalStateException(name + ": send() before start() or after close()"));
             return;
         }
+        String refused = markersRefused;
+        if (refused != null && !given.markers().isEmpty()) {
+            acks.completeExceptionally(new DeltaforgeException(name + ": " + refused));
+            return;
+        }
+        Batch batch = TransactionMarkers.inline(given, settings.transactionSubject());
         JetStream js = connectedJetStream(batch, acks);
         if (js == null || !streamStillUsable(acks)) {
             return;

@@ -26,13 +26,14 @@ import org.jspecify.annotations.Nullable;
  * @param atomicTransactions whether each transaction is published as JetStream atomic batches
  * @param splitOversize      a transaction of more than 1,000 events goes as consecutive atomic batches
  *                           (true) or fails the pipeline (false)
+ * @param transactionSubject where transaction markers (Debezium's BEGIN and END events) are published
  */
 public record NatsSinkSettings(String id, List<String> servers, SubjectTemplate subject, String stream,
                                Duration sendTimeout, Duration batchTimeout, int maxInFlight, long maxInFlightBytes,
                                boolean createStream, StreamSpec streamSpec, Auth auth, @Nullable Tls tls,
                                Map<String, String> headers, @Nullable String deadLetterSubject,
                                Duration expectedRestart, AtomicTransactions atomicTransactions,
-                               boolean splitOversize) {
+                               boolean splitOversize, String transactionSubject) {
     public NatsSinkSettings {
         servers = List.copyOf(servers);
         headers = Map.copyOf(headers);
@@ -124,7 +125,7 @@ public record NatsSinkSettings(String id, List<String> servers, SubjectTemplate 
                 + ", createStream=" + createStream + ", auth=" + auth.kind() + ", tls=" + (tls != null)
                 + ", headers=" + headers.keySet() + ", deadLetterSubject=" + deadLetterSubject
                 + ", expectedRestart=" + expectedRestart + ", atomicTransactions=" + atomicTransactions
-                + ", splitOversize=" + splitOversize + "]";
+                + ", splitOversize=" + splitOversize + ", transactionSubject=" + transactionSubject + "]";
     }
 
     /** Which kind of authentication is configured, for logs. */

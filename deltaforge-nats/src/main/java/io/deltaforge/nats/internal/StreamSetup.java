@@ -147,6 +147,28 @@ final class StreamSetup {
         return settings.subject().wildcard();
     }
 
+    /** A created stream's subjects: the template's, and the transaction subject unless they cover it. */
+    private List<String> defaultSubjects() {
+        String tx = settings.transactionSubject();
+        return Subjects.covers(wanted(), tx) ? List.of(wanted()) : List.of(wanted(), tx);
+    }
+
+    /**
+     * Null when the stream captures the transaction subject, else why transaction markers would be refused. Only
+     * envelopes that write markers need it ({@code debezium} with {@code provide_transaction_metadata}), which the
+     * sink cannot tell before one comes.
+     */
+    @Nullable String transactionSubjectProblem(StreamConfiguration config) {
+        String tx = settings.transactionSubject();
+        if (config.getSubjects().stream().anyMatch(f -> Subjects.covers(f, tx))) {
+            return null;
+        }
+        return "stream '" + settings.stream() + "' does not capture transaction_subject '" + tx + "' (its subjects are "
+                + config.getSubjects() + "), so transaction markers (the debezium envelope's BEGIN and END events with"
+                + " provide_transaction_metadata) cannot be published; add the subject to the stream (e.g. nats stream"
+                + " edit " + settings.stream() + " --subjects ...) or set transaction_subject to one it captures";
+    }
+
     private String suggestedFilter() {
         String subject = wanted();
         int dot = subject.indexOf('.');
@@ -155,7 +177,7 @@ final class StreamSetup {
 
     private StreamInfo create(JetStreamManagement jsm, boolean allowAtomic) throws IOException {
         NatsSinkSettings.StreamSpec spec = settings.streamSpec();
-        List<String> subjects = spec.subjects().isEmpty() ? List.of(wanted()) : spec.subjects();
+        List<String> subjects = spec.subjects().isEmpty() ? defaultSubjects() : spec.subjects();
         StreamConfiguration.Builder b = StreamConfiguration.builder()
                 .name(settings.stream())
                 .subjects(subjects)

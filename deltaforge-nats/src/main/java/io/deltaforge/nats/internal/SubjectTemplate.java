@@ -135,6 +135,22 @@ public final class SubjectTemplate {
         return String.join(".", tokens);
     }
 
+    /**
+     * The default subject of transaction markers, as Debezium names its transaction topic
+     * ({@code <topic.prefix>.transaction}): the template's leading tokens without a placeholder, then
+     * {@code transaction}. {@code cdc.{schema}.{table}} gives {@code cdc.transaction}.
+     */
+    public String transactionSubject() {
+        StringBuilder out = new StringBuilder();
+        for (String token : wildcard().split("\\.", -1)) {
+            if (token.equals("*")) {
+                break;
+            }
+            out.append(token).append('.');
+        }
+        return out.append("transaction").toString();
+    }
+
     private String[] tokensWithMarkers() {
         StringBuilder out = new StringBuilder();
         for (Part p : parts) {
