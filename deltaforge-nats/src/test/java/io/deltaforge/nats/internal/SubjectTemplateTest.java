@@ -21,6 +21,14 @@ class SubjectTemplateTest {
     }
 
     @Test
+    void theTransactionSubjectIsTheLiteralPrefixAndTransactionAsDebeziumNamesItsTopic() {
+        assertThat(parse("cdc.{schema}.{table}", null).transactionSubject()).isEqualTo("cdc.transaction");
+        assertThat(parse("cdc.pg.{table}", null).transactionSubject()).isEqualTo("cdc.pg.transaction");
+        assertThat(parse("{schema}.{table}", null).transactionSubject()).isEqualTo("transaction");
+        assertThat(parse("users.events", null).transactionSubject()).isEqualTo("users.events.transaction");
+    }
+
+    @Test
     void aLiteralSubjectRendersAsIs() {
         SubjectTemplate t = parse("users.events", null);
         assertThat(t.hasPlaceholders()).isFalse();
