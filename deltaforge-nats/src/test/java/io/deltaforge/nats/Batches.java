@@ -49,4 +49,19 @@ final class Batches {
         }
         return new Batch(++sequence, events, messages);
     }
+
+    /** The batch (one whole transaction) with its BEGIN before and its END after its events. */
+    static Batch withMarkers(Batch batch) {
+        ChangeEvent first = batch.events().get(0);
+        List<Batch.Marker> markers = new ArrayList<>();
+        for (io.deltaforge.spi.TransactionMarker.Kind kind : io.deltaforge.spi.TransactionMarker.Kind.values()) {
+            var marker = new io.deltaforge.spi.TransactionMarker(kind, first.sourceId(), 7,
+                    first.position().commitLsn(), first.position().lsn(), first.position().commitTime(), null,
+                    0, Map.of());
+            markers.add(new Batch.Marker(kind == io.deltaforge.spi.TransactionMarker.Kind.BEGIN ? 0 : batch.size(),
+                    marker, new Message(marker.id(), Map.of(), "application/json",
+                    ("{\"status\":\"" + kind + "\"}").getBytes(StandardCharsets.UTF_8))));
+        }
+        return new Batch(batch.sequence(), batch.events(), batch.messages(), false, markers);
+    }
 }
