@@ -7,13 +7,16 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.format.Json;
-import io.deltaforge.api.ChangeEvent;
+import io.deltaforge.api.Pipeline;
 import io.deltaforge.postgres.PostgresSource;
 import io.deltaforge.postgres.SnapshotMode;
 import io.deltaforge.spi.Envelope;
 import io.deltaforge.spi.EnvelopeProvider;
 import io.deltaforge.spi.ProviderConfig;
-import io.deltaforge.spi.SourceRecord;
+import io.deltaforge.spi.Batch;
+import io.deltaforge.spi.Sink;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import io.deltaforge.testkit.PostgresServer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -179,6 +182,7 @@ class DebeziumDifferentialIT {
             throws Exception {
         String slot = "dbz_" + run;
         ConcurrentLinkedQueue<String> debezium = new ConcurrentLinkedQueue<>();
+        ConcurrentLinkedQueue<String> debeziumTransactions = new ConcurrentLinkedQueue<>();
         Properties props = debeziumConfig(slot, debeziumProperties);
         if (snapshot) {
             pg.execute(Workload.RESET);
@@ -187,6 +191,7 @@ class DebeziumDifferentialIT {
             }
         }
         int count = snapshot ? Workload.SNAPSHOT_EVENTS : Workload.EVENTS;
+        CapturingSink captured = new CapturingSink();
         ExecutorService executor = Executors.newSingleThreadExecutor();
         PostgresSource.Builder ourSource = PostgresSource.builder().id(SOURCE_ID).dsn(pg.dsn()).slot("df_" + run)
                 .publication(Workload.PUBLICATION).messages(true);
@@ -198,18 +203,20 @@ class DebeziumDifferentialIT {
                 .notifying(record -> {
                     // In a snapshot run Debezium also streams DeltaForge's snapshot watermarks (logical
                     // messages): only its snapshot's reads are compared. Its transaction BEGIN/END events
-                    // (provide.transaction.metadata) go to a topic of their own, which DeltaForge does not write.
-                    if (record.value() != null && (!snapshot || record.value().contains("\"op\":\"r\""))
-                            && !record.destination().endsWith(".transaction")) {
+                    // (provide.transaction.metadata) go to a topic of their own: compared on their own.
+                    if (record.value() != null && record.destination().equals(SOURCE_ID + ".transaction")) {
+                        debeziumTransactions.add(record.value());
+                    } else if (record.value() != null && (!snapshot || record.value().contains("\"op\":\"r\""))) {
                         debezium.add(record.value());
                     }
                 })
                 .build();
-             PostgresSource source = ourSource.build()) {
+             Pipeline pipeline = Pipeline.builder().name("compat-" + run).source(ourSource.build()).envelope(ours)
+                     .sink(captured).build()) {
             executor.execute(engine);
             await("Debezium's slot is active").atMost(Duration.ofMinutes(2)).until(() -> "t".equals(
                     pg.queryString("SELECT active FROM pg_replication_slots WHERE slot_name = '" + slot + "'")));
-            source.start();
+            pipeline.start();
 
             if (!snapshot) {
                 pg.execute(Workload.RESET);
@@ -217,17 +224,15 @@ class DebeziumDifferentialIT {
                     pg.execute(tx);
                 }
             }
-            List<String> deltaforge = new ArrayList<>();
-            await("DeltaForge's events").atMost(Duration.ofMinutes(1)).until(() -> {
-                SourceRecord r;
-                while ((r = source.poll(Duration.ofMillis(100))) != null) {
-                    if (r instanceof ChangeEvent e) {
-                        deltaforge.add(new String(ours.encode(e).payload(), StandardCharsets.UTF_8));
-                    }
-                }
-                return deltaforge.size() >= count;
-            });
+            // Through the engine, as a sink gets them: the events' messages and the transaction markers.
+            await("DeltaForge's events").atMost(Duration.ofMinutes(1)).until(() -> captured.events.size() >= count);
             await("Debezium's events").atMost(Duration.ofMinutes(1)).until(() -> debezium.size() >= count);
+            List<String> deltaforge = new ArrayList<>(captured.events);
+            if (debeziumProperties.containsKey("provide.transaction.metadata")) {
+                compareTransactionEvents(run, debeziumTransactions, captured.markers);
+            } else {
+                assertThat(captured.markers).as("markers without provide_transaction_metadata").isEmpty();
+            }
 
             List<String> theirs = new ArrayList<>(debezium);
             assertThat(deltaforge).as("event count").hasSameSizeAs(theirs);
@@ -264,6 +269,74 @@ class DebeziumDifferentialIT {
             executor.shutdown();
             assertThat(executor.awaitTermination(1, TimeUnit.MINUTES)).as("Debezium engine stopped").isTrue();
             pg.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE NOT active");
+        }
+    }
+
+    /**
+     * Debezium's transaction BEGIN/END events against the markers the engine asked our envelope for, in order and
+     * field by field. {@code data_collections} is compared as a set (Debezium's order is a hash map's), and a
+     * logical message's entry by its presence: Debezium names it by an internal object's identity, DeltaForge by
+     * the message's prefix (docs/envelopes.md).
+     */
+    private static void compareTransactionEvents(String run, ConcurrentLinkedQueue<String> debezium,
+                                                 List<String> deltaforge) throws Exception {
+        // END comes with the commit, the last record of a transaction; Debezium may still be on its way there.
+        await("Debezium's transaction events").atMost(Duration.ofMinutes(1))
+                .until(() -> debezium.size() >= deltaforge.size());
+        List<String> theirs = new ArrayList<>(debezium);
+        assertThat(deltaforge).as("transaction events in run '%s'", run).hasSameSizeAs(theirs).isNotEmpty();
+        List<String> differences = new ArrayList<>();
+        for (int i = 0; i < theirs.size(); i++) {
+            JsonNode expected = normalizedCollections(JSON.readTree(theirs.get(i)));
+            JsonNode actual = normalizedCollections(JSON.readTree(deltaforge.get(i)));
+            List<String> found = new ArrayList<>();
+            diff("", expected, actual, found);
+            if (!found.isEmpty()) {
+                differences.add("transaction event " + i + ":\n    " + String.join("\n    ", found)
+                        + "\n  debezium:   " + theirs.get(i) + "\n  deltaforge: " + deltaforge.get(i));
+            }
+        }
+        assertThat(differences).as("transaction events differing from Debezium's in run '%s'", run).isEmpty();
+    }
+
+    /** {@code data_collections} sorted by name, a logical message's entry named {@code <message>}. */
+    private static JsonNode normalizedCollections(JsonNode event) {
+        JsonNode payload = event.has("payload") && event.has("schema") ? event.get("payload") : event;
+        JsonNode collections = payload.path("data_collections");
+        if (!collections.isArray()) {
+            return event;
+        }
+        List<JsonNode> entries = new ArrayList<>();
+        collections.forEach(entries::add);
+        for (JsonNode entry : entries) {
+            String name = entry.path("data_collection").asText();
+            if (name.startsWith("io.debezium.connector.postgresql.LogicalDecodingMessageMonitor")
+                    || name.equals(Workload.MESSAGE_PREFIX)) {
+                ((com.fasterxml.jackson.databind.node.ObjectNode) entry).put("data_collection", "<message>");
+            }
+        }
+        entries.sort(java.util.Comparator.comparing(e -> e.path("data_collection").asText()));
+        com.fasterxml.jackson.databind.node.ArrayNode sorted = JSON.createArrayNode();
+        entries.forEach(sorted::add);
+        ((com.fasterxml.jackson.databind.node.ObjectNode) payload).set("data_collections", sorted);
+        return event;
+    }
+
+    /** Keeps what the engine sends, in order: each event's message and each transaction marker's. */
+    private static final class CapturingSink implements Sink {
+        final List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final List<String> markers = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        @Override
+        public String id() {
+            return "captured";
+        }
+
+        @Override
+        public CompletionStage<Void> send(Batch batch) {
+            batch.messages().forEach(m -> events.add(new String(m.payload(), StandardCharsets.UTF_8)));
+            batch.markers().forEach(m -> markers.add(new String(m.message().payload(), StandardCharsets.UTF_8)));
+            return CompletableFuture.completedFuture(null);
         }
     }
 

@@ -9,6 +9,8 @@ import java.util.List;
  */
 final class Workload {
     static final String PUBLICATION = "compat_pub";
+    /** The prefix of the transactional logical message. */
+    static final String MESSAGE_PREFIX = "audit";
 
     static final String SCHEMA = """
             CREATE EXTENSION IF NOT EXISTS hstore;
