@@ -93,7 +93,7 @@ final class StreamSetup {
         try {
             return jsm.getStreamInfo(settings.stream());
         } catch (JetStreamApiException e) {
-            if (e.getApiErrorCode() == Failures.STREAM_NOT_FOUND || e.getErrorCode() == 404) {
+            if (Failures.streamNotFound(e)) {
                 return null;
             }
             if (e.getErrorCode() == 503) {
