@@ -93,7 +93,7 @@ final class StreamSetup {
         try {
             return jsm.getStreamInfo(settings.stream());
         } catch (JetStreamApiException e) {
-            if (e.getApiErrorCode() == Failures.STREAM_NOT_FOUND || e.getErrorCode() == 404) {
+            if (Failures.streamNotFound(e)) {
                 return null;
             }
             if (e.getErrorCode() == 503) {
@@ -175,7 +175,8 @@ final class StreamSetup {
         return dot < 0 ? subject : subject.substring(0, dot) + ".>";
     }
 
-    private StreamInfo create(JetStreamManagement jsm, boolean allowAtomic) throws IOException {
+    /** The configuration the first start creates the stream with (create_stream: true). */
+    StreamConfiguration planned(boolean allowAtomic) {
         NatsSinkSettings.StreamSpec spec = settings.streamSpec();
         List<String> subjects = spec.subjects().isEmpty() ? defaultSubjects() : spec.subjects();
         StreamConfiguration.Builder b = StreamConfiguration.builder()
@@ -190,8 +191,14 @@ final class StreamSetup {
         if (allowAtomic) {
             b.allowAtomicPublish(true);
         }
+        return b.build();
+    }
+
+    private StreamInfo create(JetStreamManagement jsm, boolean allowAtomic) throws IOException {
+        StreamConfiguration planned = planned(allowAtomic);
+        List<String> subjects = planned.getSubjects();
         try {
-            StreamInfo info = jsm.addStream(b.build());
+            StreamInfo info = jsm.addStream(planned);
             log.info("{}: created stream '{}' with subjects {}, {} storage, {} replica(s), duplicate window {}, max age {},"
                             + " atomic publish {}", name, settings.stream(), subjects,
                     info.getConfiguration().getStorageType(), info.getConfiguration().getReplicas(),
