@@ -14,6 +14,7 @@ import io.deltaforge.spi.Message;
 import io.deltaforge.spi.SourceRecord;
 import io.deltaforge.spi.TransactionCommit;
 import io.deltaforge.spi.TransactionMarker;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -260,7 +261,7 @@ final class Batcher {
                 event.position().commitTime(), event.origin());
     }
 
-    private void begin(String source, long xid, Lsn commitLsn, Lsn lsn, java.time.Instant commitTime,
+    private void begin(String source, long xid, Lsn commitLsn, Lsn lsn, Instant commitTime,
                        ChangeEvent.@Nullable Origin origin) {
         openTransaction = commitLsn;
         openSourceId = source;

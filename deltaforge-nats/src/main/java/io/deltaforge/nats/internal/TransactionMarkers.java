@@ -17,12 +17,12 @@ import java.util.List;
  * transaction and, for the division into atomic batches, the index of the transaction's part it goes with:
  * BEGIN the first, END the part of the transaction's event before it in the batch.
  */
-public final class TransactionMarkers {
+final class TransactionMarkers {
     private TransactionMarkers() {
     }
 
     /** The batch with its markers as messages among the events; the batch itself when it has none. */
-    public static Batch inline(Batch batch, String subject) {
+    static Batch inline(Batch batch, String subject) {
         List<Batch.Marker> markers = batch.markers();
         if (markers.isEmpty()) {
             return batch;
