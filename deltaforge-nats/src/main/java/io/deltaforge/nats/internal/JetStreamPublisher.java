@@ -11,7 +11,6 @@ import io.nats.client.Connection;
 import io.nats.client.JetStream;
 import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
-import io.nats.client.api.PublishAck;
 import io.nats.client.api.StreamConfiguration;
 import io.nats.client.impl.Headers;
 import io.nats.client.support.NatsJetStreamConstants;
@@ -471,12 +470,12 @@ public final class JetStreamPublisher {
                 return;
             }
             Outgoing last = out[out.length - 1];
-            CompletableFuture<PublishAck> ack;
+            CompletableFuture<io.nats.client.Message> ack;
             try {
                 for (int k = 0; k < out.length - 1; k++) {
                     nc.publish(out[k].subject(), out[k].headers(), out[k].body());
                 }
-                ack = js.publishAsync(last.subject(), last.headers(), last.body());
+                ack = PubAcks.publish(nc, last.subject(), last.headers(), last.body());
             } catch (RuntimeException e) {
                 window.release(permits);
                 bytesWindow.release(held);
@@ -488,9 +487,11 @@ public final class JetStreamPublisher {
             subjects[piece.to() - 1] = last.subject();
             sizes[piece.to() - 1] = last.size();
             count = piece.to();
-            ack.whenComplete((pa, error) -> {
+            ack.whenComplete((reply, answer) -> {
                 window.release(permits);
                 bytesWindow.release(held);
+                PubAcks.Outcome outcome = PubAcks.read(ack, reply, answer);
+                Throwable error = outcome.failure();
                 CompletableFuture<Void> stored = error == null ? CompletableFuture.completedFuture(null)
                         : afterRejection(piece, out, js, error);
                 stored.whenComplete((ok, failure) -> {
@@ -500,7 +501,7 @@ public final class JetStreamPublisher {
                     }
                     if (error == null) {
                         published.addAndGet(out.length);
-                        if (pa.isDuplicate()) {
+                        if (outcome.duplicate()) {
                             duplicates.addAndGet(out.length);
                         }
                     }

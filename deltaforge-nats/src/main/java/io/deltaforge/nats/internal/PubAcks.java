@@ -26,11 +26,15 @@ final class PubAcks {
 
     private static final Outcome STORED = new Outcome(false, null);
     private static final Outcome DUPLICATE = new Outcome(true, null);
-    /** A stored PubAck: {"stream":"NAME","seq":N,...}; an error reply starts with "error" and never matches. */
+    /**
+     * A stored PubAck: {"stream":"NAME","seq":N,...} (2.9 writes {"stream":"NAME", "seq":N}); an error reply
+     * starts with "error" and never matches.
+     */
     private static final byte[] STREAM_FIRST = bytes("{\"stream\":\"");
     private static final byte[] SEQ = bytes("\"seq\":");
     private static final byte[] ERROR = bytes("\"error\"");
-    private static final byte[] DUPLICATE_TRUE = bytes("\"duplicate\":true");
+    /** Followed by true or false; nats-server writes a space after the colon ("duplicate": true). */
+    private static final byte[] DUPLICATE_FIELD = bytes("\"duplicate\":");
 
     private PubAcks() {
     }
@@ -58,7 +62,7 @@ final class PubAcks {
             }
             byte[] data = reply.getData();
             if (startsWith(data, STREAM_FIRST) && indexOf(data, SEQ) > 0 && indexOf(data, ERROR) < 0) {
-                return indexOf(data, DUPLICATE_TRUE) > 0 ? DUPLICATE : STORED;
+                return duplicateTrue(data) ? DUPLICATE : STORED;
             }
             return new PublishAck(reply).isDuplicate() ? DUPLICATE : STORED;
         } catch (IOException | JetStreamApiException e) {
@@ -74,6 +78,18 @@ final class PubAcks {
     private static boolean noResponders(CompletableFuture<Message> request, Throwable error) {
         return error instanceof CancellationException && request instanceof NatsRequestCompletableFuture f
                 && !f.wasCancelledClosing() && !f.wasCancelledTimedOut();
+    }
+
+    private static boolean duplicateTrue(byte[] data) {
+        int at = indexOf(data, DUPLICATE_FIELD);
+        if (at < 0) {
+            return false;
+        }
+        int i = at + DUPLICATE_FIELD.length;
+        while (i < data.length && data[i] == ' ') {
+            i++;
+        }
+        return i < data.length && data[i] == 't';
     }
 
     private static boolean startsWith(byte[] data, byte[] prefix) {

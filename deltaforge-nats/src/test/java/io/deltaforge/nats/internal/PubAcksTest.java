@@ -29,10 +29,15 @@ class PubAcksTest {
 
     @Test
     void aDuplicatePubAckIsStoredAsADuplicate() {
-        PubAcks.Outcome outcome = read("{\"stream\":\"USERS\",\"seq\":42,\"duplicate\":true}");
+        // As nats-server 2.15 and 2.9 write them.
+        PubAcks.Outcome outcome = read("{\"stream\":\"USERS\",\"seq\":42,\"duplicate\": true}");
+        PubAcks.Outcome older = read("{\"stream\":\"USERS\", \"seq\":42,\"duplicate\": true}");
 
         assertThat(outcome.failure()).isNull();
         assertThat(outcome.duplicate()).isTrue();
+        assertThat(older.failure()).isNull();
+        assertThat(older.duplicate()).isTrue();
+        assertThat(read("{\"stream\":\"USERS\",\"seq\":42,\"duplicate\":false}").duplicate()).isFalse();
     }
 
     @Test
