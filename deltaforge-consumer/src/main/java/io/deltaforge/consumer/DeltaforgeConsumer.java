@@ -207,7 +207,9 @@ public final class DeltaforgeConsumer implements AutoCloseable {
         /**
          * Instead of {@link #handler}: whole transactions, in commit order. A transaction's changes follow each
          * other in the stream; it is complete when a change of another transaction follows, or when a fetch
-         * (half a second) brings nothing new. A change without a transaction id comes alone.
+         * (half a second) brings nothing new, unless the sink published it in parts and its newest message
+         * says more follow ({@code DeltaForge-Tx-Last-Part: false}). A change without a transaction id comes
+         * alone.
          */
         public Builder transactionHandler(TransactionHandler transactionHandler) {
             this.transactionHandler = Objects.requireNonNull(transactionHandler, "transactionHandler");

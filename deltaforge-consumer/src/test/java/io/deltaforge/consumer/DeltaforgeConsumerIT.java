@@ -15,6 +15,8 @@ import io.nats.client.Message;
 import io.nats.client.PullSubscribeOptions;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
+import io.nats.client.impl.Headers;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -204,6 +206,35 @@ class DeltaforgeConsumerIT {
         }
         assertThat(calls).containsExactly("[c1, c2, c3]@1", "[u1, d2]@1", "[u1, d2]@2", "[c4]@1");
         assertThat(transactionIds.stream().distinct()).hasSize(3);
+    }
+
+    @Test
+    void aTransactionPublishedInPartsIsNotHandedOutWhileItsNextPartIsStillComing() throws Exception {
+        List<List<Integer>> handled = new CopyOnWriteArrayList<>();
+        try (DeltaforgeConsumer consumer = DeltaforgeConsumer.builder().url(nats.url()).stream("ACCT")
+                .durable("it-parts").filterSubject("acct.events.parts")
+                .transactionHandler(tx -> handled.add(tx.changes().stream().map(DeltaforgeConsumerIT::id).toList()))
+                .build()) {
+            consumer.start();
+            publishPart(1, false, 1, 2);
+            // Several quiet fetches pass: the first part alone must not be taken for the whole transaction.
+            Awaitility.await("nothing handled while part 2 is missing").during(Duration.ofSeconds(2))
+                    .atMost(Duration.ofSeconds(4)).until(handled::isEmpty);
+            publishPart(2, true, 3);
+            awaitSize(handled, 1);
+        }
+        assertThat(handled).containsExactly(List.of(1, 2, 3));
+    }
+
+    /** Messages as the NATS sink publishes a part of a transaction split into atomic batches. */
+    private static void publishPart(int part, boolean last, int... ids) throws Exception {
+        for (int id : ids) {
+            Headers headers = new Headers().put("Nats-Msg-Id", "parts-" + id)
+                    .put("DeltaForge-Tx-Part", Integer.toString(part)).put("DeltaForge-Tx-Last-Part", Boolean.toString(last));
+            String event = "{\"specversion\":\"1.0\",\"id\":\"parts-" + id + "\",\"source\":\"/it\",\"type\":\"t\","
+                    + "\"subject\":\"public.parts\",\"txid\":\"900\",\"data\":{\"op\":\"c\",\"after\":{\"id\":" + id + "}}}";
+            nc.jetStream().publish("acct.events.parts", headers, event.getBytes(StandardCharsets.UTF_8));
+        }
     }
 
     private static DeltaforgeConsumer.Builder consumer(String table, ChangeHandler handler) {

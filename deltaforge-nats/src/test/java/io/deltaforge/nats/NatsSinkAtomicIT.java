@@ -170,6 +170,21 @@ class NatsSinkAtomicIT {
     }
 
     @Test
+    void aCheckBeforeTheStreamExistsJudgesTheStreamTheFirstStartWouldCreate() throws Exception {
+        assumeAtomicPublish();
+        NatsSink fileStream = builder(AtomicTransactions.AUTO).createStream(true).build();
+        sinks.add(fileStream);
+        assertThat(fileStream.check()).hasSize(2).anySatisfy(note -> assertThat(note).contains("does not exist yet"))
+                .anySatisfy(note -> assertThat(note).contains("single-replica file stream"));
+
+        NatsSink memoryStream = builder(AtomicTransactions.AUTO).id("atomic-memory").createStream(true)
+                .streamStorage("memory").build();
+        sinks.add(memoryStream);
+        assertThat(memoryStream.check()).singleElement().asString().contains("does not exist yet");
+        assertThat(jsm.getStreamNames()).doesNotContain(STREAM);
+    }
+
+    @Test
     void withAtomicTransactionsOffTheSameReaderSeesPartsOfTransactions() throws Exception {
         stream(false);
         NatsSink sink = started(builder(AtomicTransactions.OFF));
@@ -382,6 +397,11 @@ class NatsSinkAtomicIT {
     void onAnOldServerAutoFallsBackToEventByEventAndOnRefusesToStart() throws Exception {
         assumeTrue(!serverHasAtomicPublish(), "nats-server " + admin.getServerInfo().getVersion()
                 + " has atomic batch publish; this fallback is tested by ./dev.sh nats-matrix on 2.9");
+        NatsSink onBeforeCreation = builder(AtomicTransactions.ON).createStream(true).build();
+        sinks.add(onBeforeCreation);
+        assertThatThrownBy(onBeforeCreation::check).as("validate before the first start creates the stream")
+                .isInstanceOf(DeltaforgeException.class).hasMessageContaining("has no atomic batch publish");
+
         NatsSink auto = started(builder(AtomicTransactions.AUTO).createStream(true));
         assertThat(auto.publishesAtomically()).isFalse();
         await(auto.send(transaction(3)).toCompletableFuture());

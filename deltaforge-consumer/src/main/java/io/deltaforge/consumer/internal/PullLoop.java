@@ -29,13 +29,15 @@ import org.slf4j.LoggerFactory;
 /**
  * The consumer's thread: fetch at most a batch, hand each message (or each transaction: consecutive messages
  * with the same transaction id, complete when another transaction's message follows or a fetch finds nothing
- * new) to the handler, acknowledge, retry in place (so later messages wait and the order holds), dead-letter
+ * new, unless its newest message says more parts follow) to the handler, acknowledge, retry in place (so later messages wait and the order holds), dead-letter
  * after the last attempt.
  */
 public final class PullLoop {
     private static final Logger LOG = LoggerFactory.getLogger(PullLoop.class);
     private static final Duration FETCH_WAIT = Duration.ofMillis(500);
     private static final int MAX_ERROR_HEADER = 1000;
+    /** Set by the NATS sink on every message of a transaction it publishes in parts. */
+    private static final String LAST_PART_HEADER = "DeltaForge-Tx-Last-Part";
 
     private final Connection connection;
     private final PullSettings settings;
@@ -125,7 +127,7 @@ public final class PullLoop {
             JetStreamSubscription bound = Objects.requireNonNull(subscription);
             while (!stopping) {
                 List<Message> batch = bound.fetch(settings.batchSize(), FETCH_WAIT);
-                if (batch.isEmpty() && !open.isEmpty() && !deliverAndClear(open)) {
+                if (batch.isEmpty() && !open.isEmpty() && !morePartsFollow(open) && !deliverAndClear(open)) {
                     break;
                 }
                 for (int i = 0; i < batch.size(); i++) {
@@ -148,6 +150,16 @@ public final class PullLoop {
     }
 
     private record Pending(Message message, ChangeMessage change) {
+    }
+
+    /**
+     * Whether the open transaction is known to go on: the sink published it as consecutive atomic batches
+     * and the newest message says its part is not the last. Then a quiet fetch means the next part is still
+     * on its way, not that the transaction is complete.
+     */
+    private static boolean morePartsFollow(List<Pending> open) {
+        Headers headers = open.get(open.size() - 1).message().getHeaders();
+        return headers != null && "false".equals(headers.getFirst(LAST_PART_HEADER));
     }
 
     /**

@@ -4,6 +4,7 @@ import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.DeltaforgeException;
 import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
+import io.nats.client.api.StreamConfiguration;
 import io.nats.client.impl.Headers;
 import io.nats.client.support.NatsJetStreamConstants;
 import java.io.IOException;
@@ -43,6 +44,15 @@ final class DeadLetters {
      *
      * @return whether the sink's own stream captures it (true when none is configured)
      */
+    /** {@link #checkSubject} for a stream that does not exist yet and will be created as {@code planned}. */
+    boolean checkSubject(JetStreamManagement jsm, StreamConfiguration planned) throws IOException {
+        if (subject == null || planned.getSubjects().stream().anyMatch(f -> Subjects.matches(f, subject))) {
+            return true;
+        }
+        checkSubject(jsm);
+        return false;
+    }
+
     boolean checkSubject(JetStreamManagement jsm) throws IOException {
         if (subject == null) {
             return true;

@@ -29,6 +29,11 @@ public final class Failures {
     private Failures() {
     }
 
+    /** Whether a stream-info request failed because the stream does not exist (older servers: only 404). */
+    static boolean streamNotFound(JetStreamApiException e) {
+        return e.getApiErrorCode() == STREAM_NOT_FOUND || e.getErrorCode() == 404;
+    }
+
     /**
      * What a publish of {@code event} failed with, as the batch stage should fail.
      *

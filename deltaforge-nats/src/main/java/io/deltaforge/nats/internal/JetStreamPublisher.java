@@ -158,24 +158,32 @@ public final class JetStreamPublisher {
         try {
             JetStreamManagement jsm = nc.jetStreamManagement();
             StreamConfiguration config = streamSetup.check(jsm, StreamSetup.Mode.REPORT_ONLY, false);
+            List<String> notes = new ArrayList<>();
+            boolean deadLetterInStream;
             if (config == null) {
-                return List.of(streamSetup.creationNote());
+                // Judge atomic publish on the stream the first start would create, so that `on` against an
+                // old server fails here rather than at that start.
+                notes.add(streamSetup.creationNote());
+                config = streamSetup.planned(atomicWanted(nc));
+                deadLetterInStream = deadLetters.checkSubject(jsm, config);
+            } else {
+                deadLetterInStream = deadLetters.checkSubject(jsm);
             }
-            String obstacle = AtomicBatches.obstacle(settings, nc.getServerInfo(), config, deadLetters.checkSubject(jsm));
             if (settings.atomicTransactions() == AtomicTransactions.OFF) {
-                return List.of();
+                return notes;
             }
-            if (obstacle == null) {
-                String declined = settings.atomicTransactions() == AtomicTransactions.AUTO
-                        ? AtomicBatches.autoDeclines(settings, config) : null;
-                return declined == null ? List.of() : List.of(name + ": transactions will be published event by"
-                        + " event, not atomically (atomic_transactions: auto): " + declined);
+            String obstacle = AtomicBatches.obstacle(settings, nc.getServerInfo(), config, deadLetterInStream);
+            if (obstacle == null && settings.atomicTransactions() == AtomicTransactions.AUTO) {
+                obstacle = AtomicBatches.autoDeclines(settings, config);
             }
-            if (settings.atomicTransactions() == AtomicTransactions.ON) {
+            if (obstacle != null && settings.atomicTransactions() == AtomicTransactions.ON) {
                 AtomicBatches.decide(settings, obstacle, config, name);
             }
-            return List.of(name + ": transactions will be published event by event, not atomically"
-                    + " (atomic_transactions: auto): " + obstacle);
+            if (obstacle != null) {
+                notes.add(name + ": transactions will be published event by event, not atomically"
+                        + " (atomic_transactions: auto): " + obstacle);
+            }
+            return notes;
         } catch (IOException e) {
             throw jetStreamUnreachable(e);
         } finally {

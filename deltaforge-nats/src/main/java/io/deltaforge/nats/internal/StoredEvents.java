@@ -64,7 +64,7 @@ final class StoredEvents {
         try {
             state = nc.jetStreamManagement().getStreamInfo(stream).getStreamState();
         } catch (JetStreamApiException e) {
-            if (e.getApiErrorCode() != Failures.STREAM_NOT_FOUND) {
+            if (!Failures.streamNotFound(e)) {
                 throw e;
             }
             // Deleted while we were away: it holds nothing; publishing re-creates it or says why it cannot.

@@ -93,7 +93,7 @@ final class StreamSetup {
         try {
             return jsm.getStreamInfo(settings.stream());
         } catch (JetStreamApiException e) {
-            if (e.getApiErrorCode() == Failures.STREAM_NOT_FOUND || e.getErrorCode() == 404) {
+            if (Failures.streamNotFound(e)) {
                 return null;
             }
             if (e.getErrorCode() == 503) {
@@ -153,7 +153,8 @@ final class StreamSetup {
         return dot < 0 ? subject : subject.substring(0, dot) + ".>";
     }
 
-    private StreamInfo create(JetStreamManagement jsm, boolean allowAtomic) throws IOException {
+    /** The configuration the first start creates the stream with (create_stream: true). */
+    StreamConfiguration planned(boolean allowAtomic) {
         NatsSinkSettings.StreamSpec spec = settings.streamSpec();
         List<String> subjects = spec.subjects().isEmpty() ? List.of(wanted()) : spec.subjects();
         StreamConfiguration.Builder b = StreamConfiguration.builder()
@@ -168,8 +169,14 @@ final class StreamSetup {
         if (allowAtomic) {
             b.allowAtomicPublish(true);
         }
+        return b.build();
+    }
+
+    private StreamInfo create(JetStreamManagement jsm, boolean allowAtomic) throws IOException {
+        StreamConfiguration planned = planned(allowAtomic);
+        List<String> subjects = planned.getSubjects();
         try {
-            StreamInfo info = jsm.addStream(b.build());
+            StreamInfo info = jsm.addStream(planned);
             log.info("{}: created stream '{}' with subjects {}, {} storage, {} replica(s), duplicate window {}, max age {},"
                             + " atomic publish {}", name, settings.stream(), subjects,
                     info.getConfiguration().getStorageType(), info.getConfiguration().getReplicas(),
