@@ -11,7 +11,6 @@ import io.nats.client.Connection;
 import io.nats.client.JetStream;
 import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
-import io.nats.client.api.PublishAck;
 import io.nats.client.api.StreamConfiguration;
 import io.nats.client.impl.Headers;
 import io.nats.client.support.NatsJetStreamConstants;
@@ -72,6 +71,8 @@ public final class JetStreamPublisher {
     private volatile @Nullable HeaderTemplate streamTemplate;
     /** Touched by the sink thread only. */
     private @Nullable Origin lastOrigin;
+    /** Touched by the sink thread only. */
+    private @Nullable TransactionHeaders transactionHeaders;
     /** The send and ack deadlines of batches in flight; from the first start until close. */
     private volatile @Nullable AckDeadlines deadlines;
 
@@ -339,6 +340,7 @@ public final class JetStreamPublisher {
             publishAtomically(batch, acks, js);
             return;
         }
+        Connection nc = java.util.Objects.requireNonNull(connection);
         long deadline = System.nanoTime() + settings.batchTimeout().toNanos();
         // One extra count for the loop itself, so the batch cannot complete before every message was sent.
         AtomicInteger pending = new AtomicInteger(1);
@@ -362,11 +364,11 @@ public final class JetStreamPublisher {
             if (!acquire(deadline, batch, acks, size)) {
                 return;
             }
-            CompletableFuture<PublishAck> ack;
+            CompletableFuture<io.nats.client.Message> ack;
             try {
                 // The Nats-Msg-Id (and Nats-Expected-Stream) headers are in `headers` already: without
                 // PublishOptions jnats sends them as they are instead of copying the headers to merge them.
-                ack = js.publishAsync(subject, headers, body);
+                ack = PubAcks.publish(nc, subject, headers, body);
             } catch (RuntimeException e) {
                 window.release();
                 bytesWindow.release(size);
@@ -383,15 +385,16 @@ public final class JetStreamPublisher {
             String sentTo = subject;
             // No timer per message: jnats times out each request future itself (requestCleanupInterval),
             // which releases the window, and one timer per batch (below) bounds how long the batch waits.
-            ack.whenComplete((pa, error) -> {
+            ack.whenComplete((reply, error) -> {
                 window.release();
                 bytesWindow.release(sent);
-                if (error != null) {
-                    acks.completeExceptionally(fail(event, sentTo, sent, error));
+                PubAcks.Outcome outcome = PubAcks.read(ack, reply, error);
+                if (outcome.failure() != null) {
+                    acks.completeExceptionally(fail(event, sentTo, sent, outcome.failure()));
                     return;
                 }
                 published.incrementAndGet();
-                if (pa.isDuplicate()) {
+                if (outcome.duplicate()) {
                     duplicates.incrementAndGet();
                 }
                 if (pending.decrementAndGet() == 0) {
@@ -419,8 +422,7 @@ public final class JetStreamPublisher {
                                         CompletableFuture<Void> acks) {
         String subject = message.subject() != null ? message.subject() : settings.subject().render(event);
         // The dead-letter subject may belong to another stream: no stream expectation there.
-        Headers headers = headersFor(message, !subject.equals(settings.deadLetterSubject()));
-        headers.put(StoredEvents.ORIGIN_HEADER, origin(event));
+        Headers headers = headersFor(message, event, !subject.equals(settings.deadLetterSubject()));
         if (extra != null) {
             extra.accept(headers);
         }
@@ -492,12 +494,12 @@ public final class JetStreamPublisher {
                 return;
             }
             Outgoing last = out[out.length - 1];
-            CompletableFuture<PublishAck> ack;
+            CompletableFuture<io.nats.client.Message> ack;
             try {
                 for (int k = 0; k < out.length - 1; k++) {
                     nc.publish(out[k].subject(), out[k].headers(), out[k].body());
                 }
-                ack = js.publishAsync(last.subject(), last.headers(), last.body());
+                ack = PubAcks.publish(nc, last.subject(), last.headers(), last.body());
             } catch (RuntimeException e) {
                 window.release(permits);
                 bytesWindow.release(held);
@@ -509,9 +511,11 @@ public final class JetStreamPublisher {
             subjects[piece.to() - 1] = last.subject();
             sizes[piece.to() - 1] = last.size();
             count = piece.to();
-            ack.whenComplete((pa, error) -> {
+            ack.whenComplete((reply, answer) -> {
                 window.release(permits);
                 bytesWindow.release(held);
+                PubAcks.Outcome outcome = PubAcks.read(ack, reply, answer);
+                Throwable error = outcome.failure();
                 CompletableFuture<Void> stored = error == null ? CompletableFuture.completedFuture(null)
                         : afterRejection(piece, out, js, error);
                 stored.whenComplete((ok, failure) -> {
@@ -521,7 +525,7 @@ public final class JetStreamPublisher {
                     }
                     if (error == null) {
                         published.addAndGet(out.length);
-                        if (pa.isDuplicate()) {
+                        if (outcome.duplicate()) {
                             duplicates.addAndGet(out.length);
                         }
                     }
@@ -719,23 +723,33 @@ public final class JetStreamPublisher {
     }
 
     /**
-     * The headers of one publish: the configured ones, the message's own, its content type, and the
-     * Nats-Msg-Id that JetStream de-duplicates by, plus Nats-Expected-Stream so that a subject captured by
-     * another stream is refused rather than stored there.
+     * The headers of one publish: the configured ones, the message's own, its content type, the origin that
+     * {@link StoredEvents} reads, and the Nats-Msg-Id that JetStream de-duplicates by, plus
+     * Nats-Expected-Stream so that a subject captured by another stream is refused rather than stored there.
      */
-    private Headers headersFor(Message message, boolean expectStream) {
+    private Headers headersFor(Message message, ChangeEvent event, boolean expectStream) {
         Headers headers;
         if (expectStream && message.headers().isEmpty()) {
             // The headers every message of this content type shares, validated once: a copy is much cheaper
-            // than jnats' per-put validation, which showed in profiles.
+            // than jnats' per-put validation, which showed in profiles. Its copy with the origin is made once
+            // per transaction, so a message adds only its id.
             HeaderTemplate t = streamTemplate;
             if (t == null || !t.contentType.equals(message.contentType())) {
                 t = new HeaderTemplate(message.contentType(), new Headers(commonHeaders(message, true), true));
                 streamTemplate = t;
             }
-            headers = new Headers(t.headers);
+            String origin = origin(event);
+            TransactionHeaders tx = transactionHeaders;
+            if (tx == null || tx.template() != t || !tx.origin().equals(origin)) {
+                Headers withOrigin = new Headers(t.headers);
+                withOrigin.put(StoredEvents.ORIGIN_HEADER, origin);
+                tx = new TransactionHeaders(t, origin, withOrigin);
+                transactionHeaders = tx;
+            }
+            headers = new Headers(tx.headers());
         } else {
             headers = commonHeaders(message, expectStream);
+            headers.put(StoredEvents.ORIGIN_HEADER, origin(event));
         }
         headers.put(NatsJetStreamConstants.MSG_ID_HDR, message.id());
         return headers;
@@ -772,6 +786,10 @@ public final class JetStreamPublisher {
 
     /** Read-only headers shared by the messages of one content type; only ever copied. */
     private record HeaderTemplate(String contentType, Headers headers) {
+    }
+
+    /** A template with the origin of one transaction; never changed after it is made, only copied. */
+    private record TransactionHeaders(HeaderTemplate template, String origin, Headers headers) {
     }
 
     // ---- close ---------------------------------------------------------------------------------------

@@ -124,7 +124,7 @@ final class NatsConnector {
                 // retryable.
                 .reconnectBufferSize(0)
                 .connectionTimeout(Duration.ofMillis(Math.min(settings.sendTimeout().toMillis(), 5000)))
-                // Also the timeout of jnats' own request futures, which publishAsync makes: one that has no
+                // Also the timeout of jnats' own request futures, one per publish (PubAcks): one that has no
                 // PubAck after a send timeout fails (TimeoutException) at the next sweep, within two send
                 // timeouts, and gives its window place back. The batch's own timer reports it sooner.
                 .requestCleanupInterval(settings.sendTimeout())

@@ -232,7 +232,12 @@ final class RunnerBench {
         long t0 = System.nanoTime();
         long first = 0;
         double cpuSeconds;
+        CpuSplit split;
+        Map<String, Object> threads;
         try (SoakRunner p = start(c, pg, nats, slot("w1", c, round), "users_pub", subject, stream, "w1-" + round)) {
+            ThreadWaits waits = ThreadWaits.start(p.pid());
+            split = new CpuSplit(p.pid(), pg.dataDir());
+            split.mark();
             var jsm = nc.jetStreamManagement();
             long deadline = t0 + DRAIN_TIMEOUT.toNanos();
             int next = 0;
@@ -248,11 +253,13 @@ final class RunnerBench {
                 }
                 while (next < marks.length && count >= marks[next]) {
                     reached[next++] = now;
+                    split.mark();
                 }
                 Thread.sleep(20);
             }
             cpuSeconds = ProcessHandle.of(p.pid()).flatMap(h -> h.info().totalCpuDuration())
                     .map(d -> d.toNanos() / 1e9).orElse(0.0);
+            threads = waits.summary(12);
             p.stop(Duration.ofSeconds(30));
         }
         Map<String, Object> m = new LinkedHashMap<>();
@@ -272,9 +279,15 @@ final class RunnerBench {
         m.put("steady_events_per_s", quarters[3]);
         m.put("all_events_per_s", round(events / ((reached[4] - t0) / 1e9)));
         m.put("process_cpu_us_per_event", round(cpuSeconds * 1e6 / events));
+        // Mark i + 1 was taken when marks[i] was reached; mark 0 at the start.
+        m.put("cpu_cold", split.between(0, 1, settings.w1Cold()));
+        m.put("cpu_last_quarter", split.between(4, 5, quarter));
+        m.put("process_threads", threads);
         System.out.printf(Locale.ROOT, "W1 %-12s round %d: first event %.2f s, cold %.0f ev/s, quarters %s, CPU %.1f us/ev (uptime %s)%n",
                 c.label(), round, (first - t0) / 1e9, settings.w1Cold() / ((reached[0] - t0) / 1e9),
                 Arrays.toString(quarters), cpuSeconds * 1e6 / events, load);
+        System.out.printf(Locale.ROOT, "    cpu cold %s, last quarter %s%n    threads %s%n", m.get("cpu_cold"),
+                m.get("cpu_last_quarter"), threads);
         return m;
     }
 
@@ -286,9 +299,11 @@ final class RunnerBench {
         m.put("round", round);
         m.put("uptime", uptime());
         m.put("message_bytes", size);
+        long natsCpu = Benchmark.serverCpuNanos("nats-server");
         m.putAll(Benchmark.runChild("l2-child", Benchmark.CHILD_HEAP, nats.url(), "RB_L2_" + round,
                 "l2." + round + ".events", Long.toString(events), Integer.toString(settings.w1Cold()),
                 Integer.toString(size)));
+        m.put("nats_server_us_per_event", round((Benchmark.serverCpuNanos("nats-server") - natsCpu) / 1e3 / events));
         System.out.printf(Locale.ROOT, "L2 round %d: %s%n", round, m);
         return m;
     }

@@ -1,0 +1,94 @@
+package io.deltaforge.examples.benchmark;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Where a backlog drain's CPU goes, phase by phase: the measured process, nats-server, PostgreSQL (the
+ * postmaster of the benchmark's data directory and its children: the walsender decoding the backlog), and
+ * how busy the whole box was (from {@code /proc/stat}, other sessions included). Tells a drain held back
+ * by CPU (the box busy, the servers' share per event) from one waiting on something else (idle cores).
+ */
+final class CpuSplit {
+    /** CPU times in nanoseconds, and the box's busy and total time in clock ticks, at one moment. */
+    private record Sample(long runner, long nats, long postgres, long boxBusy, long boxTotal) {
+    }
+
+    private final long runnerPid;
+    private final Path postgresDataDir;
+    private final List<Sample> samples = new ArrayList<>();
+
+    CpuSplit(long runnerPid, Path postgresDataDir) {
+        this.runnerPid = runnerPid;
+        this.postgresDataDir = postgresDataDir;
+    }
+
+    /** Takes a sample now; call once at the start and once at the end of each phase. */
+    void mark() {
+        long[] box = box();
+        samples.add(new Sample(cpu(ProcessHandle.of(runnerPid).stream().toList()), natsServer(), postgres(), box[0],
+                box[1]));
+    }
+
+    /**
+     * Between marks {@code from} and {@code to} (counted from 0 in the order taken), over {@code events}: CPU µs
+     * per event of the runner / nats-server / PostgreSQL, and the box's busy share in percent.
+     */
+    Map<String, Object> between(int from, int to, long events) {
+        Sample a = samples.get(from);
+        Sample b = samples.get(to);
+        double n = Math.max(1, events);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("runner_us_per_event", Benchmark.round((b.runner() - a.runner()) / 1e3 / n));
+        m.put("nats_server_us_per_event", Benchmark.round((b.nats() - a.nats()) / 1e3 / n));
+        m.put("postgres_us_per_event", Benchmark.round((b.postgres() - a.postgres()) / 1e3 / n));
+        long total = b.boxTotal() - a.boxTotal();
+        m.put("box_busy_percent", total <= 0 ? 0 : Benchmark.round(100.0 * (b.boxBusy() - a.boxBusy()) / total));
+        return m;
+    }
+
+    private static long natsServer() {
+        return cpu(ProcessHandle.current().descendants()
+                .filter(p -> p.info().command().map(c -> c.endsWith("/nats-server")).orElse(false)).toList());
+    }
+
+    /** The postmaster (its pid is the first line of postmaster.pid) and every process it started. */
+    private long postgres() {
+        try {
+            long pid = Long.parseLong(Files.readAllLines(postgresDataDir.resolve("postmaster.pid")).get(0).trim());
+            List<ProcessHandle> all = new ArrayList<>();
+            ProcessHandle.of(pid).ifPresent(p -> {
+                all.add(p);
+                p.descendants().forEach(all::add);
+            });
+            return cpu(all);
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
+    private static long cpu(List<ProcessHandle> processes) {
+        return processes.stream().mapToLong(p -> p.info().totalCpuDuration().map(Duration::toNanos).orElse(0L)).sum();
+    }
+
+    /** Busy and total clock ticks of all cores since boot. */
+    private static long[] box() {
+        try {
+            String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+            long total = 0;
+            for (int i = 1; i < f.length && i <= 8; i++) {
+                total += Long.parseLong(f[i]);
+            }
+            long idle = Long.parseLong(f[4]) + Long.parseLong(f[5]);
+            return new long[] {total - idle, total};
+        } catch (IOException | RuntimeException e) {
+            return new long[] {0, 0};
+        }
+    }
+}
