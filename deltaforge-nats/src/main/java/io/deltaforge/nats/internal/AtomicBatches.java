@@ -187,22 +187,29 @@ final class AtomicBatches {
             boolean lastPart = to < events.size() ? !sameTransaction(events.get(to), first)
                     : !batch.transactionContinues();
             boolean split = part > 0 || !lastPart;
-            if ((split || to - from > Batch.TRANSACTION_PART) && !splitOversize) {
+            if (split && !splitOversize) {
                 throw new DeltaforgeException(name + ": the transaction of source '" + first.sourceId() + "' committed at"
                         + " LSN " + first.position().commitLsn() + " (xid " + first.position().xid() + ") has more than "
-                        + Batch.TRANSACTION_PART + " messages (events and transaction markers), more than one JetStream"
-                        + " atomic batch holds, and oversize is fail; set oversize: split to publish it as consecutive"
-                        + " atomic batches (atomic per part)");
+                        + Batch.TRANSACTION_PART + " events, more than one JetStream atomic batch holds, and oversize is"
+                        + " fail; set oversize: split to publish it as consecutive atomic batches (atomic per part)");
             }
             String id = batchId(first.sourceId(), first.position().commitLsn(), part + 1);
-            if (to - from > Batch.TRANSACTION_PART) {
-                // A whole part with its transaction's BEGIN or END marker: more than one atomic batch holds, so
-                // the markers' overflow goes as an atomic batch of its own, after the part's first 1,000.
-                int cut = from + Batch.TRANSACTION_PART;
-                pieces.add(new Piece(from, cut, id, part + 1, lastPart, true));
-                pieces.add(new Piece(cut, to, id + "+", part + 1, lastPart, true));
-            } else {
-                pieces.add(new Piece(from, to, id, part + 1, lastPart, split));
+            int begin = from;
+            int end = to;
+            if (end - begin > Batch.TRANSACTION_PART && TransactionMarkers.isMarker(events.get(begin))) {
+                begin++;
+            }
+            if (end - begin > Batch.TRANSACTION_PART && TransactionMarkers.isMarker(events.get(end - 1))) {
+                end--;
+            }
+            // A part of 1,000 events with its BEGIN or END is more than an atomic batch holds: the marker goes
+            // on its own (one message is stored atomically anyway), so that the events stay one atomic batch.
+            if (begin > from) {
+                pieces.add(new Piece(from, begin, id + "b", part + 1, lastPart, false));
+            }
+            pieces.add(new Piece(begin, end, id, part + 1, lastPart, split));
+            if (end < to) {
+                pieces.add(new Piece(end, to, id + "e", part + 1, lastPart, false));
             }
             from = to;
         }

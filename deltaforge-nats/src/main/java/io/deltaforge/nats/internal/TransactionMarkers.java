@@ -18,7 +18,15 @@ import java.util.List;
  * BEGIN the first, END the part of the transaction's event before it in the batch.
  */
 final class TransactionMarkers {
+    private static final TableId BEGIN = new TableId("", "transaction BEGIN");
+    private static final TableId END = new TableId("", "transaction END");
+
     private TransactionMarkers() {
+    }
+
+    /** Whether the event is a marker's stand-in (not a logical message that happens to look like one). */
+    static boolean isMarker(ChangeEvent event) {
+        return event.table() == BEGIN || event.table() == END;
     }
 
     /** The batch with its markers as messages among the events; the batch itself when it has none. */
@@ -61,6 +69,6 @@ final class TransactionMarkers {
         SourcePosition position = new SourcePosition(marker.commitLsn(), marker.lsn(), indexInTx, marker.xid(),
                 marker.commitTime());
         return new ChangeEvent(message.id(), marker.sourceId(), Op.MESSAGE,
-                new TableId("", "transaction " + marker.kind()), null, null, position);
+                marker.kind() == TransactionMarker.Kind.BEGIN ? BEGIN : END, null, null, position);
     }
 }

@@ -77,14 +77,24 @@ class TransactionMarkersTest {
     }
 
     @Test
-    void aWholePartWithItsMarkersGoesAsTwoAtomicBatches() {
+    void aWholePartWithItsMarkersKeepsItsEventsInOneAtomicBatchAndSendsTheMarkersAlone() {
         transaction(100, 1000, true, true);
+
+        List<AtomicBatches.Piece> pieces = AtomicBatches.pieces(TransactionMarkers.inline(batch(), "cdc.transaction"),
+                false, "sink s");
+
+        assertThat(pieces).extracting(AtomicBatches.Piece::size).containsExactly(1, 1000, 1);
+        assertThat(pieces).extracting(AtomicBatches.Piece::single).containsExactly(true, false, true);
+        assertThat(pieces).noneMatch(AtomicBatches.Piece::split);
+    }
+
+    @Test
+    void aPartOfASplitTransactionKeepsItsMarkerInItsAtomicBatchWhileThereIsRoom() {
+        transaction(100, 999, true, false);
 
         List<AtomicBatches.Piece> pieces = AtomicBatches.pieces(TransactionMarkers.inline(batch(), "cdc.transaction"),
                 true, "sink s");
 
-        assertThat(pieces).extracting(AtomicBatches.Piece::size).containsExactly(1000, 2);
-        assertThat(pieces).extracting(AtomicBatches.Piece::id).containsExactly("pg@0/64#1", "pg@0/64#1+");
-        assertThat(pieces).allMatch(AtomicBatches.Piece::split).allMatch(AtomicBatches.Piece::lastPart);
+        assertThat(pieces).extracting(AtomicBatches.Piece::size).containsExactly(1000);
     }
 }
