@@ -226,14 +226,44 @@ class DeltaforgeConsumerIT {
         assertThat(handled).containsExactly(List.of(1, 2, 3));
     }
 
-    /** Messages as the NATS sink publishes a part of a transaction split into atomic batches. */
+    @Test
+    void passesOverTransactionMarkersAndAnEndCompletesItsTransaction() throws Exception {
+        List<List<Integer>> handled = new CopyOnWriteArrayList<>();
+        try (DeltaforgeConsumer consumer = DeltaforgeConsumer.builder().url(nats.url()).stream("ACCT")
+                .durable("it-markers").filterSubject("acct.markers.>")
+                .transactionHandler(tx -> handled.add(tx.changes().stream().map(DeltaforgeConsumerIT::id).toList()))
+                .build()) {
+            consumer.start();
+            publishMarker("BEGIN", "901:100");
+            // Parts that say more follow: only the END can complete the transaction, not a quiet fetch.
+            publishPart("acct.markers.t", "901", 1, false, 11, 12);
+            publishMarker("END", "901:300");
+            awaitSize(handled, 1);
+            assertThat(consumer.termination()).as("markers neither stop nor dead-letter anything").isNotDone();
+        }
+        assertThat(handled).containsExactly(List.of(11, 12));
+    }
+
+    private static void publishMarker(String status, String id) throws Exception {
+        String marker = "{\"status\":\"" + status + "\",\"id\":\"" + id + "\",\"event_count\":"
+                + (status.equals("END") ? "2" : "null") + ",\"data_collections\":null,\"ts_ms\":1}";
+        nc.jetStream().publish("acct.markers.transaction", new Headers().put("Nats-Msg-Id", status + id),
+                marker.getBytes(StandardCharsets.UTF_8));
+    }
+
     private static void publishPart(int part, boolean last, int... ids) throws Exception {
+        publishPart("acct.events.parts", "900", part, last, ids);
+    }
+
+    /** Messages as the NATS sink publishes a part of a transaction split into atomic batches. */
+    private static void publishPart(String subject, String txid, int part, boolean last, int... ids) throws Exception {
         for (int id : ids) {
             Headers headers = new Headers().put("Nats-Msg-Id", "parts-" + id)
                     .put("DeltaForge-Tx-Part", Integer.toString(part)).put("DeltaForge-Tx-Last-Part", Boolean.toString(last));
             String event = "{\"specversion\":\"1.0\",\"id\":\"parts-" + id + "\",\"source\":\"/it\",\"type\":\"t\","
-                    + "\"subject\":\"public.parts\",\"txid\":\"900\",\"data\":{\"op\":\"c\",\"after\":{\"id\":" + id + "}}}";
-            nc.jetStream().publish("acct.events.parts", headers, event.getBytes(StandardCharsets.UTF_8));
+                    + "\"subject\":\"public.parts\",\"txid\":\"" + txid + "\",\"data\":{\"op\":\"c\","
+                    + "\"after\":{\"id\":" + id + "}}}";
+            nc.jetStream().publish(subject, headers, event.getBytes(StandardCharsets.UTF_8));
         }
     }
 

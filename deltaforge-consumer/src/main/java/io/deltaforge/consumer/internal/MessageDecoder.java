@@ -124,6 +124,37 @@ public final class MessageDecoder {
                 : JsonNodeFactory.instance.textNode(text);
     }
 
+    /**
+     * A transaction BEGIN or END event of the {@code debezium} envelope ({@code provide_transaction_metadata}),
+     * which is no change: what it marks, or null for any other message.
+     */
+    public @Nullable TransactionMarker transactionMarker(byte[] body) {
+        JsonNode root;
+        try {
+            root = json.readTree(body);
+        } catch (IOException e) {
+            return null;
+        }
+        if (root == null || !root.isObject()) {
+            return null;
+        }
+        JsonNode marker = root.has("payload") && root.has("schema") && root.size() == 2 ? root.get("payload") : root;
+        String status = marker.path("status").asText("");
+        if (!marker.has("data_collections") || !status.equals("BEGIN") && !status.equals("END")) {
+            return null;
+        }
+        String id = marker.path("id").asText("");
+        int colon = id.indexOf(':');
+        return new TransactionMarker(status.equals("END"), colon < 0 ? id : id.substring(0, colon));
+    }
+
+    /**
+     * @param end           an END (else a BEGIN)
+     * @param transactionId the transaction id as {@link ChangeMessage#transactionId()} gives it
+     */
+    public record TransactionMarker(boolean end, String transactionId) {
+    }
+
     private JsonNode parse(byte[] body) {
         try {
             JsonNode node = json.readTree(body);

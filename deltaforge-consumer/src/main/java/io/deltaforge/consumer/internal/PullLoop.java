@@ -174,6 +174,10 @@ public final class PullLoop {
             change = decoder.decode(message.getHeaders(), message.getData(), message.getSubject(),
                     message.metaData().streamSequence(), attempt);
         } catch (RuntimeException e) {
+            MessageDecoder.TransactionMarker marker = decoder.transactionMarker(message.getData());
+            if (marker != null) {
+                return skipMarker(message, marker, open);
+            }
             if (!open.isEmpty() && !deliverAndClear(open)) {
                 return false;
             }
@@ -197,6 +201,20 @@ public final class PullLoop {
                     + " has more than maxTransactionSize (" + settings.maxTransactionSize() + ") changes; raise "
                     + "maxTransactionSize (the messages stay in the stream and come again on the next start)");
         }
+        return true;
+    }
+
+    /**
+     * A transaction BEGIN or END is no change for the handler: acknowledged and passed over. An END of the open
+     * transaction completes it at once (no wait for the next transaction or a quiet fetch).
+     */
+    private boolean skipMarker(Message message, MessageDecoder.TransactionMarker marker, List<Pending> open)
+            throws InterruptedException, IOException, JetStreamApiException {
+        if (marker.end() && !open.isEmpty()
+                && marker.transactionId().equals(open.get(0).change().transactionId()) && !deliverAndClear(open)) {
+            return false;
+        }
+        message.ack();
         return true;
     }
 

@@ -17,10 +17,12 @@ import io.deltaforge.envelopes.DebeziumEnvelope;
 import io.deltaforge.envelopes.NativeEnvelope;
 import io.deltaforge.spi.Envelope;
 import io.deltaforge.spi.Message;
+import io.deltaforge.spi.TransactionMarker;
 import io.nats.client.impl.Headers;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** Every built-in envelope, as the envelopes module writes it, decodes into the same change. */
@@ -87,6 +89,25 @@ class MessageDecoderTest {
                 .hasMessageContaining("not a DeltaForge event");
         assertThatThrownBy(() -> decoder.decode(null, "not json".getBytes(StandardCharsets.UTF_8), "s", 1, 1))
                 .hasMessageContaining("not JSON");
+    }
+
+    @Test
+    void recognisesDebeziumTransactionMarkersInBothFormsAndNothingElse() {
+        TransactionMarker end = new TransactionMarker(TransactionMarker.Kind.END, "pg", 740, new Lsn(200),
+                new Lsn(248), COMMIT, null, 1, Map.of(new TableId("public", "users"), 1L));
+        TransactionMarker begin = new TransactionMarker(TransactionMarker.Kind.BEGIN, "pg", 740, new Lsn(200),
+                new Lsn(150), COMMIT, null, 0, Map.of());
+        for (boolean schemas : List.of(false, true)) {
+            DebeziumEnvelope envelope = DebeziumEnvelope.builder().provideTransactionMetadata(true)
+                    .schemasEnable(schemas).build();
+            assertThat(decoder.transactionMarker(envelope.transactionMarker(end).payload()))
+                    .isEqualTo(new MessageDecoder.TransactionMarker(true, "740"));
+            assertThat(decoder.transactionMarker(envelope.transactionMarker(begin).payload()))
+                    .isEqualTo(new MessageDecoder.TransactionMarker(false, "740"));
+            assertThat(decoder.transactionMarker(envelope.encode(UPDATE).payload())).isNull();
+        }
+        assertThat(decoder.transactionMarker("not json".getBytes(StandardCharsets.UTF_8))).isNull();
+        assertThat(decoder.transactionMarker("{\"status\":\"END\"}".getBytes(StandardCharsets.UTF_8))).isNull();
     }
 
     private static void assertCommon(ChangeMessage m) {
