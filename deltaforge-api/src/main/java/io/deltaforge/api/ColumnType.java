@@ -2,6 +2,7 @@ package io.deltaforge.api;
 
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The declared type of one column, as the source's catalog names it. Envelopes that re-encode values the
@@ -22,12 +23,21 @@ import java.util.Objects;
  * @param optional whether the column may hold null (PostgreSQL: not {@code attnotnull}); true when not known
  * @param labels   an enum's labels in their order (for an array of an enum too); empty for other types and
  *                 when not known
+ * @param defaultExpression the column's {@code DEFAULT} as the catalog prints it (PostgreSQL:
+ *                 {@code pg_get_expr(adbin, adrelid)}, e.g. {@code 'x'::text}, {@code 42}, {@code now()}); null
+ *                 when it has none or it is not known
  */
-public record ColumnType(String name, String type, int modifier, char kind, boolean optional, List<String> labels) {
+public record ColumnType(String name, String type, int modifier, char kind, boolean optional, List<String> labels,
+                         @Nullable String defaultExpression) {
     public ColumnType {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(type, "type");
         labels = List.copyOf(labels);
+    }
+
+    /** A column without a known {@code DEFAULT}. */
+    public ColumnType(String name, String type, int modifier, char kind, boolean optional, List<String> labels) {
+        this(name, type, modifier, kind, optional, labels, null);
     }
 
     /** A column that may hold null, its type no enum. */

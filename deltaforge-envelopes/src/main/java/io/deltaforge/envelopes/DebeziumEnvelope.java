@@ -8,6 +8,7 @@ import io.deltaforge.api.Lsn;
 import io.deltaforge.api.Op;
 import io.deltaforge.api.Row;
 import io.deltaforge.api.SourcePosition;
+import io.deltaforge.envelopes.internal.DebeziumDefaults;
 import io.deltaforge.envelopes.internal.DebeziumSchemas;
 import io.deltaforge.envelopes.internal.DebeziumTransactionEvents;
 import io.deltaforge.envelopes.internal.DebeziumValues;
@@ -269,9 +270,9 @@ public final class DebeziumEnvelope implements Envelope {
 
     /**
      * A row as Debezium writes it: every column of the table in table order (a key-only old row has nulls
-     * for the others; an unchanged TOASTed value is Debezium's placeholder), types Debezium leaves out left
-     * out. Without column types (an event from a source that does not give them) or with lossless values,
-     * the row as it is.
+     * for the others; a null is the column's {@linkplain DebeziumDefaults default}; an unchanged TOASTed value is
+     * Debezium's placeholder), types Debezium leaves out left out. Without column types (an event from a
+     * source that does not give them) or with lossless values, the row as it is.
      */
     private void writeRow(JsonGenerator g, @Nullable Row row, ChangeEvent event, boolean after) throws IOException {
         List<ColumnType> types = event.columnTypes();
@@ -298,7 +299,13 @@ public final class DebeziumEnvelope implements Envelope {
                     values.writeUnavailable(g, type);
                 }
             } else {
-                g.writeNull();
+                // Null, or left out of a key-only old row: Debezium writes the column's default instead.
+                Object filled = DebeziumDefaults.forNull(type, values.decimals());
+                if (filled != null) {
+                    values.write(g, type, filled, event);
+                } else {
+                    g.writeNull();
+                }
             }
         }
         g.writeEndObject();

@@ -34,6 +34,7 @@ public final class DebeziumSchemas {
     private final DebeziumValues.Binary binary;
     private final DebeziumValues.Intervals intervals;
     private final DebeziumValues.Hstore hstore;
+    private final DebeziumValues values;
     private final Map<Key, String> built = new ConcurrentHashMap<>();
 
     private record Key(String sourceId, TableId table, List<ColumnType> types, Op kind) {
@@ -46,6 +47,7 @@ public final class DebeziumSchemas {
         this.binary = binary;
         this.intervals = intervals;
         this.hstore = hstore;
+        this.values = new DebeziumValues(decimals, times, binary, intervals, hstore);
     }
 
     /** The schema of the event as compact JSON text. */
@@ -55,7 +57,7 @@ public final class DebeziumSchemas {
         Key key = new Key(event.sourceId(), event.table(), event.columnTypes(), kind);
         String schema = built.get(key);
         if (schema == null) {
-            schema = build(key);
+            schema = build(key, event);
             if (built.size() < MAX_SCHEMAS) {
                 built.put(key, schema);
             }
@@ -63,7 +65,7 @@ public final class DebeziumSchemas {
         return schema;
     }
 
-    private String build(Key key) {
+    private String build(Key key, ChangeEvent event) {
         StringWriter out = new StringWriter();
         try (JsonGenerator g = FACTORY.createGenerator(out)) {
             g.writeStartObject();
@@ -77,8 +79,8 @@ public final class DebeziumSchemas {
                 transaction(g);
                 message(g);
             } else {
-                value(g, key, prefix, "before");
-                value(g, key, prefix, "after");
+                value(g, key, prefix, "before", event);
+                value(g, key, prefix, "after", event);
                 source(g);
                 transaction(g);
                 primitive(g, "string", false, "op");
@@ -98,13 +100,19 @@ public final class DebeziumSchemas {
         return out.toString();
     }
 
-    private void value(JsonGenerator g, Key key, String prefix, String field) throws IOException {
+    private void value(JsonGenerator g, Key key, String prefix, String field, ChangeEvent event)
+            throws IOException {
         g.writeStartObject();
         g.writeStringField("type", "struct");
         g.writeArrayFieldStart("fields");
         for (ColumnType type : key.types()) {
             if (DebeziumValues.written(type)) {
-                column(g, type, type.optional(), type.name());
+                Object defaultValue = DebeziumDefaults.of(type, decimals);
+                if (defaultValue == null) {
+                    column(g, type, type.optional(), type.name());
+                } else {
+                    columnWithDefault(g, type, defaultValue, event);
+                }
             }
         }
         g.writeEndArray();
@@ -112,6 +120,26 @@ public final class DebeziumSchemas {
         g.writeStringField("name", prefix + ".Value");
         g.writeStringField("field", field);
         g.writeEndObject();
+    }
+
+    /**
+     * A column's schema with Connect's {@code default}: written on its own and the default put before its
+     * {@code field} name, which every schema of a column ends with. Built once per table shape, so the copy
+     * costs nothing per event.
+     */
+    private void columnWithDefault(JsonGenerator g, ColumnType type, Object defaultValue, ChangeEvent event)
+            throws IOException {
+        StringWriter schema = new StringWriter();
+        try (JsonGenerator c = FACTORY.createGenerator(schema)) {
+            column(c, type, type.optional(), type.name());
+        }
+        StringWriter value = new StringWriter();
+        try (JsonGenerator v = FACTORY.createGenerator(value)) {
+            values.write(v, type, defaultValue, event);
+        }
+        String text = schema.toString();
+        int field = text.lastIndexOf(",\"field\":");
+        g.writeRawValue(text.substring(0, field) + ",\"default\":" + value + text.substring(field));
     }
 
     /** One column's (or array element's, with {@code field} null) schema. */

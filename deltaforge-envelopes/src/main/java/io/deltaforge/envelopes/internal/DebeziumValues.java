@@ -87,6 +87,11 @@ public final class DebeziumValues {
         this.hstore = hstore;
     }
 
+    /** {@code decimal.handling.mode}. */
+    public Decimals decimals() {
+        return decimals;
+    }
+
     /**
      * Whether Debezium writes a column of this type at all: not those it has no converter for (composites,
      * user-defined ranges, some geometric types), which it leaves out unless {@code include.unknown.datatypes}.

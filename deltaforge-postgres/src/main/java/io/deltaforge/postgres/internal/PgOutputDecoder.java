@@ -297,11 +297,12 @@ public final class PgOutputDecoder {
         }
         // Looks up user-defined types (enums, domains, composites, extension types) once per table version.
         types.prepare(typeOids);
-        Set<String> notNull = types.notNullColumns(oid);
+        TypeMapper.TableColumns catalog = types.tableColumns(oid);
         List<ColumnType> columnTypes = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
             columnTypes.add(new ColumnType(names.get(i), types.typeName(typeOids[i]), typeMods[i],
-                    types.typeKind(typeOids[i]), !notNull.contains(names.get(i)), types.labels(typeOids[i])));
+                    types.typeKind(typeOids[i]), !catalog.notNull().contains(names.get(i)), types.labels(typeOids[i]),
+                    catalog.defaults().get(names.get(i))));
         }
         relations.put(oid, new Relation(table, columns, typeOids, key, schema.version, List.copyOf(keyColumns),
                 List.copyOf(columnTypes)));

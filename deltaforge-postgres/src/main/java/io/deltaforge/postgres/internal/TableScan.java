@@ -89,13 +89,15 @@ final class TableScan {
                 + "ON cl.oid = i.indrelid WHERE i.indrelid = a.attrelid AND " + keyIndex + "), "
                 // By name, not format_type(), whose 'character' casts to char(1): a cast without the modifier.
                 + "(SELECT quote_ident(n.nspname) || '.' || quote_ident(t.typname) FROM pg_type t JOIN pg_namespace "
-                + "n ON n.oid = t.typnamespace WHERE t.oid = a.atttypid), a.atttypmod, a.attnotnull "
-                + "FROM pg_attribute a WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped "
+                + "n ON n.oid = t.typnamespace WHERE t.oid = a.atttypid), a.atttypmod, a.attnotnull, "
+                + "(SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d WHERE d.adrelid = a.attrelid "
+                + "AND d.adnum = a.attnum) FROM pg_attribute a WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped "
                 + "AND a.attgenerated = '' ORDER BY a.attnum";
         List<String> columns = new ArrayList<>();
         List<Integer> oids = new ArrayList<>();
         List<Integer> typeMods = new ArrayList<>();
         List<Boolean> optional = new ArrayList<>();
+        List<String> defaults = new ArrayList<>();
         List<String> castTypes = new ArrayList<>();
         List<int[]> keyParts = new ArrayList<>(); // {column index, position in the index}
         List<String> keyTypeList = new ArrayList<>();
@@ -113,6 +115,7 @@ final class TableScan {
                     castTypes.add(rs.getString(5));
                     typeMods.add(rs.getInt(6));
                     optional.add(!rs.getBoolean(7));
+                    defaults.add(rs.getString(8));
                     int pos = rs.getInt(4);
                     if (!rs.wasNull()) {
                         keyParts.add(new int[] {index, pos, keyTypeList.size()});
@@ -134,7 +137,7 @@ final class TableScan {
         List<ColumnType> columnTypes = new ArrayList<>(columns.size());
         for (int i = 0; i < columns.size(); i++) {
             columnTypes.add(new ColumnType(columns.get(i), types.typeName(typeOids[i]), typeMods.get(i),
-                    types.typeKind(typeOids[i]), optional.get(i), types.labels(typeOids[i])));
+                    types.typeKind(typeOids[i]), optional.get(i), types.labels(typeOids[i]), defaults.get(i)));
         }
         return new TableScan(table, columns, typeOids, columnTypes, castTypes, key, keyTypes,
                 rowFilter(c, publication, table), estimate(c, table), shape);

@@ -106,21 +106,31 @@ public final class TypeCatalog implements TypeMapper.Lookup {
      *                            message comes again
      */
     @Override
-    public Set<String> notNullColumns(int relationOid) {
+    public TypeMapper.TableColumns tableColumns(int relationOid) {
+        // Generated columns keep their expression in pg_attrdef too; it is no DEFAULT.
         try (Connection c = connections.open();
-             PreparedStatement ps = c.prepareStatement("SELECT attname::text FROM pg_attribute WHERE attrelid = ? "
-                     + "AND attnum > 0 AND attnotnull AND NOT attisdropped")) {
+             PreparedStatement ps = c.prepareStatement("SELECT a.attname::text, a.attnotnull, "
+                     + "CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END "
+                     + "FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+                     + "WHERE a.attrelid = ? AND a.attnum > 0 AND NOT a.attisdropped")) {
             ps.setLong(1, Integer.toUnsignedLong(relationOid));
-            Set<String> out = new java.util.HashSet<>();
+            Set<String> notNull = new java.util.HashSet<>();
+            Map<String, String> defaults = new HashMap<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(rs.getString(1));
+                    if (rs.getBoolean(2)) {
+                        notNull.add(rs.getString(1));
+                    }
+                    String expression = rs.getString(3);
+                    if (expression != null) {
+                        defaults.put(rs.getString(1), expression);
+                    }
                 }
             }
-            return out;
+            return new TypeMapper.TableColumns(notNull, defaults);
         } catch (SQLException e) {
-            throw new RetryableException("cannot read the NOT NULL columns of the table with OID "
-                    + Integer.toUnsignedString(relationOid) + " (pg_attribute): " + e.getMessage(), e);
+            throw new RetryableException("cannot read the NOT NULL columns and defaults of the table with OID "
+                    + Integer.toUnsignedString(relationOid) + " (pg_attribute, pg_attrdef): " + e.getMessage(), e);
         }
     }
 

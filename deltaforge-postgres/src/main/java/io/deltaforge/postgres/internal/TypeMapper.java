@@ -83,9 +83,24 @@ public final class TypeMapper {
          */
         Map<Integer, TypeInfo> describe(Set<Integer> oids);
 
-        /** The columns of a table declared NOT NULL; empty when not known. */
-        default Set<String> notNullColumns(int relationOid) {
-            return Set.of();
+        /** The NOT NULL columns and the {@code DEFAULT}s of a table; none when not known. */
+        default TableColumns tableColumns(int relationOid) {
+            return TableColumns.NONE;
+        }
+    }
+
+    /**
+     * What the catalog says of a table's columns beyond what a Relation message carries.
+     *
+     * @param notNull  the columns declared NOT NULL
+     * @param defaults each column with a {@code DEFAULT}: its expression as {@code pg_get_expr} prints it
+     */
+    public record TableColumns(Set<String> notNull, Map<String, String> defaults) {
+        static final TableColumns NONE = new TableColumns(Set.of(), Map.of());
+
+        public TableColumns {
+            notNull = Set.copyOf(notNull);
+            defaults = Map.copyOf(defaults);
         }
     }
 
@@ -238,9 +253,9 @@ public final class TypeMapper {
         return t.kind() == 'd' ? typeName(t.baseOid(), depth + 1) : t.name();
     }
 
-    /** The columns of the table with this OID declared NOT NULL; empty without a lookup. */
-    public Set<String> notNullColumns(int relationOid) {
-        return lookup == null ? Set.of() : lookup.notNullColumns(relationOid);
+    /** The NOT NULL columns and the defaults of the table with this OID; none without a lookup. */
+    public TableColumns tableColumns(int relationOid) {
+        return lookup == null ? TableColumns.NONE : lookup.tableColumns(relationOid);
     }
 
     /** The labels of an enum (of an array's element, of a domain's base); empty for other types. */

@@ -5,7 +5,9 @@ import java.util.List;
 /**
  * The SQL both readers see: a table with a column of every type in docs/type-mapping.md, inserts, updates
  * and deletes under replica identity DEFAULT and FULL, an update that leaves a TOASTed value unchanged,
- * logical decoding messages, a transaction with a replication origin and a truncate.
+ * logical decoding messages, a transaction with a replication origin and a truncate. Columns with a
+ * {@code DEFAULT} (constants of several types, function calls, a sequence) and NOT NULL ones without one are in
+ * the schema Debezium writes and in the key-only old rows of updates and deletes.
  */
 final class Workload {
     static final String PUBLICATION = "compat_pub";
@@ -32,8 +34,22 @@ final class Workload {
               a_i int4[], a_t text[], a_2d int4[][], a_n numeric[], a_d date[],
               en mood, dom positive_int, hs hstore,
               d_inf date, ts_inf timestamp, mr int4multirange, cp pair, tstz3 timestamptz(3), tm0 time(0),
-              big text, big_bytes bytea, nn int4 NOT NULL DEFAULT 7
+              big text, big_bytes bytea, nn int4 NOT NULL DEFAULT 7,
+              df_t text DEFAULT 'plain', df_vc varchar(10) NOT NULL DEFAULT 'ab', df_num numeric(8,2) DEFAULT 1.5,
+              df_nf numeric DEFAULT '2.50'::numeric, df_b bool NOT NULL DEFAULT true, df_i8 int8 DEFAULT -42,
+              df_f8 float8 DEFAULT 2.5, df_d date NOT NULL DEFAULT '2025-01-15', df_j jsonb DEFAULT '{"a": 1}',
+              df_en mood NOT NULL DEFAULT 'ok', df_u uuid NOT NULL DEFAULT gen_random_uuid(), df_seq serial,
+              df_null int4 DEFAULT NULL, df_ts timestamp DEFAULT now(), df_tstz timestamptz NOT NULL DEFAULT now(),
+              df_tsc timestamptz DEFAULT '2025-01-15 10:30:00+02',
+              nd_i int4 NOT NULL, nd_t text NOT NULL, nd_b bool NOT NULL
             );
+            -- The NOT NULL columns without a DEFAULT are filled here, so the inserts need not name them.
+            CREATE FUNCTION fill_no_default() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              NEW.nd_i := coalesce(NEW.nd_i, 5); NEW.nd_t := coalesce(NEW.nd_t, 'set'); NEW.nd_b := coalesce(NEW.nd_b, true);
+              RETURN NEW;
+            END $$;
+            CREATE TRIGGER fill_no_default BEFORE INSERT ON all_types FOR EACH ROW EXECUTE FUNCTION fill_no_default();
             ALTER TABLE all_types ALTER COLUMN big SET STORAGE EXTERNAL;
             ALTER TABLE all_types ALTER COLUMN big_bytes SET STORAGE EXTERNAL;
             CREATE PUBLICATION compat_pub FOR TABLE all_types;
