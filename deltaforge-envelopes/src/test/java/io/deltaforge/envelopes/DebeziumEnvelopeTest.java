@@ -130,6 +130,38 @@ class DebeziumEnvelopeTest {
                 .hasMessageContaining("schemas_enable needs value_encoding debezium");
     }
 
+    /**
+     * A key-only old row (REPLICA IDENTITY DEFAULT) leaves out what is not the key: Debezium writes each column's
+     * DEFAULT there (its JSON converter replaces every null with the schema's default), and the zero value of a
+     * NOT NULL column without one; with schemas the default is in the column's schema too. Lossless is as read.
+     */
+    @Test
+    void aNullIsTheColumnsDefaultAndTheSchemaNamesIt() throws Exception {
+        List<ColumnType> types = List.of(new ColumnType("id", "int4", -1, 'b', false, List.of()),
+                new ColumnType("note", "text", -1, 'b', true, List.of(), "'plain'::text"),
+                new ColumnType("count", "int4", -1, 'b', false, List.of()),
+                new ColumnType("free", "text", -1, 'b', true, List.of()));
+        Row keyOnly = Row.of(List.of("id", "note", "count", "free"), 1L, null, null, null);
+        ChangeEvent base = Events.event(Op.DELETE, keyOnly, null, 0, Events.COMMITTED);
+        ChangeEvent event = new ChangeEvent(base.id(), base.sourceId(), base.op(), base.table(), keyOnly, null,
+                base.position(), 1, List.of(), null, List.of("id"), types, "app");
+
+        JsonNode message = MAPPER.readTree(DebeziumEnvelope.builder().schemasEnable(true).build().encode(event)
+                .payload());
+
+        assertThat(message.get("payload").get("before")).isEqualTo(MAPPER.readTree("""
+                {"id":1,"note":"plain","count":0,"free":null}"""));
+        assertThat(message.get("schema").get("fields").get(0).get("fields")).isEqualTo(MAPPER.readTree("""
+                [{"type":"int32","optional":false,"field":"id"},
+                 {"type":"string","optional":true,"default":"plain","field":"note"},
+                 {"type":"int32","optional":false,"field":"count"},
+                 {"type":"string","optional":true,"field":"free"}]"""));
+        JsonNode lossless = MAPPER.readTree(DebeziumEnvelope.builder()
+                .valueEncoding(DebeziumEnvelope.ValueEncoding.LOSSLESS).build().encode(event).payload());
+        assertThat(lossless.get("before")).isEqualTo(MAPPER.readTree("""
+                {"id":1,"note":null,"count":null,"free":null}"""));
+    }
+
     @Test
     void sameEventGivesTheSameBytes() {
         assertThat(DebeziumEnvelope.create().encode(Events.insert()).payload())
