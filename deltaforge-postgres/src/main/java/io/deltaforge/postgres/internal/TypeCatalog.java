@@ -80,10 +80,6 @@ public final class TypeCatalog implements TypeMapper.Lookup {
             "WHEN 'm' THEN (SELECT r.rngsubtype FROM pg_range r WHERE r.rngmultitypid = t.oid)");
     private static final String QUERY_OLD = String.format(QUERY, "", "");
 
-    /** {@link TypeMapper#SESSION_OPTIONS} for a connection opened without them. */
-    private static final String SESSION_SETTINGS = "SET DateStyle = ISO; SET TimeZone = UTC; "
-            + "SET extra_float_digits = 3; SET IntervalStyle = iso_8601; SET lc_monetary = 'C'; SET bytea_output = hex";
-
     private final ConnectionSource connections;
 
     /** @param connections opens a connection per lookup; never null */
@@ -111,15 +107,12 @@ public final class TypeCatalog implements TypeMapper.Lookup {
      */
     @Override
     public TypeMapper.TableColumns tableColumns(int relationOid) {
-        // Generated columns keep their expression in pg_attrdef too; it is no DEFAULT. Constants in a default
-        // print in the session's DateStyle and TimeZone: those values are parsed, so the streaming ones.
+        // Generated columns keep their expression in pg_attrdef too; it is no DEFAULT.
         try (Connection c = connections.open();
-             java.sql.Statement settings = c.createStatement();
              PreparedStatement ps = c.prepareStatement("SELECT a.attname::text, a.attnotnull, "
                      + "CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END "
                      + "FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
                      + "WHERE a.attrelid = ? AND a.attnum > 0 AND NOT a.attisdropped")) {
-            settings.execute(SESSION_SETTINGS);
             ps.setLong(1, Integer.toUnsignedLong(relationOid));
             Set<String> notNull = new java.util.HashSet<>();
             Map<String, String> defaults = new HashMap<>();
