@@ -156,15 +156,24 @@ final class AtomicBatches {
      * @param part     the transaction's part, from 1
      * @param lastPart whether no later part of the transaction follows
      * @param split    whether the transaction has more than one part (then its events say which part they are in)
+     * @param marker   a transaction marker that did not fit in its part's atomic batch
      */
-    record Piece(int from, int to, String id, int part, boolean lastPart, boolean split) {
+    record Piece(int from, int to, String id, int part, boolean lastPart, boolean split, boolean marker) {
+        Piece(int from, int to, String id, int part, boolean lastPart, boolean split) {
+            this(from, to, id, part, lastPart, split, false);
+        }
+
         int size() {
             return to - from;
         }
 
-        /** A whole transaction of one event: a plain publish stores it atomically already. */
+        /**
+         * A whole transaction of one event: a plain publish stores it atomically already. Not a marker beside its
+         * part's atomic batch: a plain publish can be stored while the atomic batch sent before it is abandoned
+         * (the runner killed mid-commit), which would leave an END before its events after the replay.
+         */
         boolean single() {
-            return size() == 1 && !split;
+            return size() == 1 && !split && !marker;
         }
     }
 
@@ -203,13 +212,13 @@ final class AtomicBatches {
                 end--;
             }
             // A part of 1,000 events with its BEGIN or END is more than an atomic batch holds: the marker goes
-            // on its own (one message is stored atomically anyway), so that the events stay one atomic batch.
+            // as an atomic batch of its own, so that the events stay one atomic batch.
             if (begin > from) {
-                pieces.add(new Piece(from, begin, id + "b", part + 1, lastPart, false));
+                pieces.add(new Piece(from, begin, id + "b", part + 1, lastPart, false, true));
             }
             pieces.add(new Piece(begin, end, id, part + 1, lastPart, split));
             if (end < to) {
-                pieces.add(new Piece(end, to, id + "e", part + 1, lastPart, false));
+                pieces.add(new Piece(end, to, id + "e", part + 1, lastPart, false, true));
             }
             from = to;
         }

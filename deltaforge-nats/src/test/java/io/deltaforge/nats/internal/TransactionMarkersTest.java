@@ -77,14 +77,15 @@ class TransactionMarkersTest {
     }
 
     @Test
-    void aWholePartWithItsMarkersKeepsItsEventsInOneAtomicBatchAndSendsTheMarkersAlone() {
+    void aWholePartWithItsMarkersKeepsItsEventsInOneAtomicBatchAndSendsEachMarkerAsOneOfItsOwn() {
         transaction(100, 1000, true, true);
 
         List<AtomicBatches.Piece> pieces = AtomicBatches.pieces(TransactionMarkers.inline(batch(), "cdc.transaction"),
                 false, "sink s");
 
         assertThat(pieces).extracting(AtomicBatches.Piece::size).containsExactly(1, 1000, 1);
-        assertThat(pieces).extracting(AtomicBatches.Piece::single).containsExactly(true, false, true);
+        assertThat(pieces).extracting(AtomicBatches.Piece::marker).containsExactly(true, false, true);
+        assertThat(pieces).as("markers go as atomic batches too, never overtaking the events").noneMatch(AtomicBatches.Piece::single);
         assertThat(pieces).noneMatch(AtomicBatches.Piece::split);
     }
 
