@@ -5,6 +5,7 @@ import io.deltaforge.api.RawJson;
 import java.math.BigDecimal;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
+import java.time.LocalTime;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -29,7 +30,7 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Only the types below are covered (verified by the differential test); for the others this gives
  * {@code null}, which is what Debezium has for types it has no default parser for (bytea, geometric types,
- * arrays) but not for {@code time}, {@code interval} and bit strings.
+ * arrays).
  */
 public final class DebeziumDefaults {
     private static final Pattern QUOTED = Pattern.compile("'([^']*(?:''[^']*)*)'");
@@ -37,8 +38,10 @@ public final class DebeziumDefaults {
     private static final Set<String> CURRENT = Set.of("current_timestamp", "current_time", "current_date",
             "localtime", "localtimestamp");
     /** Types whose expression Debezium trims before it reads it. */
-    private static final Set<String> TRIMMED = Set.of("bool", "numeric", "float4", "float8", "int2", "int4", "int8",
-            "uuid", "date", "timestamp", "timestamptz");
+    private static final Set<String> TRIMMED = Set.of("bit", "varbit", "bool", "numeric", "float4", "float8", "int2",
+            "int4", "int8", "uuid", "date", "time", "timestamp", "timestamptz", "interval");
+    private static final Pattern POSTGRES_INTERVAL = Pattern.compile("(?:(-?\\d+) years? ?)?(?:(-?\\d+) mons? ?)?"
+            + "(?:(-?\\d+) days? ?)?(?:(-)?(\\d+):(\\d\\d):(\\d\\d(?:\\.\\d+)?))?");
     private static final Pattern HOURS_ONLY_OFFSET = Pattern.compile("[+-]\\d\\d$");
     /** Types whose {@code NULL::type} default is no default (for the text types the bare text is none either). */
     private static final Set<String> NULL_AWARE = Set.of("bool", "numeric", "float4", "float8", "int2", "int4",
@@ -83,6 +86,12 @@ public final class DebeziumDefaults {
                 case "date" -> LocalDate.parse(literal(expression, "1970-01-01")).toString();
                 case "timestamp" -> dateTime(literal(expression, "1970-01-01")).toLocalDateTime().toString();
                 case "timestamptz" -> dateTime(literal(expression, "1970-01-01")).toInstant().toString();
+                case "time" -> LocalTime.parse(literal(expression, "00:00")).toString();
+                // A generated interval has no placeholder Debezium can read ("epoch"): no default.
+                case "interval" -> FUNCTION_CALL.matcher(expression).find() ? null : isoInterval(literal(expression, ""));
+                // Bit text as the values carry it; the column's length picks Debezium's boolean or bytes.
+                case "bit" -> literal(expression, "00");
+                case "varbit" -> literal(expression, "0");
                 default -> null;
             };
         } catch (RuntimeException unreadable) {
@@ -138,6 +147,24 @@ public final class DebeziumDefaults {
         TemporalAccessor parsed = DateTimeFormatter.ISO_DATE_TIME.parse(iso);
         return parsed.isSupported(ChronoField.OFFSET_SECONDS) ? OffsetDateTime.from(parsed)
                 : LocalDateTime.from(parsed).atOffset(ZoneOffset.UTC);
+    }
+
+    /**
+     * An interval constant as the catalog prints it in the {@code postgres} style ({@code 1 year 2 mons 3 days
+     * -04:05:06.5}) in the ISO 8601 form values carry; other text as it is.
+     */
+    static String isoInterval(String text) {
+        Matcher m = POSTGRES_INTERVAL.matcher(text.trim());
+        if (text.isBlank() || !m.matches()) {
+            return text;
+        }
+        String sign = m.group(4) == null ? "" : "-";
+        return "P" + orZero(m.group(1)) + "Y" + orZero(m.group(2)) + "M" + orZero(m.group(3)) + "DT"
+                + sign + orZero(m.group(5)) + "H" + sign + orZero(m.group(6)) + "M" + sign + orZero(m.group(7)) + "S";
+    }
+
+    private static String orZero(@Nullable String number) {
+        return number == null ? "0" : number;
     }
 
     /** Debezium raises the scale to the column's, never lowers it. */

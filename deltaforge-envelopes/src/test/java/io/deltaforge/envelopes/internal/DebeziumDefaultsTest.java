@@ -46,6 +46,19 @@ class DebeziumDefaultsTest {
     }
 
     @Test
+    void readsTimesIntervalsAndBitStringsAsTheirValuesAreCarried() {
+        assertThat(of("time", "'12:30:00'::time without time zone")).isEqualTo("12:30");
+        assertThat(of("time", "'08:15:30.25'::time without time zone")).isEqualTo("08:15:30.250");
+        assertThat(of("time", "LOCALTIME")).isEqualTo("00:00");
+        assertThat(of("interval", "'1 day 02:00:00'::interval")).isEqualTo("P0Y0M1DT02H00M00S");
+        assertThat(DebeziumDefaults.isoInterval("1 year 2 mons -3 days -04:05:06.5")).isEqualTo("P1Y2M-3DT-04H-05M-06.5S");
+        assertThat(DebeziumDefaults.isoInterval("P1D")).isEqualTo("P1D");
+        assertThat(of("interval", "(now() - now())")).as("Debezium reads no generated interval").isNull();
+        assertThat(of("bit", "B'101'::\"bit\"")).isEqualTo("101");
+        assertThat(of("varbit", "B'11'::\"bit\"")).isEqualTo("11");
+    }
+
+    @Test
     void raisesANumericsScaleToTheColumns() {
         assertThat(of("numeric", NUMERIC_8_2, true, "1.5")).isEqualTo(new BigDecimal("1.50"));
         assertThat(of("numeric", NUMERIC_8_2, true, "'1.505'::numeric")).isEqualTo(new BigDecimal("1.505"));
@@ -78,7 +91,7 @@ class DebeziumDefaultsTest {
         assertThat(of("int4", "(1 + 2)")).isNull();
         assertThat(of("bytea", "'\\x00'::bytea")).isNull();
         assertThat(of("_int4", "'{1}'::integer[]")).isNull();
-        assertThat(of("interval", "'1 day'::interval")).isNull();
+        assertThat(of("point", "'(1,2)'::point")).isNull();
     }
 
     @Test

@@ -40,7 +40,9 @@ final class Workload {
               df_f8 float8 DEFAULT 2.5, df_d date NOT NULL DEFAULT '2025-01-15', df_j jsonb DEFAULT '{"a": 1}',
               df_en mood NOT NULL DEFAULT 'ok', df_u uuid NOT NULL DEFAULT gen_random_uuid(), df_seq serial,
               df_null int4 DEFAULT NULL, df_ts timestamp DEFAULT now(), df_tstz timestamptz NOT NULL DEFAULT now(),
-              df_tsc timestamptz DEFAULT '2025-01-15 10:30:00+02',
+              df_tsc timestamptz DEFAULT '2025-01-15 10:30:00+02', df_tm time DEFAULT '12:30:00',
+              df_iv interval DEFAULT '1 day 02:00:00', df_bt bit(3) DEFAULT B'101', df_bt1 bit(1) DEFAULT B'1',
+              df_vb varbit(5) DEFAULT B'11',
               nd_i int4 NOT NULL, nd_t text NOT NULL, nd_b bool NOT NULL
             );
             -- The NOT NULL columns without a DEFAULT are filled here, so the inserts need not name them.
@@ -85,7 +87,8 @@ final class Workload {
             "INSERT INTO all_types (id) VALUES (2)",
             // The big value is not touched: the server sends it as unchanged TOAST.
             // A null in a column with a DEFAULT: Debezium's JSON converter writes the default instead.
-            "UPDATE all_types SET i4 = 7, num = 0.5, df_t = NULL, df_i8 = NULL, df_tsc = NULL WHERE id = 1",
+            "UPDATE all_types SET i4 = 7, num = 0.5, df_t = NULL, df_i8 = NULL, df_tsc = NULL, df_tm = NULL, df_iv = NULL,"
+                    + " df_bt = NULL, df_bt1 = NULL, df_vb = NULL WHERE id = 1",
             "DELETE FROM all_types WHERE id = 2",
             "SELECT pg_logical_emit_message(true, 'audit', 'in a transaction'); UPDATE all_types SET t = 'again' WHERE id = 1",
             "SELECT pg_logical_emit_message(false, 'loose', 'outside')",
