@@ -49,7 +49,8 @@ class OutboxToNatsIT {
                 // The same event id again: JetStream drops it as a duplicate.
                 pg.execute("INSERT INTO outbox VALUES ('" + ORDER_EVENT + "', 'Order', '1', 'OrderCreated', "
                         + "'{\"id\": 1, \"total\": 25.50}')");
-                String afterLast = pg.queryString("SELECT pg_current_wal_lsn()");
+                // The insert position: pg_current_wal_lsn() (the write position) lags with synchronous_commit off.
+                String afterLast = pg.queryString("SELECT pg_current_wal_insert_lsn()");
 
                 // The slot passes every transaction, also the one that published nothing.
                 await().atMost(Duration.ofSeconds(60)).until(() -> "t".equals(pg.queryString(
