@@ -39,7 +39,7 @@ public final class MessageDecoder {
             return cloudEvent(root, root.path("data"), EnvelopeFormat.CLOUDEVENTS_STRUCTURED, subject,
                     streamSequence, attempt);
         }
-        JsonNode payload = root.has("payload") && root.has("schema") && root.size() == 2 ? root.get("payload") : root;
+        JsonNode payload = withoutSchema(root);
         if (payload.path("source").has("sequence")) {
             return debezium(payload, msgId, subject, streamSequence, attempt);
         }
@@ -138,7 +138,7 @@ public final class MessageDecoder {
         if (root == null || !root.isObject()) {
             return null;
         }
-        JsonNode marker = root.has("payload") && root.has("schema") && root.size() == 2 ? root.get("payload") : root;
+        JsonNode marker = withoutSchema(root);
         String status = marker.path("status").asText("");
         if (!marker.has("data_collections") || !status.equals("BEGIN") && !status.equals("END")) {
             return null;
@@ -153,6 +153,11 @@ public final class MessageDecoder {
      * @param transactionId the transaction id as {@link ChangeMessage#transactionId()} gives it
      */
     public record TransactionMarker(boolean end, String transactionId) {
+    }
+
+    /** The payload of a Connect {@code {schema, payload}} wrapper ({@code schemas_enable}); else the root. */
+    private static JsonNode withoutSchema(JsonNode root) {
+        return root.has("payload") && root.has("schema") && root.size() == 2 ? root.get("payload") : root;
     }
 
     private JsonNode parse(byte[] body) {
