@@ -20,6 +20,7 @@ import io.nats.client.JetStreamManagement;
 import io.nats.client.api.MessageInfo;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
+import io.nats.client.impl.Headers;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -302,6 +303,37 @@ class NatsSinkAtomicIT {
 
         assertThat(stored()).isEqualTo(305);
         assertThat(sink.duplicates()).isEqualTo(305);
+    }
+
+    @Test
+    void theOpenRemnantOfAKilledRunnersAttemptDoesNotLetALaterTransactionOvertakeTheResend() throws Exception {
+        assumeAtomicPublish();
+        stream(true);
+        NatsSink sink = started(builder(AtomicTransactions.ON));
+        Batch first = transaction(3);
+        Batch second = transaction(3);
+        // A runner killed in the middle of the first transaction's atomic batch: the server keeps that batch
+        // open (for its batch timeout), under the id the transaction's batches always had.
+        Lsn commit = first.events().get(0).position().commitLsn();
+        Headers remnant = new Headers().put("Nats-Batch-Id", "pg@" + commit + "#1").put("Nats-Batch-Sequence", "1")
+                .put("Nats-Msg-Id", first.messages().get(0).id());
+        admin.publish("atomic.users", remnant, first.messages().get(0).payload());
+        admin.flush(Duration.ofSeconds(5));
+
+        // The restarted runner sends both transactions at once, as the engine does.
+        CompletableFuture<Void> one = sink.send(first).toCompletableFuture();
+        CompletableFuture<Void> two = sink.send(second).toCompletableFuture();
+        await(one);
+        await(two);
+
+        List<String> order = new ArrayList<>();
+        for (long seq = 1; seq <= stored(); seq++) {
+            order.add(jsm.getMessage(STREAM, seq).getHeaders().getFirst("Nats-Msg-Id"));
+        }
+        List<String> expected = new ArrayList<>();
+        first.messages().forEach(m -> expected.add(m.id()));
+        second.messages().forEach(m -> expected.add(m.id()));
+        assertThat(order).containsExactlyElementsOf(expected);
     }
 
     @Test

@@ -33,6 +33,11 @@ import org.slf4j.LoggerFactory;
  * {@code indexInTx / 1000}: so the same transaction always yields the same batches, with the same message ids,
  * whatever the engine's batch sizes, the filters or the replays. That is what makes a batch rejected for a
  * duplicate message id one that is stored already (see {@link JetStreamPublisher}).
+ *
+ * <p>The batch id names the transaction's part and, after it, the attempt. A runner killed in the middle of an
+ * atomic batch leaves it open on the server until the batch timeout; an attempt under the same id would meet
+ * that remnant, be abandoned by the server, and be resent only after the transactions sent behind it were
+ * stored, out of commit order. Attempts never share an id, so a remnant only times out.
  */
 final class AtomicBatches {
     static final String MIN_SERVER = "2.12.0";
@@ -53,6 +58,8 @@ final class AtomicBatches {
     /** JSAtomicPublishDisabledErr: the stream does not allow atomic publish. */
     static final int DISABLED = 10174;
     private static final Logger log = LoggerFactory.getLogger(AtomicBatches.class);
+    /** 40 bits: at most 8 base-36 digits in a batch id, and no repeat within any one runner's lifetime. */
+    private static final long ATTEMPT_BITS = (1L << 40) - 1;
     private static final Pattern PLAIN_ID = Pattern.compile("[A-Za-z0-9_.-]{1,24}");
 
     private AtomicBatches() {
@@ -182,7 +189,7 @@ final class AtomicBatches {
      *
      * @throws DeltaforgeException when a transaction has more than one part and {@code oversize} is fail
      */
-    static List<Piece> pieces(Batch batch, boolean splitOversize, String name) {
+    static List<Piece> pieces(Batch batch, boolean splitOversize, String name, long attempt) {
         List<ChangeEvent> events = batch.events();
         List<Piece> pieces = new ArrayList<>();
         int from = 0;
@@ -202,7 +209,7 @@ final class AtomicBatches {
                         + Batch.TRANSACTION_PART + " events, more than one JetStream atomic batch holds, and oversize is"
                         + " fail; set oversize: split to publish it as consecutive atomic batches (atomic per part)");
             }
-            String id = batchId(first.sourceId(), first.position().commitLsn(), part + 1);
+            String id = batchId(first.sourceId(), first.position().commitLsn(), part + 1, attempt);
             int begin = from;
             int end = to;
             if (end - begin > Batch.TRANSACTION_PART && TransactionMarkers.isMarker(events.get(begin))) {
@@ -214,11 +221,11 @@ final class AtomicBatches {
             // A part of 1,000 events with its BEGIN or END is more than an atomic batch holds: the marker goes
             // as an atomic batch of its own, so that the events stay one atomic batch.
             if (begin > from) {
-                pieces.add(new Piece(from, begin, id + "b", part + 1, lastPart, false, true));
+                pieces.add(new Piece(from, begin, "b" + id, part + 1, lastPart, false, true));
             }
             pieces.add(new Piece(begin, end, id, part + 1, lastPart, split));
             if (end < to) {
-                pieces.add(new Piece(end, to, id + "e", part + 1, lastPart, false, true));
+                pieces.add(new Piece(end, to, "e" + id, part + 1, lastPart, false, true));
             }
             from = to;
         }
@@ -226,12 +233,13 @@ final class AtomicBatches {
     }
 
     /**
-     * The Nats-Batch-Id of a transaction's part: source, commit LSN and part, well within the server's 64
-     * characters. A source id that is long or has unusual characters is replaced by a hash of it.
+     * The Nats-Batch-Id of one attempt at a transaction's part: source, commit LSN, part and attempt, at most 60 of
+     * the server's 64 characters with a marker piece's prefix. A source id that is long or has unusual characters is
+     * replaced by a hash of it.
      */
-    static String batchId(String sourceId, Lsn commitLsn, int part) {
+    static String batchId(String sourceId, Lsn commitLsn, int part, long attempt) {
         String source = PLAIN_ID.matcher(sourceId).matches() ? sourceId : "h" + sha256Hex(sourceId).substring(0, 16);
-        return source + "@" + commitLsn + "#" + part;
+        return source + "@" + commitLsn + "#" + part + "." + Long.toString(attempt & ATTEMPT_BITS, 36);
     }
 
     private static int part(ChangeEvent event) {

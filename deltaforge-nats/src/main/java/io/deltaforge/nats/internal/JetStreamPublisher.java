@@ -22,6 +22,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -73,6 +74,8 @@ public final class JetStreamPublisher {
     private @Nullable Origin lastOrigin;
     /** Touched by the sink thread only. */
     private @Nullable TransactionHeaders transactionHeaders;
+    /** Numbers the atomic attempts; starts at random so that two runs' attempts differ. Sink thread only. */
+    private long attempt = ThreadLocalRandom.current().nextLong();
     /** The send and ack deadlines of batches in flight; from the first start until close. */
     private volatile @Nullable AckDeadlines deadlines;
 
@@ -462,7 +465,7 @@ public final class JetStreamPublisher {
      * taken before its first message, so it never waits half-sent (the server abandons a batch idle for 10 s).
      */
     private void publishAtomically(Batch batch, CompletableFuture<Void> acks, JetStream js) {
-        List<AtomicBatches.Piece> pieces = AtomicBatches.pieces(batch, settings.splitOversize(), name);
+        List<AtomicBatches.Piece> pieces = AtomicBatches.pieces(batch, settings.splitOversize(), name, attempt++);
         Connection nc = java.util.Objects.requireNonNull(connection);
         long deadline = System.nanoTime() + settings.batchTimeout().toNanos();
         AtomicInteger pending = new AtomicInteger(1);

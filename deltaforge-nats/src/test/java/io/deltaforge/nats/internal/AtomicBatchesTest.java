@@ -44,7 +44,7 @@ class AtomicBatchesTest {
         transaction("pg", 300, 0, 2000);
         transaction("pg", 400, 1000, 1500);
 
-        List<AtomicBatches.Piece> pieces = AtomicBatches.pieces(batch(true), true, "sink s");
+        List<AtomicBatches.Piece> pieces = AtomicBatches.pieces(batch(true), true, "sink s", 36);
 
         assertThat(pieces).extracting(AtomicBatches.Piece::size).containsExactly(3, 1, 2, 1000, 1000, 500);
         assertThat(pieces).extracting(AtomicBatches.Piece::part).containsExactly(1, 1, 1, 1, 2, 2);
@@ -54,8 +54,8 @@ class AtomicBatchesTest {
                 .containsExactly(false, false, false, true, true, true);
         assertThat(pieces).extracting(AtomicBatches.Piece::single)
                 .containsExactly(false, true, false, false, false, false);
-        assertThat(pieces.get(3).id()).isEqualTo("pg@0/12C#1");
-        assertThat(pieces.get(5).id()).isEqualTo("pg@0/190#2");
+        assertThat(pieces.get(3).id()).isEqualTo("pg@0/12C#1.10");
+        assertThat(pieces.get(5).id()).isEqualTo("pg@0/190#2.10");
     }
 
     @Test
@@ -63,19 +63,25 @@ class AtomicBatchesTest {
         transaction("pg", 100, 0, 2);
         transaction("pg", 300, 0, 1001);
 
-        assertThatThrownBy(() -> AtomicBatches.pieces(batch(false), false, "sink s"))
+        assertThatThrownBy(() -> AtomicBatches.pieces(batch(false), false, "sink s", 1))
                 .isInstanceOf(DeltaforgeException.class).hasMessageContaining("LSN 0/12C")
                 .hasMessageContaining("set oversize: split");
     }
 
     @Test
-    void batchIdsAreDeterministicAndWithinTheServersSixtyFourCharacters() {
+    void batchIdsNameTheTransactionsPartAndTheAttemptWithinTheServersSixtyFourCharacters() {
         String longSource = "a-source-id-with-a-rather-long-name and spaces/" + "x".repeat(100);
         Lsn biggest = new Lsn(-1L);
-        String id = AtomicBatches.batchId(longSource, biggest, 999_999);
+        String id = AtomicBatches.batchId(longSource, biggest, Integer.MAX_VALUE / 1000 + 1, -1L);
 
-        assertThat(id).hasSizeLessThanOrEqualTo(64).isEqualTo(AtomicBatches.batchId(longSource, biggest, 999_999))
-                .doesNotContain(" ").isNotEqualTo(AtomicBatches.batchId(longSource + "2", biggest, 999_999));
-        assertThat(AtomicBatches.batchId("users-postgres", new Lsn(0x16B3748), 1)).isEqualTo("users-postgres@0/16B3748#1");
+        assertThat("e" + id).hasSizeLessThanOrEqualTo(64);
+        assertThat(id).doesNotContain(" ")
+                .isEqualTo(AtomicBatches.batchId(longSource, biggest, Integer.MAX_VALUE / 1000 + 1, -1L))
+                .isNotEqualTo(AtomicBatches.batchId(longSource + "2", biggest, Integer.MAX_VALUE / 1000 + 1, -1L));
+        String plain = AtomicBatches.batchId("a-plain-source-id-of-24c", biggest, Integer.MAX_VALUE / 1000 + 1, -1L);
+        assertThat("e" + plain).hasSizeLessThanOrEqualTo(64);
+        assertThat(AtomicBatches.batchId("users-postgres", new Lsn(0x16B3748), 1, 35))
+                .isEqualTo("users-postgres@0/16B3748#1.z")
+                .isNotEqualTo(AtomicBatches.batchId("users-postgres", new Lsn(0x16B3748), 1, 36));
     }
 }

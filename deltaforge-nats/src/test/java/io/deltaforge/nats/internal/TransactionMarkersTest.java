@@ -70,7 +70,7 @@ class TransactionMarkersTest {
         transaction(200, 0, true, true);
 
         List<AtomicBatches.Piece> pieces = AtomicBatches.pieces(TransactionMarkers.inline(batch(), "cdc.transaction"),
-                true, "sink s");
+                true, "sink s", 1);
 
         assertThat(pieces).extracting(AtomicBatches.Piece::size).containsExactly(5, 2);
         assertThat(pieces).extracting(AtomicBatches.Piece::split).containsExactly(false, false);
@@ -81,7 +81,7 @@ class TransactionMarkersTest {
         transaction(100, 1000, true, true);
 
         List<AtomicBatches.Piece> pieces = AtomicBatches.pieces(TransactionMarkers.inline(batch(), "cdc.transaction"),
-                false, "sink s");
+                false, "sink s", 1);
 
         assertThat(pieces).extracting(AtomicBatches.Piece::size).containsExactly(1, 1000, 1);
         assertThat(pieces).extracting(AtomicBatches.Piece::marker).containsExactly(true, false, true);
@@ -94,7 +94,7 @@ class TransactionMarkersTest {
         transaction(100, 999, true, false);
 
         List<AtomicBatches.Piece> pieces = AtomicBatches.pieces(TransactionMarkers.inline(batch(), "cdc.transaction"),
-                true, "sink s");
+                true, "sink s", 1);
 
         assertThat(pieces).extracting(AtomicBatches.Piece::size).containsExactly(1000);
     }
