@@ -81,7 +81,7 @@ final class DeadLetters {
     Replacement replace(ChangeEvent event, String messageId, String intended, int size, long limit) {
         byte[] body = record(event, intended, size, limit);
         Headers headers = new Headers();
-        headers.put(JetStreamPublisher.CONTENT_TYPE, "application/json");
+        headers.put(OutgoingMessages.CONTENT_TYPE, "application/json");
         headers.put("DeltaForge-Dead-Letter", "too-large");
         headers.put(NatsJetStreamConstants.MSG_ID_HDR, messageId);
         count.incrementAndGet();

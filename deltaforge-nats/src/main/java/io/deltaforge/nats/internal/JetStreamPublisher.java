@@ -5,6 +5,7 @@ import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.Lsn;
 import io.deltaforge.api.RetryableException;
 import io.deltaforge.nats.AtomicTransactions;
+import io.deltaforge.nats.internal.OutgoingMessages.Outgoing;
 import io.deltaforge.spi.Batch;
 import io.deltaforge.spi.Message;
 import io.nats.client.Connection;
@@ -13,7 +14,6 @@ import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
 import io.nats.client.api.StreamConfiguration;
 import io.nats.client.impl.Headers;
-import io.nats.client.support.NatsJetStreamConstants;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,7 +27,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,7 +41,6 @@ import org.slf4j.LoggerFactory;
 public final class JetStreamPublisher {
     private static final Logger log = LoggerFactory.getLogger(JetStreamPublisher.class);
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
-    static final String CONTENT_TYPE = "Content-Type";
 
     private final NatsSinkSettings settings;
     private final String name;
@@ -51,15 +49,12 @@ public final class JetStreamPublisher {
     private final NatsConnector connector;
     private final StreamSetup streamSetup;
     private final DeadLetters deadLetters;
-    /** The smallest size limit for one message (server max_payload, stream max_msg_size); 0: unknown. */
-    private volatile long sizeLimit;
+    private final SizeLimits limits = new SizeLimits();
+    private final OutgoingMessages outgoing;
     private final AtomicLong published = new AtomicLong();
     private final AtomicLong duplicates = new AtomicLong();
     /** Set when JetStream stopped answering; the next send checks the stream before publishing. */
     private volatile boolean recheckStream;
-    /** The size limits seen at start, for error messages. */
-    private volatile String limits = "limits unknown";
-    private volatile long streamMaxMsg = -1;
     private volatile @Nullable Connection connection;
     /** Why the stream would refuse transaction markers, null when it captures them; found at start. */
     private volatile @Nullable String markersRefused;
@@ -68,12 +63,6 @@ public final class JetStreamPublisher {
     private volatile boolean started;
     private volatile boolean closed;
     private volatile @Nullable JetStream jetStream;
-    /** Replaced whole and never mutated, so threads that race on it at most build it twice. */
-    private volatile @Nullable HeaderTemplate streamTemplate;
-    /** Touched by the sink thread only. */
-    private @Nullable Origin lastOrigin;
-    /** Touched by the sink thread only. */
-    private @Nullable TransactionHeaders transactionHeaders;
     /** Numbers the atomic attempts; starts at random so that two runs' attempts differ. Sink thread only. */
     private long attempt = ThreadLocalRandom.current().nextLong();
     /** The send and ack deadlines of batches in flight; from the first start until close. */
@@ -87,6 +76,7 @@ public final class JetStreamPublisher {
         this.connector = new NatsConnector(settings, name);
         this.streamSetup = new StreamSetup(settings, name);
         this.deadLetters = new DeadLetters(settings, name);
+        this.outgoing = new OutgoingMessages(settings, name, deadLetters, limits);
     }
 
     public long published() {
@@ -132,7 +122,7 @@ public final class JetStreamPublisher {
         try {
             JetStreamManagement jsm = nc.jetStreamManagement();
             StreamConfiguration config = streamSetup.check(jsm, StreamSetup.Mode.CREATE_IF_ALLOWED, atomicWanted(nc));
-            limits(nc, config);
+            limits.record(nc, config);
             boolean deadLettersInStream = deadLetters.checkSubject(jsm);
             StreamConfiguration stream = java.util.Objects.requireNonNull(config);
             atomic = AtomicBatches.decide(settings, AtomicBatches.obstacle(settings, nc.getServerInfo(), stream,
@@ -247,7 +237,7 @@ public final class JetStreamPublisher {
             nc = connector.connect();
             connection = nc;
             jetStream = nc.jetStream();
-            limits(nc, null);
+            limits.record(nc, null);
             // The stream may have gone while we were away; a resend into nothing would only time out.
             recheckStream = true;
             return nc;
@@ -257,22 +247,6 @@ public final class JetStreamPublisher {
             throw e instanceof DeltaforgeException de ? de
                     : new RetryableException(name + ": cannot reconnect for " + purpose + ": " + e, e);
         }
-    }
-
-    /** Records the size limits, for the pre-publish size check and for messages. */
-    private void limits(@Nullable Connection nc, @Nullable StreamConfiguration config) {
-        long maxPayload = nc == null ? 0 : nc.getServerInfo().getMaxPayload();
-        long maxMsg = config == null ? -1 : config.getMaximumMessageSize();
-        if (config != null) {
-            limits = "stream max_msg_size " + (maxMsg < 0 ? "unlimited" : maxMsg + " bytes")
-                    + (nc == null ? "" : ", server max_payload " + maxPayload + " bytes");
-            streamMaxMsg = maxMsg;
-        }
-        long limit = maxPayload > 0 ? maxPayload : Long.MAX_VALUE;
-        if (streamMaxMsg > 0) {
-            limit = Math.min(limit, streamMaxMsg);
-        }
-        sizeLimit = limit == Long.MAX_VALUE ? 0 : limit;
     }
 
     /** See {@link StoredEvents}; called on the sink thread before the first send and before each resend. */
@@ -356,7 +330,7 @@ public final class JetStreamPublisher {
         int count = 0;
         for (int i = 0; i < messages.size() && !acks.isDone(); i++) {
             ChangeEvent event = events.get(i);
-            Outgoing out = outgoing(event, messages.get(i), null, acks);
+            Outgoing out = outgoing.build(event, messages.get(i), null, acks);
             if (out == null) {
                 return;
             }
@@ -412,51 +386,6 @@ public final class JetStreamPublisher {
         }
     }
 
-    /** One message as it goes out: dead-lettered already when the event was too big. */
-    private record Outgoing(ChangeEvent event, String subject, Headers headers, byte[] body, int size) {
-    }
-
-    /**
-     * The message of one event with all its headers ({@code extra}: an atomic batch's), or its dead-letter
-     * record when it is too big for NATS; null when it is too big and there is no dead-letter subject (the
-     * batch has then failed).
-     */
-    private @Nullable Outgoing outgoing(ChangeEvent event, Message message, @Nullable Consumer<Headers> extra,
-                                        CompletableFuture<Void> acks) {
-        String subject = message.subject() != null ? message.subject() : settings.subject().render(event);
-        // The dead-letter subject may belong to another stream: no stream expectation there.
-        Headers headers = headersFor(message, event, !subject.equals(settings.deadLetterSubject()));
-        if (extra != null) {
-            extra.accept(headers);
-        }
-        byte[] body = message.payload();
-        int size = body.length + headers.serializedLength();
-        long limit = sizeLimit;
-        if (limit > 0 && size > limit) {
-            String dlq = deadLetters.subject();
-            String what = "event " + event.id() + " of " + event.table() + " (op " + event.op().code() + ", LSN "
-                    + event.position().lsn() + ", commit LSN " + event.position().commitLsn() + ") is " + size
-                    + " bytes with headers, more than the " + limit + " bytes NATS accepts (" + limits + ")";
-            if (dlq == null) {
-                acks.completeExceptionally(new DeltaforgeException(name + ": " + what + "; raise max_payload"
-                        + " (nats-server) or the stream's max_msg_size, or set dead_letter_subject to record such"
-                        + " events instead of stopping"));
-                return null;
-            }
-            log.warn("{}: {}; publishing its metadata to dead_letter_subject '{}' instead", name, what, dlq);
-            DeadLetters.Replacement replacement = deadLetters.replace(event, message.id(), subject, size, limit);
-            subject = dlq;
-            headers = replacement.headers();
-            headers.put(StoredEvents.ORIGIN_HEADER, origin(event));
-            if (extra != null) {
-                extra.accept(headers);
-            }
-            body = replacement.body();
-            size = body.length + headers.serializedLength();
-        }
-        return new Outgoing(event, subject, headers, body, size);
-    }
-
     /**
      * Publishes each transaction of the batch as atomic batches ({@link AtomicBatches#pieces}); a transaction of
      * one event goes as a plain publish, which is atomic already (the server would stage it in a batch store of
@@ -484,7 +413,7 @@ public final class JetStreamPublisher {
             for (int k = 0; k < out.length; k++) {
                 int sequence = k + 1;
                 boolean commit = sequence == out.length;
-                out[k] = outgoing(events.get(piece.from() + k), messages.get(piece.from() + k),
+                out[k] = outgoing.build(events.get(piece.from() + k), messages.get(piece.from() + k),
                         h -> batchHeaders(h, piece, sequence, commit), acks);
                 if (out[k] == null) {
                     return;
@@ -674,7 +603,7 @@ public final class JetStreamPublisher {
             return true;
         }
         try {
-            limits(nc, streamSetup.recheck(nc.jetStreamManagement()));
+            limits.record(nc, streamSetup.recheck(nc.jetStreamManagement()));
             recheckStream = false;
             return true;
         } catch (IOException e) {
@@ -712,7 +641,7 @@ public final class JetStreamPublisher {
 
     private DeltaforgeException fail(ChangeEvent event, String subject, int payloadBytes, Throwable error) {
         DeltaforgeException e = Failures.classify(settings.id(), settings.stream(), subject,
-                settings.sendTimeout(), limits, event, payloadBytes, error);
+                settings.sendTimeout(), limits.text(), event, payloadBytes, error);
         if (e instanceof RetryableException && String.valueOf(e.getMessage()).contains("no JetStream responder")) {
             recheckStream = true;
         }
@@ -723,76 +652,6 @@ public final class JetStreamPublisher {
                     + " cannot be delivered; grant publish permission for the sink's subjects", e);
         }
         return e;
-    }
-
-    /**
-     * The headers of one publish: the configured ones, the message's own, its content type, the origin that
-     * {@link StoredEvents} reads, and the Nats-Msg-Id that JetStream de-duplicates by, plus
-     * Nats-Expected-Stream so that a subject captured by another stream is refused rather than stored there.
-     */
-    private Headers headersFor(Message message, ChangeEvent event, boolean expectStream) {
-        Headers headers;
-        if (expectStream && message.headers().isEmpty()) {
-            // The headers every message of this content type shares, validated once: a copy is much cheaper
-            // than jnats' per-put validation, which showed in profiles. Its copy with the origin is made once
-            // per transaction, so a message adds only its id.
-            HeaderTemplate t = streamTemplate;
-            if (t == null || !t.contentType.equals(message.contentType())) {
-                t = new HeaderTemplate(message.contentType(), new Headers(commonHeaders(message, true), true));
-                streamTemplate = t;
-            }
-            String origin = origin(event);
-            TransactionHeaders tx = transactionHeaders;
-            if (tx == null || tx.template() != t || !tx.origin().equals(origin)) {
-                Headers withOrigin = new Headers(t.headers);
-                withOrigin.put(StoredEvents.ORIGIN_HEADER, origin);
-                tx = new TransactionHeaders(t, origin, withOrigin);
-                transactionHeaders = tx;
-            }
-            headers = new Headers(tx.headers());
-        } else {
-            headers = commonHeaders(message, expectStream);
-            headers.put(StoredEvents.ORIGIN_HEADER, origin(event));
-        }
-        headers.put(NatsJetStreamConstants.MSG_ID_HDR, message.id());
-        return headers;
-    }
-
-    private Headers commonHeaders(Message message, boolean expectStream) {
-        Headers headers = new Headers();
-        if (!settings.headers().isEmpty()) {
-            settings.headers().forEach(headers::put);
-        }
-        if (!message.headers().isEmpty()) {
-            message.headers().forEach(headers::put);
-        }
-        headers.put(CONTENT_TYPE, message.contentType());
-        if (expectStream) {
-            headers.put(NatsJetStreamConstants.EXPECTED_STREAM_HDR, settings.stream());
-        }
-        return headers;
-    }
-
-    /** The origin header's value, formatted once per transaction rather than per event. */
-    private String origin(ChangeEvent event) {
-        Origin last = lastOrigin;
-        if (last == null || !last.commitLsn.equals(event.position().commitLsn())
-                || !last.sourceId.equals(event.sourceId())) {
-            last = new Origin(event.sourceId(), event.position().commitLsn(), StoredEvents.origin(event));
-            lastOrigin = last;
-        }
-        return last.value;
-    }
-
-    private record Origin(String sourceId, Lsn commitLsn, String value) {
-    }
-
-    /** Read-only headers shared by the messages of one content type; only ever copied. */
-    private record HeaderTemplate(String contentType, Headers headers) {
-    }
-
-    /** A template with the origin of one transaction; never changed after it is made, only copied. */
-    private record TransactionHeaders(HeaderTemplate template, String origin, Headers headers) {
     }
 
     // ---- close ---------------------------------------------------------------------------------------
