@@ -21,12 +21,10 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,15 +42,12 @@ public final class JetStreamPublisher {
 
     private final NatsSinkSettings settings;
     private final String name;
-    private final Semaphore window;
-    private final ByteWindow bytesWindow;
     private final NatsConnector connector;
     private final StreamSetup streamSetup;
     private final DeadLetters deadLetters;
     private final SizeLimits limits = new SizeLimits();
+    private final InFlightWindow window;
     private final OutgoingMessages outgoing;
-    private final AtomicLong published = new AtomicLong();
-    private final AtomicLong duplicates = new AtomicLong();
     /** Set when JetStream stopped answering; the next send checks the stream before publishing. */
     private volatile boolean recheckStream;
     private volatile @Nullable Connection connection;
@@ -71,20 +66,19 @@ public final class JetStreamPublisher {
     public JetStreamPublisher(NatsSinkSettings settings) {
         this.settings = settings;
         this.name = "sink " + settings.id();
-        this.window = new Semaphore(settings.maxInFlight());
-        this.bytesWindow = new ByteWindow(settings.maxInFlightBytes());
         this.connector = new NatsConnector(settings, name);
         this.streamSetup = new StreamSetup(settings, name);
         this.deadLetters = new DeadLetters(settings, name);
         this.outgoing = new OutgoingMessages(settings, name, deadLetters, limits);
+        this.window = new InFlightWindow(settings, name, this::fail);
     }
 
     public long published() {
-        return published.get();
+        return window.published();
     }
 
     public long duplicates() {
-        return duplicates.get();
+        return window.duplicates();
     }
 
     /** Events replaced by a dead-letter record because they were too big. */
@@ -94,7 +88,7 @@ public final class JetStreamPublisher {
 
     /** Payload bytes waiting for acknowledgement now. */
     public long bytesInFlight() {
-        return bytesWindow.inFlight();
+        return window.bytesInFlight();
     }
 
     /** Whether transactions go as JetStream atomic batches (decided at start). */
@@ -313,21 +307,14 @@ public final class JetStreamPublisher {
         if (js == null || !streamStillUsable(acks)) {
             return;
         }
+        InFlightWindow.Sending sending = window.sending(batch, acks, deadlines);
+        Connection nc = java.util.Objects.requireNonNull(connection);
         if (atomic) {
-            publishAtomically(batch, acks, js);
+            publishAtomically(sending, nc, js);
             return;
         }
-        Connection nc = java.util.Objects.requireNonNull(connection);
-        long deadline = System.nanoTime() + settings.batchTimeout().toNanos();
-        // One extra count for the loop itself, so the batch cannot complete before every message was sent.
-        AtomicInteger pending = new AtomicInteger(1);
         List<ChangeEvent> events = batch.events();
         List<Message> messages = batch.messages();
-        // Kept to name the oldest unacknowledged message if the batch's ack timer fires.
-        CompletableFuture<?>[] inFlight = new CompletableFuture<?>[messages.size()];
-        String[] subjects = new String[messages.size()];
-        int[] sizes = new int[messages.size()];
-        int count = 0;
         for (int i = 0; i < messages.size() && !acks.isDone(); i++) {
             ChangeEvent event = events.get(i);
             Outgoing out = outgoing.build(event, messages.get(i), null, acks);
@@ -338,7 +325,7 @@ public final class JetStreamPublisher {
             Headers headers = out.headers();
             byte[] body = out.body();
             int size = out.size();
-            if (!acquire(deadline, batch, acks, size)) {
+            if (!sending.acquire(size, 1)) {
                 return;
             }
             CompletableFuture<io.nats.client.Message> ack;
@@ -347,63 +334,43 @@ public final class JetStreamPublisher {
                 // PublishOptions jnats sends them as they are instead of copying the headers to merge them.
                 ack = PubAcks.publish(nc, subject, headers, body);
             } catch (RuntimeException e) {
-                window.release();
-                bytesWindow.release(size);
+                sending.release(1, size);
                 // Stop at the first refusal: later messages must not overtake this one once it resends.
                 acks.completeExceptionally(fail(event, subject, size, e));
                 return;
             }
-            pending.incrementAndGet();
-            inFlight[i] = ack;
-            subjects[i] = subject;
-            sizes[i] = size;
-            count = i + 1;
-            int sent = size;
-            String sentTo = subject;
+            sending.sent(i, ack, subject, size);
             // No timer per message: jnats times out each request future itself (requestCleanupInterval),
-            // which releases the window, and one timer per batch (below) bounds how long the batch waits.
+            // which releases the window, and one timer per batch (InFlightWindow.Sending#allSent) bounds how
+            // long the batch waits.
             ack.whenComplete((reply, error) -> {
-                window.release();
-                bytesWindow.release(sent);
+                sending.release(1, size);
                 PubAcks.Outcome outcome = PubAcks.read(ack, reply, error);
                 if (outcome.failure() != null) {
-                    acks.completeExceptionally(fail(event, sentTo, sent, outcome.failure()));
+                    acks.completeExceptionally(fail(event, subject, size, outcome.failure()));
                     return;
                 }
-                published.incrementAndGet();
-                if (outcome.duplicate()) {
-                    duplicates.incrementAndGet();
-                }
-                if (pending.decrementAndGet() == 0) {
-                    acks.complete(null);
-                }
+                sending.stored(1, outcome.duplicate());
+                sending.acknowledged();
             });
         }
-        if (pending.decrementAndGet() == 0) {
-            acks.complete(null);
-        } else if (!acks.isDone()) {
-            armAckTimer(acks, events, inFlight, subjects, sizes, count);
-        }
+        sending.allSent();
     }
 
     /**
      * Publishes each transaction of the batch as atomic batches ({@link AtomicBatches#pieces}); a transaction of
      * one event goes as a plain publish, which is atomic already (the server would stage it in a batch store of
-     * its own first). In an atomic batch every message but the last goes without a reply (the server answers only the commit), the last with Nats-Batch-Commit as a
-     * JetStream publish whose PubAck (or error) speaks for the whole atomic batch. A batch's window places are
-     * taken before its first message, so it never waits half-sent (the server abandons a batch idle for 10 s).
+     * its own first). In an atomic batch every message but the last goes without a reply (the server answers only
+     * the commit), the last with Nats-Batch-Commit as a JetStream publish whose PubAck (or error) speaks for the
+     * whole atomic batch. A batch's window places are taken before its first message, so it never waits half-sent
+     * (the server abandons a batch idle for 10 s).
      */
-    private void publishAtomically(Batch batch, CompletableFuture<Void> acks, JetStream js) {
+    private void publishAtomically(InFlightWindow.Sending sending, Connection nc, JetStream js) {
+        Batch batch = sending.batch();
+        CompletableFuture<Void> acks = sending.acks();
         List<AtomicBatches.Piece> pieces = AtomicBatches.pieces(batch, settings.splitOversize(), name, attempt++);
-        Connection nc = java.util.Objects.requireNonNull(connection);
-        long deadline = System.nanoTime() + settings.batchTimeout().toNanos();
-        AtomicInteger pending = new AtomicInteger(1);
         List<ChangeEvent> events = batch.events();
         List<Message> messages = batch.messages();
-        CompletableFuture<?>[] inFlight = new CompletableFuture<?>[messages.size()];
-        String[] subjects = new String[messages.size()];
-        int[] sizes = new int[messages.size()];
-        int count = 0;
         for (AtomicBatches.Piece piece : pieces) {
             if (acks.isDone()) {
                 break;
@@ -421,8 +388,8 @@ public final class JetStreamPublisher {
                 bytes += out[k].size();
             }
             int permits = Math.min(out.length, settings.maxInFlight());
-            long held = Math.min(bytes, bytesWindow.capacity());
-            if (!acquire(deadline, batch, acks, held, permits)) {
+            long held = Math.min(bytes, window.byteCapacity());
+            if (!sending.acquire(held, permits)) {
                 return;
             }
             Outgoing last = out[out.length - 1];
@@ -433,45 +400,30 @@ public final class JetStreamPublisher {
                 }
                 ack = PubAcks.publish(nc, last.subject(), last.headers(), last.body());
             } catch (RuntimeException e) {
-                window.release(permits);
-                bytesWindow.release(held);
+                sending.release(permits, held);
                 acks.completeExceptionally(fail(last.event(), last.subject(), last.size(), e));
                 return;
             }
-            pending.incrementAndGet();
-            inFlight[piece.to() - 1] = ack;
-            subjects[piece.to() - 1] = last.subject();
-            sizes[piece.to() - 1] = last.size();
-            count = piece.to();
+            sending.sent(piece.to() - 1, ack, last.subject(), last.size());
             ack.whenComplete((reply, answer) -> {
-                window.release(permits);
-                bytesWindow.release(held);
+                sending.release(permits, held);
                 PubAcks.Outcome outcome = PubAcks.read(ack, reply, answer);
                 Throwable error = outcome.failure();
                 CompletableFuture<Void> stored = error == null ? CompletableFuture.completedFuture(null)
-                        : afterRejection(piece, out, js, error);
+                        : afterRejection(sending, piece, out, js, error);
                 stored.whenComplete((ok, failure) -> {
                     if (failure != null) {
                         acks.completeExceptionally(failure);
                         return;
                     }
                     if (error == null) {
-                        published.addAndGet(out.length);
-                        if (outcome.duplicate()) {
-                            duplicates.addAndGet(out.length);
-                        }
+                        sending.stored(out.length, outcome.duplicate());
                     }
-                    if (pending.decrementAndGet() == 0) {
-                        acks.complete(null);
-                    }
+                    sending.acknowledged();
                 });
             });
         }
-        if (pending.decrementAndGet() == 0) {
-            acks.complete(null);
-        } else if (!acks.isDone()) {
-            armAckTimer(acks, events, inFlight, subjects, sizes, count);
-        }
+        sending.allSent();
     }
 
     private static void batchHeaders(Headers headers, AtomicBatches.Piece piece, int sequence, boolean commit) {
@@ -497,8 +449,8 @@ public final class JetStreamPublisher {
      * does not hold (a stream filled partly by an earlier run with atomic_transactions off) is stored then, so
      * no event is ever skipped. Any other rejection fails the batch, retryably when a resend can succeed.
      */
-    private CompletableFuture<Void> afterRejection(AtomicBatches.Piece piece, Outgoing[] out, JetStream js,
-                                                   Throwable error) {
+    private CompletableFuture<Void> afterRejection(InFlightWindow.Sending sending, AtomicBatches.Piece piece,
+                                                   Outgoing[] out, JetStream js, Throwable error) {
         Throwable cause = Failures.unwrap(error);
         Outgoing last = out[out.length - 1];
         String what = name + ": atomic batch " + piece.id() + " (" + out.length + " events of the transaction committed"
@@ -508,7 +460,7 @@ public final class JetStreamPublisher {
         }
         switch (api.getApiErrorCode()) {
             case AtomicBatches.CONTAINS_DUPLICATE:
-                return oneByOne(piece, out, js);
+                return oneByOne(sending, piece, out, js);
             case AtomicBatches.INCOMPLETE:
                 return CompletableFuture.failedFuture(new RetryableException(what + " was abandoned by the server ("
                         + api.getErrorDescription() + "): a message went missing on the way, the batch idled for more"
@@ -530,7 +482,8 @@ public final class JetStreamPublisher {
         }
     }
 
-    private CompletableFuture<Void> oneByOne(AtomicBatches.Piece piece, Outgoing[] out, JetStream js) {
+    private CompletableFuture<Void> oneByOne(InFlightWindow.Sending sending, AtomicBatches.Piece piece,
+                                             Outgoing[] out, JetStream js) {
         AtomicInteger added = new AtomicInteger();
         CompletableFuture<?>[] each = new CompletableFuture<?>[out.length];
         for (int k = 0; k < out.length; k++) {
@@ -539,10 +492,8 @@ public final class JetStreamPublisher {
             headers.remove(AtomicBatches.BATCH_ID, AtomicBatches.BATCH_SEQUENCE, AtomicBatches.BATCH_COMMIT);
             try {
                 each[k] = js.publishAsync(o.subject(), headers, o.body()).thenAccept(pa -> {
-                    published.incrementAndGet();
-                    if (pa.isDuplicate()) {
-                        duplicates.incrementAndGet();
-                    } else {
+                    sending.stored(1, pa.isDuplicate());
+                    if (!pa.isDuplicate()) {
                         added.incrementAndGet();
                     }
                 });
@@ -566,32 +517,6 @@ public final class JetStreamPublisher {
         });
     }
 
-    /**
-     * One deadline per batch instead of one per message: send_timeout after the batch's last publish, every
-     * message of it should have its PubAck (each was published at or before that point). If one has not,
-     * the batch fails retryably naming the oldest unacknowledged event, as a per-message timeout would
-     * (at most one batch's publishing time and one {@link AckDeadlines#SWEEP} later). A scheduled task per
-     * message cost about a sixth of the jnats threads' profile samples (removal from the shared timer queue
-     * on cancel), and a task per batch still cost the JDK's delay scheduler thread more than the sink thread
-     * when batches are single events; the deadlines are swept instead, and let go of the batch once it
-     * completed.
-     */
-    private void armAckTimer(CompletableFuture<Void> acks, List<ChangeEvent> events, CompletableFuture<?>[] inFlight,
-                             String[] subjects, int[] sizes, int count) {
-        AckDeadlines timers = deadlines;
-        if (timers == null) {
-            return;
-        }
-        timers.add(acks, System.nanoTime() + settings.sendTimeout().toNanos(), () -> {
-            for (int i = 0; i < count; i++) {
-                if (inFlight[i] != null && !inFlight[i].isDone()) {
-                    acks.completeExceptionally(fail(events.get(i), subjects[i], sizes[i],
-                            new TimeoutException("no PubAck within " + settings.sendTimeout().toMillis() + " ms")));
-                    return;
-                }
-            }
-        });
-    }
 
     /** After JetStream stopped answering, tells a deleted stream (permanent) from an outage (retryable). */
     private boolean streamStillUsable(CompletableFuture<Void> acks) {
@@ -612,31 +537,6 @@ public final class JetStreamPublisher {
             acks.completeExceptionally(e);
             return false;
         }
-    }
-
-    private boolean acquire(long deadline, Batch batch, CompletableFuture<Void> acks, int bytes) {
-        return acquire(deadline, batch, acks, bytes, 1);
-    }
-
-    private boolean acquire(long deadline, Batch batch, CompletableFuture<Void> acks, long bytes, int permits) {
-        try {
-            long wait = deadline - System.nanoTime();
-            if (wait > 0 && window.tryAcquire(permits, wait, TimeUnit.NANOSECONDS)) {
-                if (bytesWindow.tryAcquire(bytes, deadline)) {
-                    return true;
-                }
-                window.release(permits);
-            }
-            acks.completeExceptionally(new RetryableException(name + ": the in-flight window of "
-                    + settings.maxInFlight() + " messages / " + settings.maxInFlightBytes()
-                    + " bytes stayed full for the whole batch timeout ("
-                    + settings.batchTimeout().toMillis() + " ms) while sending batch " + batch.sequence()));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            acks.completeExceptionally(new RetryableException(name + ": interrupted while waiting for room in"
-                    + " the in-flight window (batch " + batch.sequence() + ")", e));
-        }
-        return false;
     }
 
     private DeltaforgeException fail(ChangeEvent event, String subject, int payloadBytes, Throwable error) {
