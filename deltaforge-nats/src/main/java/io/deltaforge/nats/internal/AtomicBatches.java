@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * <p>Each transaction is one atomic batch per part of {@link Batch#TRANSACTION_PART} events, the part being
  * {@code indexInTx / 1000}: so the same transaction always yields the same batches, with the same message ids,
  * whatever the engine's batch sizes, the filters or the replays. That is what makes a batch rejected for a
- * duplicate message id one that is stored already (see {@link JetStreamPublisher}).
+ * duplicate message id one that is stored already (see {@link AtomicPublish}).
  *
  * <p>The batch id names the transaction's part and, after it, the attempt. A runner killed in the middle of an
  * atomic batch leaves it open on the server until the batch timeout; an attempt under the same id would meet

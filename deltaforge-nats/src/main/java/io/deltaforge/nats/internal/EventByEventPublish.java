@@ -9,7 +9,11 @@ import io.nats.client.impl.Headers;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
-/** Publishes a batch message by message, each acknowledged on its own. Called on the engine's single sink thread. */
+/**
+ * Publishes a batch message by message, each acknowledged on its own, in order: it stops at the first refusal.
+ *
+ * <p>Threads: {@link #publish} is called on the engine's single sink thread.
+ */
 final class EventByEventPublish {
     private final OutgoingMessages outgoing;
     private final PublishFailure fail;

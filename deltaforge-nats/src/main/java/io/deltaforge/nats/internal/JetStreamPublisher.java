@@ -25,8 +25,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The working part of the NATS sink: one connection, a bounded window of unacknowledged publishes, and
- * the rules that turn publish results into batch results.
+ * The working part of the NATS sink: one connection and the stream it publishes to (start, check, reconnect,
+ * close), and the send of each batch within one window of unacknowledged publishes ({@link InFlightWindow}),
+ * event by event ({@link EventByEventPublish}) or as atomic batches ({@link AtomicPublish}).
  *
  * <p>Threads: {@link #start()}, {@link #send(Batch)} and {@link #close()} are called by the engine's
  * single sink thread; acknowledgements complete on jnats threads and only touch atomics and futures.
