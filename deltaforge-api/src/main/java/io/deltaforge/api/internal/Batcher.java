@@ -5,8 +5,6 @@ import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.EventFilter;
 import io.deltaforge.api.Lsn;
-import io.deltaforge.api.Op;
-import io.deltaforge.api.TableId;
 import io.deltaforge.spi.Batch;
 import io.deltaforge.spi.Envelope;
 import io.deltaforge.spi.Heartbeat;
@@ -14,11 +12,8 @@ import io.deltaforge.spi.Message;
 import io.deltaforge.spi.SourceRecord;
 import io.deltaforge.spi.TransactionCommit;
 import io.deltaforge.spi.TransactionMarker;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -36,10 +31,8 @@ import org.jspecify.annotations.Nullable;
  * replayed from its start), and replayed records of transactions already taken are skipped, since their
  * batches are already with the sinks, which retry them until delivered.
  *
- * <p>Transaction markers: each envelope is asked for a BEGIN message when a transaction's first record
- * arrives (at its commit when none did) and, if it gave one, for an END message at the commit, with the
- * events of the transaction its sink publishes counted per table. A marker travels as an entry of its own
- * among the events, so it is batched, split and dropped with its transaction.
+ * <p>Transaction markers ({@link TransactionMarkerMaker}) travel as entries of their own among the events, so
+ * they are batched, split and dropped with their transaction.
  */
 final class Batcher {
     /** Receives each closed batch: for sink {@code s}, {@code events.get(s)} and their encodings. */
@@ -78,14 +71,7 @@ final class Batcher {
     /** Set after a source restart until the replay passes it: records committed at or before it are old. */
     private @Nullable Lsn replayThrough;
     private long skippedReplays;
-
-    /** Commit LSN of the transaction whose BEGIN was made last; null between transactions. */
-    private @Nullable Lsn openTransaction;
-    private String openSourceId = "";
-    private int openLastIndex;
-    /** Per sink: the open transaction's published events per table, null when the sink writes no markers. */
-    private final @Nullable Map<TableId, Long>[] markedCounts;
-    private final String sourceId;
+    private final TransactionMarkerMaker markerMaker;
 
     Batcher(BatchConfig config, EventFilter pipelineFilter, List<Envelope> sinkEnvelopes,
             List<EventFilter> sinkFilters, Emitter emitter) {
@@ -98,17 +84,15 @@ final class Batcher {
      *                   {@link Batch#TRANSACTION_PART}, so the batch may grow to a whole part
      * @param sourceId   the source's id, for the markers of a transaction no event of which reached the batcher
      */
-    @SuppressWarnings("unchecked")
     Batcher(BatchConfig config, EventFilter pipelineFilter, List<Envelope> sinkEnvelopes,
             List<EventFilter> sinkFilters, Emitter emitter, boolean wholeParts, String sourceId) {
-        this.sourceId = sourceId;
-        this.markedCounts = new Map[sinkEnvelopes.size()];
         this.wholeParts = wholeParts;
         this.config = config;
         this.pipelineFilter = pipelineFilter;
         this.envelopes = sinkEnvelopes.toArray(Envelope[]::new);
         this.filters = sinkFilters.toArray(EventFilter[]::new);
         this.emitter = emitter;
+        this.markerMaker = new TransactionMarkerMaker(envelopes, sourceId);
     }
 
     void add(SourceRecord record) throws InterruptedException {
@@ -117,14 +101,17 @@ final class Batcher {
             return;
         }
         if (record instanceof ChangeEvent event) {
-            beginIfNew(event);
+            TransactionMarkerMaker.Made begin = markerMaker.beginIfNew(event);
+            if (begin != null) {
+                addMarker(begin);
+            }
             ChangeEvent kept = pipelineFilter.apply(event);
             if (kept != null) {
                 addEvent(kept);
             }
         } else if (record instanceof TransactionCommit commit) {
             lastCommitLsn = commit.commitLsn();
-            endTransaction(commit);
+            markerMaker.end(commit).forEach(this::addMarker);
             markBoundary(commit.endLsn());
         } else if (record instanceof Heartbeat heartbeat) {
             if (!insideTransaction()) {
@@ -147,8 +134,7 @@ final class Batcher {
             bytes -= dropped.bytes();
         }
         replayThrough = lastCommitLsn;
-        // The open transaction comes again from its start, BEGIN included.
-        openTransaction = null;
+        markerMaker.sourceRestarted();
     }
 
     /** Replayed records skipped after source restarts, for tests and logs. */
@@ -237,88 +223,13 @@ final class Batcher {
         }
         pending.add(new Fanout(perSink, messages, largest, event.position().indexInTx(), null));
         bytes += largest;
-        if (event.op() != Op.READ) {
-            for (int s = 0; s < sinks; s++) {
-                Map<TableId, Long> counts = markedCounts[s];
-                if (counts != null && perSink[s] != null) {
-                    counts.merge(perSink[s].table(), 1L, Long::sum);
-                }
-            }
-        }
+        markerMaker.counted(event, perSink);
     }
 
-    /**
-     * Makes the BEGIN marker when the event opens a transaction. xid 0 is no source transaction (a
-     * non-transactional message, an initial snapshot): it gets no markers.
-     */
-    private void beginIfNew(ChangeEvent event) {
-        openLastIndex = event.position().indexInTx();
-        Lsn commitLsn = event.position().commitLsn();
-        if (event.position().xid() == 0 || commitLsn.equals(openTransaction)) {
-            return;
-        }
-        begin(event.sourceId(), event.position().xid(), commitLsn, event.position().lsn(),
-                event.position().commitTime(), event.origin());
-    }
-
-    private void begin(String source, long xid, Lsn commitLsn, Lsn lsn, Instant commitTime,
-                       ChangeEvent.@Nullable Origin origin) {
-        openTransaction = commitLsn;
-        openSourceId = source;
-        TransactionMarker marker = new TransactionMarker(TransactionMarker.Kind.BEGIN, source, xid, commitLsn, lsn,
-                commitTime, origin, 0, Map.of());
-        Message[] messages = new Message[envelopes.length];
-        TransactionMarker[] markers = new TransactionMarker[envelopes.length];
-        for (int s = 0; s < envelopes.length; s++) {
-            messages[s] = markerMessage(envelopes[s], marker);
-            markers[s] = messages[s] == null ? null : marker;
-            markedCounts[s] = messages[s] == null ? null : new LinkedHashMap<>();
-        }
-        addMarker(markers, messages, 0);
-    }
-
-    /** Makes the END marker (and the BEGIN first, when no event of the transaction came). */
-    private void endTransaction(TransactionCommit commit) {
-        if (commit.xid() == 0) {
-            openTransaction = null;
-            return;
-        }
-        if (!commit.commitLsn().equals(openTransaction)) {
-            begin(sourceId, commit.xid(), commit.commitLsn(), commit.commitLsn(), commit.commitTime(), null);
-            openLastIndex = 0;
-        }
-        Message[] messages = new Message[envelopes.length];
-        TransactionMarker[] markers = new TransactionMarker[envelopes.length];
-        for (int s = 0; s < envelopes.length; s++) {
-            Map<TableId, Long> counts = markedCounts[s];
-            if (counts == null) {
-                continue;
-            }
-            long total = counts.values().stream().mapToLong(Long::longValue).sum();
-            TransactionMarker marker = new TransactionMarker(TransactionMarker.Kind.END, openSourceId, commit.xid(),
-                    commit.commitLsn(), commit.endLsn(), commit.commitTime(), null, total, counts);
-            messages[s] = markerMessage(envelopes[s], marker);
-            markers[s] = messages[s] == null ? null : marker;
-            markedCounts[s] = null;
-        }
-        openTransaction = null;
-        addMarker(markers, messages, openLastIndex);
-    }
-
-    private static @Nullable Message markerMessage(Envelope envelope, TransactionMarker marker) {
-        try {
-            return envelope.transactionMarker(marker);
-        } catch (RuntimeException ex) {
-            throw new DeltaforgeException("envelope " + envelope.getClass().getName() + " cannot encode the "
-                    + marker.kind() + " marker of the transaction committed at LSN " + marker.commitLsn() + " (xid "
-                    + marker.xid() + "): " + ex.getMessage(), ex);
-        }
-    }
-
-    /** Adds a marker entry when some sink has a message for it; {@code indexInTx} places it in a part. */
-    private void addMarker(@Nullable TransactionMarker[] markers, @Nullable Message[] messages, int indexInTx) {
+    /** Adds a marker entry when some sink has a message for it. */
+    private void addMarker(TransactionMarkerMaker.Made marker) {
         long largest = -1;
-        for (Message m : messages) {
+        for (Message m : marker.messages()) {
             if (m != null) {
                 largest = Math.max(largest, m.payload().length);
             }
@@ -329,7 +240,8 @@ final class Batcher {
         if (pending.isEmpty()) {
             firstEventNanos = System.nanoTime();
         }
-        pending.add(new Fanout(new ChangeEvent[envelopes.length], messages, largest, indexInTx, markers));
+        pending.add(new Fanout(new ChangeEvent[envelopes.length], marker.messages(), largest, marker.indexInTx(),
+                marker.markers()));
         bytes += largest;
     }
 

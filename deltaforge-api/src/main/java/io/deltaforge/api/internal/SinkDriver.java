@@ -2,17 +2,13 @@ package io.deltaforge.api.internal;
 
 import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.DeltaforgeException;
-import io.deltaforge.api.Lsn;
 import io.deltaforge.api.RetryableException;
 import io.deltaforge.api.SinkBinding;
 import io.deltaforge.spi.Batch;
-import io.deltaforge.spi.Message;
 import io.deltaforge.spi.SinkOutcome;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
@@ -79,8 +75,8 @@ final class SinkDriver implements Runnable {
     private boolean behind;
     /** Set at start and by every replay: the next send first asks the sink what it holds. Guarded by {@link #lock}. */
     private boolean askStored = true;
-    /** Ids the sink proved it holds that have not come by yet; each is left out once. Driver thread only. */
-    private Set<String> held = new HashSet<>();
+    /** Driver thread only. */
+    private final HeldBySink held = new HeldBySink();
 
     SinkDriver(int index, SinkBinding binding, CommitCoordinator coordinator, int maxUnconfirmed, Backoff backoff,
                Consumer<Throwable> failPipeline, EngineMetrics metrics, @Nullable Duration patience) {
@@ -191,7 +187,7 @@ final class SinkDriver implements Runnable {
                 if (ask && !askStored(work, attempt)) {
                     continue;
                 }
-                Batch unsent = withoutHeld(work.batch);
+                Batch unsent = held.without(work.batch);
                 if (unsent.isEmpty()) {
                     onComplete(work, attempt, null);
                 } else {
@@ -226,71 +222,17 @@ final class SinkDriver implements Runnable {
      * send, asking again. Any other failure means it cannot say at all: everything is sent.
      */
     private boolean askStored(Work work, int attempt) {
-        Batch batch = work.batch;
-        // A batch may hold only the markers of a transaction whose events all were filtered out.
-        boolean markerFirst = batch.events().isEmpty()
-                || !batch.markers().isEmpty() && batch.markers().get(0).position() == 0;
-        String sourceId = markerFirst ? batch.markers().get(0).marker().sourceId() : batch.events().get(0).sourceId();
-        Lsn commitLsn = markerFirst ? batch.markers().get(0).marker().commitLsn()
-                : batch.events().get(0).position().commitLsn();
         try {
-            held = new HashSet<>(Objects.requireNonNull(binding.sink().storedSince(sourceId, commitLsn),
-                    "Sink.storedSince returned null"));
-            if (!held.isEmpty()) {
-                log.info("sink '{}' already holds {} event(s) of source '{}' from commit LSN {} on; they are not sent"
-                        + " to it again", sinkId(), held.size(), sourceId, commitLsn);
-            }
+            held.ask(binding.sink(), sinkId(), work.batch);
             return true;
         } catch (RetryableException e) {
             onComplete(work, attempt, e);
             return false;
         } catch (RuntimeException e) {
-            held = new HashSet<>();
             log.warn("sink '{}' ({}) cannot say which of the events it is sent again it holds already, so all of"
                     + " them are sent: {}", sinkId(), binding.sink().getClass().getName(), e.toString());
             return true;
         }
-    }
-
-    /** The batch without the events and transaction markers the sink proved it holds. */
-    private Batch withoutHeld(Batch batch) {
-        if (held.isEmpty()) {
-            return batch;
-        }
-        List<ChangeEvent> events = new ArrayList<>(batch.size());
-        List<Message> messages = new ArrayList<>(batch.size());
-        List<Batch.Marker> markers = new ArrayList<>(batch.markers().size());
-        int m = 0;
-        for (int i = 0; i <= batch.size(); i++) {
-            for (; m < batch.markers().size() && batch.markers().get(m).position() == i; m++) {
-                Batch.Marker marker = batch.markers().get(m);
-                if (!held.remove(marker.message().id())) {
-                    markers.add(new Batch.Marker(events.size(), marker.marker(), marker.message()));
-                }
-            }
-            if (i < batch.size() && !held.remove(batch.events().get(i).id())) {
-                events.add(batch.events().get(i));
-                messages.add(batch.messages().get(i));
-            }
-        }
-        if (events.size() == batch.size() && markers.size() == batch.markers().size()) {
-            return batch;
-        }
-        return new Batch(batch.sequence(), events, messages, stillContinues(batch, events), markers);
-    }
-
-    /**
-     * Whether what is left of {@code batch} ({@code kept}) still ends inside the transaction that goes on in the
-     * next batch: only if some of that transaction is left.
-     */
-    static boolean stillContinues(Batch batch, List<ChangeEvent> kept) {
-        if (!batch.transactionContinues() || kept.isEmpty()) {
-            return false;
-        }
-        ChangeEvent last = batch.events().get(batch.size() - 1);
-        ChangeEvent keptLast = kept.get(kept.size() - 1);
-        return keptLast.position().commitLsn().equals(last.position().commitLsn())
-                && keptLast.sourceId().equals(last.sourceId());
     }
 
     private void send(Work work, Batch batch, int attempt) {

@@ -10,7 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-class SinkDriverTest {
+class HeldBySinkTest {
     private static List<ChangeEvent> events(List<SourceRecord> records) {
         return records.stream().filter(r -> r instanceof ChangeEvent).map(r -> (ChangeEvent) r).toList();
     }
@@ -27,9 +27,9 @@ class SinkDriverTest {
         all.addAll(second);
         Batch continuing = batch(all, true);
 
-        assertThat(SinkDriver.stillContinues(continuing, first)).isFalse();
-        assertThat(SinkDriver.stillContinues(continuing, List.of())).isFalse();
-        assertThat(SinkDriver.stillContinues(continuing, List.of(first.get(0), second.get(1)))).isTrue();
-        assertThat(SinkDriver.stillContinues(batch(first, false), first.subList(0, 2))).isFalse();
+        assertThat(HeldBySink.stillContinues(continuing, first)).isFalse();
+        assertThat(HeldBySink.stillContinues(continuing, List.of())).isFalse();
+        assertThat(HeldBySink.stillContinues(continuing, List.of(first.get(0), second.get(1)))).isTrue();
+        assertThat(HeldBySink.stillContinues(batch(first, false), first.subList(0, 2))).isFalse();
     }
 }
