@@ -414,7 +414,7 @@ public final class NatsSink implements Sink {
          * envelope writes ({@code debezium} with {@code provide_transaction_metadata}). Default: the subject
          * template's leading literal tokens and {@code transaction}, as Debezium names its transaction topic
          * ({@code cdc.{schema}.{table}} gives {@code cdc.transaction}). A created stream captures it; an existing
-         * one must, or a batch with markers fails (start logs a warning and {@code check} notes it).
+         * one must, or a batch with markers fails (start logs it at INFO and {@code check} notes it).
          */
         public Builder transactionSubject(String transactionSubject) {
             this.transactionSubject = Objects.requireNonNull(transactionSubject, "transactionSubject");
