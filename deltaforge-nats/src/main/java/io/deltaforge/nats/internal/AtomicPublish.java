@@ -145,8 +145,9 @@ final class AtomicPublish {
                 return oneByOne(sending, piece, out, js);
             case AtomicBatches.INCOMPLETE:
                 return CompletableFuture.failedFuture(new RetryableException(what + " was abandoned by the server ("
-                        + api.getErrorDescription() + "): a message went missing on the way, the batch idled for more"
-                        + " than the server's batch timeout, or an earlier attempt of it was still open; it will be resent",
+                        + api.getErrorDescription() + "): a message went missing on the way (a lost connection), the"
+                        + " server restarted, or the batch idled for more than the server's batch timeout; it will be"
+                        + " resent",
                         api));
             case Failures.DUPLICATE_IN_PROCESS:
                 return CompletableFuture.failedFuture(new RetryableException(what + " overlaps a publish the server is"
@@ -198,5 +199,4 @@ final class AtomicPublish {
             return null;
         });
     }
-
 }
