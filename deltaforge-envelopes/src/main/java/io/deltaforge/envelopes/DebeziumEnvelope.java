@@ -24,6 +24,8 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -65,6 +67,7 @@ import org.jspecify.annotations.Nullable;
 public final class DebeziumEnvelope implements Envelope {
     public static final String CONTENT_TYPE = "application/json";
 
+    private static final int MAX_NULL_FILLS = 4096;
     private static final SerializedString F_VERSION = new SerializedString("version");
     private static final SerializedString F_CONNECTOR = new SerializedString("connector");
     private static final SerializedString F_NAME = new SerializedString("name");
@@ -93,6 +96,12 @@ public final class DebeziumEnvelope implements Envelope {
     private final String database;
     private final ValueEncoding valueEncoding;
     private final DebeziumValues values;
+    /**
+     * Per column type, what a null of it is written as ({@link DebeziumDefaults#forNull}), empty for a plain null;
+     * at most {@link #MAX_NULL_FILLS} types. Worked out once: a key-only old row is all nulls but its key, and reading a
+     * default parses its expression.
+     */
+    private final Map<ColumnType, Optional<Object>> nullFills = new ConcurrentHashMap<>();
 
     private DebeziumEnvelope(Builder b) {
         this.schemaWrapper = b.schemaWrapper;
@@ -300,7 +309,7 @@ public final class DebeziumEnvelope implements Envelope {
                 }
             } else {
                 // Null, or left out of a key-only old row: Debezium writes the column's default instead.
-                Object filled = DebeziumDefaults.forNull(type, values.decimals());
+                Object filled = nullFill(type);
                 if (filled != null) {
                     values.write(g, type, filled, event);
                 } else {
@@ -309,6 +318,20 @@ public final class DebeziumEnvelope implements Envelope {
             }
         }
         g.writeEndObject();
+    }
+
+    private @Nullable Object nullFill(ColumnType type) {
+        if (type.defaultExpression() == null && type.optional()) {
+            return null;
+        }
+        Optional<Object> fill = nullFills.get(type);
+        if (fill == null) {
+            fill = Optional.ofNullable(DebeziumDefaults.forNull(type, values.decimals()));
+            if (nullFills.size() < MAX_NULL_FILLS) {
+                nullFills.put(type, fill);
+            }
+        }
+        return fill.orElse(null);
     }
 
     /**
