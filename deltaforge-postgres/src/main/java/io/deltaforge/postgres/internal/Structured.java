@@ -54,7 +54,7 @@ final class Structured {
                 out.add(element.parse(c.quoted(false)));
             } else {
                 int start = c.pos;
-                String raw = c.unquoted(delimiter, '}', '}');
+                String raw = c.unquoted(delimiter, '}');
                 boolean isNull = c.pos - start == 4 && raw.equalsIgnoreCase("NULL");
                 out.add(isNull ? null : element.parse(raw));
             }
@@ -84,7 +84,7 @@ final class Structured {
                 } else if (ch == '"') {
                     out.put(names.get(i), fields.get(i).parse(c.quoted(true)));
                 } else {
-                    out.put(names.get(i), fields.get(i).parse(c.unquoted(',', ')', ')')));
+                    out.put(names.get(i), fields.get(i).parse(c.unquoted(',', ')')));
                 }
                 char next = c.next();
                 if (next != (i == n - 1 ? ')' : ',')) {
@@ -168,7 +168,7 @@ final class Structured {
     }
 
     private static Object rangeBound(Cursor c, ValueParser bound, char stop1, char stop2) {
-        return bound.parse(c.peek() == '"' ? c.quoted(true) : c.unquoted(stop1, stop2, stop2));
+        return bound.parse(c.peek() == '"' ? c.quoted(true) : c.unquoted(stop1, stop2));
     }
 
     // ---- hstore ----------------------------------------------------------------------------------------
@@ -253,72 +253,86 @@ final class Structured {
          */
         String quoted(boolean doubledQuotes) {
             expect('"');
+            // The scan runs on locals and writes pos back once: C1, which the runner uses, reloads and
+            // stores fields on every pass of a loop, and this loop runs for every character of an array.
+            String t = text;
+            int n = t.length();
+            int p = pos;
+            int start = p;
             StringBuilder b = null;
-            int start = pos;
             while (true) {
-                if (pos >= text.length()) {
+                if (p >= n) {
+                    pos = p;
                     throw fail("closing quote");
                 }
-                char ch = text.charAt(pos);
+                char ch = t.charAt(p);
                 if (ch == '"') {
-                    if (doubledQuotes && pos + 1 < text.length() && text.charAt(pos + 1) == '"') {
-                        b = copy(b, start);
+                    if (doubledQuotes && p + 1 < n && t.charAt(p + 1) == '"') {
+                        b = copy(b, start, p);
                         b.append('"');
-                        pos += 2;
+                        p += 2;
                         continue;
                     }
-                    String s = b == null ? text.substring(start, pos) : b.toString();
-                    pos++;
-                    return s;
+                    pos = p + 1;
+                    return b == null ? t.substring(start, p) : b.toString();
                 }
                 if (ch == '\\') {
-                    b = copy(b, start);
-                    if (pos + 1 >= text.length()) {
+                    b = copy(b, start, p);
+                    if (p + 1 >= n) {
+                        pos = p;
                         throw fail("escaped character");
                     }
-                    b.append(text.charAt(pos + 1));
-                    pos += 2;
+                    b.append(t.charAt(p + 1));
+                    p += 2;
                     continue;
                 }
                 if (b != null) {
                     b.append(ch);
                 }
-                pos++;
+                p++;
             }
         }
 
-        /** Unquoted characters up to (not including) one of the stop characters; backslash escapes. */
-        String unquoted(char stop1, char stop2, char stop3) {
-            int start = pos;
+        /**
+         * Unquoted characters up to (not including) {@code stop1} or {@code stop2}; backslash escapes. Scans
+         * on locals for the reason given at {@link #quoted}.
+         */
+        String unquoted(char stop1, char stop2) {
+            String t = text;
+            int n = t.length();
+            int p = pos;
+            int start = p;
             StringBuilder b = null;
-            while (pos < text.length()) {
-                char ch = text.charAt(pos);
-                if (ch == stop1 || ch == stop2 || ch == stop3) {
+            while (p < n) {
+                char ch = t.charAt(p);
+                if (ch == stop1 || ch == stop2) {
                     break;
                 }
                 if (ch == '\\') {
-                    b = copy(b, start);
-                    if (pos + 1 >= text.length()) {
+                    b = copy(b, start, p);
+                    if (p + 1 >= n) {
+                        pos = p;
                         throw fail("escaped character");
                     }
-                    b.append(text.charAt(pos + 1));
-                    pos += 2;
+                    b.append(t.charAt(p + 1));
+                    p += 2;
                     continue;
                 }
                 if (b != null) {
                     b.append(ch);
                 }
-                pos++;
+                p++;
             }
-            if (pos >= text.length()) {
+            pos = p;
+            if (p >= n) {
                 throw fail("end of element");
             }
-            return b == null ? text.substring(start, pos) : b.toString();
+            return b == null ? t.substring(start, p) : b.toString();
         }
 
-        /** Starts a builder with what was scanned since {@code start}, on the first escape only. */
-        private StringBuilder copy(@Nullable StringBuilder b, int start) {
-            return b != null ? b : new StringBuilder(text.length()).append(text, start, pos);
+        /** Starts a builder with what was scanned from {@code start} to {@code end}, on the first escape only. */
+        private StringBuilder copy(@Nullable StringBuilder b, int start, int end) {
+            return b != null ? b : new StringBuilder(text.length()).append(text, start, end);
         }
 
         IllegalArgumentException fail(String expected) {

@@ -1,6 +1,8 @@
 package io.deltaforge.postgres.internal;
 
+import java.nio.charset.StandardCharsets;
 import java.time.LocalDateTime;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Dates, times and intervals from PostgreSQL's ISO text ({@code DateStyle=ISO}) to ISO 8601 / RFC 3339
@@ -38,6 +40,10 @@ final class Temporal {
 
     /** {@code 2025-01-15 10:30:00.5} to {@code 2025-01-15T10:30:00.500}. */
     static String timestamp(String text) {
+        String plain = plainTimestamp(text, text.length(), "");
+        if (plain != null) {
+            return plain;
+        }
         if (isInfinity(text)) {
             return text;
         }
@@ -61,6 +67,12 @@ final class Temporal {
      * without {@code TimeZone=UTC}) are converted to UTC.
      */
     static String timestampTz(String text) {
+        if (text.endsWith(UTC_OFFSET)) {
+            String plain = plainTimestamp(text, text.length() - UTC_OFFSET.length(), "Z");
+            if (plain != null) {
+                return plain;
+            }
+        }
         if (isInfinity(text)) {
             return text;
         }
@@ -123,6 +135,56 @@ final class Temporal {
             pad2(b, abs % 60);
         }
         return b.toString();
+    }
+
+    /** How a {@code TimeZone=UTC} session ends every timestamptz. */
+    private static final String UTC_OFFSET = "+00";
+    /** A plain timestamp up to its fraction; '0' stands for any digit. */
+    private static final String PLAIN_SHAPE = "0000-00-00 00:00:00";
+    private static final int PLAIN_SECONDS_END = PLAIN_SHAPE.length();
+    private static final int MAX_FRACTION_DIGITS = 6;
+
+    /**
+     * The form nearly every timestamp has, {@code YYYY-MM-DD HH:MM:SS[.f{1,6}]} with a year of four digits,
+     * ending at {@code end}: its result, which the general path gives as well (the date as it is, 'T', the
+     * time, the fraction by the rule of {@link #appendFraction}, then {@code suffix}), written straight into
+     * the bytes of the String: timestamps are in most rows, and under C1 the general path's StringBuilder,
+     * number parsing and formatting cost more than this single pass. Null for any other form
+     * (BC, a year beyond 9999, infinity, text the general path rejects), which the general path then handles.
+     */
+    private static @Nullable String plainTimestamp(String text, int end, String suffix) {
+        int fractionDigits = end == PLAIN_SECONDS_END ? 0 : end - PLAIN_SECONDS_END - 1;
+        if (end != PLAIN_SECONDS_END && (fractionDigits < 1 || fractionDigits > MAX_FRACTION_DIGITS
+                || text.charAt(PLAIN_SECONDS_END) != '.')) {
+            return null;
+        }
+        boolean microseconds = false;
+        for (int i = PLAIN_SECONDS_END + 1; i < end; i++) {
+            char c = text.charAt(i);
+            if (c < '0' || c > '9') {
+                return null;
+            }
+            // Beyond the third digit, anything but zeros asks for all six (see appendFraction).
+            microseconds |= i > PLAIN_SECONDS_END + 3 && c != '0';
+        }
+        int written = microseconds ? MAX_FRACTION_DIGITS : 3;
+        byte[] out = new byte[PLAIN_SECONDS_END + 1 + written + suffix.length()];
+        for (int i = 0; i < PLAIN_SECONDS_END; i++) {
+            char c = text.charAt(i);
+            char shape = PLAIN_SHAPE.charAt(i);
+            if (shape == '0' ? c < '0' || c > '9' : c != shape) {
+                return null;
+            }
+            out[i] = (byte) (c == ' ' ? 'T' : c);
+        }
+        out[PLAIN_SECONDS_END] = '.';
+        for (int i = 0; i < written; i++) {
+            out[PLAIN_SECONDS_END + 1 + i] = (byte) (i < fractionDigits ? text.charAt(PLAIN_SECONDS_END + 1 + i) : '0');
+        }
+        for (int i = 0; i < suffix.length(); i++) {
+            out[out.length - suffix.length() + i] = (byte) suffix.charAt(i);
+        }
+        return new String(out, StandardCharsets.ISO_8859_1);
     }
 
     // ---- intervals -------------------------------------------------------------------------------------

@@ -23,6 +23,18 @@ class StructuredTest {
     }
 
     @Test
+    void escapesKeepTheCharactersAroundThemInQuotedAndUnquotedElements() {
+        ValueParser texts = Structured.array(TEXT, ',');
+        assertThat(texts.parse("{ab\\,cd,\\\\x,\"lead\\\"mid\\\\end\",\"\\\"\"}"))
+                .isEqualTo(List.of("ab,cd", "\\x", "lead\"mid\\end", "\""));
+        assertThat(texts.parse("{{a,NULL},{\"NULL\",\\N}}"))
+                .isEqualTo(List.of(Arrays.asList("a", null), List.of("NULL", "N")));
+        assertThatThrownBy(() -> texts.parse("{a\\")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> texts.parse("{\"a\\")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> texts.parse("{\"a")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void multiDimensionalArraysBecomeNestedLists() {
         ValueParser ints = Structured.array(LONG, ',');
         assertThat(ints.parse("{{1,2},{NULL,4}}")).isEqualTo(List.of(List.of(1L, 2L), Arrays.asList(null, 4L)));

@@ -15,6 +15,41 @@ class TemporalTest {
         assertThat(Temporal.timestampTz("2025-01-15 10:30:00.123456+00")).isEqualTo("2025-01-15T10:30:00.123456Z");
     }
 
+    /** Every fraction length and digit pattern, against the rule written out independently of the code. */
+    @Test
+    void everyFractionLengthKeepsMillisecondsAlwaysAndMicrosecondsWhenNotZero() {
+        String[] fractions = {"", "0", "5", "05", "50", "123", "100", "000", "1000", "0001", "1230", "12300", "120001",
+                "000000", "999999", "000100", "000010"};
+        for (String digits : fractions) {
+            String fraction = digits.isEmpty() ? "" : "." + digits;
+            String six = (digits + "000000").substring(0, 6);
+            String expected = "." + (six.endsWith("000") ? six.substring(0, 3) : six);
+            assertThat(Temporal.timestampTz("2026-12-06 05:11:19" + fraction + "+00"))
+                    .isEqualTo("2026-12-06T05:11:19" + expected + "Z");
+            assertThat(Temporal.timestamp("0000-02-29 23:59:60" + fraction))
+                    .isEqualTo("0000-02-29T23:59:60" + expected);
+            assertThat(Temporal.timestampTz("9999-12-31 00:00:00" + fraction + "-00"))
+                    .isEqualTo("9999-12-31T00:00:00" + expected + "Z");
+        }
+    }
+
+    @Test
+    void textBesideThePlainFormTakesTheGeneralPath() {
+        // The general path copies the month and day as they are; so must the shortcut, by not taking them.
+        assertThat(Temporal.timestampTz("2025-1x-15 10:30:00+00")).isEqualTo("2025-1x-15T10:30:00.000Z");
+        assertThat(Temporal.timestamp("2025-01-15 10:30:00 BC")).isEqualTo("-2024-01-15T10:30:00.000");
+        assertThat(Temporal.timestampTz("2025-01-15 10:30:00.5+00 BC")).isEqualTo("-2024-01-15T10:30:00.500Z");
+        assertThat(Temporal.timestamp("12025-01-15 10:30:00.25")).isEqualTo("+12025-01-15T10:30:00.250");
+        assertThat(Temporal.timestampTz("2025-01-15 10:30:00+01")).isEqualTo("2025-01-15T09:30:00.000Z");
+        assertThatThrownBy(() -> Temporal.timestampTz("2025-01-15 10:30:00.+00")).isInstanceOf(RuntimeException.class);
+        assertThatThrownBy(() -> Temporal.timestampTz("2025-01-15 10:30:00,5+00")).isInstanceOf(RuntimeException.class);
+        assertThatThrownBy(() -> Temporal.timestampTz("2025-01-15 10:30:00.1234567+00"))
+                .isInstanceOf(RuntimeException.class);
+        assertThatThrownBy(() -> Temporal.timestamp("2025-01-15 10:3x:00")).isInstanceOf(RuntimeException.class);
+        assertThatThrownBy(() -> Temporal.timestamp("2025-01-15T10:30:00")).isInstanceOf(RuntimeException.class);
+        assertThatThrownBy(() -> Temporal.timestamp("2025-01-15 10:30:00.12a")).isInstanceOf(RuntimeException.class);
+    }
+
     @Test
     void timestamptzWithAnotherOffsetIsConvertedToUtc() {
         assertThat(Temporal.timestampTz("2025-01-15 12:30:00+02")).isEqualTo("2025-01-15T10:30:00.000Z");
