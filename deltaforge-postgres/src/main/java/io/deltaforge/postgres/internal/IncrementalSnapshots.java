@@ -167,22 +167,35 @@ final class IncrementalSnapshots implements AutoCloseable {
 
     /**
      * Work between stream reads: records acknowledged chunks, takes new requests (API or signal) and opens the
-     * next window when none is open. Cheap when there is nothing to do.
+     * next window when none is open. Runs before every stream message, so when there is nothing to do it only
+     * reads fields: no atomic write (a set reload flag is read plainly first) and no stream pipeline (C1
+     * neither removes its objects nor inlines its VarHandle or lambda layers).
      */
     void tick() throws SQLException {
-        long ack = acknowledged.get();
-        while (!acks.isEmpty() && Long.compareUnsigned(acks.peek().endLsn, ack) <= 0) {
-            recordProgress(acks.poll());
+        if (!acks.isEmpty()) {
+            long ack = acknowledged.get();
+            while (!acks.isEmpty() && Long.compareUnsigned(acks.peek().endLsn, ack) <= 0) {
+                recordProgress(acks.poll());
+            }
         }
         while (!signals.isEmpty()) {
             signal(signals.poll());
         }
-        if (!loaded || reload.getAndSet(false)) {
+        if (!loaded || (reload.get() && reload.getAndSet(false))) {
             load();
         }
-        if (window == null && open.stream().anyMatch(t -> !t.readDone)) {
+        if (window == null && !open.isEmpty() && anyLeftToRead()) {
             openWindow();
         }
+    }
+
+    private boolean anyLeftToRead() {
+        for (TableState t : open) {
+            if (!t.readDone) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void load() throws SQLException {
