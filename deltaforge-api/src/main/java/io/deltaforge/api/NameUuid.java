@@ -3,18 +3,22 @@ package io.deltaforge.api;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.UUID;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The text of a name-based UUID (RFC 9562 version 5) whose name is appended piece by piece as UTF-8, for
  * {@link EventIds}. The same UUID as hashing namespace + name with the JDK's SHA-1 MessageDigest, but without
  * building the name as a String first, without a digest object per id, and with the text written directly:
- * an id is computed for every event on the reader thread. Used once.
+ * an id is computed for every event on the reader thread. An instance makes one id.
  */
 final class NameUuid {
     private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.ISO_8859_1);
     /** The longest decimal text of a long: a sign and 19 digits. */
     private static final int MAX_LONG_CHARS = 20;
-    /** The common name (source id, commit LSN, index) fits one SHA-1 block with the namespace and padding. */
+    /**
+     * One SHA-1 block: the namespace, a name of up to 39 bytes (a short source id with a commit LSN and an
+     * index) and the padding; longer names grow the array.
+     */
     private static final int INITIAL_CAPACITY = 64;
 
     /** Namespace then name; its tail is reused for the hash's padding. */
@@ -47,21 +51,21 @@ final class NameUuid {
      * {@link String#getBytes} so surrogates (also unpaired ones) are encoded exactly as the JDK does. A null
      * is "null", as string concatenation, which made the names before, wrote it.
      */
-    NameUuid append(String text) {
-        if (text == null) {
-            text = "null";
-        }
-        int n = text.length();
+    NameUuid append(@Nullable String text) {
+        String t = text == null ? "null" : text;
+        int n = t.length();
         ensureRoom(n);
-        int start = length;
+        // On locals, and the length written once: C1 would store the field on every character.
+        byte[] out = bytes;
+        int at = length;
         for (int i = 0; i < n; i++) {
-            char c = text.charAt(i);
+            char c = t.charAt(i);
             if (c >= 0x80) {
-                length = start;
-                return appendBytes(text.getBytes(StandardCharsets.UTF_8));
+                return appendBytes(t.getBytes(StandardCharsets.UTF_8));
             }
-            bytes[length++] = (byte) c;
+            out[at++] = (byte) c;
         }
+        length = at;
         return this;
     }
 
