@@ -103,6 +103,35 @@ class NatsSinkIT {
     }
 
     @Test
+    void everyMessageOfATransactionCarriesItsOwnIdAndTheHeadersItShares() throws Exception {
+        // Messages without headers of their own take the sink's shared header templates: one per transaction
+        // with the origin, copied per message with its id. A template shared by mistake would repeat an id.
+        NatsSink sink = started(NatsSink.builder().headers(Map.of("x-team", "identity")));
+        Batch first = batch(4, Map.of());
+        Batch second = batch(3, Map.of());
+        List<ChangeEvent> events = new ArrayList<>(first.events());
+        events.addAll(second.events());
+        List<Message> messages = new ArrayList<>(first.messages());
+        messages.addAll(second.messages());
+
+        await(sink.send(new Batch(second.sequence(), events, messages)));
+
+        assertThat(jsm.getStreamInfo("USERS").getStreamState().getMsgCount()).isEqualTo(7);
+        for (int i = 0; i < 7; i++) {
+            ChangeEvent event = events.get(i);
+            io.nats.client.impl.Headers stored = jsm.getMessage("USERS", i + 1).getHeaders();
+            assertThat(stored.get("Nats-Msg-Id")).as("message %d", i + 1).containsExactly(event.id());
+            assertThat(stored.get("DeltaForge-Origin")).as("message %d", i + 1)
+                    .containsExactly("users-postgres@" + event.position().commitLsn());
+            assertThat(stored.get("Content-Type")).containsExactly("application/cloudevents+json");
+            assertThat(stored.get("x-team")).containsExactly("identity");
+            assertThat(stored.get("Nats-Expected-Stream")).containsExactly("USERS");
+        }
+        assertThat(sink.published()).isEqualTo(7);
+        assertThat(sink.duplicates()).isZero();
+    }
+
+    @Test
     void aMessageWithItsOwnSubjectIsPublishedThereInsteadOfTheSinksSubject() throws Exception {
         NatsSink sink = started(NatsSink.builder());
         Batch plain = batch(2);
@@ -312,10 +341,18 @@ class NatsSinkIT {
     }
 
     private Batch batch(int size) {
-        return batch(size, null);
+        return batch(size, (byte[]) null);
     }
 
     private Batch batch(int size, byte[] payload) {
+        return batch(size, payload, Map.of("ce-type", "com.acme.users.created"));
+    }
+
+    private Batch batch(int size, Map<String, String> headers) {
+        return batch(size, null, headers);
+    }
+
+    private Batch batch(int size, byte[] payload, Map<String, String> headers) {
         List<ChangeEvent> events = new ArrayList<>();
         List<Message> messages = new ArrayList<>();
         Lsn commit = new Lsn(lsn++);
@@ -324,8 +361,7 @@ class NatsSinkIT {
             events.add(new ChangeEvent(id, "users-postgres", Op.CREATE, USERS, null, Row.of(COLUMNS, (long) i, "n" + i),
                     new SourcePosition(commit, commit, i, 7, Instant.parse("2025-01-15T10:30:00Z"))));
             byte[] body = payload != null ? payload : ("{\"id\":\"" + id + "\"}").getBytes(StandardCharsets.UTF_8);
-            messages.add(new Message(id, Map.of("ce-type", "com.acme.users.created"), "application/cloudevents+json",
-                    body));
+            messages.add(new Message(id, headers, "application/cloudevents+json", body));
         }
         return new Batch(++sequence, events, messages);
     }

@@ -53,7 +53,7 @@ final class OutgoingMessages {
                              CompletableFuture<Void> acks) {
         String subject = message.subject() != null ? message.subject() : settings.subject().render(event);
         // The dead-letter subject may belong to another stream: no stream expectation there.
-        Headers headers = headersFor(message, event, !subject.equals(settings.deadLetterSubject()));
+        Headers headers = headersFor(message, event, !subject.equals(settings.deadLetterSubject()), extra == null);
         if (extra != null) {
             extra.accept(headers);
         }
@@ -90,7 +90,7 @@ final class OutgoingMessages {
      * {@link StoredEvents} reads, and the Nats-Msg-Id that JetStream de-duplicates by, plus
      * Nats-Expected-Stream so that a subject captured by another stream is refused rather than stored there.
      */
-    private Headers headersFor(Message message, ChangeEvent event, boolean expectStream) {
+    private Headers headersFor(Message message, ChangeEvent event, boolean expectStream, boolean complete) {
         Headers headers;
         if (expectStream && message.headers().isEmpty()) {
             // The headers every message of this content type shares, validated once: a copy is much cheaper
@@ -108,6 +108,12 @@ final class OutgoingMessages {
                 withOrigin.put(StoredEvents.ORIGIN_HEADER, origin);
                 tx = new TransactionHeaders(t, origin, withOrigin);
                 transactionHeaders = tx;
+            }
+            if (complete) {
+                // jnats copies every mutable Headers it is given into a read-only one: put the id into the
+                // transaction's own headers (replacing the last message's) and make that one copy here.
+                tx.headers().put(NatsJetStreamConstants.MSG_ID_HDR, message.id());
+                return new Headers(tx.headers(), true);
             }
             headers = new Headers(tx.headers());
         } else {
@@ -151,7 +157,10 @@ final class OutgoingMessages {
     private record HeaderTemplate(String contentType, Headers headers) {
     }
 
-    /** A template with the origin of one transaction; never changed after it is made, only copied. */
+    /**
+     * A template with the origin of one transaction, and the id of its last message when that was complete
+     * (replaced by every such message, and copied before it goes out).
+     */
     private record TransactionHeaders(HeaderTemplate template, String origin, Headers headers) {
     }
 }

@@ -61,8 +61,9 @@ final class PubAcks {
                 throw new IOException("Error Publishing: " + reply.getStatus().getMessageWithCode());
             }
             byte[] data = reply.getData();
-            if (startsWith(data, STREAM_FIRST) && indexOf(data, SEQ) > 0 && indexOf(data, ERROR) < 0) {
-                return duplicateTrue(data) ? DUPLICATE : STORED;
+            Outcome stored = stored(data);
+            if (stored != null) {
+                return stored;
             }
             return new PublishAck(reply).isDuplicate() ? DUPLICATE : STORED;
         } catch (IOException | JetStreamApiException e) {
@@ -80,41 +81,54 @@ final class PubAcks {
                 && !f.wasCancelledClosing() && !f.wasCancelledTimedOut();
     }
 
-    private static boolean duplicateTrue(byte[] data) {
-        int at = indexOf(data, DUPLICATE_FIELD);
-        if (at < 0) {
-            return false;
+    /**
+     * STORED or DUPLICATE when {@code data} is a stored PubAck (starts with the stream, has a seq, no error),
+     * else null. One pass that compares only where a quote may start a field name: three scans of every
+     * reply were a tenth of the jnats threads' CPU in a backlog drain (C1 compiles the nested loops plainly).
+     */
+    private static @Nullable Outcome stored(byte[] data) {
+        if (!at(data, 0, STREAM_FIRST)) {
+            return null;
         }
-        int i = at + DUPLICATE_FIELD.length;
+        boolean seq = false;
+        int duplicateAt = -1;
+        for (int i = STREAM_FIRST.length; i < data.length; i++) {
+            if (data[i] != '"') {
+                continue;
+            }
+            if (at(data, i, ERROR)) {
+                return null;
+            }
+            if (!seq && at(data, i, SEQ)) {
+                seq = true;
+            } else if (duplicateAt < 0 && at(data, i, DUPLICATE_FIELD)) {
+                duplicateAt = i + DUPLICATE_FIELD.length;
+            }
+        }
+        if (!seq) {
+            return null;
+        }
+        return duplicateAt >= 0 && duplicateTrue(data, duplicateAt) ? DUPLICATE : STORED;
+    }
+
+    private static boolean duplicateTrue(byte[] data, int valueAt) {
+        int i = valueAt;
         while (i < data.length && data[i] == ' ') {
             i++;
         }
         return i < data.length && data[i] == 't';
     }
 
-    private static boolean startsWith(byte[] data, byte[] prefix) {
-        if (data.length < prefix.length) {
+    private static boolean at(byte[] data, int from, byte[] part) {
+        if (data.length - from < part.length) {
             return false;
         }
-        for (int i = 0; i < prefix.length; i++) {
-            if (data[i] != prefix[i]) {
+        for (int k = 0; k < part.length; k++) {
+            if (data[from + k] != part[k]) {
                 return false;
             }
         }
         return true;
-    }
-
-    private static int indexOf(byte[] data, byte[] part) {
-        outer:
-        for (int i = 0; i <= data.length - part.length; i++) {
-            for (int k = 0; k < part.length; k++) {
-                if (data[i + k] != part[k]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        return -1;
     }
 
     private static byte[] bytes(String s) {
