@@ -1,17 +1,17 @@
 package io.deltaforge.envelopes;
 
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.io.SerializedString;
 import io.cloudevents.CloudEvent;
 import io.cloudevents.core.builder.CloudEventBuilder;
 import io.cloudevents.core.data.BytesCloudEventData;
 import io.deltaforge.api.ChangeEvent;
-import io.deltaforge.api.ConfigException;
 import io.deltaforge.api.ConfigException.Problem;
+import io.deltaforge.api.ConfigException;
 import io.deltaforge.api.Op;
 import io.deltaforge.api.SourcePosition;
 import io.deltaforge.api.TableId;
+import io.deltaforge.envelopes.internal.JsonBytes;
 import io.deltaforge.envelopes.internal.JsonOutput;
+import io.deltaforge.envelopes.internal.JsonString;
 import io.deltaforge.envelopes.internal.PartitionKeys;
 import io.deltaforge.envelopes.internal.PercentEncoding;
 import io.deltaforge.envelopes.internal.Rfc3339;
@@ -104,21 +104,21 @@ public final class CloudEventsEnvelope implements Envelope {
             "datacontenttype", "dataschema", "subject", "data", "txid", "lsn", "sequence", "partitionkey",
             "tenant");
 
-    private static final SerializedString F_SPECVERSION = new SerializedString("specversion");
-    private static final SerializedString F_ID = new SerializedString("id");
-    private static final SerializedString F_SOURCE = new SerializedString("source");
-    private static final SerializedString F_TYPE = new SerializedString("type");
-    private static final SerializedString F_TIME = new SerializedString("time");
-    private static final SerializedString F_DATACONTENTTYPE = new SerializedString("datacontenttype");
-    private static final SerializedString F_SUBJECT = new SerializedString("subject");
-    private static final SerializedString F_DATA = new SerializedString("data");
-    private static final SerializedString F_TXID = new SerializedString("txid");
-    private static final SerializedString F_LSN = new SerializedString("lsn");
-    private static final SerializedString F_SEQUENCE = new SerializedString("sequence");
-    private static final SerializedString F_PARTITIONKEY = new SerializedString("partitionkey");
-    private static final SerializedString F_TENANT = new SerializedString("tenant");
-    private static final SerializedString V_SPECVERSION = new SerializedString(SPEC_VERSION);
-    private static final SerializedString V_DATACONTENTTYPE = new SerializedString(DATA_CONTENT_TYPE);
+    private static final JsonString F_SPECVERSION = new JsonString("specversion");
+    private static final JsonString F_ID = new JsonString("id");
+    private static final JsonString F_SOURCE = new JsonString("source");
+    private static final JsonString F_TYPE = new JsonString("type");
+    private static final JsonString F_TIME = new JsonString("time");
+    private static final JsonString F_DATACONTENTTYPE = new JsonString("datacontenttype");
+    private static final JsonString F_SUBJECT = new JsonString("subject");
+    private static final JsonString F_DATA = new JsonString("data");
+    private static final JsonString F_TXID = new JsonString("txid");
+    private static final JsonString F_LSN = new JsonString("lsn");
+    private static final JsonString F_SEQUENCE = new JsonString("sequence");
+    private static final JsonString F_PARTITIONKEY = new JsonString("partitionkey");
+    private static final JsonString F_TENANT = new JsonString("tenant");
+    private static final JsonString V_SPECVERSION = new JsonString(SPEC_VERSION);
+    private static final JsonString V_DATACONTENTTYPE = new JsonString(DATA_CONTENT_TYPE);
     private static final char[] HEX_UPPER = "0123456789ABCDEF".toCharArray();
 
     private static final JsonOutput.Body<CloudEventsEnvelope> STRUCTURED = CloudEventsEnvelope::writeStructured;
@@ -162,13 +162,13 @@ public final class CloudEventsEnvelope implements Envelope {
     private final PartitionKeys partitionKeys;
     /** {@code <prefix>.<verb>} for each {@link Op}, by ordinal: computed once, not per event. */
     private final String[] types;
-    /** The same, pre-encoded for the JSON generator. */
-    private final SerializedString[] typeValues;
-    private final @Nullable SerializedString tenantValue;
+    /** The same, pre-encoded. */
+    private final JsonString[] typeValues;
+    private final @Nullable JsonString tenantValue;
     /** {@code source} and {@code subject} per table, built once rather than per event. */
     private final TableNames tableNames = new TableNames();
     private final JsonOutput.Writers writers = new JsonOutput.Writers();
-    private final SerializedString[] extensionFields;
+    private final JsonString[] extensionFields;
     private final String[] extensionValues;
 
     private CloudEventsEnvelope(Builder b) {
@@ -179,17 +179,17 @@ public final class CloudEventsEnvelope implements Envelope {
         this.enabled = EnumSet.copyOf(b.enabled);
         this.partitionKeys = new PartitionKeys(b.keyColumns);
         this.types = new String[Op.values().length];
-        this.typeValues = new SerializedString[types.length];
+        this.typeValues = new JsonString[types.length];
         for (Op op : Op.values()) {
             types[op.ordinal()] = typePrefix + '.' + verb(op);
-            typeValues[op.ordinal()] = new SerializedString(types[op.ordinal()]);
+            typeValues[op.ordinal()] = new JsonString(types[op.ordinal()]);
         }
-        this.tenantValue = tenant == null ? null : new SerializedString(tenant);
-        this.extensionFields = new SerializedString[extensions.size()];
+        this.tenantValue = tenant == null ? null : new JsonString(tenant);
+        this.extensionFields = new JsonString[extensions.size()];
         this.extensionValues = new String[extensions.size()];
         int i = 0;
         for (Map.Entry<String, String> e : extensions.entrySet()) {
-            extensionFields[i] = new SerializedString(e.getKey());
+            extensionFields[i] = new JsonString(e.getKey());
             extensionValues[i] = e.getValue();
             i++;
         }
@@ -285,12 +285,12 @@ public final class CloudEventsEnvelope implements Envelope {
     }
 
     /**
-     * The structured event, written straight into the generator. Constant and per-table strings are
-     * pre-encoded ({@link SerializedString}); numbers such as the LSN, the sequence and the time are
+     * The structured event, written straight into the writer. Constant and per-table strings are
+     * pre-encoded ({@link JsonString}); numbers such as the LSN, the sequence and the time are
      * formatted into one scratch array per event rather than into intermediate strings, since this runs
      * for every event and its cost showed at the top of the pipeline's profile.
      */
-    private static void writeStructured(JsonGenerator g, ChangeEvent event, CloudEventsEnvelope self)
+    private static void writeStructured(JsonBytes g, ChangeEvent event, CloudEventsEnvelope self)
             throws IOException {
         SourcePosition p = event.position();
         TableNames.Names names = self.tableNames.of(event);
@@ -348,7 +348,7 @@ public final class CloudEventsEnvelope implements Envelope {
         g.writeEndObject();
     }
 
-    private static void writeData(JsonGenerator g, ChangeEvent event) throws IOException {
+    private static void writeData(JsonBytes g, ChangeEvent event) throws IOException {
         g.writeStartObject();
         JsonOutput.writeChange(g, event);
         g.writeEndObject();
@@ -372,7 +372,7 @@ public final class CloudEventsEnvelope implements Envelope {
             h[i++] = header(ext[k], ext[k + 1]);
         }
         for (int k = 0; k < extensionValues.length; k++) {
-            h[i++] = header(extensionFields[k].getValue(), extensionValues[k]);
+            h[i++] = header(extensionFields[k].value(), extensionValues[k]);
         }
         // Map.ofEntries is immutable, so Message's Map.copyOf keeps it rather than copying again.
         return Map.ofEntries(h);

@@ -1,7 +1,5 @@
 package io.deltaforge.envelopes;
 
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.io.SerializedString;
 import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.ColumnType;
 import io.deltaforge.api.Lsn;
@@ -12,8 +10,10 @@ import io.deltaforge.envelopes.internal.DebeziumDefaults;
 import io.deltaforge.envelopes.internal.DebeziumSchemas;
 import io.deltaforge.envelopes.internal.DebeziumTransactionEvents;
 import io.deltaforge.envelopes.internal.DebeziumValues;
-import io.deltaforge.envelopes.internal.TransactionOrder;
+import io.deltaforge.envelopes.internal.JsonBytes;
 import io.deltaforge.envelopes.internal.JsonOutput;
+import io.deltaforge.envelopes.internal.JsonString;
+import io.deltaforge.envelopes.internal.TransactionOrder;
 import io.deltaforge.envelopes.internal.Version;
 import io.deltaforge.spi.Envelope;
 import io.deltaforge.spi.Message;
@@ -68,27 +68,27 @@ public final class DebeziumEnvelope implements Envelope {
     public static final String CONTENT_TYPE = "application/json";
 
     private static final int MAX_NULL_FILLS = 4096;
-    private static final SerializedString F_VERSION = new SerializedString("version");
-    private static final SerializedString F_CONNECTOR = new SerializedString("connector");
-    private static final SerializedString F_NAME = new SerializedString("name");
-    private static final SerializedString F_SNAPSHOT = new SerializedString("snapshot");
-    private static final SerializedString F_DB = new SerializedString("db");
-    private static final SerializedString F_SEQUENCE = new SerializedString("sequence");
-    private static final SerializedString F_TS_US = new SerializedString("ts_us");
-    private static final SerializedString F_TS_NS = new SerializedString("ts_ns");
-    private static final SerializedString F_SCHEMA = new SerializedString("schema");
-    private static final SerializedString F_TABLE = new SerializedString("table");
-    private static final SerializedString F_TXID = new SerializedString("txId");
-    private static final SerializedString F_LSN = new SerializedString("lsn");
-    private static final SerializedString F_XMIN = new SerializedString("xmin");
-    private static final SerializedString F_TRANSACTION = new SerializedString("transaction");
-    private static final SerializedString F_PAYLOAD = new SerializedString("payload");
+    private static final JsonString F_VERSION = new JsonString("version");
+    private static final JsonString F_CONNECTOR = new JsonString("connector");
+    private static final JsonString F_NAME = new JsonString("name");
+    private static final JsonString F_SNAPSHOT = new JsonString("snapshot");
+    private static final JsonString F_DB = new JsonString("db");
+    private static final JsonString F_SEQUENCE = new JsonString("sequence");
+    private static final JsonString F_TS_US = new JsonString("ts_us");
+    private static final JsonString F_TS_NS = new JsonString("ts_ns");
+    private static final JsonString F_SCHEMA = new JsonString("schema");
+    private static final JsonString F_TABLE = new JsonString("table");
+    private static final JsonString F_TXID = new JsonString("txId");
+    private static final JsonString F_LSN = new JsonString("lsn");
+    private static final JsonString F_XMIN = new JsonString("xmin");
+    private static final JsonString F_TRANSACTION = new JsonString("transaction");
+    private static final JsonString F_PAYLOAD = new JsonString("payload");
 
     private static final JsonOutput.Body<DebeziumEnvelope> BODY = DebeziumEnvelope::write;
     private final JsonOutput.Writers writers = new JsonOutput.Writers();
 
-    private static final SerializedString F_ORIGIN = new SerializedString("origin");
-    private static final SerializedString F_ORIGIN_LSN = new SerializedString("origin_lsn");
+    private static final JsonString F_ORIGIN = new JsonString("origin");
+    private static final JsonString F_ORIGIN_LSN = new JsonString("origin_lsn");
 
     private final boolean schemaWrapper;
     private final @Nullable DebeziumSchemas schemas;
@@ -219,7 +219,7 @@ public final class DebeziumEnvelope implements Envelope {
                 + valueEncoding + "]";
     }
 
-    private static void write(JsonGenerator g, ChangeEvent event, DebeziumEnvelope self) throws IOException {
+    private static void write(JsonBytes g, ChangeEvent event, DebeziumEnvelope self) throws IOException {
         if (self.schemas != null || self.schemaWrapper) {
             g.writeStartObject();
             g.writeFieldName(F_SCHEMA);
@@ -236,7 +236,7 @@ public final class DebeziumEnvelope implements Envelope {
         }
     }
 
-    private void writePayload(JsonGenerator g, ChangeEvent event) throws IOException {
+    private void writePayload(JsonBytes g, ChangeEvent event) throws IOException {
         Instant t = event.position().commitTime();
         long tsMs = t.toEpochMilli();
         long tsUs = Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000L), t.getNano() / 1_000);
@@ -283,7 +283,7 @@ public final class DebeziumEnvelope implements Envelope {
      * Debezium's placeholder), types Debezium leaves out left out. Without column types (an event from a
      * source that does not give them) or with lossless values, the row as it is.
      */
-    private void writeRow(JsonGenerator g, @Nullable Row row, ChangeEvent event, boolean after) throws IOException {
+    private void writeRow(JsonBytes g, @Nullable Row row, ChangeEvent event, boolean after) throws IOException {
         List<ColumnType> types = event.columnTypes();
         if (row == null || valueEncoding == ValueEncoding.LOSSLESS || types.isEmpty()) {
             JsonOutput.writeRow(g, row, event);
@@ -338,7 +338,7 @@ public final class DebeziumEnvelope implements Envelope {
      * Debezium's {@code transaction} block with transaction metadata on: for events of a transaction, not for
      * snapshot reads or a non-transactional message.
      */
-    private void writeTransaction(JsonGenerator g, ChangeEvent event) throws IOException {
+    private void writeTransaction(JsonBytes g, ChangeEvent event) throws IOException {
         g.writeFieldName(F_TRANSACTION);
         boolean transactional = event.op() != Op.READ && !(event.detail() instanceof ChangeEvent.Detail.Message m
                 && !m.transactional());
@@ -354,7 +354,7 @@ public final class DebeziumEnvelope implements Envelope {
         g.writeEndObject();
     }
 
-    private void writeSource(JsonGenerator g, ChangeEvent event, long tsMs, long tsUs, Instant t)
+    private void writeSource(JsonBytes g, ChangeEvent event, long tsMs, long tsUs, Instant t)
             throws IOException {
         SourcePosition p = event.position();
         boolean message = event.op() == Op.MESSAGE;
@@ -407,7 +407,7 @@ public final class DebeziumEnvelope implements Envelope {
         g.writeEndObject();
     }
 
-    private static void writeMicrosAndNanos(JsonGenerator g, Instant t, long tsUs) throws IOException {
+    private static void writeMicrosAndNanos(JsonBytes g, Instant t, long tsUs) throws IOException {
         g.writeFieldName(F_TS_US);
         g.writeNumber(tsUs);
         g.writeFieldName(F_TS_NS);

@@ -1,11 +1,11 @@
 package io.deltaforge.envelopes;
 
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.io.SerializedString;
 import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.ConfigException;
 import io.deltaforge.api.SourcePosition;
+import io.deltaforge.envelopes.internal.JsonBytes;
 import io.deltaforge.envelopes.internal.JsonOutput;
+import io.deltaforge.envelopes.internal.JsonString;
 import io.deltaforge.envelopes.internal.Version;
 import io.deltaforge.spi.Envelope;
 import io.deltaforge.spi.Message;
@@ -45,17 +45,17 @@ import org.jspecify.annotations.Nullable;
 public final class NativeEnvelope implements Envelope {
     public static final String CONTENT_TYPE = "application/json";
 
-    private static final SerializedString F_ID = new SerializedString("id");
-    private static final SerializedString F_VERSION = new SerializedString("version");
-    private static final SerializedString F_CONNECTOR = new SerializedString("connector");
-    private static final SerializedString F_NAME = new SerializedString("name");
-    private static final SerializedString F_DB = new SerializedString("db");
-    private static final SerializedString F_SCHEMA = new SerializedString("schema");
-    private static final SerializedString F_TABLE = new SerializedString("table");
-    private static final SerializedString F_LSN = new SerializedString("lsn");
-    private static final SerializedString F_TXID = new SerializedString("txId");
-    private static final SerializedString F_TRANSACTION = new SerializedString("transaction");
-    private static final SerializedString F_INDEX = new SerializedString("index");
+    private static final JsonString F_ID = new JsonString("id");
+    private static final JsonString F_VERSION = new JsonString("version");
+    private static final JsonString F_CONNECTOR = new JsonString("connector");
+    private static final JsonString F_NAME = new JsonString("name");
+    private static final JsonString F_DB = new JsonString("db");
+    private static final JsonString F_SCHEMA = new JsonString("schema");
+    private static final JsonString F_TABLE = new JsonString("table");
+    private static final JsonString F_LSN = new JsonString("lsn");
+    private static final JsonString F_TXID = new JsonString("txId");
+    private static final JsonString F_TRANSACTION = new JsonString("transaction");
+    private static final JsonString F_INDEX = new JsonString("index");
 
     private static final JsonOutput.Body<NativeEnvelope> BODY = NativeEnvelope::write;
     private final JsonOutput.Writers writers = new JsonOutput.Writers();
@@ -90,7 +90,7 @@ public final class NativeEnvelope implements Envelope {
         return "NativeEnvelope[database=" + database + "]";
     }
 
-    private static void write(JsonGenerator g, ChangeEvent event, NativeEnvelope self) throws IOException {
+    private static void write(JsonBytes g, ChangeEvent event, NativeEnvelope self) throws IOException {
         SourcePosition p = event.position();
         long tsMs = p.commitTime().toEpochMilli();
         g.writeStartObject();

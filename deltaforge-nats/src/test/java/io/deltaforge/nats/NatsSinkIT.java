@@ -30,6 +30,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -286,6 +287,50 @@ class NatsSinkIT {
     }
 
     @Test
+    void aPublishWhoseReplyNeverComesGivesItsWindowPlacesBackAfterTheSendTimeout() throws Exception {
+        NatsSink sink = started(NatsSink.builder().maxInFlight(2).sendTimeout(Duration.ofSeconds(1))
+                .batchTimeout(Duration.ofSeconds(30)));
+        jsm.deleteStream("USERS");
+        try (Connection silent = nats.connect()) {
+            silent.subscribe("users.events");
+            silent.flush(Duration.ofSeconds(5));
+
+            assertThat(failureOf(sink.send(batch(2)))).isInstanceOf(RetryableException.class)
+                    .hasMessageContaining("no acknowledgement within 1000 ms");
+            Awaitility.await("window given back").atMost(Duration.ofSeconds(20))
+                    .until(() -> sink.bytesInFlight() == 0);
+        }
+        Streams.add(jsm, StreamConfiguration.builder().name("USERS").subjects("users.>")
+                .storageType(StorageType.File).build());
+
+        // With both places still taken this would wait for the whole batch timeout and fail.
+        await(sink.send(batch(2)));
+        assertThat(jsm.getStreamInfo("USERS").getStreamState().getMsgCount()).isEqualTo(2);
+    }
+
+    @Test
+    void aConnectionLostWhilePubAcksAreAwaitedFailsTheBatchRetryablyWithoutWaitingForTheTimeouts()
+            throws Exception {
+        NatsSink sink = started(NatsSink.builder().sendTimeout(Duration.ofSeconds(60))
+                .batchTimeout(Duration.ofSeconds(120)));
+        jsm.deleteStream("USERS");
+        CompletionStage<Void> stage;
+        try (Connection silent = nats.connect()) {
+            silent.subscribe("users.events");
+            silent.flush(Duration.ofSeconds(5));
+            stage = sink.send(batch(3));
+            Awaitility.await("published").atMost(Duration.ofSeconds(20)).until(() -> sink.bytesInFlight() > 0);
+            long t0 = System.nanoTime();
+
+            nats.stop();
+
+            assertThat(failureOf(stage)).isInstanceOf(RetryableException.class).hasMessageContaining("users-nats");
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(20));
+            assertThat(sink.bytesInFlight()).isZero();
+        }
+    }
+
+    @Test
     void aFullInFlightWindowBlocksSendButTheBatchStillCompletes() throws Exception {
         NatsSink sink = started(NatsSink.builder().maxInFlight(2));
 
@@ -324,7 +369,11 @@ class NatsSinkIT {
         Batch batch = batch(1);
 
         Throwable first = failureOf(sink.send(batch));
-        assertThat(first).isInstanceOf(RetryableException.class).hasMessageContaining("no JetStream responder");
+        // nats-server answers the reply subject with a 503 status: nothing captures the subject.
+        assertThat(first).isInstanceOf(RetryableException.class)
+                .hasMessageContaining("no JetStream responder (Error Publishing: 503 No Responders Available For"
+                        + " Request)");
+        assertThat(sink.bytesInFlight()).isZero();
         Throwable second = failureOf(sink.send(batch));
 
         assertThat(second).isInstanceOf(DeltaforgeException.class).isNotInstanceOf(RetryableException.class)

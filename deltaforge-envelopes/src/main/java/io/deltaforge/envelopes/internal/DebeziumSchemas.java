@@ -9,6 +9,7 @@ import io.deltaforge.api.Op;
 import io.deltaforge.api.TableId;
 import java.io.IOException;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -133,10 +134,9 @@ public final class DebeziumSchemas {
         try (JsonGenerator c = FACTORY.createGenerator(schema)) {
             column(c, type, type.optional(), type.name());
         }
-        StringWriter value = new StringWriter();
-        try (JsonGenerator v = FACTORY.createGenerator(value)) {
-            values.write(v, type, defaultValue, event);
-        }
+        JsonBytes v = JsonBytes.forEmbeddedText();
+        values.write(v, type, defaultValue, event);
+        String value = new String(v.takeBytes(), StandardCharsets.UTF_8);
         String text = schema.toString();
         int field = text.lastIndexOf(",\"field\":");
         g.writeRawValue(text.substring(0, field) + ",\"default\":" + value + text.substring(field));

@@ -1,6 +1,5 @@
 package io.deltaforge.envelopes.internal;
 
-import com.fasterxml.jackson.core.JsonGenerator;
 import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.ColumnType;
 import io.deltaforge.api.RawJson;
@@ -109,7 +108,7 @@ public final class DebeziumValues {
      * The placeholder Debezium writes for an unchanged TOASTed value of this type: for bytea its bytes
      * (base64 in JSON) in {@code bytes} mode, the text in {@code hex} mode, and null in the base64 modes.
      */
-    public void writeUnavailable(JsonGenerator g, ColumnType type) throws IOException {
+    public void writeUnavailable(JsonBytes g, ColumnType type) throws IOException {
         if (!type.type().equals("bytea")) {
             g.writeString(UNAVAILABLE);
             return;
@@ -127,7 +126,7 @@ public final class DebeziumValues {
      *
      * @param value a {@link io.deltaforge.api.Row} value, never null (nulls are written by the caller)
      */
-    public void write(JsonGenerator g, ColumnType type, Object value, ChangeEvent event) throws IOException {
+    public void write(JsonBytes g, ColumnType type, Object value, ChangeEvent event) throws IOException {
         String name = type.type();
         if (name.startsWith("_") && value instanceof List<?> list) {
             ColumnType element = new ColumnType(type.name(), name.substring(1), type.modifier(), type.kind(), true,
@@ -153,7 +152,7 @@ public final class DebeziumValues {
     }
 
     /** False when {@code value} is not what the type's mapping produces, so the caller writes it as is. */
-    private boolean writeTyped(JsonGenerator g, ColumnType type, Object value) throws IOException {
+    private boolean writeTyped(JsonBytes g, ColumnType type, Object value) throws IOException {
         int mod = type.modifier();
         switch (type.type()) {
             case "numeric" -> {
@@ -270,7 +269,7 @@ public final class DebeziumValues {
         }
     }
 
-    private boolean writeNumeric(JsonGenerator g, Object value, int mod) throws IOException {
+    private boolean writeNumeric(JsonBytes g, Object value, int mod) throws IOException {
         if (!(value instanceof BigDecimal d)) {
             // NaN and the infinities: Debezium's precise encodings have no room for them.
             if (!(value instanceof String special)) {
@@ -306,7 +305,7 @@ public final class DebeziumValues {
         return true;
     }
 
-    private void writeDecimal(JsonGenerator g, BigDecimal d) throws IOException {
+    private void writeDecimal(JsonBytes g, BigDecimal d) throws IOException {
         switch (decimals) {
             case PRECISE -> g.writeString(Base64.getEncoder().encodeToString(d.unscaledValue().toByteArray()));
             case STRING -> g.writeString(d.toPlainString());
@@ -340,7 +339,7 @@ public final class DebeziumValues {
         return t.atOffset(ZoneOffset.UTC).format(f);
     }
 
-    private boolean writeInterval(JsonGenerator g, String iso) throws IOException {
+    private boolean writeInterval(JsonBytes g, String iso) throws IOException {
         Matcher m = ISO_INTERVAL.matcher(iso);
         if (!m.matches()) {
             return false;
@@ -386,7 +385,7 @@ public final class DebeziumValues {
         return bytes;
     }
 
-    private static boolean writePoint(JsonGenerator g, Map<?, ?> p) throws IOException {
+    private static boolean writePoint(JsonBytes g, Map<?, ?> p) throws IOException {
         if (!(p.get("x") instanceof Double x) || !(p.get("y") instanceof Double y)) {
             return false;
         }
@@ -402,7 +401,7 @@ public final class DebeziumValues {
         return true;
     }
 
-    private boolean writeHstore(JsonGenerator g, Map<?, ?> map) throws IOException {
+    private boolean writeHstore(JsonBytes g, Map<?, ?> map) throws IOException {
         // Debezium reads hstore into a HashMap, so its keys come out in HashMap order; so do ours.
         Map<String, @Nullable Object> hashed = new HashMap<>();
         for (Map.Entry<?, ?> e : map.entrySet()) {
@@ -417,12 +416,18 @@ public final class DebeziumValues {
             g.writeEndObject();
             return true;
         }
+        // Jackson's character writer, not JsonBytes: it leaves surrogates as they are, and the text is then
+        // escaped once more as a string value.
         StringWriter text = new StringWriter();
-        try (JsonGenerator inner = HSTORE_JSON.createGenerator(text)) {
+        try (com.fasterxml.jackson.core.JsonGenerator inner = HSTORE_JSON.createGenerator(text)) {
             inner.writeStartObject();
             for (Map.Entry<String, @Nullable Object> e : hashed.entrySet()) {
                 inner.writeFieldName(e.getKey());
-                writeNullableString(inner, e.getValue());
+                if (e.getValue() == null) {
+                    inner.writeNull();
+                } else {
+                    inner.writeString(e.getValue().toString());
+                }
             }
             inner.writeEndObject();
         }
@@ -430,7 +435,7 @@ public final class DebeziumValues {
         return true;
     }
 
-    private static void writeNullableString(JsonGenerator g, @Nullable Object value) throws IOException {
+    private static void writeNullableString(JsonBytes g, @Nullable Object value) throws IOException {
         if (value == null) {
             g.writeNull();
         } else {

@@ -1,10 +1,5 @@
 package io.deltaforge.envelopes.internal;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.StreamWriteFeature;
-import com.fasterxml.jackson.core.io.SerializedString;
-import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.Lsn;
@@ -12,14 +7,12 @@ import io.deltaforge.api.RawJson;
 import io.deltaforge.api.Row;
 import io.deltaforge.api.TableId;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -27,8 +20,9 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Streams envelopes to JSON bytes with Jackson's generator: no object mapping, no intermediate tree, one
- * buffer per event.
+ * Writes the parts the JSON envelopes share (rows, values, truncate and message details) into a
+ * {@link JsonBytes}, and hands each envelope reusable writers: no object mapping, no intermediate tree, one
+ * buffer per thread.
  *
  * <p>Row values are written as the {@link Row} contract lists them: numbers as JSON numbers
  * ({@link BigDecimal} in plain notation with every digit, never {@code 1E+3}), {@link RawJson} embedded as
@@ -36,28 +30,22 @@ import org.jspecify.annotations.Nullable;
  * nested freely. Non-finite doubles become the strings {@code "NaN"}, {@code "Infinity"},
  * {@code "-Infinity"}, since JSON has no such numbers.
  *
- * <p>Thread-safe: the factory is configured once and only read afterwards.
+ * <p>Thread-safe: it holds no state; {@link Writers} hands each thread a writer of its own.
  */
 public final class JsonOutput {
-    private static final JsonFactory FACTORY = JsonFactory.builder()
-            .enable(StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN)
-            .build();
-
-    public static final SerializedString BEFORE = new SerializedString("before");
-    public static final SerializedString AFTER = new SerializedString("after");
-    public static final SerializedString OP = new SerializedString("op");
-    public static final SerializedString SOURCE = new SerializedString("source");
-    public static final SerializedString TS_MS = new SerializedString("ts_ms");
-    public static final SerializedString MESSAGE = new SerializedString("message");
-    public static final SerializedString PREFIX = new SerializedString("prefix");
-    public static final SerializedString CONTENT = new SerializedString("content");
-    private static final SerializedString TRUNCATE = new SerializedString("truncate");
-    private static final SerializedString CASCADE = new SerializedString("cascade");
-    private static final SerializedString RESTART_IDENTITY = new SerializedString("restart_identity");
-    private static final SerializedString CONTENT_BASE64 = new SerializedString("content_base64");
-    private static final SerializedString TRANSACTIONAL = new SerializedString("transactional");
-
-    private static final int FIRST_BLOCK = 1024;
+    public static final JsonString BEFORE = new JsonString("before");
+    public static final JsonString AFTER = new JsonString("after");
+    public static final JsonString OP = new JsonString("op");
+    public static final JsonString SOURCE = new JsonString("source");
+    public static final JsonString TS_MS = new JsonString("ts_ms");
+    public static final JsonString MESSAGE = new JsonString("message");
+    public static final JsonString PREFIX = new JsonString("prefix");
+    public static final JsonString CONTENT = new JsonString("content");
+    private static final JsonString TRUNCATE = new JsonString("truncate");
+    private static final JsonString CASCADE = new JsonString("cascade");
+    private static final JsonString RESTART_IDENTITY = new JsonString("restart_identity");
+    private static final JsonString CONTENT_BASE64 = new JsonString("content_base64");
+    private static final JsonString TRANSACTIONAL = new JsonString("transactional");
 
     private JsonOutput() {
     }
@@ -65,122 +53,35 @@ public final class JsonOutput {
     /** Writes the body of one event. */
     @FunctionalInterface
     public interface Body<C> {
-        void write(JsonGenerator g, ChangeEvent event, C context) throws IOException;
+        void write(JsonBytes g, ChangeEvent event, C context) throws IOException;
     }
 
     /**
-     * Reusable generators for one envelope: {@link Writers#toBytes} writes each event as one more root value of
-     * a long-lived generator into a buffer of its own, and copies the event's bytes out. Making a generator
-     * per event (its context, its buffer-recycler lookup, a 1 kB first block) took a fifth of the encoding
-     * thread in profiles and most of its garbage.
+     * Reusable writers for one envelope: {@link Writers#toBytes} writes each event into a writer's buffer and
+     * copies the event's bytes out. Making a writer per event would cost a buffer and its growth for every
+     * event, and lose the writer's cache of column names.
      *
      * <p>Thread-safe without locks: a caller takes the idle writer (or makes one when another thread holds
-     * it) and puts it back when done, so each generator is used by one thread at a time. A writer whose
-     * event failed is dropped, since its generator may be in the middle of an object.
+     * it) and puts it back when done, so each writer is used by one thread at a time. A writer whose event
+     * failed is dropped, since it may be in the middle of an object.
      */
     public static final class Writers {
-        private final AtomicReference<@Nullable Writer> idle = new AtomicReference<>();
+        private final AtomicReference<@Nullable JsonBytes> idle = new AtomicReference<>();
 
         /** Writes one event with {@code body}; {@code context} passes the caller's state without a capturing lambda. */
         public <C> byte[] toBytes(ChangeEvent event, C context, Body<C> body) {
-            Writer w = idle.getAndSet(null);
+            JsonBytes w = idle.getAndSet(null);
             if (w == null) {
-                w = new Writer();
+                w = new JsonBytes();
             }
             byte[] bytes;
             try {
-                body.write(w.generator, event, context);
-                w.generator.flush();
-                bytes = w.out.takeBytes();
+                body.write(w, event, context);
+                bytes = w.takeBytes();
             } catch (IOException e) {
                 throw new DeltaforgeException("cannot write event " + event.id() + " as JSON: " + e.getMessage(), e);
             }
             idle.set(w);
-            return bytes;
-        }
-    }
-
-    private static final class Writer {
-        final Output out = new Output();
-        final JsonGenerator generator;
-
-        Writer() {
-            try {
-                generator = FACTORY.createGenerator(out);
-            } catch (IOException e) {
-                throw new DeltaforgeException("cannot create a JSON generator: " + e.getMessage(), e);
-            }
-            // Events follow one another as root values; nothing may go between them.
-            generator.setRootValueSeparator(null);
-        }
-    }
-
-    /**
-     * A growable byte buffer that hands out its content and starts again; shrinks after a huge event.
-     * Also the writer's cache of column names, pre-encoded: row writing finds it as the generator's target.
-     */
-    private static final class Output extends OutputStream {
-        private static final int KEEP = 64 * 1024;
-        private static final int TABLES = 16;
-        private byte[] buf = new byte[FIRST_BLOCK * 4];
-        private int count;
-        /**
-         * Column lists seen twice, by identity (a source hands every row of a table the same list), and
-         * their names as SerializedStrings; replaced round robin.
-         */
-        private final List<?>[] columnLists = new List<?>[TABLES];
-        private final SerializedString[][] columnNames = new SerializedString[TABLES][];
-        private int nextSlot;
-        private @Nullable List<?> seenOnce;
-
-        /** The pre-encoded names of these columns, or null the first time a list is seen. */
-        SerializedString @Nullable [] names(List<String> columns) {
-            for (int i = 0; i < TABLES; i++) {
-                if (columnLists[i] == columns) {
-                    return columnNames[i];
-                }
-            }
-            if (seenOnce != columns) {
-                // A list made for one row only (some sources build them per event) is not worth encoding.
-                seenOnce = columns;
-                return null;
-            }
-            SerializedString[] names = new SerializedString[columns.size()];
-            for (int i = 0; i < names.length; i++) {
-                names[i] = new SerializedString(columns.get(i));
-            }
-            columnLists[nextSlot] = columns;
-            columnNames[nextSlot] = names;
-            nextSlot = (nextSlot + 1) % TABLES;
-            return names;
-        }
-
-        @Override
-        public void write(int b) {
-            ensure(1);
-            buf[count++] = (byte) b;
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) {
-            ensure(len);
-            System.arraycopy(b, off, buf, count, len);
-            count += len;
-        }
-
-        private void ensure(int more) {
-            if (count + more > buf.length) {
-                buf = Arrays.copyOf(buf, Math.max(buf.length * 2, count + more));
-            }
-        }
-
-        byte[] takeBytes() {
-            byte[] bytes = Arrays.copyOf(buf, count);
-            count = 0;
-            if (buf.length > KEEP) {
-                // One big event must not pin its buffer for the life of the pipeline.
-                buf = new byte[FIRST_BLOCK * 4];
-            }
             return bytes;
         }
     }
@@ -190,7 +91,7 @@ public final class JsonOutput {
      * {@code "truncate"} object and, for a logical message, a {@code "message"} object (see
      * {@link #writeDetail}).
      */
-    public static void writeChange(JsonGenerator g, ChangeEvent event) throws IOException {
+    public static void writeChange(JsonBytes g, ChangeEvent event) throws IOException {
         g.writeFieldName(BEFORE);
         writeRow(g, event.before(), event);
         g.writeFieldName(AFTER);
@@ -206,7 +107,7 @@ public final class JsonOutput {
      * Message content is written as text when it is valid UTF-8, else as {@code "content_base64"}: exactly
      * one of the two is present.
      */
-    public static void writeDetail(JsonGenerator g, ChangeEvent event) throws IOException {
+    public static void writeDetail(JsonBytes g, ChangeEvent event) throws IOException {
         ChangeEvent.Detail detail = event.detail();
         if (detail instanceof ChangeEvent.Detail.Truncate t) {
             g.writeFieldName(TRUNCATE);
@@ -257,32 +158,31 @@ public final class JsonOutput {
 
     /** One value as compact JSON text, with the same rules as row values. */
     public static String valueToJson(@Nullable Object value, ChangeEvent event, String column) {
-        // Keys are mostly integers: no generator for them. A generator made while the envelope's own is
-        // open cannot reuse the thread's recycled buffer and costs a fresh 8 kB buffer per call.
+        // Keys are mostly integers: no writer for them.
         if (value instanceof Long || value instanceof Integer || value instanceof Boolean) {
             return value.toString();
         }
         if (value instanceof java.math.BigDecimal d) {
             return d.toPlainString();
         }
-        ByteArrayBuilder out = new ByteArrayBuilder(64);
-        try (JsonGenerator g = FACTORY.createGenerator(out)) {
-            writeValue(g, value, event, column);
+        JsonBytes out = new JsonBytes(64);
+        try {
+            writeValue(out, value, event, column);
         } catch (IOException e) {
             throw new DeltaforgeException("cannot write event " + event.id() + " as JSON: " + e.getMessage(), e);
         }
-        return new String(out.toByteArray(), StandardCharsets.UTF_8);
+        return new String(out.takeBytes(), StandardCharsets.UTF_8);
     }
 
     /** A row as an object with columns in table order, or {@code null}. */
-    public static void writeRow(JsonGenerator g, @Nullable Row row, ChangeEvent event) throws IOException {
+    public static void writeRow(JsonBytes g, @Nullable Row row, ChangeEvent event) throws IOException {
         if (row == null) {
             g.writeNull();
             return;
         }
         List<String> columns = row.columns();
         int n = row.size();
-        SerializedString @Nullable [] names = g.getOutputTarget() instanceof Output out ? out.names(columns) : null;
+        JsonString @Nullable [] names = g.columnNames().of(columns);
         g.writeStartObject();
         for (int i = 0; i < n; i++) {
             String column = columns.get(i);
@@ -297,7 +197,7 @@ public final class JsonOutput {
     }
 
     /** An unsigned 64-bit number, such as an LSN, as a JSON number. */
-    public static void writeUnsigned(JsonGenerator g, long value) throws IOException {
+    public static void writeUnsigned(JsonBytes g, long value) throws IOException {
         if (value >= 0) {
             g.writeNumber(value);
         } else {
@@ -310,7 +210,7 @@ public final class JsonOutput {
         return Long.toUnsignedString(lsn.value());
     }
 
-    static void writeValue(JsonGenerator g, @Nullable Object value, ChangeEvent event, String column)
+    static void writeValue(JsonBytes g, @Nullable Object value, ChangeEvent event, String column)
             throws IOException {
         if (value == null) {
             g.writeNull();
@@ -354,7 +254,7 @@ public final class JsonOutput {
         }
     }
 
-    private static void writeDouble(JsonGenerator g, double d) throws IOException {
+    private static void writeDouble(JsonBytes g, double d) throws IOException {
         if (Double.isFinite(d)) {
             g.writeNumber(d);
         } else {

@@ -1,13 +1,12 @@
 package io.deltaforge.envelopes.internal;
 
-import com.fasterxml.jackson.core.io.SerializedString;
 import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.TableId;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The per-table strings an envelope writes into every event ({@code source}, {@code subject}), built once
- * per (source, table) and kept as {@link SerializedString}s, whose UTF-8 bytes Jackson copies as they are
+ * per (source, table) and kept as {@link JsonString}s, whose quoted UTF-8 bytes are copied as they are
  * instead of escaping and encoding the text again for each event.
  *
  * <p>Bounded: past {@value #MAX_TABLES} tables (far more than a pipeline captures) new ones are built per
@@ -17,7 +16,7 @@ public final class TableNames {
     static final int MAX_TABLES = 4096;
 
     /** What is written for one table. */
-    public record Names(String sourceId, SerializedString source, SerializedString subject) {
+    public record Names(String sourceId, JsonString source, JsonString subject) {
     }
 
     private final ConcurrentHashMap<TableId, Names> byTable = new ConcurrentHashMap<>();
@@ -29,7 +28,7 @@ public final class TableNames {
         if (names != null && names.sourceId().equals(event.sourceId())) {
             return names;
         }
-        names = new Names(event.sourceId(), new SerializedString(source(event)), new SerializedString(subject(event)));
+        names = new Names(event.sourceId(), new JsonString(source(event)), new JsonString(subject(event)));
         if (byTable.size() < MAX_TABLES) {
             byTable.put(event.table(), names);
         }

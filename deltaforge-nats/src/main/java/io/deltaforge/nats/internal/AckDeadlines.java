@@ -7,6 +7,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The deadlines of the batches waiting for their PubAcks, checked by one sweep every {@link #SWEEP} on a
@@ -16,9 +18,11 @@ import java.util.concurrent.TimeUnit;
  * the pipeline needs. A deadline fires up to one sweep late, which is nothing next to seconds of timeout.
  *
  * <p>An entry lets go of what its action holds at the first sweep after its batch completed, so a finished
- * batch stays reachable for at most one sweep. Thread-safe.
+ * batch stays reachable for at most one sweep. Each sweep also runs a task of the owner's (the deadlines of
+ * single publishes, which {@link PubAckInbox} keeps). Thread-safe.
  */
 final class AckDeadlines implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(AckDeadlines.class);
     static final Duration SWEEP = Duration.ofMillis(100);
 
     private record Entry(CompletableFuture<?> done, long deadlineNanos, Runnable onDeadline) {
@@ -27,13 +31,22 @@ final class AckDeadlines implements AutoCloseable {
     private final ConcurrentLinkedQueue<Entry> waiting = new ConcurrentLinkedQueue<>();
     private final ScheduledExecutorService sweeper;
 
-    AckDeadlines(String threadName) {
+    /** @param everySweep run on the sweeper thread at every sweep, before the batches' deadlines */
+    AckDeadlines(String threadName, Runnable everySweep) {
         this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, threadName);
             t.setDaemon(true);
             return t;
         });
-        sweeper.scheduleWithFixedDelay(this::sweep, SWEEP.toNanos(), SWEEP.toNanos(), TimeUnit.NANOSECONDS);
+        sweeper.scheduleWithFixedDelay(() -> {
+            try {
+                everySweep.run();
+            } catch (RuntimeException e) {
+                // A task that throws would end the schedule, and with it every later deadline.
+                log.error("{}: a deadline check failed", threadName, e);
+            }
+            sweep();
+        }, SWEEP.toNanos(), SWEEP.toNanos(), TimeUnit.NANOSECONDS);
     }
 
     /** Runs {@code onDeadline} once, on the sweeper, if {@code done} has not completed by {@code deadlineNanos}. */

@@ -47,7 +47,7 @@ final class AtomicPublish {
         this.fail = fail;
     }
 
-    void publish(InFlightWindow.Sending sending, Connection nc, JetStream js) {
+    void publish(InFlightWindow.Sending sending, Connection nc, JetStream js, PubAckInbox inbox) {
         Batch batch = sending.batch();
         CompletableFuture<Void> acks = sending.acks();
         List<AtomicBatches.Piece> pieces = AtomicBatches.pieces(batch, settings.splitOversize(), name, attempt++);
@@ -75,37 +75,61 @@ final class AtomicPublish {
                 return;
             }
             Outgoing last = out[out.length - 1];
-            CompletableFuture<io.nats.client.Message> ack;
             try {
                 for (int k = 0; k < out.length - 1; k++) {
                     nc.publish(out[k].subject(), out[k].headers(), out[k].body());
                 }
-                ack = PubAcks.publish(nc, last.subject(), last.headers(), last.body());
             } catch (RuntimeException e) {
                 sending.release(permits, held);
                 acks.completeExceptionally(fail.of(last.event(), last.subject(), last.size(), e));
                 return;
             }
+            CommitAck ack = new CommitAck(sending, piece, out, js, permits, held);
+            // Counted before it goes out: its PubAck may come before publish returns.
             sending.sent(piece.to() - 1, ack, last.subject(), last.size());
-            ack.whenComplete((reply, answer) -> {
-                sending.release(permits, held);
-                PubAcks.Outcome outcome = PubAcks.read(ack, reply, answer);
-                Throwable error = outcome.failure();
-                CompletableFuture<Void> stored = error == null ? CompletableFuture.completedFuture(null)
-                        : afterRejection(sending, piece, out, js, error);
-                stored.whenComplete((ok, failure) -> {
-                    if (failure != null) {
-                        acks.completeExceptionally(failure);
-                        return;
-                    }
-                    if (error == null) {
-                        sending.stored(out.length, outcome.duplicate());
-                    }
-                    sending.acknowledged();
-                });
-            });
+            if (!inbox.publish(last.subject(), last.headers(), last.body(), ack)) {
+                return;
+            }
         }
         sending.allSent();
+    }
+
+    /** The PubAck (or error) of an atomic batch's commit message, which speaks for the whole atomic batch. */
+    private final class CommitAck extends PendingPublish {
+        private final InFlightWindow.Sending sending;
+        private final AtomicBatches.Piece piece;
+        private final Outgoing[] out;
+        private final JetStream js;
+        private final int permits;
+        private final long held;
+
+        CommitAck(InFlightWindow.Sending sending, AtomicBatches.Piece piece, Outgoing[] out, JetStream js,
+                  int permits, long held) {
+            this.sending = sending;
+            this.piece = piece;
+            this.out = out;
+            this.js = js;
+            this.permits = permits;
+            this.held = held;
+        }
+
+        @Override
+        protected void onAnswer(PubAcks.Outcome outcome) {
+            sending.release(permits, held);
+            Throwable error = outcome.failure();
+            if (error == null) {
+                sending.stored(out.length, outcome.duplicate());
+                sending.acknowledged();
+                return;
+            }
+            afterRejection(sending, piece, out, js, error).whenComplete((ok, failure) -> {
+                if (failure != null) {
+                    sending.acks().completeExceptionally(failure);
+                } else {
+                    sending.acknowledged();
+                }
+            });
+        }
     }
 
     private static void batchHeaders(Headers headers, AtomicBatches.Piece piece, int sequence, boolean commit) {

@@ -4,8 +4,6 @@ import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.nats.internal.OutgoingMessages.Outgoing;
 import io.deltaforge.spi.Batch;
 import io.deltaforge.spi.Message;
-import io.nats.client.Connection;
-import io.nats.client.impl.Headers;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -23,50 +21,55 @@ final class EventByEventPublish {
         this.fail = fail;
     }
 
-    void publish(InFlightWindow.Sending sending, Connection nc) {
+    void publish(InFlightWindow.Sending sending, PubAckInbox inbox) {
         Batch batch = sending.batch();
         CompletableFuture<Void> acks = sending.acks();
         List<ChangeEvent> events = batch.events();
         List<Message> messages = batch.messages();
         for (int i = 0; i < messages.size() && !acks.isDone(); i++) {
-            ChangeEvent event = events.get(i);
-            Outgoing out = outgoing.build(event, messages.get(i), null, acks);
-            if (out == null) {
+            Outgoing out = outgoing.build(events.get(i), messages.get(i), null, acks);
+            if (out == null || !sending.acquire(out.size(), 1)) {
                 return;
             }
-            String subject = out.subject();
-            Headers headers = out.headers();
-            byte[] body = out.body();
-            int size = out.size();
-            if (!sending.acquire(size, 1)) {
-                return;
-            }
-            CompletableFuture<io.nats.client.Message> ack;
-            try {
-                // The Nats-Msg-Id (and Nats-Expected-Stream) headers are in `headers` already: without
-                // PublishOptions jnats sends them as they are instead of copying the headers to merge them.
-                ack = PubAcks.publish(nc, subject, headers, body);
-            } catch (RuntimeException e) {
-                sending.release(1, size);
+            EventAck ack = new EventAck(sending, out);
+            // Counted before it goes out: its PubAck may come before publish returns.
+            sending.sent(i, ack, out.subject(), out.size());
+            // The Nats-Msg-Id (and Nats-Expected-Stream) headers are in the headers already. No timer per
+            // message: the inbox fails a publish without a PubAck after the send timeout, which gives its
+            // window place back, and one timer per batch (InFlightWindow.Sending#allSent) bounds how long
+            // the batch waits.
+            if (!inbox.publish(out.subject(), out.headers(), out.body(), ack)) {
                 // Stop at the first refusal: later messages must not overtake this one once it resends.
-                acks.completeExceptionally(fail.of(event, subject, size, e));
                 return;
             }
-            sending.sent(i, ack, subject, size);
-            // No timer per message: jnats times out each request future itself (requestCleanupInterval),
-            // which releases the window, and one timer per batch (InFlightWindow.Sending#allSent) bounds how
-            // long the batch waits.
-            ack.whenComplete((reply, error) -> {
-                sending.release(1, size);
-                PubAcks.Outcome outcome = PubAcks.read(ack, reply, error);
-                if (outcome.failure() != null) {
-                    acks.completeExceptionally(fail.of(event, subject, size, outcome.failure()));
-                    return;
-                }
-                sending.stored(1, outcome.duplicate());
-                sending.acknowledged();
-            });
         }
         sending.allSent();
+    }
+
+    /** The PubAck of one event's message; keeps what a failure names, not the message. */
+    private final class EventAck extends PendingPublish {
+        private final InFlightWindow.Sending sending;
+        private final ChangeEvent event;
+        private final String subject;
+        private final int size;
+
+        EventAck(InFlightWindow.Sending sending, Outgoing out) {
+            this.sending = sending;
+            this.event = out.event();
+            this.subject = out.subject();
+            this.size = out.size();
+        }
+
+        @Override
+        protected void onAnswer(PubAcks.Outcome outcome) {
+            sending.release(1, size);
+            Throwable failure = outcome.failure();
+            if (failure != null) {
+                sending.acks().completeExceptionally(fail.of(event, subject, size, failure));
+                return;
+            }
+            sending.stored(1, outcome.duplicate());
+            sending.acknowledged();
+        }
     }
 }

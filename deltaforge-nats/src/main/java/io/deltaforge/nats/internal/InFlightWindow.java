@@ -68,7 +68,7 @@ final class InFlightWindow {
         /** One extra count for the loop itself, so the batch cannot complete before every message was sent. */
         private final AtomicInteger pending = new AtomicInteger(1);
         /** Kept to name the oldest unacknowledged message if the batch's ack timer fires. */
-        private final CompletableFuture<?>[] inFlight;
+        private final PendingPublish[] inFlight;
         private final String[] subjects;
         private final int[] sizes;
         private int count;
@@ -78,7 +78,7 @@ final class InFlightWindow {
             this.acks = acks;
             this.deadlines = deadlines;
             this.deadline = System.nanoTime() + settings.batchTimeout().toNanos();
-            this.inFlight = new CompletableFuture<?>[batch.messages().size()];
+            this.inFlight = new PendingPublish[batch.messages().size()];
             this.subjects = new String[batch.messages().size()];
             this.sizes = new int[batch.messages().size()];
         }
@@ -118,8 +118,11 @@ final class InFlightWindow {
             bytesWindow.release(bytes);
         }
 
-        /** A publish whose acknowledgement answers for the batch's events up to {@code index}. */
-        void sent(int index, CompletableFuture<?> ack, String subject, int size) {
+        /**
+         * A publish whose acknowledgement answers for the batch's events up to {@code index}; counted before it
+         * goes out, since its PubAck may come before the publish call returns.
+         */
+        void sent(int index, PendingPublish ack, String subject, int size) {
             pending.incrementAndGet();
             inFlight[index] = ack;
             subjects[index] = subject;
@@ -167,7 +170,7 @@ final class InFlightWindow {
             int sent = count;
             deadlines.add(acks, System.nanoTime() + settings.sendTimeout().toNanos(), () -> {
                 for (int i = 0; i < sent; i++) {
-                    if (inFlight[i] != null && !inFlight[i].isDone()) {
+                    if (inFlight[i] != null && !inFlight[i].answered()) {
                         acks.completeExceptionally(fail.of(batch.events().get(i), subjects[i], sizes[i],
                                 new TimeoutException("no PubAck within " + settings.sendTimeout().toMillis() + " ms")));
                         return;

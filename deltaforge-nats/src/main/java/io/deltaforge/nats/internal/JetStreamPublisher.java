@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The working part of the NATS sink: one connection and the stream it publishes to (start, check, reconnect,
  * close), and the send of each batch within one window of unacknowledged publishes ({@link InFlightWindow}),
- * event by event ({@link EventByEventPublish}) or as atomic batches ({@link AtomicPublish}).
+ * event by event ({@link EventByEventPublish}) or as atomic batches ({@link AtomicPublish}), their PubAcks
+ * read on the connection's {@link PubAckInbox}.
  *
  * <p>Threads: {@link #start()}, {@link #send(Batch)} and {@link #close()} are called by the engine's
  * single sink thread; acknowledgements complete on jnats threads and only touch atomics and futures.
@@ -48,6 +49,8 @@ public final class JetStreamPublisher {
     /** Set when JetStream stopped answering; the next send checks the stream before publishing. */
     private volatile boolean recheckStream;
     private volatile @Nullable Connection connection;
+    /** Where the PubAcks of {@link #connection} arrive; replaced with it. */
+    private volatile @Nullable PubAckInbox inbox;
     /** Why the stream would refuse transaction markers, null when it captures them; found at start. */
     private volatile @Nullable String markersRefused;
     /** Whether transactions go as atomic batches; decided at start. */
@@ -105,7 +108,7 @@ public final class JetStreamPublisher {
             throw new IllegalStateException(name + " was already started");
         }
         if (deadlines == null && !closed) {
-            deadlines = new AckDeadlines("deltaforge-" + settings.id() + "-ack-deadlines");
+            deadlines = new AckDeadlines("deltaforge-" + settings.id() + "-ack-deadlines", this::expireReplies);
         }
         // Marked started only once it worked: the engine calls start() again after a passing failure.
         Connection nc = connector.connect();
@@ -126,6 +129,7 @@ public final class JetStreamPublisher {
                         + " with markers then fails", name, markersRefused);
             }
             jetStream = nc.jetStream();
+            inbox = openInbox(nc);
             started = true;
         } catch (IOException e) {
             connection = null;
@@ -219,18 +223,20 @@ public final class JetStreamPublisher {
      */
     private Connection connected(String purpose) {
         Connection nc = connection;
-        if (nc != null && jetStream != null && nc.getStatus() != Connection.Status.CLOSED) {
+        if (nc != null && jetStream != null && inbox != null && nc.getStatus() != Connection.Status.CLOSED) {
             return nc;
         }
         if (nc != null) {
             connector.closeQuietly(nc);
         }
+        closeInbox();
         connection = null;
         jetStream = null;
         try {
             nc = connector.connect();
             connection = nc;
             jetStream = nc.jetStream();
+            inbox = openInbox(nc);
             limits.record(nc, null);
             // The stream may have gone while we were away; a resend into nothing would only time out.
             recheckStream = true;
@@ -309,10 +315,11 @@ public final class JetStreamPublisher {
         }
         InFlightWindow.Sending sending = window.sending(batch, acks, deadlines);
         Connection nc = java.util.Objects.requireNonNull(connection);
+        PubAckInbox replies = java.util.Objects.requireNonNull(inbox);
         if (atomic) {
-            atomicPublish.publish(sending, nc, js);
+            atomicPublish.publish(sending, nc, js, replies);
         } else {
-            eventByEvent.publish(sending, nc);
+            eventByEvent.publish(sending, replies);
         }
     }
 
@@ -334,6 +341,27 @@ public final class JetStreamPublisher {
         } catch (DeltaforgeException e) {
             acks.completeExceptionally(e);
             return false;
+        }
+    }
+
+    private PubAckInbox openInbox(Connection nc) {
+        return PubAckInbox.open(nc, settings.maxInFlight(), settings.sendTimeout());
+    }
+
+    /** Fails the publishes still waiting on the inbox of a connection that is gone. */
+    private void closeInbox() {
+        PubAckInbox replies = inbox;
+        inbox = null;
+        if (replies != null) {
+            replies.close();
+        }
+    }
+
+    /** Called by the deadline sweeper: fails the publishes of this connection whose PubAck is overdue. */
+    private void expireReplies() {
+        PubAckInbox replies = inbox;
+        if (replies != null) {
+            replies.expire(System.nanoTime());
         }
     }
 
@@ -378,6 +406,7 @@ public final class JetStreamPublisher {
             log.debug("{}: drain did not finish cleanly: {}", name, e.toString());
         } finally {
             connector.closeQuietly(nc);
+            closeInbox();
         }
     }
 }

@@ -124,9 +124,8 @@ final class NatsConnector {
                 // retryable.
                 .reconnectBufferSize(0)
                 .connectionTimeout(Duration.ofMillis(Math.min(settings.sendTimeout().toMillis(), 5000)))
-                // Also the timeout of jnats' own request futures, one per publish (PubAcks): one that has no
-                // PubAck after a send timeout fails (TimeoutException) at the next sweep, within two send
-                // timeouts, and gives its window place back. The batch's own timer reports it sooner.
+                // The timeout of jnats' own requests (stream checks, the stored-events scan, an atomic batch's
+                // one-by-one check); a publish's PubAck is awaited on PubAckInbox, with the same send timeout.
                 .requestCleanupInterval(settings.sendTimeout())
                 .useTimeoutException()
                 .maxMessagesInOutgoingQueue(Math.max(Options.DEFAULT_MAX_MESSAGES_IN_OUTGOING_QUEUE,

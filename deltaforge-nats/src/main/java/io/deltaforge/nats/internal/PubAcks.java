@@ -1,23 +1,18 @@
 package io.deltaforge.nats.internal;
 
-import io.nats.client.Connection;
 import io.nats.client.JetStreamApiException;
 import io.nats.client.Message;
 import io.nats.client.api.PublishAck;
-import io.nats.client.impl.Headers;
-import io.nats.client.support.NatsRequestCompletableFuture;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.CompletableFuture;
 import org.jspecify.annotations.Nullable;
 
 /**
- * JetStream publishes as plain requests, their PubAcks read without a JSON tree. jnats' {@code publishAsync}
- * parses every PubAck into a JSON tree and a {@link PublishAck} on its dispatcher thread (about a third of the
- * jnats threads' CPU in a backlog drain); a stored PubAck is one flat object of known fields, so a byte scan
- * tells stored from duplicate. Anything else (an error, a status, an unexpected shape) goes to jnats' own
- * {@link PublishAck}, so failures are the exceptions {@code publishAsync} would have failed with.
+ * Reads PubAcks without a JSON tree. jnats' {@code publishAsync} parses every PubAck into a JSON tree and a
+ * {@link PublishAck} on its dispatcher thread (about a third of the jnats threads' CPU in a backlog drain); a
+ * stored PubAck is one flat object of known fields, so a byte scan tells stored from duplicate. Anything else
+ * (an error, a status, an unexpected shape) goes to jnats' own {@link PublishAck}, so failures are the
+ * exceptions {@code publishAsync} would have failed with.
  */
 final class PubAcks {
     /** What one reply says: stored, stored before (a duplicate), or the publish's failure. */
@@ -26,6 +21,8 @@ final class PubAcks {
 
     private static final Outcome STORED = new Outcome(false, null);
     private static final Outcome DUPLICATE = new Outcome(true, null);
+    /** The status nats-server sends to the reply subject when nothing subscribes to the publish's subject. */
+    private static final int NO_RESPONDERS = 503;
     /**
      * A stored PubAck: {"stream":"NAME","seq":N,...} (2.9 writes {"stream":"NAME", "seq":N}); an error reply
      * starts with "error" and never matches.
@@ -39,26 +36,13 @@ final class PubAcks {
     private PubAcks() {
     }
 
-    /**
-     * Publishes with a reply subject of jnats' request machinery: the same inbox, futures, request timeout
-     * ({@code requestCleanupInterval}) and flushing as {@code publishAsync}, without its PubAck parsing.
-     */
-    static CompletableFuture<Message> publish(Connection nc, String subject, Headers headers, byte[] body) {
-        return nc.request(subject, headers, body);
-    }
-
-    /** Reads the reply to {@link #publish}; {@code request} is the future it returned. */
-    static Outcome read(CompletableFuture<Message> request, @Nullable Message reply, @Nullable Throwable error) {
-        if (error != null) {
-            return new Outcome(false, noResponders(request, error) ? new IOException("Error Publishing: 503 No"
-                    + " Responders Available For Request") : error);
-        }
+    /** Reads the reply to a JetStream publish. */
+    static Outcome read(Message reply) {
         try {
-            if (reply == null) {
-                throw new IOException("Timeout or no response waiting for NATS JetStream server");
-            }
             if (reply.isStatusMessage()) {
-                throw new IOException("Error Publishing: " + reply.getStatus().getMessageWithCode());
+                // As publishAsync reports it; Failures tells a 503 (no JetStream responder) by its code.
+                throw new IOException("Error Publishing: " + (reply.getStatus().getCode() == NO_RESPONDERS
+                        ? "503 No Responders Available For Request" : reply.getStatus().getMessageWithCode()));
             }
             byte[] data = reply.getData();
             Outcome stored = stored(data);
@@ -69,16 +53,6 @@ final class PubAcks {
         } catch (IOException | JetStreamApiException e) {
             return new Outcome(false, e);
         }
-    }
-
-    /**
-     * jnats answers a 503 (no JetStream responder for the subject) to a request by cancelling its future,
-     * where {@code publishAsync} fails with an IOException naming the 503; a cancel that was neither a
-     * timeout nor the connection closing is that 503.
-     */
-    private static boolean noResponders(CompletableFuture<Message> request, Throwable error) {
-        return error instanceof CancellationException && request instanceof NatsRequestCompletableFuture f
-                && !f.wasCancelledClosing() && !f.wasCancelledTimedOut();
     }
 
     /**

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class AckDeadlinesTest {
-    private final AckDeadlines deadlines = new AckDeadlines("ack-deadlines-test");
+    private final AckDeadlines deadlines = new AckDeadlines("ack-deadlines-test", () -> { });
     private final AtomicInteger fired = new AtomicInteger();
 
     @AfterEach

@@ -5,20 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.nats.client.JetStreamApiException;
 import io.nats.client.Message;
 import io.nats.client.impl.NatsMessage;
-import io.nats.client.support.NatsRequestCompletableFuture;
-import io.nats.client.support.NatsRequestCompletableFuture.CancelAction;
 import io.nats.client.support.Status;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.Test;
 
 class PubAcksTest {
-    private static final CompletableFuture<Message> ANSWERED = new CompletableFuture<>();
-
     @Test
     void aStoredPubAckIsStoredAndNotADuplicate() {
         PubAcks.Outcome outcome = read("{\"stream\":\"USERS\",\"seq\":42}");
@@ -58,7 +50,21 @@ class PubAcksTest {
 
     @Test
     void aStatusReplyFailsWithItsCode() {
-        Message status = new NatsMessage("_INBOX.x", null, new byte[0]) {
+        Message status = status(408, "Request Timeout");
+
+        assertThat(PubAcks.read(status).failure()).isInstanceOf(IOException.class)
+                .hasMessage("Error Publishing: 408 Request Timeout");
+    }
+
+    @Test
+    void aNoRespondersStatusFailsAsPublishAsyncReportsIt() {
+        // What nats-server sends to the reply subject when nothing subscribes to the subject (no stream).
+        assertThat(PubAcks.read(status(503, "")).failure()).isInstanceOf(IOException.class)
+                .hasMessage("Error Publishing: 503 No Responders Available For Request");
+    }
+
+    private static Message status(int code, String text) {
+        return new NatsMessage("_INBOX.x", null, new byte[0]) {
             @Override
             public boolean isStatusMessage() {
                 return true;
@@ -66,42 +72,13 @@ class PubAcksTest {
 
             @Override
             public Status getStatus() {
-                return new Status(408, "Request Timeout");
+                return new Status(code, text);
             }
         };
-
-        assertThat(PubAcks.read(ANSWERED, status, null).failure()).isInstanceOf(IOException.class)
-                .hasMessage("Error Publishing: 408 Request Timeout");
-    }
-
-    @Test
-    void aRequestCancelledForNoRespondersFailsAsA503() {
-        NatsRequestCompletableFuture request = request();
-        request.cancel(true);
-
-        assertThat(PubAcks.read(request, null, new CancellationException()).failure()).isInstanceOf(IOException.class)
-                .hasMessageContaining("503");
-    }
-
-    @Test
-    void aTimeoutOrAClosingConnectionStaysWhatItWas() {
-        NatsRequestCompletableFuture timedOut = request();
-        timedOut.cancelTimedOut();
-        NatsRequestCompletableFuture closing = request();
-        closing.cancelClosing();
-        TimeoutException timeout = new TimeoutException("t");
-        CancellationException cancelled = new CancellationException("c");
-
-        assertThat(PubAcks.read(timedOut, null, timeout).failure()).isSameAs(timeout);
-        assertThat(PubAcks.read(closing, null, cancelled).failure()).isSameAs(cancelled);
-    }
-
-    private static NatsRequestCompletableFuture request() {
-        return new NatsRequestCompletableFuture(CancelAction.CANCEL, Duration.ofSeconds(5), true);
     }
 
     private static PubAcks.Outcome read(String json) {
         Message reply = new NatsMessage("_INBOX.x", null, json.getBytes(StandardCharsets.UTF_8));
-        return PubAcks.read(ANSWERED, reply, null);
+        return PubAcks.read(reply);
     }
 }
