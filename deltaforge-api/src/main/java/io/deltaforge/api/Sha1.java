@@ -35,7 +35,7 @@ final class Sha1 {
             message[end - i] = (byte) (bits >>> (8 * (i - 1)));
         }
         int[] h = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
-        int[] w = new int[16];
+        int[] w = new int[80];
         for (int block = 0; block < end; block += BLOCK_BYTES) {
             compress(h, w, message, block);
         }
@@ -43,15 +43,19 @@ final class Sha1 {
     }
 
     /**
-     * One block into the hash {@code h}. The message schedule is kept as a ring of 16 words (FIPS 180-4
-     * section 6.1.3) rather than 80, and the rounds run in four loops of 20 so none needs a branch on its
-     * round number.
+     * One block into the hash {@code h}. The whole message schedule (FIPS 180-4 section 6.1.2, step 1) is
+     * expanded first, in one loop: C1 does not inline a method as large as one step of a 16-word ring, so a
+     * ring cost a call in each of the 80 rounds. The rounds run in four loops of 20 so none needs a branch on
+     * its round number.
      */
     private static void compress(int[] h, int[] w, byte[] message, int offset) {
         for (int t = 0; t < 16; t++) {
             int i = offset + 4 * t;
             w[t] = (message[i] << 24) | ((message[i + 1] & 0xff) << 16) | ((message[i + 2] & 0xff) << 8)
                     | (message[i + 3] & 0xff);
+        }
+        for (int t = 16; t < 80; t++) {
+            w[t] = Integer.rotateLeft(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
         }
         int a = h[0];
         int b = h[1];
@@ -60,7 +64,7 @@ final class Sha1 {
         int e = h[4];
         int t = 0;
         for (; t < 20; t++) {
-            int temp = Integer.rotateLeft(a, 5) + ((b & c) | (~b & d)) + e + 0x5A827999 + schedule(w, t);
+            int temp = Integer.rotateLeft(a, 5) + ((b & c) | (~b & d)) + e + 0x5A827999 + w[t];
             e = d;
             d = c;
             c = Integer.rotateLeft(b, 30);
@@ -68,7 +72,7 @@ final class Sha1 {
             a = temp;
         }
         for (; t < 40; t++) {
-            int temp = Integer.rotateLeft(a, 5) + (b ^ c ^ d) + e + 0x6ED9EBA1 + schedule(w, t);
+            int temp = Integer.rotateLeft(a, 5) + (b ^ c ^ d) + e + 0x6ED9EBA1 + w[t];
             e = d;
             d = c;
             c = Integer.rotateLeft(b, 30);
@@ -76,7 +80,7 @@ final class Sha1 {
             a = temp;
         }
         for (; t < 60; t++) {
-            int temp = Integer.rotateLeft(a, 5) + ((b & c) | (b & d) | (c & d)) + e + 0x8F1BBCDC + schedule(w, t);
+            int temp = Integer.rotateLeft(a, 5) + ((b & c) | (b & d) | (c & d)) + e + 0x8F1BBCDC + w[t];
             e = d;
             d = c;
             c = Integer.rotateLeft(b, 30);
@@ -84,7 +88,7 @@ final class Sha1 {
             a = temp;
         }
         for (; t < 80; t++) {
-            int temp = Integer.rotateLeft(a, 5) + (b ^ c ^ d) + e + 0xCA62C1D6 + schedule(w, t);
+            int temp = Integer.rotateLeft(a, 5) + (b ^ c ^ d) + e + 0xCA62C1D6 + w[t];
             e = d;
             d = c;
             c = Integer.rotateLeft(b, 30);
@@ -96,16 +100,5 @@ final class Sha1 {
         h[2] += c;
         h[3] += d;
         h[4] += e;
-    }
-
-    /** W(t) of the schedule; from round 16 on it replaces W(t-16) in the ring. */
-    private static int schedule(int[] w, int t) {
-        if (t < 16) {
-            return w[t];
-        }
-        int s = t & 15;
-        int next = Integer.rotateLeft(w[(t - 3) & 15] ^ w[(t - 8) & 15] ^ w[(t - 14) & 15] ^ w[s], 1);
-        w[s] = next;
-        return next;
     }
 }
