@@ -473,11 +473,8 @@ public final class PgOutputDecoder {
                     unchanged.add(rel.columns.get(i));
                     values[i] = placeholder == null ? UNCHANGED : placeholder;
                 }
-                case 't' -> {
-                    byte[] bytes = new byte[length(m, "TupleData", "column value length", 1)];
-                    m.get(bytes);
-                    values[i] = types.map(rel.typeOids[i], new String(bytes, StandardCharsets.UTF_8));
-                }
+                case 't' -> values[i] = types.map(rel.typeOids[i],
+                        utf8(m, length(m, "TupleData", "column value length", 1)));
                 case 'b' -> {
                     // Binary is only sent when asked for (proto_version 2+ with binary=true); keep it opaque.
                     int len = length(m, "TupleData", "column value length", 1);
@@ -556,6 +553,22 @@ public final class PgOutputDecoder {
         m.get(bytes);
         m.get(); // the terminating zero
         return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The next {@code length} bytes as UTF-8 text, decoded straight from the buffer's array when it has one
+     * (pgjdbc's are slices of one, hence the offset): no copy of every column value before its String.
+     */
+    private static String utf8(ByteBuffer m, int length) {
+        if (!m.hasArray()) {
+            byte[] bytes = new byte[length];
+            m.get(bytes);
+            return new String(bytes, StandardCharsets.UTF_8);
+        }
+        int at = m.position();
+        String text = new String(m.array(), m.arrayOffset() + at, length, StandardCharsets.UTF_8);
+        m.position(at + length);
+        return text;
     }
 
     static Instant pgTime(long microsSince2000) {

@@ -79,6 +79,34 @@ class PgOutputDecoderTest {
     }
 
     @Test
+    void columnTextIsTheSameFromASliceOfALargerArrayAndFromABufferWithoutOne() {
+        byte[] message = update(16384, 'O', new byte[][]{text("1"), text("Zoë ✓"), nul(), text("old")},
+                text("2"), text("Ünïcode 😀"), text("{\"k\":\"v\"}"), text("last"));
+        ChangeEvent expected = decodeUpdate(ByteBuffer.wrap(message));
+
+        // pgjdbc hands over slices of its read buffer: the message starts at an offset of the array, and
+        // other bytes follow it.
+        byte[] larger = new byte[message.length + 20];
+        java.util.Arrays.fill(larger, (byte) 'x');
+        System.arraycopy(message, 0, larger, 7, message.length);
+        ByteBuffer slice = ByteBuffer.wrap(larger, 7, message.length).slice();
+        assertThat(slice.arrayOffset()).isEqualTo(7);
+        assertThat(decodeUpdate(slice)).isEqualTo(expected);
+        assertThat(decodeUpdate(ByteBuffer.wrap(message).asReadOnlyBuffer())).isEqualTo(expected);
+
+        assertThat(expected.before()).isEqualTo(Row.of(List.of("id", "name", "doc", "note"), 1L, "Zoë ✓", null, "old"));
+        assertThat(expected.after()).isEqualTo(Row.of(List.of("id", "name", "doc", "note"), 2L, "Ünïcode 😀",
+                new RawJson("{\"k\":\"v\"}"), "last"));
+    }
+
+    private static ChangeEvent decodeUpdate(ByteBuffer update) {
+        PgOutputDecoder d = new PgOutputDecoder("pg", java.util.Set.of(), new TypeMapper());
+        d.decode(ByteBuffer.wrap(begin(COMMIT, 8)), COMMIT);
+        d.decode(ByteBuffer.wrap(usersRelation(16384)), COMMIT);
+        return (ChangeEvent) d.decode(update, new Lsn(100));
+    }
+
+    @Test
     void decodesUpdateWithKeyOnlyOldTupleAndDelete() {
         decode(begin(COMMIT, 8));
         decode(usersRelation(16384));
