@@ -283,6 +283,8 @@ bench() {
       say "building the runner (first use)"
       (cd "$ROOT" && mvn -B -q -DskipTests install -pl deltaforge-runner -am)
     fi
+    # Likewise the class-data-sharing archive the launcher writes on a build's first start.
+    "$ROOT/deltaforge" --version >/dev/null
     extra=(--deltaforge "$ROOT/deltaforge")
   fi
   if [[ " $* " == *" --debezium "* && ! -f "$ROOT/examples/benchmark-debezium/target/classpath.txt" ]]; then

@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.fail;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.deltaforge.api.ChangeEvent;
+import io.deltaforge.api.ColumnType;
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.Lsn;
 import io.deltaforge.api.Op;
@@ -164,6 +167,74 @@ class EnvelopeBytesDifferentialTest {
             b.writeEndArray();
             assertThat(new String(b.takeBytes(), StandardCharsets.UTF_8)).isEqualTo(expected.toString());
         }
+    }
+
+    /**
+     * Debezium's double paths (decimal.handling.mode=double beyond ±1.8e308, NaN in a point, a column default)
+     * write non-finite doubles as Jackson's generator did: quoted, so the message stays valid JSON.
+     */
+    @Test
+    void debeziumWritesNonFiniteDoublesAsJacksonDid() throws IOException {
+        List<ColumnType> types = List.of(new ColumnType("id", "int4", -1, 'b', false, List.of()),
+                new ColumnType("big", "numeric", -1, 'b', true, List.of()),
+                new ColumnType("small", "numeric", ((12 << 16) | 3) + 4, 'b', true, List.of()),
+                new ColumnType("special", "numeric", -1, 'b', true, List.of()),
+                new ColumnType("at", "point", -1, 'b', true, List.of()),
+                new ColumnType("huge_default", "numeric", -1, 'b', true, List.of(), "'1e400'::numeric"),
+                new ColumnType("nan_default", "float8", -1, 'b', true, List.of(), "'NaN'::double precision"));
+        List<String> names = types.stream().map(ColumnType::name).toList();
+        Row row = Row.of(names, 1L, new BigDecimal("1e400"), new BigDecimal("-1e400").setScale(3), "Infinity",
+                Map.of("x", Double.NaN, "y", Double.NEGATIVE_INFINITY), null, null);
+        ChangeEvent base = event(row);
+        ChangeEvent event = new ChangeEvent(base.id(), base.sourceId(), Op.DELETE, base.table(), row, null,
+                base.position(), 1, List.of(), null, List.of("id"), types, "app");
+
+        byte[] payload = DebeziumEnvelope.builder().schemasEnable(true)
+                .decimalHandlingMode(DebeziumEnvelope.DecimalHandlingMode.DOUBLE).build().encode(event).payload();
+
+        // Jackson's parser refuses bare NaN and Infinity by default.
+        JsonNode message = new ObjectMapper().readTree(payload);
+        JsonNode before = message.get("payload").get("before");
+        assertThat(before.get("big")).isEqualTo(jackson(Double.POSITIVE_INFINITY));
+        assertThat(before.get("small")).isEqualTo(jackson(Double.NEGATIVE_INFINITY));
+        assertThat(before.get("special")).isEqualTo(jackson(Double.POSITIVE_INFINITY));
+        assertThat(before.get("at").get("x")).isEqualTo(jackson(Double.NaN));
+        assertThat(before.get("at").get("y")).isEqualTo(jackson(Double.NEGATIVE_INFINITY));
+        assertThat(before.get("huge_default")).isEqualTo(jackson(Double.POSITIVE_INFINITY));
+        assertThat(before.get("nan_default")).isEqualTo(jackson(Double.NaN));
+        JsonNode fields = message.get("schema").get("fields").get(0).get("fields");
+        assertThat(fields.get(5).get("default")).isEqualTo(jackson(Double.POSITIVE_INFINITY));
+        assertThat(fields.get(6).get("default")).isEqualTo(jackson(Double.NaN));
+    }
+
+    @Test
+    void nonFiniteDoublesAreWhatJacksonWrote() throws IOException {
+        for (double d : new double[] {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, -0.0, 1e308}) {
+            for (JsonBytes b : List.of(new JsonBytes(), JsonBytes.forEmbeddedText())) {
+                b.writeStartArray();
+                b.writeNumber(d);
+                b.writeNumber(d);
+                b.writeEndArray();
+                StringWriter expected = new StringWriter();
+                try (JsonGenerator g = new JsonFactory().createGenerator(expected)) {
+                    g.writeStartArray();
+                    g.writeNumber(d);
+                    g.writeNumber(d);
+                    g.writeEndArray();
+                }
+                assertThat(new String(b.takeBytes(), StandardCharsets.UTF_8)).as("%s", d)
+                        .isEqualTo(expected.toString());
+            }
+        }
+    }
+
+    /** A double as Jackson's generator wrote it, read back. */
+    private static JsonNode jackson(double d) throws IOException {
+        StringWriter out = new StringWriter();
+        try (JsonGenerator g = new JsonFactory().createGenerator(out)) {
+            g.writeNumber(d);
+        }
+        return new ObjectMapper().readTree(out.toString());
     }
 
     private static void assertSameBytes(List<ChangeEvent> events) throws IOException {

@@ -104,6 +104,47 @@ class DistributionIT {
                 .containsPattern("TieredStopAtLevel\\s+= 2\\s");
     }
 
+    /**
+     * The launcher writes a class-data-sharing archive for its runtime and class path on the first start, into
+     * DELTAFORGE_CDS_DIR, and every start (the first included) loads the runner's classes from it; the user's own
+     * -Xshare option leaves it out.
+     */
+    @org.junit.jupiter.api.Test
+    void theLauncherLoadsTheRunnersClassesFromAnArchiveItWritesOnce(@TempDir Path tmp) throws Exception {
+        Path archive = archives().stream().filter(f -> !f.getFileName().toString().contains("-linux-")).findFirst()
+                .orElseThrow();
+        Path home = unpack(archive, tmp.resolve("install"));
+        Path tools = onlyTools(tmp.resolve("tools"), true, "bash", "dirname", "readlink", "nproc", "stat", "cksum",
+                "mkdir", "mv", "rm");
+        Path cds = tmp.resolve("cds");
+        String deltaforge = home.resolve("bin").resolve("deltaforge").toString();
+        Map<String, String> env = Map.of("PATH", tools.toString(), "HOME", tmp.toString(), "DELTAFORGE_CDS_DIR",
+                cds.toString(), "DELTAFORGE_JAVA_OPTS", "-Xlog:class+load=info");
+        String fromArchive = "io.deltaforge.runner.Runner source: shared objects file";
+
+        Finished first = run(tmp, env, deltaforge, "--version");
+        assertThat(first.code()).as(first.output()).isZero();
+        assertThat(first.output()).contains("writing a class-data-sharing archive", fromArchive);
+        List<Path> written = jsaFiles(cds);
+        assertThat(written).hasSize(1);
+
+        Finished second = run(tmp, env, deltaforge, "--version");
+        assertThat(second.output()).contains(fromArchive).doesNotContain("writing a class-data-sharing archive");
+        assertThat(jsaFiles(cds)).isEqualTo(written);
+
+        Map<String, String> own = new java.util.HashMap<>(env);
+        own.put("DELTAFORGE_JAVA_OPTS", "-Xshare:off -Xlog:class+load=info");
+        Finished unshared = run(tmp, own, deltaforge, "--version");
+        assertThat(unshared.code()).as(unshared.output()).isZero();
+        assertThat(unshared.output()).contains("io.deltaforge.runner.Runner source: file:").doesNotContain(fromArchive);
+    }
+
+    private static List<Path> jsaFiles(Path dir) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(f -> f.getFileName().toString().endsWith(".jsa")).sorted().toList();
+        }
+    }
+
     /** The archive the package phase built, and the self-contained variant if dev.sh built one. */
     static List<Path> archives() throws IOException {
         try (Stream<Path> files = Files.list(TARGET)) {

@@ -22,9 +22,10 @@ import org.jspecify.annotations.Nullable;
  *       Jackson does unless {@code COMBINE_UNICODE_SURROGATES_IN_UTF8} is enabled; pre-encoded
  *       {@link JsonString}s differ here, as Jackson's {@code SerializedString} does;
  *   <li>raw JSON is written as UTF-8 unchanged, and an unpaired surrogate in it fails the event;
- *   <li>numbers as {@link Long#toString}, {@link Double#toString}, {@link BigDecimal#toPlainString} (a
- *       scale beyond ±9999 fails the event, Jackson's guard against huge plain output) and
- *       {@link BigInteger#toString};
+ *   <li>numbers as {@link Long#toString}, {@link Double#toString} (NaN and the infinities quoted, as
+ *       Jackson writes them unless {@code WRITE_NAN_AS_STRINGS} is disabled),
+ *       {@link BigDecimal#toPlainString} (a scale beyond ±9999 fails the event, Jackson's guard against huge
+ *       plain output) and {@link BigInteger#toString};
  *   <li>nesting deeper than 1,000 fails the event, Jackson's default limit.
  * </ul>
  *
@@ -44,7 +45,7 @@ public final class JsonBytes {
     private static final int FIRST = 4 * 1024;
     /** Characters escaped per step: bounds the room a long string reserves at once (6 bytes per char). */
     private static final int CHUNK = 1024;
-    static final byte[] HEX = "0123456789ABCDEF".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] HEX = "0123456789ABCDEF".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     private static final byte[] NULL = {'n', 'u', 'l', 'l'};
     private static final byte[] TRUE = {'t', 'r', 'u', 'e'};
     private static final byte[] FALSE = {'f', 'a', 'l', 's', 'e'};
@@ -52,7 +53,7 @@ public final class JsonBytes {
      * Per ASCII character: 0 written as is, a letter for its two-character escape ({@code \n}), -1 for
      * {@code &#92;u00XX}.
      */
-    static final byte[] ESCAPES = new byte[128];
+    private static final byte[] ESCAPES = new byte[128];
 
     static {
         Arrays.fill(ESCAPES, 0, 0x20, (byte) -1);
@@ -219,10 +220,17 @@ public final class JsonBytes {
         writeNumber((long) value);
     }
 
-    /** A finite double as {@link Double#toString}; callers write non-finite ones as they choose. */
+    /** As {@link Double#toString}; a non-finite one as that text quoted, since JSON has no such numbers. */
     public void writeNumber(double value) {
         separate();
-        ascii(Double.toString(value));
+        if (Double.isFinite(value)) {
+            ascii(Double.toString(value));
+        } else {
+            buf[count++] = '"';
+            ascii(Double.toString(value));
+            ensure(1);
+            buf[count++] = '"';
+        }
         comma = true;
     }
 
@@ -307,24 +315,9 @@ public final class JsonBytes {
         writeNumber(value);
     }
 
-    public void writeBooleanField(String name, boolean value) throws IOException {
-        writeFieldName(name);
-        writeBoolean(value);
-    }
-
     public void writeNullField(String name) throws IOException {
         writeFieldName(name);
         writeNull();
-    }
-
-    public void writeArrayFieldStart(String name) throws IOException {
-        writeFieldName(name);
-        writeStartArray();
-    }
-
-    public void writeObjectFieldStart(String name) throws IOException {
-        writeFieldName(name);
-        writeStartObject();
     }
 
     private void open(byte bracket) throws IOException {

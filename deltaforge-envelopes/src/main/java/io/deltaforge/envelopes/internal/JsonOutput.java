@@ -223,7 +223,7 @@ public final class JsonOutput {
         } else if (value instanceof Boolean b) {
             g.writeBoolean(b);
         } else if (value instanceof Double d) {
-            writeDouble(g, d);
+            g.writeNumber(d);
         } else if (value instanceof RawJson raw) {
             g.writeRawValue(raw.json());
         } else if (value instanceof List<?> list) {
@@ -238,7 +238,7 @@ public final class JsonOutput {
         } else if (value instanceof BigInteger bi) {
             g.writeNumber(bi);
         } else if (value instanceof Float f) {
-            writeDouble(g, f.doubleValue());
+            g.writeNumber(f.doubleValue());
         } else if (value instanceof Map<?, ?> map) {
             // Composites, ranges and geometric values: an object in the map's own (iteration) order.
             g.writeStartObject();
@@ -251,14 +251,6 @@ public final class JsonOutput {
             throw new DeltaforgeException("column '" + column + "' of " + event.table() + " (event " + event.id()
                     + ") holds a " + value.getClass().getName() + ", which JSON envelopes cannot encode; the source"
                     + " must map values to null, Boolean, Long, Double, BigDecimal, String, RawJson, List or Map");
-        }
-    }
-
-    private static void writeDouble(JsonBytes g, double d) throws IOException {
-        if (Double.isFinite(d)) {
-            g.writeNumber(d);
-        } else {
-            g.writeString(Double.toString(d));
         }
     }
 }

@@ -30,21 +30,18 @@ final class AckDeadlines implements AutoCloseable {
 
     private final ConcurrentLinkedQueue<Entry> waiting = new ConcurrentLinkedQueue<>();
     private final ScheduledExecutorService sweeper;
+    private final String threadName;
 
     /** @param everySweep run on the sweeper thread at every sweep, before the batches' deadlines */
     AckDeadlines(String threadName, Runnable everySweep) {
+        this.threadName = threadName;
         this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, threadName);
             t.setDaemon(true);
             return t;
         });
         sweeper.scheduleWithFixedDelay(() -> {
-            try {
-                everySweep.run();
-            } catch (RuntimeException e) {
-                // A task that throws would end the schedule, and with it every later deadline.
-                log.error("{}: a deadline check failed", threadName, e);
-            }
+            guarded(everySweep);
             sweep();
         }, SWEEP.toNanos(), SWEEP.toNanos(), TimeUnit.NANOSECONDS);
     }
@@ -67,8 +64,17 @@ final class AckDeadlines implements AutoCloseable {
                 it.remove();
             } else if (now - e.deadlineNanos() >= 0 && waiting.remove(e)) {
                 // remove() tells the one sweep that runs the action, should two ever overlap.
-                e.onDeadline().run();
+                guarded(e.onDeadline());
             }
+        }
+    }
+
+    /** A task that throws would end the schedule, and with it every later deadline: logged, and the sweep goes on. */
+    private void guarded(Runnable task) {
+        try {
+            task.run();
+        } catch (RuntimeException e) {
+            log.error("{}: a deadline check failed", threadName, e);
         }
     }
 

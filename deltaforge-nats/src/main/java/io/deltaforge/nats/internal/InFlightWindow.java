@@ -2,10 +2,10 @@ package io.deltaforge.nats.internal;
 
 import io.deltaforge.api.RetryableException;
 import io.deltaforge.spi.Batch;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
@@ -14,8 +14,10 @@ import org.jspecify.annotations.Nullable;
  * The bounded window of unacknowledged publishes (messages and bytes) that both publish paths share, and the
  * bookkeeping of one batch's publishes ({@link Sending}) until the last is acknowledged.
  *
- * <p>Threads: places are taken and messages sent on the engine's single sink thread; acknowledgements release
- * places on jnats threads and only touch atomics and futures.
+ * <p>Threads: places are taken and messages sent on the engine's single sink thread; answers release places on
+ * whichever thread answers a publish (a reply on the inbox's jnats dispatcher, a deadline on the publisher's
+ * sweeper, a closed connection on jnats' listener thread, a refused publish on the sink thread) and only
+ * touch atomics and futures.
  */
 final class InFlightWindow {
     private final NatsSinkSettings settings;
@@ -48,6 +50,19 @@ final class InFlightWindow {
 
     long byteCapacity() {
         return bytesWindow.capacity();
+    }
+
+    /**
+     * Waits until every publish was answered (all places given back), at most {@code timeout}; for a graceful
+     * close, after the last send. False when some stayed unanswered.
+     */
+    boolean awaitIdle(Duration timeout) throws InterruptedException {
+        int all = settings.maxInFlight();
+        if (window.tryAcquire(all, timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+            window.release(all);
+            return true;
+        }
+        return false;
     }
 
     /**
@@ -172,7 +187,7 @@ final class InFlightWindow {
                 for (int i = 0; i < sent; i++) {
                     if (inFlight[i] != null && !inFlight[i].answered()) {
                         acks.completeExceptionally(fail.of(batch.events().get(i), subjects[i], sizes[i],
-                                new TimeoutException("no PubAck within " + settings.sendTimeout().toMillis() + " ms")));
+                                PubAckInbox.noPubAck(settings.sendTimeout())));
                         return;
                     }
                 }

@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * read on the connection's {@link PubAckInbox}.
  *
  * <p>Threads: {@link #start()}, {@link #send(Batch)} and {@link #close()} are called by the engine's
- * single sink thread; acknowledgements complete on jnats threads and only touch atomics and futures.
+ * single sink thread; acknowledgements complete on whichever thread answers a publish (see
+ * {@link InFlightWindow}) and only touch atomics and futures.
  */
 public final class JetStreamPublisher {
     private static final Logger log = LoggerFactory.getLogger(JetStreamPublisher.class);
@@ -384,6 +385,7 @@ public final class JetStreamPublisher {
 
     public void close() {
         closed = true;
+        awaitAnswers();
         AckDeadlines timers = deadlines;
         if (timers != null) {
             timers.close();
@@ -397,7 +399,7 @@ public final class JetStreamPublisher {
         }
         try {
             if (nc.getStatus() == Connection.Status.CONNECTED) {
-                // Drain flushes what is queued and waits for outstanding acks before closing.
+                // Drain flushes what is queued, delivers the replies already received and closes.
                 nc.drain(CLOSE_WAIT).get(CLOSE_WAIT.toMillis() + 1000, TimeUnit.MILLISECONDS);
             }
         } catch (InterruptedException e) {
@@ -407,6 +409,24 @@ public final class JetStreamPublisher {
         } finally {
             connector.closeQuietly(nc);
             closeInbox();
+        }
+    }
+
+    /**
+     * A graceful close confirms what it can: the drain unsubscribes the reply inbox, so a PubAck still on its
+     * way would be lost and its publish failed. Waits (the deadline sweeper still failing overdue ones) until
+     * every publish is answered, at most {@link #CLOSE_WAIT}.
+     */
+    private void awaitAnswers() {
+        if (!isConnected()) {
+            return;
+        }
+        try {
+            if (!window.awaitIdle(CLOSE_WAIT)) {
+                log.debug("{}: closing with publishes still waiting for their PubAcks", name);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }

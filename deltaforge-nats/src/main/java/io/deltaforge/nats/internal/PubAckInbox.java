@@ -2,6 +2,7 @@ package io.deltaforge.nats.internal;
 
 import io.nats.client.Connection;
 import io.nats.client.ConnectionListener;
+import io.nats.client.Dispatcher;
 import io.nats.client.Message;
 import io.nats.client.impl.Headers;
 import java.time.Duration;
@@ -46,7 +47,11 @@ final class PubAckInbox {
     /** Subscribes the reply handler of {@code connection}, for at most {@code places} publishes in flight. */
     static PubAckInbox open(Connection connection, int places, Duration sendTimeout) {
         PubAckInbox inbox = new PubAckInbox(connection, places, sendTimeout);
-        connection.createDispatcher(inbox::onReply).subscribe(inbox.prefix + "*");
+        Dispatcher replies = connection.createDispatcher(inbox::onReply);
+        // The in-flight window already bounds the replies that can be waiting; jnats' default limits would
+        // drop replies beyond them (slow consumer) and leave their publishes to time out and be resent.
+        replies.setPendingLimits(-1, -1);
+        replies.subscribe(inbox.prefix + "*");
         connection.addConnectionListener(inbox.new ClosedListener());
         return inbox;
     }
@@ -56,24 +61,36 @@ final class PubAckInbox {
      * publish jnats refuses (connection closed, too big) is answered with that failure here; returns false then.
      */
     boolean publish(String subject, Headers headers, byte[] body, PendingPublish publish) {
-        long number = pending.add(publish, System.nanoTime() + sendTimeout.toNanos());
+        long number = -1;
         try {
+            number = pending.add(publish, System.nanoTime() + sendTimeout.toNanos());
             connection.publish(subject, prefix + number, headers, body);
             return true;
         } catch (RuntimeException e) {
-            // Unless the connection's close answered it meanwhile, which gave its window places back already.
-            if (pending.take(number) != null) {
+            // Not added, or added and not yet answered by the connection's close (which gave its window
+            // places back already): answered here, so its places are given back either way.
+            if (number < 0 || pending.take(number) != null) {
                 publish.answer(new PubAcks.Outcome(false, e));
             }
             return false;
         }
     }
 
-    private void onReply(Message reply) {
+    /** On the inbox's dispatcher, which swallows what a handler throws: nothing may escape unanswered. */
+    void onReply(Message reply) {
         long number = number(reply.getSubject());
-        PendingPublish publish = number < 0 ? null : pending.take(number);
+        if (number < 0) {
+            return;
+        }
+        PubAcks.Outcome outcome;
+        try {
+            outcome = PubAcks.read(reply);
+        } catch (RuntimeException e) {
+            outcome = new PubAcks.Outcome(false, e);
+        }
+        PendingPublish publish = pending.take(number);
         if (publish != null) {
-            publish.answer(PubAcks.read(reply));
+            publish.answer(outcome);
         }
     }
 
@@ -101,8 +118,12 @@ final class PubAckInbox {
             return;
         }
         lastScan = nowNanos;
-        pending.expired(nowNanos, publish -> publish.answer(new PubAcks.Outcome(false,
-                new TimeoutException("no PubAck within " + sendTimeout.toMillis() + " ms"))));
+        pending.expired(nowNanos, publish -> publish.answer(new PubAcks.Outcome(false, noPubAck(sendTimeout))));
+    }
+
+    /** Why a publish failed that had no PubAck within {@code sendTimeout}. */
+    static TimeoutException noPubAck(Duration sendTimeout) {
+        return new TimeoutException("no PubAck within " + sendTimeout.toMillis() + " ms");
     }
 
     /** Fails every publish still waiting: its reply can no longer come. */

@@ -2,9 +2,11 @@ package io.deltaforge.nats.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -42,5 +44,17 @@ class AckDeadlinesTest {
         deadlines.sweep();
         assertThat(fired).hasValue(0);
         assertThat(deadlines.size()).isOne();
+    }
+
+    @Test
+    void anActionThatThrowsEndsNeitherTheSweepNorTheSchedule() {
+        deadlines.add(new CompletableFuture<Void>(), System.nanoTime() - 1, () -> {
+            throw new IllegalStateException("broken action");
+        });
+        deadlines.add(new CompletableFuture<Void>(), System.nanoTime() - 1, fired::incrementAndGet);
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> fired.get() == 1);
+
+        deadlines.add(new CompletableFuture<Void>(), System.nanoTime() - 1, fired::incrementAndGet);
+        Awaitility.await("a later sweep").atMost(Duration.ofSeconds(30)).until(() -> fired.get() == 2);
     }
 }

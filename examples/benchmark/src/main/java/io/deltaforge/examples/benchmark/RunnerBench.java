@@ -228,6 +228,10 @@ final class RunnerBench {
         long quarter = events / 4;
         long[] marks = {settings.w1Cold(), quarter, 2 * quarter, 3 * quarter, events};
         long[] reached = new long[marks.length];
+        boolean[] done = new boolean[marks.length];
+        // The CPU split's mark taken when marks[i] was reached (mark 0 at the start). The cold mark may lie past
+        // the first quarters' (--w1-cold above a quarter of --w1-events), so marks are not reached in order.
+        int[] splitAt = new int[marks.length];
         String load = uptime();
         long t0 = System.nanoTime();
         long first = 0;
@@ -240,8 +244,8 @@ final class RunnerBench {
             split.mark();
             var jsm = nc.jetStreamManagement();
             long deadline = t0 + DRAIN_TIMEOUT.toNanos();
-            int next = 0;
-            while (next < marks.length) {
+            int splits = 0;
+            while (!done[marks.length - 1]) {
                 if (System.nanoTime() > deadline || !p.isAlive()) {
                     throw new IllegalStateException(c.label() + " did not drain " + events + " events (alive="
                             + p.isAlive() + "); the end of its log:\n" + p.logTail(30));
@@ -251,9 +255,18 @@ final class RunnerBench {
                 if (count > 0 && first == 0) {
                     first = now;
                 }
-                while (next < marks.length && count >= marks[next]) {
-                    reached[next++] = now;
+                boolean reachedOne = false;
+                for (int i = 0; i < marks.length; i++) {
+                    if (!done[i] && count >= marks[i]) {
+                        done[i] = true;
+                        reached[i] = now;
+                        splitAt[i] = splits + 1;
+                        reachedOne = true;
+                    }
+                }
+                if (reachedOne) {
                     split.mark();
+                    splits++;
                 }
                 Thread.sleep(20);
             }
@@ -279,9 +292,8 @@ final class RunnerBench {
         m.put("steady_events_per_s", quarters[3]);
         m.put("all_events_per_s", round(events / ((reached[4] - t0) / 1e9)));
         m.put("process_cpu_us_per_event", round(cpuSeconds * 1e6 / events));
-        // Mark i + 1 was taken when marks[i] was reached; mark 0 at the start.
-        m.put("cpu_cold", split.between(0, 1, settings.w1Cold()));
-        m.put("cpu_last_quarter", split.between(4, 5, quarter));
+        m.put("cpu_cold", split.between(0, splitAt[0], settings.w1Cold()));
+        m.put("cpu_last_quarter", split.between(splitAt[3], splitAt[4], quarter));
         m.put("process_threads", threads);
         System.out.printf(Locale.ROOT, "W1 %-12s round %d: first event %.2f s, cold %.0f ev/s, quarters %s, CPU %.1f us/ev (uptime %s)%n",
                 c.label(), round, (first - t0) / 1e9, settings.w1Cold() / ((reached[0] - t0) / 1e9),

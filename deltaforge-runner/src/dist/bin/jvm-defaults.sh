@@ -1,0 +1,66 @@
+# Sourced by both launchers (./deltaforge in the repository, bin/deltaforge in the distribution): the JVM
+# options they add, each chosen by measurement (docs/performance.md, "JVM options"). DELTAFORGE_JAVA_OPTS
+# come after them and win; DELTAFORGE_JVM_DEFAULTS=off adds none.
+
+# deltaforge_jvm_defaults JAVA CLASSPATH CLASSLIST: sets the array jvm_defaults. CLASSPATH is the runner's
+# own (DELTAFORGE_CLASSPATH may follow it at run time), CLASSLIST the classes for the archive below.
+deltaforge_jvm_defaults() {
+  jvm_defaults=()
+  [[ "${DELTAFORGE_JVM_DEFAULTS:-on}" == off ]] && return 0
+  local opts="${DELTAFORGE_JAVA_OPTS:-}" cpus archive
+  # On one or two CPUs the C2 compiler's threads take, for minutes after a start, the CPU that the
+  # pipeline's threads are waiting for (the latency tail and the first minute's throughput): C1 only there.
+  if [[ "$opts" != *Tiered* ]]; then
+    cpus=$(nproc 2>/dev/null || echo 4)
+    if (( cpus <= 2 )); then
+      jvm_defaults+=(-XX:TieredStopAtLevel=1)
+    fi
+  fi
+  # Class-data sharing: the runner's classes parsed and verified once, then mapped by every start (the first
+  # event about 0.4 s sooner, a cold backlog drain 5-18 % faster on 2 CPUs). Your own -Xshare or
+  # SharedArchiveFile option wins; without an archive the JVM starts as it would anyway.
+  if [[ "$opts" != *[Ss]hare* ]] && archive=$(deltaforge_cds_archive "$1" "$2" "$3"); then
+    jvm_defaults+=("-XX:SharedArchiveFile=$archive")
+  fi
+}
+
+# deltaforge_cds_archive JAVA CLASSPATH CLASSLIST: prints the archive for this Java runtime and class path,
+# made first (once, a few seconds) when there is none. Fails, and nothing is used, when a tool, the cache
+# directory or the dump is missing.
+deltaforge_cds_archive() {
+  local java="$1" classpath="$2" classlist="$3"
+  local dir="${DELTAFORGE_CDS_DIR:-${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/deltaforge}"
+  local java_bin entry files=() entries=() path_key state_key archive tmp
+  [[ -f "$classlist" ]] || return 1
+  command -v stat >/dev/null && command -v cksum >/dev/null && command -v mkdir >/dev/null \
+    && command -v mv >/dev/null && command -v rm >/dev/null || return 1
+  java_bin=$(command -v "$java") || return 1
+  IFS=: read -r -a entries <<< "$classpath"
+  for entry in "${entries[@]}"; do
+    if [[ "$entry" == */\* ]]; then
+      files+=("${entry%\*}"*.jar)
+    else
+      files+=("$entry")
+    fi
+  done
+  # An archive fits exactly one runtime and one class path, so its name checksums both: the paths, and
+  # each file's size and modification time, so that a rebuilt jar or an updated JDK gets a new one.
+  path_key=$(printf '%s\n' "$classpath" "$java_bin" | cksum) || return 1
+  state_key=$(stat -L -c '%n %s %Y' "$java_bin" "$classlist" "${files[@]}" 2>/dev/null | cksum) || return 1
+  archive="$dir/runner-${path_key%% *}-${state_key%% *}.jsa"
+  if [[ ! -f "$archive" ]]; then
+    mkdir -p "$dir" 2>/dev/null || return 1
+    echo "deltaforge: writing a class-data-sharing archive for faster starts, once per build: $archive" >&2
+    tmp="$archive.$$.tmp"
+    # Written aside and renamed, so that a start never maps a half-written archive; the archives of
+    # earlier builds of the same class path go.
+    if ! "$java" -Xshare:dump "-XX:SharedClassListFile=$classlist" "-XX:SharedArchiveFile=$tmp" \
+        -cp "$classpath" >/dev/null 2>&1; then
+      rm -f "$tmp"
+      return 1
+    fi
+    rm -f "$dir/runner-${path_key%% *}-"*.jsa
+    mv -f "$tmp" "$archive" || { rm -f "$tmp"; return 1; }
+  fi
+  printf '%s\n' "$archive"
+}
