@@ -17,8 +17,8 @@ deltaforge_jvm_defaults() {
     fi
   fi
   # Class-data sharing: the runner's classes parsed and verified once, then mapped by every start (the first
-  # event about 0.4 s sooner, a cold backlog drain 5-18 % faster on 2 CPUs). Your own -Xshare or
-  # SharedArchiveFile option wins; without an archive the JVM starts as it would anyway.
+  # event 0.1-0.5 s sooner on 2 CPUs). Your own -Xshare or SharedArchiveFile option wins; without an archive
+  # the JVM starts as it would anyway.
   if [[ "$opts" != *[Ss]hare* ]] && archive=$(deltaforge_cds_archive "$1" "$2" "$3"); then
     jvm_defaults+=("-XX:SharedArchiveFile=$archive")
   fi
