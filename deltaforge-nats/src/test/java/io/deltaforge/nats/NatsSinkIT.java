@@ -326,7 +326,9 @@ class NatsSinkIT {
 
             assertThat(failureOf(stage)).isInstanceOf(RetryableException.class).hasMessageContaining("users-nats");
             assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(20));
-            assertThat(sink.bytesInFlight()).isZero();
+            // The batch fails with its first cancelled publish; the others give their places back right after.
+            Awaitility.await("window given back").atMost(Duration.ofSeconds(5))
+                    .until(() -> sink.bytesInFlight() == 0);
         }
     }
 
