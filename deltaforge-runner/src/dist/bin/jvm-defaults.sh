@@ -19,9 +19,21 @@ deltaforge_jvm_defaults() {
   # Class-data sharing: the runner's classes parsed and verified once, then mapped by every start (the first
   # event 0.1-0.5 s sooner on 2 CPUs). Your own -Xshare or SharedArchiveFile option wins; without an archive
   # the JVM starts as it would anyway.
-  if [[ "$opts" != *[Ss]hare* ]] && archive=$(deltaforge_cds_archive "$1" "$2" "$3"); then
+  if [[ "$opts" != *[Ss]hare* ]] && ! deltaforge_class_file_hook \
+      && archive=$(deltaforge_cds_archive "$1" "$2" "$3"); then
     jvm_defaults+=("-XX:SharedArchiveFile=$archive")
   fi
+}
+
+# deltaforge_class_file_hook: succeeds when the JVM will start with a Java agent or the flight recorder, from
+# any of the options a JVM reads. Both watch every class as it loads, and OpenJDK 17 crashes (SIGSEGV in
+# check_shared_class_file_load_hook) loading an archived class of this archive under such a hook; later JDKs
+# print errors about it. Such a start goes without the archive. Starting the recorder later (jcmd) is fine.
+deltaforge_class_file_hook() {
+  local all="${DELTAFORGE_JAVA_OPTS:-} ${JAVA_TOOL_OPTIONS:-} ${JDK_JAVA_OPTIONS:-}"
+  [[ "$all" == *-javaagent* || "$all" == *-agentlib* || "$all" == *-agentpath* || "$all" == *-Xrun* \
+      || "$all" == *FlightRecord* ]] || return 1
+  echo "deltaforge: starting without the class-data-sharing archive: a Java agent or the flight recorder is set" >&2
 }
 
 # deltaforge_cds_archive JAVA CLASSPATH CLASSLIST: prints the archive for this Java runtime and class path,

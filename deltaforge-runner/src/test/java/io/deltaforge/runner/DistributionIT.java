@@ -139,6 +139,39 @@ class DistributionIT {
         assertThat(unshared.output()).contains("io.deltaforge.runner.Runner source: file:").doesNotContain(fromArchive);
     }
 
+    /**
+     * OpenJDK 17 crashes (SIGSEGV) loading a class from the archive while a Java agent or the flight recorder
+     * watches class loading: a start with either, from any option variable, goes without the archive. The
+     * connection check loads the classes that crashed it.
+     */
+    @org.junit.jupiter.api.Test
+    void aStartWithTheFlightRecorderOrAnAgentGoesWithoutTheArchive(@TempDir Path tmp) throws Exception {
+        Path archive = archives().stream().filter(f -> !f.getFileName().toString().contains("-linux-")).findFirst()
+                .orElseThrow();
+        Path home = unpack(archive, tmp.resolve("install"));
+        Path tools = onlyTools(tmp.resolve("tools"), true, "bash", "dirname", "readlink", "nproc", "stat", "cksum",
+                "mkdir", "mv", "rm");
+        String deltaforge = home.resolve("bin").resolve("deltaforge").toString();
+        String config = home.resolve("conf").resolve("postgres-nats.yaml").toString();
+        String recorder = "-XX:StartFlightRecording=filename=" + tmp.resolve("recording.jfr");
+        try (PostgresServer pg = PostgresServer.start(); NatsServer nats = NatsServer.start()) {
+            RunnerIT.createSeedTables(pg);
+            RunnerIT.createStream(nats);
+            Map<String, String> env = Map.of("PATH", tools.toString(), "HOME", tmp.toString(), "DELTAFORGE_CDS_DIR",
+                    tmp.resolve("cds").toString(), "POSTGRES_DSN", pg.dsn(), "NATS_URL", nats.url());
+            for (String variable : List.of("DELTAFORGE_JAVA_OPTS", "JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS")) {
+                Map<String, String> withRecorder = new java.util.HashMap<>(env);
+                withRecorder.put(variable, recorder);
+                Finished validate = run(tmp, withRecorder, deltaforge, "validate", "--config", config,
+                        "--check-connections");
+                assertThat(validate.code()).as(variable + ": " + validate.output()).isZero();
+                assertThat(validate.output()).as(variable).contains("ok: 1 pipeline(s) valid",
+                        "starting without the class-data-sharing archive");
+            }
+            assertThat(tmp.resolve("cds")).doesNotExist();
+        }
+    }
+
     private static List<Path> jsaFiles(Path dir) throws IOException {
         try (Stream<Path> files = Files.list(dir)) {
             return files.filter(f -> f.getFileName().toString().endsWith(".jsa")).sorted().toList();
