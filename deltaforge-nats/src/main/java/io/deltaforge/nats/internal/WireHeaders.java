@@ -27,7 +27,7 @@ import org.jspecify.annotations.Nullable;
  * {@code new Headers(wire)} (use {@link #mutableCopy}), never {@code plain.equals(wire)}.
  *
  * <p>Threads: built on the sink thread, then read by jnats' writer and whoever reads the message; immutable
- * but for the accessors' headers, which two threads at most build twice.
+ * but for the accessors' headers, which two threads may each build once.
  */
 final class WireHeaders extends Headers {
     private static final byte[] VERSION_LINE = NatsConstants.HEADER_VERSION_BYTES_PLUS_CRLF;
@@ -38,9 +38,10 @@ final class WireHeaders extends Headers {
     private final String messageId;
     /** Key, value, key, value...: an atomic batch's headers; empty otherwise. */
     private final String[] batch;
-    /** The message's own lines and the header's closing CRLF. */
+    /** The message's own lines, the shared lines it may displace but does not, and the closing CRLF. */
     private final byte[] ownLines;
-    private @Nullable Headers entries;
+    /** Volatile: Headers has fields that are not final, so it is not safe to share through a plain field. */
+    private volatile @Nullable Headers entries;
 
     /**
      * @param batch an atomic batch's headers as key, value, key, value...; empty for none
