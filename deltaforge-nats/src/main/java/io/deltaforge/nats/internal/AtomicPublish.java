@@ -63,7 +63,7 @@ final class AtomicPublish {
                 int sequence = k + 1;
                 boolean commit = sequence == out.length;
                 out[k] = outgoing.build(events.get(piece.from() + k), messages.get(piece.from() + k),
-                        h -> batchHeaders(h, piece, sequence, commit), acks);
+                        batchHeaders(piece, sequence, commit), acks);
                 if (out[k] == null) {
                     return;
                 }
@@ -132,19 +132,28 @@ final class AtomicPublish {
         }
     }
 
-    private static void batchHeaders(Headers headers, AtomicBatches.Piece piece, int sequence, boolean commit) {
+    /** Key, value, key, value...: the headers that put a message into its atomic batch. */
+    private static String[] batchHeaders(AtomicBatches.Piece piece, int sequence, boolean commit) {
         if (piece.single()) {
-            return;
+            return OutgoingMessages.NO_BATCH;
         }
-        headers.put(AtomicBatches.BATCH_ID, piece.id());
-        headers.put(AtomicBatches.BATCH_SEQUENCE, Integer.toString(sequence));
+        String[] headers = new String[4 + (commit ? 2 : 0) + (piece.split() ? 4 : 0)];
+        int at = 0;
+        headers[at++] = AtomicBatches.BATCH_ID;
+        headers[at++] = piece.id();
+        headers[at++] = AtomicBatches.BATCH_SEQUENCE;
+        headers[at++] = Integer.toString(sequence);
         if (commit) {
-            headers.put(AtomicBatches.BATCH_COMMIT, "1");
+            headers[at++] = AtomicBatches.BATCH_COMMIT;
+            headers[at++] = "1";
         }
         if (piece.split()) {
-            headers.put(AtomicBatches.PART_HEADER, Integer.toString(piece.part()));
-            headers.put(AtomicBatches.LAST_PART_HEADER, Boolean.toString(piece.lastPart()));
+            headers[at++] = AtomicBatches.PART_HEADER;
+            headers[at++] = Integer.toString(piece.part());
+            headers[at++] = AtomicBatches.LAST_PART_HEADER;
+            headers[at] = Boolean.toString(piece.lastPart());
         }
+        return headers;
     }
 
     /**
@@ -195,8 +204,8 @@ final class AtomicPublish {
         CompletableFuture<?>[] each = new CompletableFuture<?>[out.length];
         for (int k = 0; k < out.length; k++) {
             Outgoing o = out[k];
-            Headers headers = new Headers(o.headers());
-            headers.remove(AtomicBatches.BATCH_ID, AtomicBatches.BATCH_SEQUENCE, AtomicBatches.BATCH_COMMIT);
+            Headers headers = WireHeaders.mutableCopy(o.headers(), AtomicBatches.BATCH_ID,
+                    AtomicBatches.BATCH_SEQUENCE, AtomicBatches.BATCH_COMMIT);
             try {
                 each[k] = js.publishAsync(o.subject(), headers, o.body()).thenAccept(pa -> {
                     sending.stored(1, pa.isDuplicate());

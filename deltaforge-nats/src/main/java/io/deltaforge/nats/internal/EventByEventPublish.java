@@ -27,7 +27,7 @@ final class EventByEventPublish {
         List<ChangeEvent> events = batch.events();
         List<Message> messages = batch.messages();
         for (int i = 0; i < messages.size() && !acks.isDone(); i++) {
-            Outgoing out = outgoing.build(events.get(i), messages.get(i), null, acks);
+            Outgoing out = outgoing.build(events.get(i), messages.get(i), OutgoingMessages.NO_BATCH, acks);
             if (out == null || !sending.acquire(out.size(), 1)) {
                 return;
             }

@@ -6,8 +6,8 @@ import io.deltaforge.api.Lsn;
 import io.deltaforge.spi.Message;
 import io.nats.client.impl.Headers;
 import io.nats.client.support.NatsJetStreamConstants;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,6 +21,12 @@ import org.slf4j.LoggerFactory;
 final class OutgoingMessages {
     private static final Logger log = LoggerFactory.getLogger(OutgoingMessages.class);
     static final String CONTENT_TYPE = "Content-Type";
+    /** No atomic batch headers. */
+    static final String[] NO_BATCH = {};
+    /** The headers a message sets itself, which replace a configured header of the same name. */
+    private static final Set<String> MESSAGE_KEYS = Set.of(NatsJetStreamConstants.MSG_ID_HDR,
+            AtomicBatches.BATCH_ID, AtomicBatches.BATCH_SEQUENCE, AtomicBatches.BATCH_COMMIT,
+            AtomicBatches.PART_HEADER, AtomicBatches.LAST_PART_HEADER);
 
     private final NatsSinkSettings settings;
     private final String name;
@@ -45,18 +51,14 @@ final class OutgoingMessages {
     }
 
     /**
-     * The message of one event with all its headers ({@code extra}: an atomic batch's), or its dead-letter
-     * record when it is too big for NATS; null when it is too big and there is no dead-letter subject (the
-     * batch has then failed).
+     * The message of one event with all its headers ({@code batch}: an atomic batch's, as key, value, key,
+     * value...; {@link #NO_BATCH} for none), or its dead-letter record when it is too big for NATS; null when
+     * it is too big and there is no dead-letter subject (the batch has then failed).
      */
-    @Nullable Outgoing build(ChangeEvent event, Message message, @Nullable Consumer<Headers> extra,
-                             CompletableFuture<Void> acks) {
+    @Nullable Outgoing build(ChangeEvent event, Message message, String[] batch, CompletableFuture<Void> acks) {
         String subject = message.subject() != null ? message.subject() : settings.subject().render(event);
         // The dead-letter subject may belong to another stream: no stream expectation there.
-        Headers headers = headersFor(message, event, !subject.equals(settings.deadLetterSubject()), extra == null);
-        if (extra != null) {
-            extra.accept(headers);
-        }
+        Headers headers = headersFor(message, event, !subject.equals(settings.deadLetterSubject()), batch);
         byte[] body = message.payload();
         int size = body.length + headers.serializedLength();
         long limit = limits.perMessage();
@@ -76,9 +78,7 @@ final class OutgoingMessages {
             subject = dlq;
             headers = replacement.headers();
             headers.put(StoredEvents.ORIGIN_HEADER, origin(event));
-            if (extra != null) {
-                extra.accept(headers);
-            }
+            putAll(headers, batch);
             body = replacement.body();
             size = body.length + headers.serializedLength();
         }
@@ -90,38 +90,43 @@ final class OutgoingMessages {
      * {@link StoredEvents} reads, and the Nats-Msg-Id that JetStream de-duplicates by, plus
      * Nats-Expected-Stream so that a subject captured by another stream is refused rather than stored there.
      */
-    private Headers headersFor(Message message, ChangeEvent event, boolean expectStream, boolean complete) {
-        Headers headers;
+    private Headers headersFor(Message message, ChangeEvent event, boolean expectStream, String[] batch) {
         if (expectStream && message.headers().isEmpty()) {
-            // The headers every message of this content type shares, validated once: a copy is much cheaper
-            // than jnats' per-put validation, which showed in profiles. Its copy with the origin is made once
-            // per transaction, so a message adds only its id.
-            HeaderTemplate t = streamTemplate;
-            if (t == null || !t.contentType.equals(message.contentType())) {
-                t = new HeaderTemplate(message.contentType(), new Headers(commonHeaders(message, true), true));
-                streamTemplate = t;
-            }
-            String origin = origin(event);
-            TransactionHeaders tx = transactionHeaders;
-            if (tx == null || tx.template() != t || !tx.origin().equals(origin)) {
-                Headers withOrigin = new Headers(t.headers);
-                withOrigin.put(StoredEvents.ORIGIN_HEADER, origin);
-                tx = new TransactionHeaders(t, origin, withOrigin);
-                transactionHeaders = tx;
-            }
-            if (complete) {
-                // jnats copies every mutable Headers it is given into a read-only one: put the id into the
-                // transaction's own headers (replacing the last message's) and make that one copy here.
-                tx.headers().put(NatsJetStreamConstants.MSG_ID_HDR, message.id());
-                return new Headers(tx.headers(), true);
-            }
-            headers = new Headers(tx.headers());
-        } else {
-            headers = commonHeaders(message, expectStream);
-            headers.put(StoredEvents.ORIGIN_HEADER, origin(event));
+            return new WireHeaders(transactionHeaders(message, event), message.id(), batch);
         }
+        Headers headers = commonHeaders(message, expectStream);
+        headers.put(StoredEvents.ORIGIN_HEADER, origin(event));
         headers.put(NatsJetStreamConstants.MSG_ID_HDR, message.id());
+        putAll(headers, batch);
         return headers;
+    }
+
+    /**
+     * The headers every message of the event's transaction shares, serialised once: jnats' validation per put
+     * and its copy of every mutable Headers it is given showed in profiles. The part every message of one
+     * content type shares is validated once per content type.
+     */
+    private WireHeaders.Shared transactionHeaders(Message message, ChangeEvent event) {
+        HeaderTemplate t = streamTemplate;
+        if (t == null || !t.contentType.equals(message.contentType())) {
+            t = new HeaderTemplate(message.contentType(), new Headers(commonHeaders(message, true), true));
+            streamTemplate = t;
+        }
+        String origin = origin(event);
+        TransactionHeaders tx = transactionHeaders;
+        if (tx == null || tx.template() != t || !tx.origin().equals(origin)) {
+            Headers withOrigin = new Headers(t.headers);
+            withOrigin.put(StoredEvents.ORIGIN_HEADER, origin);
+            tx = new TransactionHeaders(t, origin, new WireHeaders.Shared(withOrigin, MESSAGE_KEYS));
+            transactionHeaders = tx;
+        }
+        return tx.shared();
+    }
+
+    private static void putAll(Headers headers, String[] keysAndValues) {
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            headers.put(keysAndValues[i], keysAndValues[i + 1]);
+        }
     }
 
     private Headers commonHeaders(Message message, boolean expectStream) {
@@ -157,10 +162,7 @@ final class OutgoingMessages {
     private record HeaderTemplate(String contentType, Headers headers) {
     }
 
-    /**
-     * A template with the origin of one transaction, and the id of its last message when that was complete
-     * (replaced by every such message, and copied before it goes out).
-     */
-    private record TransactionHeaders(HeaderTemplate template, String origin, Headers headers) {
+    /** A template with the origin of one transaction, as its messages share it. */
+    private record TransactionHeaders(HeaderTemplate template, String origin, WireHeaders.Shared shared) {
     }
 }
