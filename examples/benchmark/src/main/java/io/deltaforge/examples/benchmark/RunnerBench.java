@@ -336,6 +336,12 @@ final class RunnerBench {
             long quarter = events / 4;
             long[] marks = {cold, 3 * quarter, events};
             long[] reached = new long[marks.length];
+            // The process's CPU time at each mark, read where the mark is reached: what publishing costs this
+            // JVM per message, beside what the runner spends per event on the same box.
+            long[] cpuAt = new long[marks.length];
+            var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                    .getOperatingSystemMXBean();
+            long cpu0 = os.getProcessCpuTime();
             long t0 = System.nanoTime();
             List<CompletableFuture<PublishAck>> last = new ArrayList<>();
             for (long i = 0; i < events; i++) {
@@ -349,6 +355,7 @@ final class RunnerBench {
                     for (int k = 0; k < marks.length; k++) {
                         if (n == marks[k]) {
                             reached[k] = System.nanoTime();
+                            cpuAt[k] = os.getProcessCpuTime();
                         }
                     }
                 });
@@ -362,7 +369,9 @@ final class RunnerBench {
             }
             System.out.println("RESULT cold_events_per_s=" + round(cold / ((reached[0] - t0) / 1e9))
                     + " steady_events_per_s=" + round((events - 3 * quarter) / ((reached[2] - reached[1]) / 1e9))
-                    + " all_events_per_s=" + round(events / ((reached[2] - t0) / 1e9)));
+                    + " all_events_per_s=" + round(events / ((reached[2] - t0) / 1e9))
+                    + " cpu_us_per_event_cold=" + round((cpuAt[0] - cpu0) / 1e3 / cold)
+                    + " cpu_us_per_event_last_quarter=" + round((cpuAt[2] - cpuAt[1]) / 1e3 / (events - 3 * quarter)));
         }
         System.exit(0);
     }
