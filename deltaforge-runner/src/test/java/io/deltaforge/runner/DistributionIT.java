@@ -27,6 +27,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 @Timeout(240)
 class DistributionIT {
     private static final Path TARGET = Path.of("target").toAbsolutePath();
+    /** What the launcher needs to write and find its class-data-sharing archive. */
+    private static final String[] ARCHIVE_TOOLS = {"bash", "dirname", "readlink", "nproc", "stat", "cksum", "mkdir",
+        "mv", "rm"};
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("archives")
@@ -83,9 +86,7 @@ class DistributionIT {
      */
     @org.junit.jupiter.api.Test
     void theLauncherCompilesWithC1OnlyOnOneOrTwoCpus(@TempDir Path tmp) throws Exception {
-        Path archive = archives().stream().filter(f -> !f.getFileName().toString().contains("-linux-")).findFirst()
-                .orElseThrow();
-        Path home = unpack(archive, tmp.resolve("install"));
+        Path home = unpackPlain(tmp);
         Path tools = onlyTools(tmp.resolve("tools"), true, "bash", "dirname", "readlink", "nproc");
         String taskset = onlyTools(tmp.resolve("taskset"), false, "taskset").resolve("taskset").toString();
         String deltaforge = home.resolve("bin").resolve("deltaforge").toString();
@@ -111,11 +112,8 @@ class DistributionIT {
      */
     @org.junit.jupiter.api.Test
     void theLauncherLoadsTheRunnersClassesFromAnArchiveItWritesOnce(@TempDir Path tmp) throws Exception {
-        Path archive = archives().stream().filter(f -> !f.getFileName().toString().contains("-linux-")).findFirst()
-                .orElseThrow();
-        Path home = unpack(archive, tmp.resolve("install"));
-        Path tools = onlyTools(tmp.resolve("tools"), true, "bash", "dirname", "readlink", "nproc", "stat", "cksum",
-                "mkdir", "mv", "rm");
+        Path home = unpackPlain(tmp);
+        Path tools = onlyTools(tmp.resolve("tools"), true, ARCHIVE_TOOLS);
         Path cds = tmp.resolve("cds");
         String deltaforge = home.resolve("bin").resolve("deltaforge").toString();
         Map<String, String> env = Map.of("PATH", tools.toString(), "HOME", tmp.toString(), "DELTAFORGE_CDS_DIR",
@@ -146,11 +144,8 @@ class DistributionIT {
      */
     @org.junit.jupiter.api.Test
     void aStartWithTheFlightRecorderOrAnAgentGoesWithoutTheArchive(@TempDir Path tmp) throws Exception {
-        Path archive = archives().stream().filter(f -> !f.getFileName().toString().contains("-linux-")).findFirst()
-                .orElseThrow();
-        Path home = unpack(archive, tmp.resolve("install"));
-        Path tools = onlyTools(tmp.resolve("tools"), true, "bash", "dirname", "readlink", "nproc", "stat", "cksum",
-                "mkdir", "mv", "rm");
+        Path home = unpackPlain(tmp);
+        Path tools = onlyTools(tmp.resolve("tools"), true, ARCHIVE_TOOLS);
         String deltaforge = home.resolve("bin").resolve("deltaforge").toString();
         String config = home.resolve("conf").resolve("postgres-nats.yaml").toString();
         String recorder = "-XX:StartFlightRecording=filename=" + tmp.resolve("recording.jfr");
@@ -187,6 +182,13 @@ class DistributionIT {
                     .anyMatch(f -> !f.getFileName().toString().contains("-linux-"));
             return found;
         }
+    }
+
+    /** The archive that needs a Java runtime, unpacked into {@code tmp/install}; returns its top directory. */
+    private static Path unpackPlain(Path tmp) throws Exception {
+        Path archive = archives().stream().filter(f -> !f.getFileName().toString().contains("-linux-")).findFirst()
+                .orElseThrow();
+        return unpack(archive, tmp.resolve("install"));
     }
 
     /** Unpacks with the system's tar, as a user would; returns the archive's one top directory. */
