@@ -337,7 +337,10 @@ public final class JetStreamPublisher {
             limits.record(nc, streamSetup.recheck(nc.jetStreamManagement()));
             recheckStream = false;
             return true;
-        } catch (IOException e) {
+        } catch (IOException | IllegalStateException e) {
+            // IllegalStateException: jnats refuses the request because the connection closed since the status
+            // check (a server stopping right after the reconnect). Not a verdict on the stream: the batch goes
+            // on, fails as retryable with the connection, and the stream is checked again after the next one.
             return true;
         } catch (DeltaforgeException e) {
             acks.completeExceptionally(e);
