@@ -20,6 +20,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -382,11 +383,8 @@ final class RunnerBench {
      * and L in docs/performance.md: the same two builds, each order once), so a fixed order favours the later.
      */
     private List<Contender> inTurn(int r) {
-        List<Contender> all = settings.contenders();
-        List<Contender> turn = new ArrayList<>(all.size());
-        for (int i = 0; i < all.size(); i++) {
-            turn.add(all.get((i + r - 1) % all.size()));
-        }
+        List<Contender> turn = new ArrayList<>(settings.contenders());
+        Collections.rotate(turn, -(r - 1));
         return turn;
     }
 
