@@ -17,6 +17,7 @@ import io.deltaforge.spi.Message;
 import io.deltaforge.testkit.NatsServer;
 import io.nats.client.Connection;
 import io.nats.client.JetStreamManagement;
+import io.nats.client.Subscription;
 import io.nats.client.api.MessageInfo;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
@@ -329,6 +330,39 @@ class NatsSinkIT {
             // The batch fails with its first cancelled publish; the others give their places back right after.
             Awaitility.await("window given back").atMost(Duration.ofSeconds(5))
                     .until(() -> sink.bytesInFlight() == 0);
+        }
+    }
+
+    @Test
+    void closeWaitsForThePubAcksOfWhatWasSentBeforeClosingTheConnection() throws Exception {
+        // Closing drains the connection, which unsubscribes the PubAck inbox: a PubAck still on its way would be
+        // lost and a batch the stream stored would fail. Close first waits for the answers.
+        NatsSink sink = started(NatsSink.builder().sendTimeout(Duration.ofSeconds(60))
+                .batchTimeout(Duration.ofSeconds(120)));
+        jsm.deleteStream("USERS");
+        // A plain subscriber takes the publishes; the test answers them in the stream's place once close waits.
+        try (Connection stand = nats.connect()) {
+            Subscription taken = stand.subscribe("users.events");
+            stand.flush(Duration.ofSeconds(5));
+            CompletionStage<Void> stage = sink.send(batch(3));
+            List<io.nats.client.Message> publishes = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                publishes.add(taken.nextMessage(Duration.ofSeconds(10)));
+            }
+            Thread closer = new Thread(sink::close, "closer");
+            closer.start();
+            Awaitility.await("close waiting for the PubAcks").atMost(Duration.ofSeconds(10))
+                    .until(() -> closer.getState() == Thread.State.TIMED_WAITING);
+
+            for (int i = 0; i < publishes.size(); i++) {
+                stand.publish(publishes.get(i).getReplyTo(),
+                        ("{\"stream\":\"USERS\",\"seq\":" + (i + 1) + "}").getBytes(StandardCharsets.UTF_8));
+            }
+            stand.flush(Duration.ofSeconds(5));
+
+            await(stage);
+            closer.join(Duration.ofSeconds(10).toMillis());
+            assertThat(closer.isAlive()).isFalse();
         }
     }
 
