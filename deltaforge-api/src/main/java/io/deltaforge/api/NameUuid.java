@@ -88,8 +88,11 @@ final class NameUuid {
         int pos = end;
         long negative = value < 0 ? value : -value;
         do {
-            bytes[--pos] = (byte) ('0' - (int) (negative % 10));
-            negative /= 10;
+            // The digit from the quotient rather than by a second division (%): C1 does not turn a division by
+            // a constant into a multiplication, so each is a hardware divide, and a commit LSN has 11 digits.
+            long quotient = negative / 10;
+            bytes[--pos] = (byte) ('0' + (int) (quotient * 10 - negative));
+            negative = quotient;
         } while (negative != 0);
         if (value < 0) {
             bytes[--pos] = '-';
