@@ -397,7 +397,9 @@ final class RunnerBench {
         List<Map<String, Object>> runs = new ArrayList<>();
         for (int r = 1; r <= settings.rounds(); r++) {
             for (Contender c : inTurn(r)) {
-                runs.add(latency(pg, nats, nc, c, r));
+                Map<String, Object> m = latency(pg, nats, nc, c, r);
+                runs.add(m);
+                deleteStream(nc, (String) m.get("stream"));
             }
         }
         results.put("w2", runs);
@@ -415,6 +417,7 @@ final class RunnerBench {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("contender", c.label());
         m.put("round", round);
+        m.put("stream", stream);
         try (SoakRunner p = start(c, pg, nats, slot, "lat_pub", subject, stream, "w2-" + round)) {
             awaitSlotActive(pg, slot, p);
             Process consumer = startConsumer(nats, stream, subject, samples);
@@ -613,7 +616,7 @@ final class RunnerBench {
     }
 
     /**
-     * A drained stream goes before the next contender runs, so each meets a server holding no earlier run's
+     * A measured stream goes before the next contender runs, so each meets a server holding no earlier run's
      * messages: in run Q, the first W2 round after W1 (which leaves millions of messages) had a 142 ms stall
      * between commit and storage, and no other round had one.
      */
