@@ -13,7 +13,6 @@ import io.deltaforge.api.Row;
 import io.deltaforge.api.SourcePosition;
 import io.deltaforge.spi.Batch;
 import io.deltaforge.spi.Message;
-import io.deltaforge.testkit.NatsServer;
 import io.nats.client.Connection;
 import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
@@ -37,12 +36,10 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * {@code atomic_transactions}: each transaction stored as JetStream atomic batches, so a reader never sees part of
@@ -51,46 +48,23 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class NatsSinkAtomicIT {
     private static final String STREAM = "ATOMIC";
-    private static NatsServer nats;
-    private Connection admin;
-    private JetStreamManagement jsm;
+    @RegisterExtension
+    static final JetStreamServer nats = new JetStreamServer();
     private final List<NatsSink> sinks = new ArrayList<>();
     private long nextCommit = 10_000;
     private long sequence;
 
-    @BeforeAll
-    static void startServer() {
-        nats = NatsServer.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        if (nats != null) {
-            nats.close();
-        }
-    }
-
-    @BeforeEach
-    void connect() throws Exception {
-        admin = nats.connect();
-        jsm = admin.jetStreamManagement();
-        Streams.deleteAll(nats, jsm);
-    }
-
     @AfterEach
     void closeAll() throws Exception {
         sinks.forEach(NatsSink::close);
-        if (admin != null) {
-            admin.close();
-        }
     }
 
     private boolean serverHasAtomicPublish() {
-        return admin.getServerInfo().isSameOrNewerThanVersion("2.12.0");
+        return nats.admin().getServerInfo().isSameOrNewerThanVersion("2.12.0");
     }
 
     private void assumeAtomicPublish() {
-        assumeTrue(serverHasAtomicPublish(), "nats-server " + admin.getServerInfo().getVersion()
+        assumeTrue(serverHasAtomicPublish(), "nats-server " + nats.admin().getServerInfo().getVersion()
                 + " has no atomic batch publish (needs 2.12+); run with DELTAFORGE_NATS_SERVER pointing at nats-server"
                 + " 2.15 (the default test run does)");
     }
@@ -108,7 +82,7 @@ class NatsSinkAtomicIT {
     }
 
     private void stream(boolean allowAtomic) {
-        Streams.add(jsm, StreamConfiguration.builder().name(STREAM).subjects("atomic.>").storageType(StorageType.File)
+        Streams.add(nats.jsm(), StreamConfiguration.builder().name(STREAM).subjects("atomic.>").storageType(StorageType.File)
                 .allowAtomicPublish(allowAtomic).duplicateWindow(Duration.ofMinutes(2)).build());
     }
 
@@ -132,7 +106,7 @@ class NatsSinkAtomicIT {
     }
 
     private long stored() throws Exception {
-        return jsm.getStreamInfo(STREAM).getStreamState().getMsgCount();
+        return nats.jsm().getStreamInfo(STREAM).getStreamState().getMsgCount();
     }
 
     private static void await(CompletableFuture<Void> stage) throws Exception {
@@ -145,7 +119,7 @@ class NatsSinkAtomicIT {
         // A memory stream: auto leaves single-replica file streams alone (see the next test).
         NatsSink sink = started(builder(AtomicTransactions.AUTO).createStream(true).streamStorage("memory"));
         assertThat(sink.publishesAtomically()).isTrue();
-        assertThat(jsm.getStreamInfo(STREAM).getConfiguration().getAllowAtomicPublish()).isTrue();
+        assertThat(nats.jsm().getStreamInfo(STREAM).getConfiguration().getAllowAtomicPublish()).isTrue();
 
         Observed observed = publishWhileReading(sink, 60);
         assertThat(observed.seen()).hasSizeGreaterThan(1);
@@ -182,7 +156,7 @@ class NatsSinkAtomicIT {
                 .streamStorage("memory").build();
         sinks.add(memoryStream);
         assertThat(memoryStream.check()).singleElement().asString().contains("does not exist yet");
-        assertThat(jsm.getStreamNames()).doesNotContain(STREAM);
+        assertThat(nats.jsm().getStreamNames()).doesNotContain(STREAM);
     }
 
     @Test
@@ -262,14 +236,14 @@ class NatsSinkAtomicIT {
 
         assertThat(stored()).isEqualTo(2500);
         for (long[] expect : new long[][] {{1, 1, 0}, {1000, 1, 0}, {1001, 2, 0}, {2000, 2, 0}, {2001, 3, 1}, {2500, 3, 1}}) {
-            MessageInfo m = jsm.getMessage(STREAM, expect[0]);
+            MessageInfo m = nats.jsm().getMessage(STREAM, expect[0]);
             assertThat(m.getHeaders().getFirst("DeltaForge-Tx-Part")).as("part of message %s", expect[0])
                     .isEqualTo(Long.toString(expect[1]));
             assertThat(m.getHeaders().getFirst("DeltaForge-Tx-Last-Part")).isEqualTo(expect[2] == 1 ? "true" : "false");
             assertThat(m.getHeaders().getFirst("Nats-Msg-Id")).isEqualTo(EventIds.forChange("pg", commit, (int) expect[0] - 1));
         }
         await(sink.send(transaction(3)).toCompletableFuture());
-        assertThat(jsm.getMessage(STREAM, 2501).getHeaders().getFirst("DeltaForge-Tx-Part"))
+        assertThat(nats.jsm().getMessage(STREAM, 2501).getHeaders().getFirst("DeltaForge-Tx-Part"))
                 .as("a transaction of one part carries no part headers").isNull();
     }
 
@@ -317,8 +291,8 @@ class NatsSinkAtomicIT {
         Lsn commit = first.events().get(0).position().commitLsn();
         Headers remnant = new Headers().put("Nats-Batch-Id", "pg@" + commit + "#1").put("Nats-Batch-Sequence", "1")
                 .put("Nats-Msg-Id", first.messages().get(0).id());
-        admin.publish("atomic.users", remnant, first.messages().get(0).payload());
-        admin.flush(Duration.ofSeconds(5));
+        nats.admin().publish("atomic.users", remnant, first.messages().get(0).payload());
+        nats.admin().flush(Duration.ofSeconds(5));
 
         // The restarted runner sends both transactions at once, as the engine does.
         CompletableFuture<Void> one = sink.send(first).toCompletableFuture();
@@ -328,7 +302,7 @@ class NatsSinkAtomicIT {
 
         List<String> order = new ArrayList<>();
         for (long seq = 1; seq <= stored(); seq++) {
-            order.add(jsm.getMessage(STREAM, seq).getHeaders().getFirst("Nats-Msg-Id"));
+            order.add(nats.jsm().getMessage(STREAM, seq).getHeaders().getFirst("Nats-Msg-Id"));
         }
         List<String> expected = new ArrayList<>();
         first.messages().forEach(m -> expected.add(m.id()));
@@ -353,7 +327,7 @@ class NatsSinkAtomicIT {
         assertThat(stored()).isEqualTo(10);
         Set<String> ids = new HashSet<>();
         for (long seq = 1; seq <= 10; seq++) {
-            ids.add(jsm.getMessage(STREAM, seq).getHeaders().getFirst("Nats-Msg-Id"));
+            ids.add(nats.jsm().getMessage(STREAM, seq).getHeaders().getFirst("Nats-Msg-Id"));
         }
         assertThat(ids).containsExactlyInAnyOrderElementsOf(whole.messages().stream().map(Message::id).toList());
         assertThat(on.duplicates()).isEqualTo(4);
@@ -396,8 +370,8 @@ class NatsSinkAtomicIT {
         for (Batch b : batches) {
             stages.add(sink.send(b).toCompletableFuture());
         }
-        nats.kill();
-        nats.startAgain();
+        nats.server().kill();
+        nats.server().startAgain();
         for (CompletableFuture<Void> s : stages) {
             s.handle((ok, error) -> null).get(30, TimeUnit.SECONDS);
         }
@@ -427,7 +401,7 @@ class NatsSinkAtomicIT {
 
     @Test
     void onAnOldServerAutoFallsBackToEventByEventAndOnRefusesToStart() throws Exception {
-        assumeTrue(!serverHasAtomicPublish(), "nats-server " + admin.getServerInfo().getVersion()
+        assumeTrue(!serverHasAtomicPublish(), "nats-server " + nats.admin().getServerInfo().getVersion()
                 + " has atomic batch publish; this fallback is tested by ./dev.sh nats-matrix on 2.9");
         NatsSink onBeforeCreation = builder(AtomicTransactions.ON).createStream(true).build();
         sinks.add(onBeforeCreation);

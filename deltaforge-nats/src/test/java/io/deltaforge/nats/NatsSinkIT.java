@@ -14,7 +14,6 @@ import io.deltaforge.api.SourcePosition;
 import io.deltaforge.api.TableId;
 import io.deltaforge.spi.Batch;
 import io.deltaforge.spi.Message;
-import io.deltaforge.testkit.NatsServer;
 import io.nats.client.Connection;
 import io.nats.client.JetStreamManagement;
 import io.nats.client.Subscription;
@@ -32,12 +31,11 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 @SuppressWarnings("try")
@@ -45,41 +43,21 @@ class NatsSinkIT {
     private static final TableId USERS = TableId.parse("public.users");
     private static final List<String> COLUMNS = List.of("id", "name");
 
-    private static NatsServer nats;
-    private Connection admin;
-    private JetStreamManagement jsm;
+    @RegisterExtension
+    static final JetStreamServer nats = new JetStreamServer();
     private final List<NatsSink> sinks = new ArrayList<>();
     private long lsn = 1000;
     private long sequence;
 
-    @BeforeAll
-    static void startServer() {
-        nats = NatsServer.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        if (nats != null) {
-            nats.close();
-        }
-    }
-
     @BeforeEach
     void createStream() throws Exception {
-        if (!nats.isRunning()) {
-            nats.startAgain();
-        }
-        admin = nats.connect();
-        jsm = admin.jetStreamManagement();
-        Streams.deleteAll(nats, jsm);
-        Streams.add(jsm, StreamConfiguration.builder().name("USERS").subjects("users.>")
+        Streams.add(nats.jsm(), StreamConfiguration.builder().name("USERS").subjects("users.>")
                 .storageType(StorageType.File).duplicateWindow(Duration.ofMinutes(2)).build());
     }
 
     @AfterEach
     void closeAll() throws Exception {
         sinks.forEach(NatsSink::close);
-        admin.close();
     }
 
     @Test
@@ -89,9 +67,9 @@ class NatsSinkIT {
 
         await(sink.send(batch));
 
-        assertThat(jsm.getStreamInfo("USERS").getStreamState().getMsgCount()).isEqualTo(5);
+        assertThat(nats.jsm().getStreamInfo("USERS").getStreamState().getMsgCount()).isEqualTo(5);
         for (int i = 0; i < 5; i++) {
-            MessageInfo stored = jsm.getMessage("USERS", i + 1);
+            MessageInfo stored = nats.jsm().getMessage("USERS", i + 1);
             Message sent = batch.messages().get(i);
             assertThat(stored.getSubject()).isEqualTo("users.events");
             assertThat(stored.getHeaders().getFirst("Nats-Msg-Id")).isEqualTo(batch.events().get(i).id());
@@ -118,10 +96,10 @@ class NatsSinkIT {
 
         await(sink.send(new Batch(second.sequence(), events, messages)));
 
-        assertThat(jsm.getStreamInfo("USERS").getStreamState().getMsgCount()).isEqualTo(7);
+        assertThat(nats.jsm().getStreamInfo("USERS").getStreamState().getMsgCount()).isEqualTo(7);
         for (int i = 0; i < 7; i++) {
             ChangeEvent event = events.get(i);
-            io.nats.client.impl.Headers stored = jsm.getMessage("USERS", i + 1).getHeaders();
+            io.nats.client.impl.Headers stored = nats.jsm().getMessage("USERS", i + 1).getHeaders();
             assertThat(stored.get("Nats-Msg-Id")).as("message %d", i + 1).containsExactly(event.id());
             assertThat(stored.get("DeltaForge-Origin")).as("message %d", i + 1)
                     .containsExactly("users-postgres@" + event.position().commitLsn());
@@ -145,8 +123,8 @@ class NatsSinkIT {
 
         await(sink.send(new Batch(plain.sequence(), plain.events(), routed)));
 
-        assertThat(jsm.getMessage("USERS", 1).getSubject()).isEqualTo("users.outbox.order");
-        assertThat(jsm.getMessage("USERS", 2).getSubject()).isEqualTo("users.events");
+        assertThat(nats.jsm().getMessage("USERS", 1).getSubject()).isEqualTo("users.outbox.order");
+        assertThat(nats.jsm().getMessage("USERS", 2).getSubject()).isEqualTo("users.events");
     }
 
     @Test
@@ -157,14 +135,14 @@ class NatsSinkIT {
         await(sink.send(batch));
         await(sink.send(batch));
 
-        assertThat(jsm.getStreamInfo("USERS").getStreamState().getMsgCount()).isEqualTo(20);
+        assertThat(nats.jsm().getStreamInfo("USERS").getStreamState().getMsgCount()).isEqualTo(20);
         assertThat(sink.duplicates()).isEqualTo(20);
         assertThat(sink.published()).isEqualTo(40);
     }
 
     @Test
     void startFailsNamingTheStreamWhenItDoesNotExist() throws Exception {
-        jsm.deleteStream("USERS");
+        nats.jsm().deleteStream("USERS");
         NatsSink sink = NatsSink.builder().id("users-nats").url(nats.url()).subject("users.events").stream("USERS")
                 .build();
         sinks.add(sink);
@@ -203,13 +181,13 @@ class NatsSinkIT {
         await(sink.send(batch(3)));
         Batch batch = batch(10);
 
-        nats.stop();
+        nats.server().stop();
         long t0 = System.nanoTime();
         Throwable failure = failureOf(sink.send(batch));
         assertThat(failure).isInstanceOf(RetryableException.class).hasMessageContaining("users-nats");
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(10));
 
-        nats.startAgain();
+        nats.server().startAgain();
         resendUntilDelivered(sink, batch, Duration.ofSeconds(30));
         try (Connection c = nats.connect()) {
             assertThat(c.jetStreamManagement().getStreamInfo("USERS").getStreamState().getMsgCount()).isEqualTo(13);
@@ -227,7 +205,7 @@ class NatsSinkIT {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            nats.stop();
+            nats.server().stop();
         });
 
         stopper.start();
@@ -236,7 +214,7 @@ class NatsSinkIT {
             stages.add(sink.send(b).toCompletableFuture());
         }
         stopper.join();
-        nats.startAgain();
+        nats.server().startAgain();
         // What the engine does: resend the first batch that failed and every later one, in order.
         int firstFailed = batches.size();
         for (int i = 0; i < batches.size(); i++) {
@@ -268,7 +246,7 @@ class NatsSinkIT {
     void aPublishThatIsNeverAcknowledgedFailsTheBatchRetryablyAfterTheSendTimeout() throws Exception {
         NatsSink sink = started(NatsSink.builder().sendTimeout(Duration.ofSeconds(1))
                 .batchTimeout(Duration.ofSeconds(30)));
-        jsm.deleteStream("USERS");
+        nats.jsm().deleteStream("USERS");
         // A plain subscriber takes the publishes and never answers: a responder (so no 503), but no PubAck.
         try (Connection silent = nats.connect()) {
             silent.subscribe("users.events");
@@ -291,7 +269,7 @@ class NatsSinkIT {
     void aPublishWhoseReplyNeverComesGivesItsWindowPlacesBackAfterTheSendTimeout() throws Exception {
         NatsSink sink = started(NatsSink.builder().maxInFlight(2).sendTimeout(Duration.ofSeconds(1))
                 .batchTimeout(Duration.ofSeconds(30)));
-        jsm.deleteStream("USERS");
+        nats.jsm().deleteStream("USERS");
         try (Connection silent = nats.connect()) {
             silent.subscribe("users.events");
             silent.flush(Duration.ofSeconds(5));
@@ -301,12 +279,12 @@ class NatsSinkIT {
             Awaitility.await("window given back").atMost(Duration.ofSeconds(20))
                     .until(() -> sink.bytesInFlight() == 0);
         }
-        Streams.add(jsm, StreamConfiguration.builder().name("USERS").subjects("users.>")
+        Streams.add(nats.jsm(), StreamConfiguration.builder().name("USERS").subjects("users.>")
                 .storageType(StorageType.File).build());
 
         // With both places still taken this would wait for the whole batch timeout and fail.
         await(sink.send(batch(2)));
-        assertThat(jsm.getStreamInfo("USERS").getStreamState().getMsgCount()).isEqualTo(2);
+        assertThat(nats.jsm().getStreamInfo("USERS").getStreamState().getMsgCount()).isEqualTo(2);
     }
 
     @Test
@@ -314,7 +292,7 @@ class NatsSinkIT {
             throws Exception {
         NatsSink sink = started(NatsSink.builder().sendTimeout(Duration.ofSeconds(60))
                 .batchTimeout(Duration.ofSeconds(120)));
-        jsm.deleteStream("USERS");
+        nats.jsm().deleteStream("USERS");
         CompletionStage<Void> stage;
         try (Connection silent = nats.connect()) {
             silent.subscribe("users.events");
@@ -323,7 +301,7 @@ class NatsSinkIT {
             Awaitility.await("published").atMost(Duration.ofSeconds(20)).until(() -> sink.bytesInFlight() > 0);
             long t0 = System.nanoTime();
 
-            nats.stop();
+            nats.server().stop();
 
             assertThat(failureOf(stage)).isInstanceOf(RetryableException.class).hasMessageContaining("users-nats");
             assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(20));
@@ -339,7 +317,7 @@ class NatsSinkIT {
         // lost and a batch the stream stored would fail. Close first waits for the answers.
         NatsSink sink = started(NatsSink.builder().sendTimeout(Duration.ofSeconds(60))
                 .batchTimeout(Duration.ofSeconds(120)));
-        jsm.deleteStream("USERS");
+        nats.jsm().deleteStream("USERS");
         // A plain subscriber takes the publishes; the test answers them in the stream's place once close waits.
         try (Connection stand = nats.connect()) {
             Subscription taken = stand.subscribe("users.events");
@@ -373,13 +351,13 @@ class NatsSinkIT {
         await(sink.send(batch(500)));
         await(sink.send(batch(500)));
 
-        assertThat(jsm.getStreamInfo("USERS").getStreamState().getMsgCount()).isEqualTo(1000);
+        assertThat(nats.jsm().getStreamInfo("USERS").getStreamState().getMsgCount()).isEqualTo(1000);
     }
 
     @Test
     void aMessageTooBigForTheStreamFailsForGoodNamingTheEvent() throws Exception {
-        jsm.deleteStream("USERS");
-        Streams.add(jsm, StreamConfiguration.builder().name("USERS").subjects("users.>")
+        nats.jsm().deleteStream("USERS");
+        Streams.add(nats.jsm(), StreamConfiguration.builder().name("USERS").subjects("users.>")
                 .storageType(StorageType.File).maximumMessageSize(1024).build());
         NatsSink sink = started(NatsSink.builder());
         Batch batch = batch(1, new byte[4096]);
@@ -394,14 +372,14 @@ class NatsSinkIT {
                 .hasMessageContaining("more than the 1024 bytes NATS accepts")
                 .hasMessageContaining("max_msg_size 1024 bytes")
                 .hasMessageContaining("dead_letter_subject");
-        assertThat(jsm.getStreamInfo("USERS").getStreamState().getMsgCount()).isZero();
+        assertThat(nats.jsm().getStreamInfo("USERS").getStreamState().getMsgCount()).isZero();
     }
 
     @Test
     void aStreamDeletedAfterStartFailsForGoodOnceTheResendConfirmsIt() throws Exception {
         NatsSink sink = started(NatsSink.builder().sendTimeout(Duration.ofSeconds(2))
                 .batchTimeout(Duration.ofSeconds(4)));
-        jsm.deleteStream("USERS");
+        nats.jsm().deleteStream("USERS");
         Batch batch = batch(1);
 
         Throwable first = failureOf(sink.send(batch));

@@ -9,9 +9,6 @@ import io.deltaforge.api.Op;
 import io.deltaforge.api.RetryableException;
 import io.deltaforge.api.TableId;
 import io.deltaforge.spi.Batch;
-import io.deltaforge.testkit.NatsServer;
-import io.nats.client.Connection;
-import io.nats.client.JetStreamManagement;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
 import java.time.Duration;
@@ -19,47 +16,29 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** {@link NatsSink#storedSince}: what the engine may leave out of a replay because the stream holds it. */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class NatsSinkStoredIT {
     private static final TableId ORDERS = TableId.parse("public.orders");
-    private static NatsServer nats;
-    private Connection admin;
-    private JetStreamManagement jsm;
+    @RegisterExtension
+    static final JetStreamServer nats = new JetStreamServer();
     private final List<NatsSink> sinks = new ArrayList<>();
-
-    @BeforeAll
-    static void startServer() {
-        nats = NatsServer.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        if (nats != null) {
-            nats.close();
-        }
-    }
 
     @BeforeEach
     void sharedStream() throws Exception {
-        admin = nats.connect();
-        jsm = admin.jetStreamManagement();
-        Streams.deleteAll(nats, jsm);
-        Streams.add(jsm, StreamConfiguration.builder().name("SHARED").subjects("shared.>")
+        Streams.add(nats.jsm(), StreamConfiguration.builder().name("SHARED").subjects("shared.>")
                 .storageType(StorageType.File).duplicateWindow(Duration.ofSeconds(5)).build());
     }
 
     @AfterEach
     void closeAll() throws Exception {
         sinks.forEach(NatsSink::close);
-        admin.close();
     }
 
     private NatsSink started(String id, String subject) {
@@ -122,7 +101,7 @@ class NatsSinkStoredIT {
         await(sink.send(batch));
         assertThat(sink.storedSince("a-postgres", batch.events().get(0).position().commitLsn())).hasSize(10);
 
-        jsm.purgeStream("SHARED");
+        nats.jsm().purgeStream("SHARED");
 
         assertThat(sink.storedSince("a-postgres", batch.events().get(0).position().commitLsn())).isEmpty();
     }
@@ -133,8 +112,8 @@ class NatsSinkStoredIT {
         Batches batches = new Batches("a-postgres");
         Batch old = batches.batch(4);
         await(sink.send(old));
-        Streams.deleteAll(nats, jsm);
-        Streams.add(jsm, StreamConfiguration.builder().name("SHARED").subjects("shared.>")
+        Streams.deleteAll(nats.server(), nats.jsm());
+        Streams.add(nats.jsm(), StreamConfiguration.builder().name("SHARED").subjects("shared.>")
                 .storageType(StorageType.File).duplicateWindow(Duration.ofSeconds(5)).build());
         Batch fresh = batches.batch(2);
         NatsSink again = started("a-nats-2", "shared.a");
@@ -149,7 +128,7 @@ class NatsSinkStoredIT {
         NatsSink sink = started("a-nats", "shared.a");
         Batch sent = new Batches("a-postgres").batch(3);
         await(sink.send(sent));
-        Streams.deleteAll(nats, jsm);
+        Streams.deleteAll(nats.server(), nats.jsm());
 
         assertThat(sink.storedSince("a-postgres", sent.events().get(0).position().commitLsn())).isEmpty();
     }
@@ -161,11 +140,11 @@ class NatsSinkStoredIT {
         await(sink.send(sent));
         Lsn from = sent.events().get(0).position().commitLsn();
 
-        nats.kill();
+        nats.server().kill();
         try {
             assertThatThrownBy(() -> sink.storedSince("a-postgres", from)).isInstanceOf(RetryableException.class);
         } finally {
-            nats.startAgain();
+            nats.server().startAgain();
         }
 
         assertThat(sink.storedSince("a-postgres", from))

@@ -11,9 +11,6 @@ import io.deltaforge.api.Op;
 import io.deltaforge.api.RetryableException;
 import io.deltaforge.api.TableId;
 import io.deltaforge.spi.Batch;
-import io.deltaforge.testkit.NatsServer;
-import io.nats.client.Connection;
-import io.nats.client.JetStreamManagement;
 import io.nats.client.api.MessageInfo;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
@@ -23,47 +20,24 @@ import java.util.List;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Subject templates, stream creation and checks, the byte window and the dead-letter subject. */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 @SuppressWarnings("try")
 class NatsSinkStreamsIT {
     private static final ObjectMapper MAPPER = new ObjectMapper();
-    private static NatsServer nats;
-    private Connection admin;
-    private JetStreamManagement jsm;
+    @RegisterExtension
+    static final JetStreamServer nats = new JetStreamServer();
     private final List<NatsSink> sinks = new ArrayList<>();
     private final Batches batches = new Batches();
-
-    @BeforeAll
-    static void startServer() {
-        nats = NatsServer.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        if (nats != null) {
-            nats.close();
-        }
-    }
-
-    @BeforeEach
-    void clean() throws Exception {
-        admin = nats.connect();
-        jsm = admin.jetStreamManagement();
-        Streams.deleteAll(nats, jsm);
-    }
 
     @AfterEach
     void closeAll() throws Exception {
         sinks.forEach(NatsSink::close);
-        admin.close();
     }
 
     @Test
@@ -91,7 +65,7 @@ class NatsSinkStreamsIT {
                 .hasMessageContaining("does not capture subject template 'users.events.{table}'")
                 .hasMessageContaining("'users.events.*'");
 
-        jsm.deleteStream("USERS");
+        nats.jsm().deleteStream("USERS");
         addStream("USERS", "users.events.*");
         started(builder("users.events.{table}"));
     }
@@ -102,13 +76,13 @@ class NatsSinkStreamsIT {
                 .streamStorage("memory").streamMaxAge(Duration.ofHours(1)).streamDuplicateWindow(Duration.ofMinutes(5)));
         await(sink.send(batches.batch(3)));
 
-        StreamConfiguration config = jsm.getStreamInfo("USERS").getConfiguration();
+        StreamConfiguration config = nats.jsm().getStreamInfo("USERS").getConfiguration();
         assertThat(config.getSubjects()).containsExactly("users.events.*");
         assertThat(config.getStorageType()).isEqualTo(StorageType.Memory);
         assertThat(config.getMaxAge()).isEqualTo(Duration.ofHours(1));
         assertThat(config.getDuplicateWindow()).isEqualTo(Duration.ofMinutes(5));
         assertThat(config.getReplicas()).isEqualTo(1);
-        assertThat(jsm.getStreamInfo("USERS").getStreamState().getMsgCount()).isEqualTo(3);
+        assertThat(nats.jsm().getStreamInfo("USERS").getStreamState().getMsgCount()).isEqualTo(3);
     }
 
     @Test
@@ -120,7 +94,7 @@ class NatsSinkStreamsIT {
                 .hasMessageContaining("stream 'USERS' exists with storage file (configured memory)")
                 .hasMessageContaining("never changes an existing stream")
                 .hasMessageNotContaining("replicas").hasMessageNotContaining("subjects");
-        assertThat(jsm.getStreamInfo("USERS").getConfiguration().getStorageType()).isEqualTo(StorageType.File);
+        assertThat(nats.jsm().getStreamInfo("USERS").getConfiguration().getStorageType()).isEqualTo(StorageType.File);
     }
 
     @Test
@@ -131,13 +105,13 @@ class NatsSinkStreamsIT {
 
         await(sink.send(batches.batch(Batches.USERS, Op.CREATE, 200, payload)));
 
-        assertThat(jsm.getStreamInfo("USERS").getStreamState().getMsgCount()).isEqualTo(200);
+        assertThat(nats.jsm().getStreamInfo("USERS").getStreamState().getMsgCount()).isEqualTo(200);
         assertThat(sink.bytesInFlight()).isZero();
     }
 
     @Test
     void anOversizedEventGoesToTheDeadLetterSubjectAsMetadataInItsPlace() throws Exception {
-        Streams.add(jsm, StreamConfiguration.builder().name("USERS").subjects("users.>").storageType(StorageType.File)
+        Streams.add(nats.jsm(), StreamConfiguration.builder().name("USERS").subjects("users.>").storageType(StorageType.File)
                 .maximumMessageSize(2048).build());
         NatsSink sink = started(builder("users.events").deadLetterSubject("users.dead"));
         Batch batch = batches.batch(Batches.USERS, Op.UPDATE, 1, new byte[8192]);
@@ -146,7 +120,7 @@ class NatsSinkStreamsIT {
         await(sink.send(batch));
         await(sink.send(batches.batch(1)));
 
-        MessageInfo dead = jsm.getMessage("USERS", 1);
+        MessageInfo dead = nats.jsm().getMessage("USERS", 1);
         assertThat(dead.getSubject()).isEqualTo("users.dead");
         assertThat(dead.getHeaders().getFirst("Nats-Msg-Id")).isEqualTo(event.id());
         JsonNode record = MAPPER.readTree(dead.getData());
@@ -173,7 +147,7 @@ class NatsSinkStreamsIT {
     void anEventLargerThanTheServerMaxPayloadFailsNamingTableAndLsn() throws Exception {
         addStream("USERS", "users.>");
         NatsSink sink = started(builder("users.events"));
-        int maxPayload = (int) admin.getServerInfo().getMaxPayload();
+        int maxPayload = (int) nats.admin().getServerInfo().getMaxPayload();
         Batch batch = batches.batch(Batches.USERS, Op.CREATE, 1, new byte[maxPayload + 1]);
 
         Throwable failure = failureOf(sink.send(batch));
@@ -189,12 +163,12 @@ class NatsSinkStreamsIT {
     // ---- helpers -------------------------------------------------------------------------------------
 
     private void addStream(String name, String... subjects) throws Exception {
-        Streams.add(jsm, StreamConfiguration.builder().name(name).subjects(subjects).storageType(StorageType.File)
+        Streams.add(nats.jsm(), StreamConfiguration.builder().name(name).subjects(subjects).storageType(StorageType.File)
                 .duplicateWindow(Duration.ofMinutes(2)).build());
     }
 
     private String subjectOf(long seq) throws Exception {
-        return jsm.getMessage("USERS", seq).getSubject();
+        return nats.jsm().getMessage("USERS", seq).getSubject();
     }
 
     private NatsSink.Builder builder(String subject) {

@@ -6,9 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.RetryableException;
 import io.deltaforge.spi.Batch;
-import io.deltaforge.testkit.NatsServer;
-import io.nats.client.Connection;
-import io.nats.client.JetStreamManagement;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
 import java.nio.charset.StandardCharsets;
@@ -16,44 +13,21 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Transaction markers ({@link Batch#markers()}) on the sink's {@code transaction_subject}. */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class NatsSinkTransactionMarkersIT {
-    private static NatsServer nats;
-    private Connection admin;
-    private JetStreamManagement jsm;
+    @RegisterExtension
+    static final JetStreamServer nats = new JetStreamServer();
     private final List<NatsSink> sinks = new ArrayList<>();
-
-    @BeforeAll
-    static void startServer() {
-        nats = NatsServer.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        if (nats != null) {
-            nats.close();
-        }
-    }
-
-    @BeforeEach
-    void noStreams() throws Exception {
-        admin = nats.connect();
-        jsm = admin.jetStreamManagement();
-        Streams.deleteAll(nats, jsm);
-    }
 
     @AfterEach
     void closeAll() throws Exception {
         sinks.forEach(NatsSink::close);
-        admin.close();
     }
 
     private NatsSink sink(String subject, boolean create) {
@@ -67,7 +41,7 @@ class NatsSinkTransactionMarkersIT {
     void aCreatedStreamCapturesTheTransactionSubjectAndMarkersGoThereAroundTheirEvents() throws Exception {
         NatsSink sink = sink("txm.{schema}.{table}", true);
         sink.start();
-        assertThat(jsm.getStreamInfo("TXM").getConfiguration().getSubjects())
+        assertThat(nats.jsm().getStreamInfo("TXM").getConfiguration().getSubjects())
                 .containsExactly("txm.*.*", "txm.transaction");
         Batch batch = Batches.withMarkers(new Batches("pg").batch(2));
 
@@ -75,7 +49,7 @@ class NatsSinkTransactionMarkersIT {
 
         List<String> stored = new ArrayList<>();
         for (long seq = 1; seq <= 4; seq++) {
-            var m = jsm.getMessage("TXM", seq);
+            var m = nats.jsm().getMessage("TXM", seq);
             stored.add(m.getSubject() + " " + new String(m.getData(), StandardCharsets.UTF_8));
         }
         assertThat(stored.get(0)).isEqualTo("txm.transaction {\"status\":\"BEGIN\"}");
@@ -90,7 +64,7 @@ class NatsSinkTransactionMarkersIT {
 
     @Test
     void aStreamThatDoesNotCaptureTheTransactionSubjectIsNotedByCheckAndFailsABatchWithMarkers() throws Exception {
-        Streams.add(jsm, StreamConfiguration.builder().name("TXM").subjects("txm.*.*").storageType(StorageType.File)
+        Streams.add(nats.jsm(), StreamConfiguration.builder().name("TXM").subjects("txm.*.*").storageType(StorageType.File)
                 .duplicateWindow(Duration.ofSeconds(60)).build());
         NatsSink sink = sink("txm.{schema}.{table}", false);
         assertThat(sink.check()).anyMatch(note -> note.contains("transaction_subject 'txm.transaction'"));
