@@ -246,11 +246,8 @@ class NatsSinkIT {
     void aPublishThatIsNeverAcknowledgedFailsTheBatchRetryablyAfterTheSendTimeout() throws Exception {
         NatsSink sink = started(NatsSink.builder().sendTimeout(Duration.ofSeconds(1))
                 .batchTimeout(Duration.ofSeconds(30)));
-        nats.jsm().deleteStream("USERS");
-        // A plain subscriber takes the publishes and never answers: a responder (so no 503), but no PubAck.
         try (Connection silent = nats.connect()) {
-            silent.subscribe("users.events");
-            silent.flush(Duration.ofSeconds(5));
+            standInForTheStream(silent);
             Batch batch = batch(5);
             long t0 = System.nanoTime();
 
@@ -269,10 +266,8 @@ class NatsSinkIT {
     void aPublishWhoseReplyNeverComesGivesItsWindowPlacesBackAfterTheSendTimeout() throws Exception {
         NatsSink sink = started(NatsSink.builder().maxInFlight(2).sendTimeout(Duration.ofSeconds(1))
                 .batchTimeout(Duration.ofSeconds(30)));
-        nats.jsm().deleteStream("USERS");
         try (Connection silent = nats.connect()) {
-            silent.subscribe("users.events");
-            silent.flush(Duration.ofSeconds(5));
+            standInForTheStream(silent);
 
             assertThat(failureOf(sink.send(batch(2)))).isInstanceOf(RetryableException.class)
                     .hasMessageContaining("no acknowledgement within 1000 ms");
@@ -292,11 +287,9 @@ class NatsSinkIT {
             throws Exception {
         NatsSink sink = started(NatsSink.builder().sendTimeout(Duration.ofSeconds(60))
                 .batchTimeout(Duration.ofSeconds(120)));
-        nats.jsm().deleteStream("USERS");
         CompletionStage<Void> stage;
         try (Connection silent = nats.connect()) {
-            silent.subscribe("users.events");
-            silent.flush(Duration.ofSeconds(5));
+            standInForTheStream(silent);
             stage = sink.send(batch(3));
             Awaitility.await("published").atMost(Duration.ofSeconds(20)).until(() -> sink.bytesInFlight() > 0);
             long t0 = System.nanoTime();
@@ -317,11 +310,9 @@ class NatsSinkIT {
         // lost and a batch the stream stored would fail. Close first waits for the answers.
         NatsSink sink = started(NatsSink.builder().sendTimeout(Duration.ofSeconds(60))
                 .batchTimeout(Duration.ofSeconds(120)));
-        nats.jsm().deleteStream("USERS");
-        // A plain subscriber takes the publishes; the test answers them in the stream's place once close waits.
+        // The test answers the publishes in the stream's place once close waits.
         try (Connection stand = nats.connect()) {
-            Subscription taken = stand.subscribe("users.events");
-            stand.flush(Duration.ofSeconds(5));
+            Subscription taken = standInForTheStream(stand);
             CompletionStage<Void> stage = sink.send(batch(3));
             List<io.nats.client.Message> publishes = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
@@ -427,6 +418,17 @@ class NatsSinkIT {
             messages.add(new Message(id, headers, "application/cloudevents+json", body));
         }
         return new Batch(++sequence, events, messages);
+    }
+
+    /**
+     * The stream goes and a plain subscriber on {@code connection} takes the sink's publishes instead: a responder
+     * (so no 503), but no PubAck unless the test sends one.
+     */
+    private static Subscription standInForTheStream(Connection connection) throws Exception {
+        nats.jsm().deleteStream("USERS");
+        Subscription taken = connection.subscribe("users.events");
+        connection.flush(Duration.ofSeconds(5));
+        return taken;
     }
 
     private static void await(CompletionStage<Void> stage) throws Exception {
