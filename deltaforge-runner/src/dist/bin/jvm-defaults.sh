@@ -28,7 +28,8 @@ deltaforge_jvm_defaults() {
 # deltaforge_class_file_hook: succeeds when the JVM will start with a Java agent or the flight recorder, from
 # any of the options a JVM reads. Both watch every class as it loads, and OpenJDK 17 crashes (SIGSEGV in
 # check_shared_class_file_load_hook) loading an archived class of this archive under such a hook; later JDKs
-# print errors about it. Such a start goes without the archive. Starting the recorder later (jcmd) was tried without a crash.
+# print errors about it. Such a start goes without the archive. Starting the recorder later (jcmd) was tried
+# without a crash.
 deltaforge_class_file_hook() {
   local all="${DELTAFORGE_JAVA_OPTS:-} ${JAVA_TOOL_OPTIONS:-} ${JDK_JAVA_OPTIONS:-}"
   [[ "$all" == *-javaagent* || "$all" == *-agentlib* || "$all" == *-agentpath* || "$all" == *-Xrun* \
