@@ -128,6 +128,28 @@ class NatsSinkIT {
     }
 
     @Test
+    void aMessageRoutedToASubjectTheServerCannotTakeFailsTheBatchNamingTheSubject() throws Exception {
+        NatsSink sink = started(NatsSink.builder());
+        Batch plain = batch(3);
+        List<Message> routed = new ArrayList<>();
+        for (Message m : plain.messages()) {
+            // The first one checks and remembers its subject; the third brings a bad one after it.
+            routed.add(new Message(m.id(), m.headers(), m.contentType(), m.payload(),
+                    routed.size() == 2 ? "users.outbox big order" : "users.outbox.order"));
+        }
+
+        Throwable failure = failureOf(sink.send(new Batch(plain.sequence(), plain.events(), routed)));
+
+        assertThat(failure).isInstanceOf(DeltaforgeException.class).isNotInstanceOf(RetryableException.class)
+                .hasMessageContaining("event " + plain.events().get(2).id())
+                .hasMessageContaining("'users.outbox big order' contains whitespace");
+        // The two before it are stored; it never reached the socket, where the server would have refused
+        // the line and closed the connection instead.
+        Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(nats.jsm().getStreamInfo("USERS").getStreamState().getMsgCount()).isEqualTo(2));
+    }
+
+    @Test
     void sendingTheSameBatchTwiceStoresOneCopy() throws Exception {
         NatsSink sink = started(NatsSink.builder());
         Batch batch = batch(20);

@@ -130,6 +130,11 @@ final class NatsConnector {
                 .useTimeoutException()
                 .maxMessagesInOutgoingQueue(Math.max(Options.DEFAULT_MAX_MESSAGES_IN_OUTGOING_QUEUE,
                         settings.maxInFlight() + 1024))
+                // jnats checks the subject and reply subject of every publish, character by character (a
+                // sixteenth of the sink thread in a profiled drain, under C1). Ours are checked before: the
+                // sink's subjects when it is built (placeholders are filled with safe tokens), the reply
+                // subjects are our inbox's, and an envelope's own once per subject (OutgoingMessages).
+                .subjectValidationType(Options.SubjectValidationType.None)
                 .connectionListener(new LoggingListener())
                 .errorListener(new LoggingErrors());
         NatsSinkSettings.Auth auth = settings.auth();

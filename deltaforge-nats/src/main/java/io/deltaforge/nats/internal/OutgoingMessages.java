@@ -38,6 +38,8 @@ final class OutgoingMessages {
     private @Nullable Origin lastOrigin;
     /** Touched by the sink thread only. */
     private @Nullable TransactionHeaders transactionHeaders;
+    /** The last subject an envelope chose that passed {@link #checkRouted}; touched by the sink thread only. */
+    private @Nullable String lastRoutedSubject;
 
     OutgoingMessages(NatsSinkSettings settings, String name, DeadLetters deadLetters, SizeLimits limits) {
         this.settings = settings;
@@ -56,7 +58,12 @@ final class OutgoingMessages {
      * it is too big and there is no dead-letter subject (the batch has then failed).
      */
     @Nullable Outgoing build(ChangeEvent event, Message message, String[] batch, CompletableFuture<Void> acks) {
-        String subject = message.subject() != null ? message.subject() : settings.subject().render(event);
+        String subject = message.subject();
+        if (subject == null) {
+            subject = settings.subject().render(event);
+        } else if (!checkRouted(subject, event, acks)) {
+            return null;
+        }
         // The dead-letter subject may belong to another stream: no stream expectation there.
         Headers headers = headersFor(message, event, !subject.equals(settings.deadLetterSubject()), batch);
         byte[] body = message.payload();
@@ -83,6 +90,29 @@ final class OutgoingMessages {
             size = body.length + headers.serializedLength();
         }
         return new Outgoing(event, subject, headers, body, size);
+    }
+
+    /**
+     * Checks a subject the envelope chose, once per distinct subject in a row: the connection leaves subjects
+     * to us ({@link NatsConnector}), the sink's own are valid by construction, and an envelope's follow the
+     * rows (an outbox's {@code aggregatetype}), so one the server cannot take must stop the pipeline here
+     * with its name rather than reach the socket. Fails {@code acks} and returns false for a bad one.
+     */
+    private boolean checkRouted(String subject, ChangeEvent event, CompletableFuture<Void> acks) {
+        if (subject.equals(lastRoutedSubject)) {
+            return true;
+        }
+        String why = subject.isBlank() ? "'" + subject + "' is empty" : Subjects.problemWithPublishSubject(subject);
+        if (!why.isEmpty()) {
+            acks.completeExceptionally(new DeltaforgeException(name + ": cannot publish event " + event.id() + " of "
+                    + event.table() + " (LSN " + event.position().lsn() + ", commit LSN "
+                    + event.position().commitLsn() + "): the subject its envelope gave, " + why
+                    + "; fix the envelope's subject or the values it is made from, and restart: the slot still"
+                    + " holds this event"));
+            return false;
+        }
+        lastRoutedSubject = subject;
+        return true;
     }
 
     /**
