@@ -20,6 +20,7 @@ import io.deltaforge.spi.Envelope;
 import io.deltaforge.spi.Message;
 import java.io.IOException;
 import java.net.URI;
+import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -170,6 +171,8 @@ public final class CloudEventsEnvelope implements Envelope {
     private final JsonOutput.Writers writers = new JsonOutput.Writers();
     private final JsonString[] extensionFields;
     private final String[] extensionValues;
+    /** Replaced whole and never mutated, so batcher threads that race on it at most build it twice. */
+    private volatile @Nullable TransactionText lastTransaction;
 
     private CloudEventsEnvelope(Builder b) {
         this.typePrefix = Objects.requireNonNull(b.typePrefix, "typePrefix");
@@ -286,8 +289,8 @@ public final class CloudEventsEnvelope implements Envelope {
 
     /**
      * The structured event, written straight into the writer. Constant and per-table strings are
-     * pre-encoded ({@link JsonString}); numbers such as the LSN, the sequence and the time are
-     * formatted into one scratch array per event rather than into intermediate strings, since this runs
+     * pre-encoded ({@link JsonString}), the time and txid once per transaction; the LSN and the sequence
+     * are formatted into one scratch array per event rather than into intermediate strings, since this runs
      * for every event and its cost showed at the top of the pipeline's profile.
      */
     private static void writeStructured(JsonBytes g, ChangeEvent event, CloudEventsEnvelope self)
@@ -304,13 +307,9 @@ public final class CloudEventsEnvelope implements Envelope {
         g.writeString(names.source());
         g.writeFieldName(F_TYPE);
         g.writeString(self.typeValues[event.op().ordinal()]);
+        TransactionText tx = self.transactionText(p);
         g.writeFieldName(F_TIME);
-        int n = Rfc3339.format(p.commitTime(), scratch);
-        if (n > 0) {
-            g.writeString(scratch, 0, n);
-        } else {
-            g.writeString(Rfc3339.format(p.commitTime()));
-        }
+        g.writeString(tx.time());
         g.writeFieldName(F_DATACONTENTTYPE);
         g.writeString(V_DATACONTENTTYPE);
         g.writeFieldName(F_SUBJECT);
@@ -318,7 +317,7 @@ public final class CloudEventsEnvelope implements Envelope {
         EnumSet<StandardExtension> on = self.enabled;
         if (on.contains(StandardExtension.TXID)) {
             g.writeFieldName(F_TXID);
-            g.writeString(Long.toString(p.xid()));
+            g.writeString(tx.xid());
         }
         if (on.contains(StandardExtension.LSN)) {
             g.writeFieldName(F_LSN);
@@ -346,6 +345,23 @@ public final class CloudEventsEnvelope implements Envelope {
         g.writeFieldName(F_DATA);
         writeData(g, event);
         g.writeEndObject();
+    }
+
+    /**
+     * The time and txid of the event's transaction, encoded once per transaction: every event of it has the
+     * same, and formatting them was a tenth of the structured event's cost.
+     */
+    private TransactionText transactionText(SourcePosition p) {
+        TransactionText t = lastTransaction;
+        if (t == null || t.xidValue() != p.xid() || !t.commitTime().equals(p.commitTime())) {
+            t = new TransactionText(p.commitTime(), p.xid(), new JsonString(Rfc3339.format(p.commitTime())),
+                    new JsonString(Long.toString(p.xid())));
+            lastTransaction = t;
+        }
+        return t;
+    }
+
+    private record TransactionText(Instant commitTime, long xidValue, JsonString time, JsonString xid) {
     }
 
     private static void writeData(JsonBytes g, ChangeEvent event) throws IOException {

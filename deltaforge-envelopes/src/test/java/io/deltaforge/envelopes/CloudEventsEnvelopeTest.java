@@ -21,6 +21,7 @@ import io.deltaforge.api.RawJson;
 import io.deltaforge.api.Row;
 import io.deltaforge.api.SourcePosition;
 import io.deltaforge.api.TableId;
+import io.deltaforge.envelopes.internal.Rfc3339;
 import io.deltaforge.spi.Message;
 import java.math.BigDecimal;
 import java.net.URLDecoder;
@@ -188,6 +189,28 @@ class CloudEventsEnvelopeTest {
             assertThat(o.get("subject").asText()).isEqualTo("shop.orders");
             assertThat(u.get("lsn").asText()).isEqualTo(users.position().lsn().toString());
         }
+    }
+
+    @Test
+    void eachEventCarriesTheTimeAndTxidOfItsOwnTransactionWhenTransactionsAlternate() throws Exception {
+        ChangeEvent first = Events.insert();
+        SourcePosition p = first.position();
+        Instant later = p.commitTime().plusMillis(1);
+        List<ChangeEvent> events = List.of(first,
+                withPosition(first, new SourcePosition(p.commitLsn(), p.lsn(), 1, p.xid() + 1, later)),
+                // The same xid again (xids wrap around) with another commit time.
+                withPosition(first, new SourcePosition(p.commitLsn(), p.lsn(), 2, p.xid(), later)));
+        for (int round = 0; round < 2; round++) {
+            for (ChangeEvent e : events) {
+                JsonNode json = MAPPER.readTree(envelope.encode(e).payload());
+                assertThat(json.get("time").asText()).isEqualTo(Rfc3339.format(e.position().commitTime()));
+                assertThat(json.get("txid").asText()).isEqualTo(Long.toString(e.position().xid()));
+            }
+        }
+    }
+
+    private static ChangeEvent withPosition(ChangeEvent e, SourcePosition position) {
+        return new ChangeEvent(e.id(), e.sourceId(), e.op(), e.table(), e.before(), e.after(), position);
     }
 
     @Test

@@ -77,12 +77,7 @@ final class JacksonReference {
         g.writeFieldName(new SerializedString("type"));
         g.writeString(new SerializedString(self.typePrefix() + '.' + CloudEventsEnvelope.verb(event.op())));
         g.writeFieldName(new SerializedString("time"));
-        int n = Rfc3339.format(p.commitTime(), scratch);
-        if (n > 0) {
-            g.writeString(scratch, 0, n);
-        } else {
-            g.writeString(Rfc3339.format(p.commitTime()));
-        }
+        g.writeString(Rfc3339.format(p.commitTime()));
         g.writeFieldName(new SerializedString("datacontenttype"));
         g.writeString(new SerializedString("application/json"));
         g.writeFieldName(new SerializedString("subject"));

@@ -3,6 +3,7 @@ package io.deltaforge.envelopes.internal;
 import io.deltaforge.api.ChangeEvent;
 import io.deltaforge.api.DeltaforgeException;
 import io.deltaforge.api.Lsn;
+import io.deltaforge.api.Op;
 import io.deltaforge.api.RawJson;
 import io.deltaforge.api.Row;
 import io.deltaforge.api.TableId;
@@ -13,6 +14,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -41,6 +43,9 @@ public final class JsonOutput {
     public static final JsonString MESSAGE = new JsonString("message");
     public static final JsonString PREFIX = new JsonString("prefix");
     public static final JsonString CONTENT = new JsonString("content");
+    /** Each op's code, by ordinal. */
+    private static final JsonString[] OP_CODES = Arrays.stream(Op.values()).map(op -> new JsonString(op.code()))
+            .toArray(JsonString[]::new);
     private static final JsonString TRUNCATE = new JsonString("truncate");
     private static final JsonString CASCADE = new JsonString("cascade");
     private static final JsonString RESTART_IDENTITY = new JsonString("restart_identity");
@@ -97,7 +102,7 @@ public final class JsonOutput {
         g.writeFieldName(AFTER);
         writeRow(g, event.after(), event);
         g.writeFieldName(OP);
-        g.writeString(event.op().code());
+        g.writeString(OP_CODES[event.op().ordinal()]);
         writeDetail(g, event);
     }
 

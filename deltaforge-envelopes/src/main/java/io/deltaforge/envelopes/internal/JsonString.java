@@ -36,11 +36,16 @@ public final class JsonString {
 
     /** The quoted UTF-8 bytes; not to be modified. */
     byte[] quoted() {
-        if (quoted == null) {
-            throw new IllegalArgumentException("cannot write '" + value + "' as JSON: it holds an unpaired"
-                    + " surrogate");
+        byte[] q = quoted;
+        if (q == null) {
+            // Apart, so that this stays small enough for C1 to inline at every field name.
+            throw unpairedSurrogate();
         }
-        return quoted;
+        return q;
+    }
+
+    private IllegalArgumentException unpairedSurrogate() {
+        return new IllegalArgumentException("cannot write '" + value + "' as JSON: it holds an unpaired surrogate");
     }
 
     @Override

@@ -25,10 +25,9 @@ public final class Rfc3339 {
 
     /**
      * Writes the text into {@code c} (at least 30 chars) and returns its length, or 0 when the year has
-     * more than four digits (then use {@link #format(Instant)}). Lets a JSON writer take the characters
-     * without an intermediate string.
+     * more than four digits.
      */
-    public static int format(Instant instant, char[] c) {
+    private static int format(Instant instant, char[] c) {
         LocalDateTime t = LocalDateTime.ofEpochSecond(instant.getEpochSecond(), 0, ZoneOffset.UTC);
         int year = t.getYear();
         if (year < 0 || year > 9999) {
