@@ -456,9 +456,15 @@ public final class CloudEventsEnvelope implements Envelope {
         }
         c[16] = '-';
         int index = p.indexInTx();
-        for (int i = 26; i >= 17; i--) {
-            c[i] = (char) ('0' + index % 10);
-            index /= 10;
+        int i = 26;
+        // One division per digit and none for the leading zeros: C1 divides for real.
+        while (index != 0) {
+            int quotient = index / 10;
+            c[i--] = (char) ('0' + (index - quotient * 10));
+            index = quotient;
+        }
+        while (i >= 17) {
+            c[i--] = '0';
         }
         return 27;
     }

@@ -203,14 +203,16 @@ public final class JsonBytes {
                 buf[count++] = '-';
                 value = -value;
             }
-            int digits = 1;
-            for (long rest = value / 10; rest != 0; rest /= 10) {
-                digits++;
-            }
-            for (int i = count + digits - 1; i >= count; i--) {
-                buf[i] = (byte) ('0' + value % 10);
-                value /= 10;
-            }
+            // One division per digit: C1 divides for real, where C2 would multiply.
+            int end = count + 19;
+            int at = end;
+            do {
+                long quotient = value / 10;
+                buf[--at] = (byte) ('0' + (value - quotient * 10));
+                value = quotient;
+            } while (value != 0);
+            int digits = end - at;
+            System.arraycopy(buf, at, buf, count, digits);
             count += digits;
         }
         comma = true;

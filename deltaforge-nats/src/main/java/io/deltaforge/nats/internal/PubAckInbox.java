@@ -64,7 +64,9 @@ final class PubAckInbox {
         long number = -1;
         try {
             number = pending.add(publish, System.nanoTime() + sendTimeout.toNanos());
-            connection.publish(subject, prefix + number, headers, body);
+            // Not prefix + number: string concatenation goes through method handles that C1 does not inline.
+            String replyTo = new StringBuilder(prefix.length() + 20).append(prefix).append(number).toString();
+            connection.publish(subject, replyTo, headers, body);
             return true;
         } catch (RuntimeException e) {
             // Not added, or added and not yet answered by the connection's close (which gave its window
