@@ -40,6 +40,8 @@ final class EngineMetrics {
     private final MeterRegistry registry;
     private final Tags tags;
     private final Map<TableId, Map<Op, Counter>> in = new ConcurrentHashMap<>();
+    /** The counter {@link #eventIn} used last; the batcher thread's only. */
+    private @Nullable InCounter lastIn;
     private final DistributionSummary batchSize;
     private final Counter sourceRetries;
     private final Counter pipelineFailures;
@@ -65,8 +67,19 @@ final class EngineMetrics {
         return tags;
     }
 
+    /** Called by the batcher thread only. */
     void eventIn(ChangeEvent e) {
-        counter(in, "deltaforge.events.in", e, tags).increment();
+        InCounter last = lastIn;
+        // Events come in runs of one table and op (a transaction's inserts, then its updates): the look-up
+        // and its lock once per run, not per event.
+        if (last == null || last.op() != e.op() || !last.table().equals(e.table())) {
+            last = new InCounter(e.table(), e.op(), counter(in, "deltaforge.events.in", e, tags));
+            lastIn = last;
+        }
+        last.counter().increment();
+    }
+
+    private record InCounter(TableId table, Op op, Counter counter) {
     }
 
     void batchOut(int events) {

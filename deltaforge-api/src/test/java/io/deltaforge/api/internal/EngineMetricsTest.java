@@ -44,6 +44,31 @@ class EngineMetricsTest {
                 .isNull();
     }
 
+    @Test
+    void eventsInAreCountedPerTableAndOperationAcrossRunsOfOneAndMany() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        EngineMetrics metrics = new EngineMetrics(registry, "p");
+        List<ChangeEvent> events = new ArrayList<>();
+        add(events, USERS, Op.CREATE, 3);
+        add(events, ORDERS, Op.CREATE, 1);
+        // An equal table of another instance continues the run.
+        add(events, new TableId("public", "users"), Op.CREATE, 1);
+        add(events, USERS, Op.UPDATE, 2);
+        add(events, ORDERS, Op.DELETE, 1);
+        add(events, USERS, Op.UPDATE, 4);
+
+        events.forEach(metrics::eventIn);
+
+        assertThat(countIn(registry, USERS, "c")).isEqualTo(4);
+        assertThat(countIn(registry, USERS, "u")).isEqualTo(6);
+        assertThat(countIn(registry, ORDERS, "c")).isEqualTo(1);
+        assertThat(countIn(registry, ORDERS, "d")).isEqualTo(1);
+    }
+
+    private static double countIn(SimpleMeterRegistry registry, TableId table, String op) {
+        return registry.get("deltaforge.events.in").tag("table", table.toString()).tag("op", op).counter().count();
+    }
+
     private static double count(SimpleMeterRegistry registry, TableId table, String op) {
         return registry.get("deltaforge.events.out").tag("sink", "a").tag("table", table.toString()).tag("op", op)
                 .counter().count();
