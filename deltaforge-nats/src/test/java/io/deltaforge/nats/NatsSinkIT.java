@@ -30,7 +30,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
 import org.awaitility.Awaitility;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -114,14 +116,9 @@ class NatsSinkIT {
     @Test
     void aMessageWithItsOwnSubjectIsPublishedThereInsteadOfTheSinksSubject() throws Exception {
         NatsSink sink = started(NatsSink.builder());
-        Batch plain = batch(2);
-        List<Message> routed = new ArrayList<>();
-        for (Message m : plain.messages()) {
-            routed.add(new Message(m.id(), m.headers(), m.contentType(), m.payload(),
-                    routed.isEmpty() ? "users.outbox.order" : null));
-        }
+        Batch batch = routed(batch(2), i -> i == 0 ? "users.outbox.order" : null);
 
-        await(sink.send(new Batch(plain.sequence(), plain.events(), routed)));
+        await(sink.send(batch));
 
         assertThat(nats.jsm().getMessage("USERS", 1).getSubject()).isEqualTo("users.outbox.order");
         assertThat(nats.jsm().getMessage("USERS", 2).getSubject()).isEqualTo("users.events");
@@ -130,18 +127,13 @@ class NatsSinkIT {
     @Test
     void aMessageRoutedToASubjectTheServerCannotTakeFailsTheBatchNamingTheSubject() throws Exception {
         NatsSink sink = started(NatsSink.builder());
-        Batch plain = batch(3);
-        List<Message> routed = new ArrayList<>();
-        for (Message m : plain.messages()) {
-            // The first one checks and remembers its subject; the third brings a bad one after it.
-            routed.add(new Message(m.id(), m.headers(), m.contentType(), m.payload(),
-                    routed.size() == 2 ? "users.outbox big order" : "users.outbox.order"));
-        }
+        // The first one checks and remembers its subject; the third brings a bad one after it.
+        Batch batch = routed(batch(3), i -> i == 2 ? "users.outbox big order" : "users.outbox.order");
 
-        Throwable failure = failureOf(sink.send(new Batch(plain.sequence(), plain.events(), routed)));
+        Throwable failure = failureOf(sink.send(batch));
 
         assertThat(failure).isInstanceOf(DeltaforgeException.class).isNotInstanceOf(RetryableException.class)
-                .hasMessageContaining("event " + plain.events().get(2).id())
+                .hasMessageContaining("event " + batch.events().get(2).id())
                 .hasMessageContaining("'users.outbox big order' contains whitespace");
         // The two before it are stored; it never reached the socket, where the server would have refused
         // the line and closed the connection instead.
@@ -451,6 +443,16 @@ class NatsSinkIT {
         Subscription taken = connection.subscribe("users.events");
         connection.flush(Duration.ofSeconds(5));
         return taken;
+    }
+
+    /** {@code plain} with each message routed to the subject {@code subjectOf} gives its index (null: the sink's). */
+    private static Batch routed(Batch plain, IntFunction<@Nullable String> subjectOf) {
+        List<Message> messages = new ArrayList<>();
+        for (Message m : plain.messages()) {
+            String subject = subjectOf.apply(messages.size());
+            messages.add(new Message(m.id(), m.headers(), m.contentType(), m.payload(), subject));
+        }
+        return new Batch(plain.sequence(), plain.events(), messages);
     }
 
     private static void await(CompletionStage<Void> stage) throws Exception {
