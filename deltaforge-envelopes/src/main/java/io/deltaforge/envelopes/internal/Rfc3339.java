@@ -17,24 +17,15 @@ public final class Rfc3339 {
     }
 
     public static String format(Instant instant) {
-        char[] c = new char[30];
-        int n = format(instant, c);
-        // RFC 3339 has four-digit years only; no commit time gets there, but stay total.
-        return n > 0 ? new String(c, 0, n) : DateTimeFormatter.ISO_INSTANT.format(instant);
-    }
-
-    /**
-     * Writes the text into {@code c} (at least 30 chars) and returns its length, or 0 when the year has
-     * more than four digits.
-     */
-    private static int format(Instant instant, char[] c) {
         LocalDateTime t = LocalDateTime.ofEpochSecond(instant.getEpochSecond(), 0, ZoneOffset.UTC);
         int year = t.getYear();
         if (year < 0 || year > 9999) {
-            return 0;
+            // RFC 3339 has four-digit years only; no commit time gets there, but stay total.
+            return DateTimeFormatter.ISO_INSTANT.format(instant);
         }
         int nanos = instant.getNano();
         int digits = nanos % 1_000_000 == 0 ? 3 : nanos % 1_000 == 0 ? 6 : 9;
+        char[] c = new char[20 + digits + 1];
         put(c, 0, year, 4);
         c[4] = '-';
         put(c, 5, t.getMonthValue(), 2);
@@ -50,7 +41,7 @@ public final class Rfc3339 {
         int fraction = digits == 3 ? nanos / 1_000_000 : digits == 6 ? nanos / 1_000 : nanos;
         put(c, 20, fraction, digits);
         c[20 + digits] = 'Z';
-        return 20 + digits + 1;
+        return new String(c);
     }
 
     /** Writes {@code value} as exactly {@code width} decimal digits, zero-padded. */
