@@ -16,7 +16,8 @@ import org.jspecify.annotations.Nullable;
  * @param subject     where the envelope routes this message (for example the outbox envelope's
  *                    {@code outbox.{aggregatetype}}), used by sinks that publish to subjects in place of
  *                    their own; null (usual) leaves the choice to the sink. A sink fails the batch on a
- *                    subject it cannot publish to (NATS: non-empty literal tokens without whitespace)
+ *                    subject it cannot publish to (NATS: non-empty literal tokens, no whitespace or control
+ *                    characters)
  */
 public record Message(String id, Map<String, String> headers, String contentType, byte[] payload,
                       @Incubating @Nullable String subject) {

@@ -131,7 +131,7 @@ final class NatsConnector {
                 .maxMessagesInOutgoingQueue(Math.max(Options.DEFAULT_MAX_MESSAGES_IN_OUTGOING_QUEUE,
                         settings.maxInFlight() + 1024))
                 // jnats checks the subject and reply subject of every publish, character by character (a
-                // sixteenth of the sink thread in a profiled drain, under C1). Ours are checked before: the
+                // seventh of the sink thread in a profiled drain, under C1). Ours are checked before: the
                 // sink's subjects when it is built (placeholders are filled with safe tokens), the reply
                 // subjects are our inbox's, and an envelope's own once per subject (OutgoingMessages).
                 .subjectValidationType(Options.SubjectValidationType.None)
