@@ -53,7 +53,10 @@ final class JetStreamServer implements BeforeAllCallback, AfterAllCallback, Befo
         }
     }
 
-    /** The test's admin connection, open from before the class's {@code @BeforeEach} to after its {@code @AfterEach}. */
+    /**
+     * The test's admin connection, open from before the class's {@code @BeforeEach} to after its
+     * {@code @AfterEach}.
+     */
     Connection admin() {
         return admin;
     }

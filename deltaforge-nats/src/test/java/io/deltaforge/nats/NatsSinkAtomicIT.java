@@ -82,8 +82,9 @@ class NatsSinkAtomicIT {
     }
 
     private void stream(boolean allowAtomic) {
-        Streams.add(nats.jsm(), StreamConfiguration.builder().name(STREAM).subjects("atomic.>").storageType(StorageType.File)
-                .allowAtomicPublish(allowAtomic).duplicateWindow(Duration.ofMinutes(2)).build());
+        Streams.add(nats.jsm(), StreamConfiguration.builder().name(STREAM).subjects("atomic.>")
+                .storageType(StorageType.File).allowAtomicPublish(allowAtomic).duplicateWindow(Duration.ofMinutes(2))
+                .build());
     }
 
     /** One transaction of {@code size} events (indexInTx 0..size-1) as one batch. */

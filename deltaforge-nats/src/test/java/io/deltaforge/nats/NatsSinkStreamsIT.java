@@ -111,8 +111,8 @@ class NatsSinkStreamsIT {
 
     @Test
     void anOversizedEventGoesToTheDeadLetterSubjectAsMetadataInItsPlace() throws Exception {
-        Streams.add(nats.jsm(), StreamConfiguration.builder().name("USERS").subjects("users.>").storageType(StorageType.File)
-                .maximumMessageSize(2048).build());
+        Streams.add(nats.jsm(), StreamConfiguration.builder().name("USERS").subjects("users.>")
+                .storageType(StorageType.File).maximumMessageSize(2048).build());
         NatsSink sink = started(builder("users.events").deadLetterSubject("users.dead"));
         Batch batch = batches.batch(Batches.USERS, Op.UPDATE, 1, new byte[8192]);
         ChangeEvent event = batch.events().get(0);
@@ -163,8 +163,8 @@ class NatsSinkStreamsIT {
     // ---- helpers -------------------------------------------------------------------------------------
 
     private void addStream(String name, String... subjects) throws Exception {
-        Streams.add(nats.jsm(), StreamConfiguration.builder().name(name).subjects(subjects).storageType(StorageType.File)
-                .duplicateWindow(Duration.ofMinutes(2)).build());
+        Streams.add(nats.jsm(), StreamConfiguration.builder().name(name).subjects(subjects)
+                .storageType(StorageType.File).duplicateWindow(Duration.ofMinutes(2)).build());
     }
 
     private String subjectOf(long seq) throws Exception {

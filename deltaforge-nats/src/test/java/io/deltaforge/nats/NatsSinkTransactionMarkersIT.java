@@ -64,8 +64,8 @@ class NatsSinkTransactionMarkersIT {
 
     @Test
     void aStreamThatDoesNotCaptureTheTransactionSubjectIsNotedByCheckAndFailsABatchWithMarkers() throws Exception {
-        Streams.add(nats.jsm(), StreamConfiguration.builder().name("TXM").subjects("txm.*.*").storageType(StorageType.File)
-                .duplicateWindow(Duration.ofSeconds(60)).build());
+        Streams.add(nats.jsm(), StreamConfiguration.builder().name("TXM").subjects("txm.*.*")
+                .storageType(StorageType.File).duplicateWindow(Duration.ofSeconds(60)).build());
         NatsSink sink = sink("txm.{schema}.{table}", false);
         assertThat(sink.check()).anyMatch(note -> note.contains("transaction_subject 'txm.transaction'"));
         sink.start();
