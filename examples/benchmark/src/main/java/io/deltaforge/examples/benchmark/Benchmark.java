@@ -690,16 +690,10 @@ public final class Benchmark {
                 pipeline.start();
                 awaitDrained(pipeline, rows, Lsn.ZERO, Duration.ofMinutes(10));
                 double seconds = (System.nanoTime() - t0) / 1e9;
+                String memory = memory(rss);
                 pipeline.stop();
-                long peakHeap = 0;
-                for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
-                    if (pool.getType() == MemoryType.HEAP && pool.getPeakUsage() != null) {
-                        peakHeap += pool.getPeakUsage().getUsed();
-                    }
-                }
                 System.out.println("RESULT rows=" + rows + " seconds=" + round(seconds) + " events_per_s="
-                        + round(rows / seconds) + " peak_heap_mb=" + (peakHeap >> 20) + " peak_rss_mb="
-                        + rss.stopAndPeakMb() + " max_heap_mb=" + (Runtime.getRuntime().maxMemory() >> 20)
+                        + round(rows / seconds) + " " + memory
                         + " checkpoint_after_big_tx=" + pipeline.status().checkpoint().isAfter(before));
             }
             System.exit(0);
