@@ -491,12 +491,17 @@ public final class PgOutputDecoder {
         if (kept == count) {
             return new Tuple(Row.of(rel.columns, values), unchanged);
         }
-        List<String> names = new ArrayList<>(kept);
+        // A key-only row keeps exactly the key columns: the relation's own list, not a new one per event, so
+        // that the envelopes' cache of encoded column names (keyed by the list) serves every delete.
+        boolean allKeys = keyOnly && kept == rel.keyColumns.size();
+        List<String> names = allKeys ? rel.keyColumns : new ArrayList<>(kept);
         Object[] subset = new Object[kept];
         int j = 0;
         for (int i = 0; i < count; i++) {
             if (keep[i]) {
-                names.add(rel.columns.get(i));
+                if (!allKeys) {
+                    names.add(rel.columns.get(i));
+                }
                 subset[j++] = values[i];
             }
         }

@@ -125,6 +125,18 @@ class PgOutputDecoderTest {
         assertThat(d.id()).isEqualTo(EventIds.forChange("pg", COMMIT, 1));
     }
 
+    /** The envelopes cache each column list's encoded names by the list itself: one list per table, not per row. */
+    @Test
+    void keyOnlyRowsOfOneTableShareOneColumnList() {
+        decode(begin(COMMIT, 8));
+        decode(usersRelation(16384));
+        ChangeEvent first = (ChangeEvent) decode(delete(16384, 'K', text("1"), nul(), nul(), nul()));
+        ChangeEvent second = (ChangeEvent) decode(delete(16384, 'K', text("2"), nul(), nul(), nul()));
+        assertThat(first.before()).isEqualTo(Row.of(List.of("id"), 1L));
+        assertThat(second.before()).isEqualTo(Row.of(List.of("id"), 2L));
+        assertThat(second.before().columns()).isSameAs(first.before().columns()).isSameAs(first.keyColumns());
+    }
+
     @Test
     void updateWithoutOldTupleHasNoBefore() {
         decode(begin(COMMIT, 8));
