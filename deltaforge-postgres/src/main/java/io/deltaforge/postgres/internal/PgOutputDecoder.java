@@ -129,6 +129,7 @@ public final class PgOutputDecoder {
     private ChangeEvent.@Nullable Origin origin;
     /** The message being decoded, for error messages. */
     private Lsn messageLsn = Lsn.ZERO;
+    private @Nullable Subset lastSubset;
 
     /** Every table, no messages, unchanged TOAST columns omitted. */
     public PgOutputDecoder(String sourceId, Set<TableId> tables, TypeMapper types) {
@@ -491,21 +492,39 @@ public final class PgOutputDecoder {
         if (kept == count) {
             return new Tuple(Row.of(rel.columns, values), unchanged);
         }
-        // A key-only row keeps exactly the key columns: the relation's own list, not a new one per event, so
-        // that the envelopes' cache of encoded column names (keyed by the list) serves every delete.
-        boolean allKeys = keyOnly && kept == rel.keyColumns.size();
-        List<String> names = allKeys ? rel.keyColumns : new ArrayList<>(kept);
         Object[] subset = new Object[kept];
         int j = 0;
         for (int i = 0; i < count; i++) {
             if (keep[i]) {
-                if (!allKeys) {
-                    names.add(rel.columns.get(i));
-                }
                 subset[j++] = values[i];
             }
         }
-        return new Tuple(Row.of(names, subset), unchanged);
+        return new Tuple(Row.of(keptColumns(rel, keyOnly, keep, kept), subset), unchanged);
+    }
+
+    /**
+     * The names of the kept columns, as one list per table and set of columns rather than a new list per event:
+     * the envelopes cache each list's encoded column names by the list itself. A key-only row keeps exactly the
+     * key columns (the relation's own list); other subsets (updates that leave TOASTed columns unchanged) reuse
+     * the last one when they keep the same columns of the same relation, as a run of such updates does.
+     */
+    private List<String> keptColumns(Relation rel, boolean keyOnly, boolean[] keep, int kept) {
+        if (keyOnly && kept == rel.keyColumns.size()) {
+            return rel.keyColumns;
+        }
+        Subset last = lastSubset;
+        if (last != null && last.relation == rel && Arrays.equals(last.keep, keep)) {
+            return last.columns;
+        }
+        List<String> names = new ArrayList<>(kept);
+        for (int i = 0; i < keep.length; i++) {
+            if (keep[i]) {
+                names.add(rel.columns.get(i));
+            }
+        }
+        Subset subset = new Subset(rel, keep, List.copyOf(names));
+        lastSubset = subset;
+        return subset.columns;
     }
 
     private Relation relation(int oid) {
@@ -598,5 +617,9 @@ public final class PgOutputDecoder {
     }
 
     private record Tuple(Row row, List<String> unchanged) {
+    }
+
+    /** The columns a row of {@code relation} keeps ({@code keep}, never changed afterwards) and their names. */
+    private record Subset(Relation relation, boolean[] keep, List<String> columns) {
     }
 }

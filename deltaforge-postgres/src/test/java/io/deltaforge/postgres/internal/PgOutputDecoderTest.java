@@ -156,6 +156,20 @@ class PgOutputDecoderTest {
     }
 
     @Test
+    void rowsThatLeaveTheSameColumnsOutShareOneColumnList() {
+        decode(begin(COMMIT, 9));
+        decode(usersRelation(16384));
+        ChangeEvent first = (ChangeEvent) decode(update(16384, (char) 0, null, text("1"), text("A"), toast(), nul()));
+        ChangeEvent second = (ChangeEvent) decode(update(16384, (char) 0, null, text("2"), text("B"), toast(), nul()));
+        ChangeEvent other = (ChangeEvent) decode(update(16384, (char) 0, null, text("3"), toast(), text("{}"), nul()));
+        ChangeEvent again = (ChangeEvent) decode(update(16384, (char) 0, null, text("4"), text("D"), toast(), nul()));
+        assertThat(second.after()).isEqualTo(Row.of(List.of("id", "name", "note"), 2L, "B", null));
+        assertThat(second.after().columns()).isSameAs(first.after().columns());
+        assertThat(other.after().columns()).containsExactly("id", "doc", "note");
+        assertThat(again.after().columns()).containsExactly("id", "name", "note");
+    }
+
+    @Test
     void filteredTablesStillCountTowardIndexesAndCommit() {
         PgOutputDecoder filtered = new PgOutputDecoder("pg", Set.of(new TableId("public", "orders")), new TypeMapper());
         filtered.decode(ByteBuffer.wrap(begin(COMMIT, 10)), new Lsn(90));
