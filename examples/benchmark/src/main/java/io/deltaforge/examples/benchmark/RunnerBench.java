@@ -242,8 +242,11 @@ final class RunnerBench {
         double cpuSeconds;
         CpuSplit split;
         Map<String, Object> threads;
+        Map<String, Object> lastQuarterThreads;
         try (SoakRunner p = start(c, pg, nats, slot("w1", c, round), "users_pub", subject, stream, "w1-" + round)) {
             ThreadWaits waits = ThreadWaits.start(p.pid());
+            // Which thread the steady rate's CPU goes to: the last quarter alone (W1's deletes).
+            ThreadWaits lastQuarterWaits = null;
             split = new CpuSplit(p.pid(), pg.dataDir());
             split.mark();
             var jsm = nc.jetStreamManagement();
@@ -266,6 +269,9 @@ final class RunnerBench {
                         reached[i] = now;
                         splitAt[i] = splits + 1;
                         reachedOne = true;
+                        if (i == 3) {
+                            lastQuarterWaits = ThreadWaits.start(p.pid());
+                        }
                     }
                 }
                 if (reachedOne) {
@@ -277,6 +283,7 @@ final class RunnerBench {
             cpuSeconds = ProcessHandle.of(p.pid()).flatMap(h -> h.info().totalCpuDuration())
                     .map(d -> d.toNanos() / 1e9).orElse(0.0);
             threads = waits.summary(12);
+            lastQuarterThreads = lastQuarterWaits == null ? Map.of() : lastQuarterWaits.summary(12);
             p.stop(Duration.ofSeconds(30));
         }
         Map<String, Object> m = new LinkedHashMap<>();
@@ -299,11 +306,12 @@ final class RunnerBench {
         m.put("cpu_cold", split.between(0, splitAt[0], settings.w1Cold()));
         m.put("cpu_last_quarter", split.between(splitAt[3], splitAt[4], quarter));
         m.put("process_threads", threads);
+        m.put("process_threads_last_quarter", lastQuarterThreads);
         System.out.printf(Locale.ROOT, "W1 %-12s round %d: first event %.2f s, cold %.0f ev/s, quarters %s, CPU %.1f us/ev (uptime %s)%n",
                 c.label(), round, (first - t0) / 1e9, settings.w1Cold() / ((reached[0] - t0) / 1e9),
                 Arrays.toString(quarters), cpuSeconds * 1e6 / events, load);
-        System.out.printf(Locale.ROOT, "    cpu cold %s, last quarter %s%n    threads %s%n", m.get("cpu_cold"),
-                m.get("cpu_last_quarter"), threads);
+        System.out.printf(Locale.ROOT, "    cpu cold %s, last quarter %s%n    threads %s%n    threads in the last"
+                + " quarter %s%n", m.get("cpu_cold"), m.get("cpu_last_quarter"), threads, lastQuarterThreads);
         return m;
     }
 
