@@ -16,8 +16,11 @@ import java.util.Map;
  * by CPU (the box busy, the servers' share per event) from one waiting on something else (idle cores).
  */
 final class CpuSplit {
-    /** CPU times in nanoseconds, and the box's busy and total time in clock ticks, at one moment. */
-    private record Sample(long runner, long nats, long postgres, long boxBusy, long boxTotal) {
+    /**
+     * CPU times in nanoseconds, the runner's minor page faults, and the box's busy and total time in clock ticks,
+     * at one moment.
+     */
+    private record Sample(long runner, long runnerFaults, long nats, long postgres, long boxBusy, long boxTotal) {
     }
 
     private final long runnerPid;
@@ -32,13 +35,15 @@ final class CpuSplit {
     /** Takes a sample now; call once at the start and once at the end of each phase. */
     void mark() {
         long[] box = box();
-        samples.add(new Sample(cpu(ProcessHandle.of(runnerPid).stream().toList()), natsServer(), postgres(), box[0],
-                box[1]));
+        samples.add(new Sample(cpu(ProcessHandle.of(runnerPid).stream().toList()), minorFaults(runnerPid), natsServer(),
+                postgres(), box[0], box[1]));
     }
 
     /**
      * Between marks {@code from} and {@code to} (counted from 0 in the order taken), over {@code events}: CPU µs
-     * per event of the runner / nats-server / PostgreSQL, and the box's busy share in percent.
+     * per event of the runner / nats-server / PostgreSQL, the runner's minor page faults per thousand events (a
+     * heap that grows into fresh memory faults on every new page, and the kernel zeroes each one), and the box's
+     * busy share in percent.
      */
     Map<String, Object> between(int from, int to, long events) {
         Sample a = samples.get(from);
@@ -46,6 +51,7 @@ final class CpuSplit {
         double n = Math.max(1, events);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("runner_us_per_event", Benchmark.round((b.runner() - a.runner()) / 1e3 / n));
+        m.put("runner_minor_faults_per_1000_events", Benchmark.round((b.runnerFaults() - a.runnerFaults()) * 1e3 / n));
         m.put("nats_server_us_per_event", Benchmark.round((b.nats() - a.nats()) / 1e3 / n));
         m.put("postgres_us_per_event", Benchmark.round((b.postgres() - a.postgres()) / 1e3 / n));
         long total = b.boxTotal() - a.boxTotal();
@@ -56,6 +62,18 @@ final class CpuSplit {
     private static long natsServer() {
         return cpu(ProcessHandle.current().descendants()
                 .filter(p -> p.info().command().map(c -> c.endsWith("/nats-server")).orElse(false)).toList());
+    }
+
+    /** Field 10 of /proc/PID/stat; 0 when the process is gone or the OS is not Linux. */
+    private static long minorFaults(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split("\\s+");
+            return Long.parseLong(f[7]);
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
     }
 
     /** The postmaster (its pid is the first line of postmaster.pid) and every process it started. */
