@@ -50,6 +50,7 @@ public final class ReplicationSession implements AutoCloseable {
      * PostgreSQL restarts measured as 10-20 s of standstill. A probe is one small message a second while idle.
      */
     private static final long SILENCE_PROBE_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final int MESSAGES_PER_CLOCK_READ = 64;
 
     private final SourceSettings settings;
     private final AtomicLong acknowledged;
@@ -66,7 +67,15 @@ public final class ReplicationSession implements AutoCloseable {
     /** {@link #reported} moved since the last status update this session forced. */
     private boolean reportPending;
     private long lastReportNanos = System.nanoTime() - REPORT_GAP_NANOS;
+    /**
+     * Messages read since {@link #applyAcknowledged} last read the clock. While messages keep coming it reads
+     * it only every {@link #MESSAGES_PER_CLOCK_READ} of them: a clock read per message was a visible share of the
+     * reader's work, and the report gap is far longer than that many messages take.
+     */
+    private int messagesSinceClockRead = MESSAGES_PER_CLOCK_READ;
     private long lastHeardOrProbed = System.nanoTime();
+    /** A message came since {@link #probeIfSilent} last ran: the silence starts at its next run. */
+    private boolean heard;
     private boolean closed;
 
     private ReplicationSession(SourceSettings settings, AtomicLong acknowledged, Connection connection,
@@ -169,7 +178,10 @@ public final class ReplicationSession implements AutoCloseable {
      * @throws RetryableException when the connection broke
      */
     public @Nullable SourceRecord poll(Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + Math.max(0, timeout.toNanos());
+        long timeoutNanos = Math.max(0, timeout.toNanos());
+        // The clock is read once this call first has to skip a message or wait, not for every message.
+        long deadline = 0;
+        boolean timed = false;
         long sleepNanos = TimeUnit.MILLISECONDS.toNanos(1);
         try {
             while (true) {
@@ -202,7 +214,8 @@ public final class ReplicationSession implements AutoCloseable {
                 if (message == null) {
                     probeIfSilent();
                 } else {
-                    lastHeardOrProbed = System.nanoTime();
+                    heard = true;
+                    messagesSinceClockRead++;
                     Lsn messageLsn = new Lsn(stream.getLastReceiveLSN().asLong());
                     newest = messageLsn;
                     SourceRecord record = decoder.decode(message, messageLsn);
@@ -212,7 +225,10 @@ public final class ReplicationSession implements AutoCloseable {
                     if (record != null) {
                         return record;
                     }
-                    if (System.nanoTime() - deadline >= 0) {
+                    if (!timed) {
+                        deadline = System.nanoTime() + timeoutNanos;
+                        timed = true;
+                    } else if (System.nanoTime() - deadline >= 0) {
                         return null; // a long filtered transaction: give the caller its turn
                     }
                     continue;
@@ -221,7 +237,12 @@ public final class ReplicationSession implements AutoCloseable {
                 if (heartbeat != null) {
                     return heartbeat;
                 }
-                long left = deadline - System.nanoTime();
+                long now = System.nanoTime();
+                if (!timed) {
+                    deadline = now + timeoutNanos;
+                    timed = true;
+                }
+                long left = deadline - now;
                 if (left <= 0) {
                     return null;
                 }
@@ -290,8 +311,12 @@ public final class ReplicationSession implements AutoCloseable {
 
     /** Writes a status update after a second without a message, so that a closed connection surfaces. */
     private void probeIfSilent() throws SQLException {
+        messagesSinceClockRead = MESSAGES_PER_CLOCK_READ;
         long now = System.nanoTime();
-        if (now - lastHeardOrProbed >= SILENCE_PROBE_NANOS) {
+        if (heard) {
+            heard = false;
+            lastHeardOrProbed = now;
+        } else if (now - lastHeardOrProbed >= SILENCE_PROBE_NANOS) {
             lastHeardOrProbed = now;
             stream.forceUpdateStatus();
         }
@@ -299,7 +324,8 @@ public final class ReplicationSession implements AutoCloseable {
 
     /**
      * Copies the acknowledged position into the stream and reports it soon after it moved: at once, or when
-     * {@link #REPORT_GAP_NANOS} has passed since the last report; not only every status interval.
+     * {@link #REPORT_GAP_NANOS} has passed since the last report (seen within {@link #MESSAGES_PER_CLOCK_READ}
+     * messages while they keep coming); not only every status interval.
      */
     private void applyAcknowledged() throws SQLException {
         long ack = acknowledged.get();
@@ -307,8 +333,8 @@ public final class ReplicationSession implements AutoCloseable {
         if (moved) {
             reported = ack;
         }
-        LogSequenceNumber lsn = LogSequenceNumber.valueOf(reported);
         if (stream.getLastFlushedLSN().asLong() != reported) {
+            LogSequenceNumber lsn = LogSequenceNumber.valueOf(reported);
             // Nothing but this method should change it (automatic flush is off). If a driver version moves
             // it anyway, put it back before the next status update can carry it to the server.
             if (!moved && !warnedAboutDriverFlush) {
@@ -320,11 +346,14 @@ public final class ReplicationSession implements AutoCloseable {
             stream.setAppliedLSN(lsn);
         }
         reportPending |= moved;
-        long now = System.nanoTime();
-        if (reportPending && now - lastReportNanos >= REPORT_GAP_NANOS) {
-            stream.forceUpdateStatus();
-            reportPending = false;
-            lastReportNanos = now;
+        if (reportPending && messagesSinceClockRead >= MESSAGES_PER_CLOCK_READ) {
+            messagesSinceClockRead = 0;
+            long now = System.nanoTime();
+            if (now - lastReportNanos >= REPORT_GAP_NANOS) {
+                stream.forceUpdateStatus();
+                reportPending = false;
+                lastReportNanos = now;
+            }
         }
     }
 

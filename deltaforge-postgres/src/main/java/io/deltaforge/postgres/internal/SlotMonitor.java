@@ -45,7 +45,12 @@ public final class SlotMonitor {
     private final SlotHealth health;
     private final AtomicBoolean reconnect = new AtomicBoolean();
     private final AtomicLong reconnects = new AtomicLong();
-    private volatile long lastReadNanos;
+    /** The reader's polls, counted: a clock read and a fenced write on every poll cost the reader more. */
+    private final AtomicLong polls = new AtomicLong();
+    /** The monitor thread's own: the poll count at its last sample, and when it last saw the count change. */
+    private long pollsSeen;
+    private long pollsChangedNanos;
+    private boolean pollsChanged;
     private volatile boolean streaming;
     private volatile @Nullable String degraded;
     private volatile @Nullable String fatal;
@@ -105,7 +110,8 @@ public final class SlotMonitor {
 
     /** Called by the reader on every poll: a reader that stops polling (paused, back-pressured) is not stalled. */
     public void reading() {
-        lastReadNanos = System.nanoTime();
+        // One writer (the reader thread): an ordered store suffices, and costs no fence.
+        polls.lazySet(polls.get() + 1);
     }
 
     /**
@@ -154,7 +160,15 @@ public final class SlotMonitor {
             }
             long now = System.nanoTime();
             Duration quiet = settings.monitor().interval().multipliedBy(2).plusSeconds(5);
-            boolean read = streaming && now - lastReadNanos < quiet.toNanos();
+            long p = polls.get();
+            if (p != pollsSeen) {
+                pollsSeen = p;
+                pollsChangedNanos = now;
+                pollsChanged = true;
+            }
+            // A reader that polled since the previous sample counts as reading from then: one interval later
+            // than the poll itself at most, against a quiet limit of two intervals and five seconds.
+            boolean read = streaming && pollsChanged && now - pollsChangedNanos < quiet.toNanos();
             Lsn newest = received.get();
             SlotHealth.Sample s = query(c, now, read, newest == null ? null : newest.value());
             SlotHealth.Verdict v;
