@@ -87,7 +87,9 @@ final class AtomicPublish {
             CommitAck ack = new CommitAck(sending, piece, out, js, permits, held);
             // Counted before it goes out: its PubAck may come before publish returns.
             sending.sent(piece.to() - 1, ack, last.subject(), last.size());
-            if (!inbox.publish(last.subject(), last.headers(), last.body(), ack)) {
+            // The clock read here: an atomic batch's messages go before its commit, so a reading taken for an
+            // earlier one would be too old.
+            if (!inbox.publish(last.subject(), last.headers(), last.body(), ack, System.nanoTime())) {
                 return;
             }
         }

@@ -22,7 +22,7 @@ final class ByteWindow {
     boolean tryAcquire(long bytes, long deadlineNanos) throws InterruptedException {
         lock.lock();
         try {
-            while (inFlight > 0 && inFlight + bytes > capacity) {
+            while (!fits(bytes)) {
                 long wait = deadlineNanos - System.nanoTime();
                 if (wait <= 0) {
                     return false;
@@ -34,6 +34,24 @@ final class ByteWindow {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Takes {@code bytes} when they fit now (or nothing is in flight); never waits. */
+    boolean tryAcquireNow(long bytes) {
+        lock.lock();
+        try {
+            if (!fits(bytes)) {
+                return false;
+            }
+            inFlight += bytes;
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private boolean fits(long bytes) {
+        return inFlight == 0 || inFlight + bytes <= capacity;
     }
 
     void release(long bytes) {

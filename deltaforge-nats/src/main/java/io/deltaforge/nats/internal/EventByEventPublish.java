@@ -38,7 +38,7 @@ final class EventByEventPublish {
             // message: the inbox fails a publish without a PubAck after the send timeout, which gives its
             // window place back, and one timer per batch (InFlightWindow.Sending#allSent) bounds how long
             // the batch waits.
-            if (!inbox.publish(out.subject(), out.headers(), out.body(), ack)) {
+            if (!inbox.publish(out.subject(), out.headers(), out.body(), ack, sending.publishClock())) {
                 // Stop at the first refusal: later messages must not overtake this one once it resends.
                 return;
             }

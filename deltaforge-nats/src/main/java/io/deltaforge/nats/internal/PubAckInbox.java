@@ -31,6 +31,7 @@ final class PubAckInbox {
     private final String prefix;
     private final PendingReplies pending;
     private final Duration sendTimeout;
+    private final long sendTimeoutNanos;
     /** How often {@link #expire} looks at every slot: a sweep of a million slots is not free. */
     private final long scanEveryNanos;
     /** Sweeper thread only. */
@@ -41,6 +42,7 @@ final class PubAckInbox {
         this.prefix = connection.createInbox() + ".";
         this.pending = new PendingReplies(places);
         this.sendTimeout = sendTimeout;
+        this.sendTimeoutNanos = sendTimeout.toNanos();
         this.scanEveryNanos = Math.max(AckDeadlines.SWEEP.toNanos(), sendTimeout.toNanos() / 8);
     }
 
@@ -59,11 +61,14 @@ final class PubAckInbox {
     /**
      * Publishes with a reply subject of this inbox; {@code publish} is answered when its reply comes. A
      * publish jnats refuses (connection closed, too big) is answered with that failure here; returns false then.
+     *
+     * @param clockNanos a recent {@link System#nanoTime} reading, from which the send timeout counts: one per
+     *                   publish was a visible share of the sink thread's work
      */
-    boolean publish(String subject, Headers headers, byte[] body, PendingPublish publish) {
+    boolean publish(String subject, Headers headers, byte[] body, PendingPublish publish, long clockNanos) {
         long number = -1;
         try {
-            number = pending.add(publish, System.nanoTime() + sendTimeout.toNanos());
+            number = pending.add(publish, clockNanos + sendTimeoutNanos);
             // Not prefix + number: string concatenation goes through method handles that C1 does not inline.
             String replyTo = new StringBuilder(prefix.length() + 20).append(prefix).append(number).toString();
             connection.publish(subject, replyTo, headers, body);

@@ -25,7 +25,7 @@ class PubAckInboxTest {
     void aReplyThatCannotBeReadFailsItsPublish() {
         PubAckInbox inbox = PubAckInbox.open(connection, 4, Duration.ofSeconds(5));
         Answer publish = new Answer();
-        assertThat(inbox.publish("orders", new Headers(), new byte[1], publish)).isTrue();
+        assertThat(inbox.publish("orders", new Headers(), new byte[1], publish, System.nanoTime())).isTrue();
 
         inbox.onReply(unreadable(replySubjects.get(0)));
 
@@ -36,11 +36,11 @@ class PubAckInboxTest {
     void aPublishWithoutAReplySlotIsAnsweredWithTheFailure() {
         // One place gives two slots; a third publish waiting breaks the window's promise.
         PubAckInbox inbox = PubAckInbox.open(connection, 1, Duration.ofSeconds(5));
-        assertThat(inbox.publish("orders", new Headers(), new byte[1], new Answer())).isTrue();
-        assertThat(inbox.publish("orders", new Headers(), new byte[1], new Answer())).isTrue();
+        assertThat(inbox.publish("orders", new Headers(), new byte[1], new Answer(), System.nanoTime())).isTrue();
+        assertThat(inbox.publish("orders", new Headers(), new byte[1], new Answer(), System.nanoTime())).isTrue();
         Answer third = new Answer();
 
-        assertThat(inbox.publish("orders", new Headers(), new byte[1], third)).isFalse();
+        assertThat(inbox.publish("orders", new Headers(), new byte[1], third, System.nanoTime())).isFalse();
 
         assertThat(third.outcome().failure()).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("reply slots");
