@@ -23,6 +23,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -47,6 +48,8 @@ public final class Engine implements Pipeline {
     private static final Logger log = LoggerFactory.getLogger(Engine.class);
     private static final Duration DEFAULT_DRAIN = Duration.ofSeconds(30);
     private static final Duration POLL = Duration.ofMillis(100);
+    /** The most records the batcher takes from the queue in one go; they count against no bound but this one. */
+    private static final int TAKE_AT_ONCE = 256;
     /** Put on the queue by the reader when it stops, so the batcher knows nothing more will come. */
     private static final SourceRecord END = new SourceRecord() {
     };
@@ -405,13 +408,22 @@ public final class Engine implements Pipeline {
                 (count, events, messages, markers, checkpoint, continues) -> dispatch(sequence.incrementAndGet(),
                         count, events, messages, markers, checkpoint, continues), wholeParts, source.id());
         long maxWaitNanos = settings.batch().maxWait().toNanos();
+        // Records are taken from the queue a run at a time: its lock once per run rather than twice per record
+        // (take, then ask whether it is empty).
+        ArrayDeque<SourceRecord> taken = new ArrayDeque<>(TAKE_AT_ONCE);
         try {
             while (true) {
-                long timeoutNanos = POLL.toNanos();
-                if (!batcher.isEmpty() && !batcher.insideTransaction()) {
-                    timeoutNanos = Math.max(0, batcher.firstEventNanos() + maxWaitNanos - System.nanoTime());
+                SourceRecord record = taken.pollFirst();
+                if (record == null) {
+                    long timeoutNanos = POLL.toNanos();
+                    if (!batcher.isEmpty() && !batcher.insideTransaction()) {
+                        timeoutNanos = Math.max(0, batcher.firstEventNanos() + maxWaitNanos - System.nanoTime());
+                    }
+                    record = queue.poll(timeoutNanos, TimeUnit.NANOSECONDS);
+                    if (record != null) {
+                        queue.drainTo(taken, TAKE_AT_ONCE);
+                    }
                 }
-                SourceRecord record = queue.poll(timeoutNanos, TimeUnit.NANOSECONDS);
                 if (record == END) {
                     batcher.flushCommitted();
                     return;
@@ -428,7 +440,7 @@ public final class Engine implements Pipeline {
                     batcher.add(record);
                 }
                 // A quiet source or an old batch: send what is complete rather than wait for more.
-                if (queue.isEmpty() || (!batcher.isEmpty()
+                if ((taken.isEmpty() && queue.isEmpty()) || (!batcher.isEmpty()
                         && System.nanoTime() - batcher.firstEventNanos() >= maxWaitNanos)) {
                     batcher.flushIdle();
                 }
