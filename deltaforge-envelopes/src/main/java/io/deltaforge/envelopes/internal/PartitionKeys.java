@@ -66,6 +66,10 @@ public final class PartitionKeys {
     }
 
     private static boolean containsAll(Row row, List<String> columns) {
+        // The same list: a delete's key-only old row holds the key's own column list (a lookup per event).
+        if (row.columns() == columns) {
+            return true;
+        }
         for (String c : columns) {
             if (!row.hasColumn(c)) {
                 return false;
@@ -76,7 +80,7 @@ public final class PartitionKeys {
 
     private static String format(Row row, List<String> columns, ChangeEvent event) {
         if (columns.size() == 1) {
-            Object v = row.get(columns.get(0));
+            Object v = row.columns() == columns ? row.value(0) : row.get(columns.get(0));
             return v instanceof String s ? s : JsonOutput.valueToJson(v, event, columns.get(0));
         }
         StringBuilder out = new StringBuilder().append('[');
