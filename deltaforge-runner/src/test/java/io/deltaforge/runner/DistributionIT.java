@@ -145,6 +145,34 @@ class DistributionIT {
     }
 
     /**
+     * Where the kernel gives transparent huge pages on request (madvise), the launcher asks for them for the
+     * heap (docs/performance.md, "JVM options"); elsewhere it adds nothing, so the JVM has nothing to warn about.
+     * The user's own option, in any of the JVM's option variables, and DELTAFORGE_JVM_DEFAULTS=off win.
+     */
+    @org.junit.jupiter.api.Test
+    void theLauncherAsksForHugePagesWhereTheKernelGivesThemOnRequest(@TempDir Path tmp) throws Exception {
+        Path home = unpackPlain(tmp);
+        Path tools = onlyTools(tmp.resolve("tools"), true, "bash", "dirname", "readlink", "nproc");
+        String deltaforge = home.resolve("bin").resolve("deltaforge").toString();
+        Map<String, String> env = Map.of("PATH", tools.toString(), "HOME", tmp.toString(),
+                "DELTAFORGE_JAVA_OPTS", "-XX:+PrintFlagsFinal");
+        Path setting = Path.of("/sys/kernel/mm/transparent_hugepage/enabled");
+        boolean onRequest = Files.isReadable(setting) && Files.readString(setting).contains("[madvise]");
+
+        assertThat(run(tmp, env, deltaforge, "--version").output())
+                .containsPattern("UseTransparentHugePages\\s+= " + onRequest + "\\s")
+                .doesNotContain("TransparentHugePages disabled");
+        Map<String, String> own = new java.util.HashMap<>(env);
+        own.put("JAVA_TOOL_OPTIONS", "-XX:-UseTransparentHugePages");
+        assertThat(run(tmp, own, deltaforge, "--version").output())
+                .containsPattern("UseTransparentHugePages\\s+= false\\s");
+        Map<String, String> off = new java.util.HashMap<>(env);
+        off.put("DELTAFORGE_JVM_DEFAULTS", "off");
+        assertThat(run(tmp, off, deltaforge, "--version").output())
+                .containsPattern("UseTransparentHugePages\\s+= false\\s");
+    }
+
+    /**
      * The launcher writes a class-data-sharing archive for its runtime and class path on the first start, into
      * DELTAFORGE_CDS_DIR, and every start (the first included) loads the runner's classes from it; the user's own
      * -Xshare option leaves it out.
