@@ -18,7 +18,7 @@ deltaforge_jvm_defaults() {
   fi
   # Transparent huge pages for the heap where the kernel gives them only on request (enabled = madvise; with
   # always the heap has them anyway). A backlog drain lets G1 grow the heap into fresh memory, and with 4 KiB
-  # pages every page costs a fault: a third of the first 200,000 events' CPU on 2 CPUs. Your own
+  # pages every page costs a fault: about 30 % of the runner's CPU over a drain's first 200,000 events. Your own
   # TransparentHugePages option, in any of the JVM's option variables, wins.
   if [[ "$opts ${JAVA_TOOL_OPTIONS:-} ${JDK_JAVA_OPTIONS:-}" != *TransparentHugePages* ]] \
       && deltaforge_huge_pages_on_request; then

@@ -215,7 +215,9 @@ public final class ReplicationSession implements AutoCloseable {
                     probeIfSilent();
                 } else {
                     heard = true;
-                    messagesSinceClockRead++;
+                    if (messagesSinceClockRead < MESSAGES_PER_CLOCK_READ) {
+                        messagesSinceClockRead++;
+                    }
                     Lsn messageLsn = new Lsn(stream.getLastReceiveLSN().asLong());
                     newest = messageLsn;
                     SourceRecord record = decoder.decode(message, messageLsn);
