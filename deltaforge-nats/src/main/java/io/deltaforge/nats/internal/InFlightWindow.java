@@ -126,31 +126,37 @@ final class InFlightWindow {
 
         /** Waits for {@code permits} places and {@code bytes}; false (with the batch failed) when they stayed taken. */
         boolean acquire(long bytes, int permits) {
+            // Free room is taken without reading the clock (that is every message's path); a wait reads it, and
+            // makes the next publish read it again.
             try {
-                // Free room is taken without reading the clock: that is every message's path.
-                if (window.tryAcquire(permits)) {
-                    if (bytesWindow.tryAcquireNow(bytes)) {
-                        return true;
+                if (!window.tryAcquire(permits)) {
+                    clockUses = 0;
+                    long wait = deadline - System.nanoTime();
+                    if (wait <= 0 || !window.tryAcquire(permits, wait, TimeUnit.NANOSECONDS)) {
+                        return stayedFull();
                     }
-                    window.release(permits);
                 }
-                clockUses = 0;
-                long wait = deadline - System.nanoTime();
-                if (wait > 0 && window.tryAcquire(permits, wait, TimeUnit.NANOSECONDS)) {
-                    if (bytesWindow.tryAcquire(bytes, deadline)) {
-                        return true;
+                if (!bytesWindow.tryAcquireNow(bytes)) {
+                    clockUses = 0;
+                    if (!bytesWindow.tryAcquire(bytes, deadline)) {
+                        window.release(permits);
+                        return stayedFull();
                     }
-                    window.release(permits);
                 }
-                acks.completeExceptionally(new RetryableException(name + ": the in-flight window of "
-                        + settings.maxInFlight() + " messages / " + settings.maxInFlightBytes()
-                        + " bytes stayed full for the whole batch timeout ("
-                        + settings.batchTimeout().toMillis() + " ms) while sending batch " + batch.sequence()));
+                return true;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 acks.completeExceptionally(new RetryableException(name + ": interrupted while waiting for room in"
                         + " the in-flight window (batch " + batch.sequence() + ")", e));
+                return false;
             }
+        }
+
+        private boolean stayedFull() {
+            acks.completeExceptionally(new RetryableException(name + ": the in-flight window of "
+                    + settings.maxInFlight() + " messages / " + settings.maxInFlightBytes()
+                    + " bytes stayed full for the whole batch timeout ("
+                    + settings.batchTimeout().toMillis() + " ms) while sending batch " + batch.sequence()));
             return false;
         }
 

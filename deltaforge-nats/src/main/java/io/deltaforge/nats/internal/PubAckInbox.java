@@ -43,7 +43,7 @@ final class PubAckInbox {
         this.pending = new PendingReplies(places);
         this.sendTimeout = sendTimeout;
         this.sendTimeoutNanos = sendTimeout.toNanos();
-        this.scanEveryNanos = Math.max(AckDeadlines.SWEEP.toNanos(), sendTimeout.toNanos() / 8);
+        this.scanEveryNanos = Math.max(AckDeadlines.SWEEP.toNanos(), sendTimeoutNanos / 8);
     }
 
     /** Subscribes the reply handler of {@code connection}, for at most {@code places} publishes in flight. */
