@@ -47,10 +47,12 @@ public final class SlotMonitor {
     private final AtomicLong reconnects = new AtomicLong();
     /** The reader's polls, counted: a clock read and a fenced write on every poll cost the reader more. */
     private final AtomicLong polls = new AtomicLong();
-    /** The monitor thread's own: the poll count at its last sample, and when it last saw the count change. */
+    /**
+     * The monitor thread's own: the poll count at its last sample (0 until the reader first polled), and when it
+     * last saw the count change.
+     */
     private long pollsSeen;
     private long pollsChangedNanos;
-    private boolean pollsChanged;
     private volatile boolean streaming;
     private volatile @Nullable String degraded;
     private volatile @Nullable String fatal;
@@ -164,11 +166,10 @@ public final class SlotMonitor {
             if (p != pollsSeen) {
                 pollsSeen = p;
                 pollsChangedNanos = now;
-                pollsChanged = true;
             }
             // A reader that polled since the previous sample counts as reading from then: one interval later
             // than the poll itself at most, against a quiet limit of two intervals and five seconds.
-            boolean read = streaming && pollsChanged && now - pollsChangedNanos < quiet.toNanos();
+            boolean read = streaming && pollsSeen > 0 && now - pollsChangedNanos < quiet.toNanos();
             Lsn newest = received.get();
             SlotHealth.Sample s = query(c, now, read, newest == null ? null : newest.value());
             SlotHealth.Verdict v;
