@@ -20,7 +20,7 @@ deltaforge_jvm_defaults() {
   # always the heap has them anyway). A backlog drain lets G1 grow the heap into fresh memory, and with 4 KiB
   # pages every page costs a fault: about 30 % of the runner's CPU over a drain's first 200,000 events. Your own
   # TransparentHugePages option, in any of the JVM's option variables, wins.
-  if [[ "$opts ${JAVA_TOOL_OPTIONS:-} ${JDK_JAVA_OPTIONS:-}" != *TransparentHugePages* ]] \
+  if [[ "$(deltaforge_every_jvm_option)" != *TransparentHugePages* ]] \
       && deltaforge_huge_pages_on_request; then
     jvm_defaults+=(-XX:+UseTransparentHugePages)
   fi
@@ -31,6 +31,11 @@ deltaforge_jvm_defaults() {
       && archive=$(deltaforge_cds_archive "$1" "$2" "$3"); then
     jvm_defaults+=("-XX:SharedArchiveFile=$archive")
   fi
+}
+
+# deltaforge_every_jvm_option: the options of every variable the JVM reads them from, ours included.
+deltaforge_every_jvm_option() {
+  printf '%s\n' "${DELTAFORGE_JAVA_OPTS:-} ${JAVA_TOOL_OPTIONS:-} ${JDK_JAVA_OPTIONS:-}"
 }
 
 # deltaforge_huge_pages_on_request: succeeds when the kernel gives transparent huge pages to memory that asks for
@@ -48,7 +53,8 @@ deltaforge_huge_pages_on_request() {
 # print errors about it. Such a start goes without the archive. Starting the recorder later (jcmd) was tried
 # without a crash.
 deltaforge_class_file_hook() {
-  local all="${DELTAFORGE_JAVA_OPTS:-} ${JAVA_TOOL_OPTIONS:-} ${JDK_JAVA_OPTIONS:-}"
+  local all
+  all=$(deltaforge_every_jvm_option)
   [[ "$all" == *-javaagent* || "$all" == *-agentlib* || "$all" == *-agentpath* || "$all" == *-Xrun* \
       || "$all" == *FlightRecord* ]] || return 1
   echo "deltaforge: starting without the class-data-sharing archive: a Java agent or the flight recorder is set" >&2
