@@ -432,8 +432,12 @@ final class RunnerBench {
             try {
                 m.put("uptime", uptime());
                 ThreadWaits waits = ThreadWaits.start(p.pid());
+                CpuSplit split = new CpuSplit(p.pid(), pg.dataDir());
+                split.mark();
                 long[] window = load(pg);
+                split.mark();
                 m.put("process_threads", waits.summary(8));
+                m.put("cpu_per_tx", split.between(0, 1, window[2]));
                 var jsm = nc.jetStreamManagement();
                 long committed = window[2];
                 long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
@@ -530,8 +534,11 @@ final class RunnerBench {
 
     private Process startConsumer(NatsServer nats, String stream, String subject, Path samples) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Benchmark.class.getName(),
-                "--latency-consumer", nats.url(), stream, subject, samples.toAbsolutePath().toString())
+        // Its collections are logged: a pause there would count as delivery time, for every contender alike.
+        String gcLog = "-Xlog:gc:file=" + samples.toAbsolutePath() + ".gc.log";
+        Process p = new ProcessBuilder(java, gcLog, "-cp", System.getProperty("java.class.path"),
+                Benchmark.class.getName(), "--latency-consumer", nats.url(), stream, subject,
+                samples.toAbsolutePath().toString())
                 .redirectErrorStream(true).start();
         BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         String line;
@@ -656,8 +663,8 @@ final class RunnerBench {
             }
         }
         if (results.get("w2") instanceof List<?> w2) {
-            System.out.printf(Locale.ROOT, "%-24s %5s %7s %7s %7s %7s %13s   %s%n", "W2 " + settings.w2Rate() + " tx/s",
-                    "round", "p50 ms", "p90 ms", "p99 ms", "max ms", "cpu/wait s",
+            System.out.printf(Locale.ROOT, "%-24s %5s %7s %7s %7s %7s %13s %20s   %s%n", "W2 " + settings.w2Rate() + " tx/s",
+                    "round", "p50 ms", "p90 ms", "p99 ms", "max ms", "cpu/wait s", "box busy/krn %, cs/tx",
                     "commit->stored p50/p99/max, stored->received p50/p99/max");
             for (Object o : w2) {
                 Map<?, ?> m = (Map<?, ?>) o;
@@ -666,9 +673,12 @@ final class RunnerBench {
                 String cpuWait = threads == null ? "-" : String.format(Locale.ROOT, "%.1f/%.1f",
                         ((Number) threads.get("cpu_ms")).longValue() / 1000.0,
                         ((Number) threads.get("run_queue_wait_ms")).longValue() / 1000.0);
-                System.out.printf(Locale.ROOT, "%-24s %5s %7s %7s %7s %7s %13s   %s %s (n=%s, uptime %s)%n",
+                Map<?, ?> box = (Map<?, ?>) m.get("cpu_per_tx");
+                String boxLoad = box == null ? "-" : box.get("box_busy_percent") + "/" + box.get("box_kernel_percent")
+                        + ", " + box.get("box_context_switches_per_event");
+                System.out.printf(Locale.ROOT, "%-24s %5s %7s %7s %7s %7s %13s %20s   %s %s (n=%s, uptime %s)%n",
                         m.get("contender"), m.get("round"), m.get("p50_ms"), m.get("p90_ms"), m.get("p99_ms"),
-                        m.get("max_ms"), cpuWait,
+                        m.get("max_ms"), cpuWait, boxLoad,
                         m.get("commit_to_stored_p50_p99_max_ms"), m.get("stored_to_received_p50_p99_max_ms"),
                         m.get("received_in_window"), m.get("uptime"));
             }

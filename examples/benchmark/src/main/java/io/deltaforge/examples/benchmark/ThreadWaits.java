@@ -32,37 +32,43 @@ final class ThreadWaits {
     }
 
     /**
-     * Since {@link #start}: the process's total run-queue wait and CPU (ms), and the {@code top} threads by
-     * run-queue wait as "name cpu_ms/wait_ms". Threads of the same name are added up (jnats' and the JVM's
-     * numbered threads by their name without digits).
+     * Since {@link #start}: the process's total run-queue wait and CPU (ms), how often its threads were put
+     * on a core (each wake-up of a thread that waited for work counts once, so it tells the thread hand-offs),
+     * and the {@code top} threads by run-queue wait as "name cpu_ms/wait_ms/times_scheduled". Threads of the
+     * same name are added up (jnats' and the JVM's numbered threads by their name without digits).
      */
     Map<String, Object> summary(int top) {
         Map<String, Sample> after = sample(pid);
         Map<String, long[]> byName = new HashMap<>();
         long cpu = 0;
         long wait = 0;
+        long scheduled = 0;
         for (Map.Entry<String, Sample> e : after.entrySet()) {
             Sample a = e.getValue();
             Sample b = before.getOrDefault(e.getKey(), new Sample(a.name(), 0, 0, 0));
             long dc = a.cpuNanos() - b.cpuNanos();
             long dw = a.waitNanos() - b.waitNanos();
+            long ds = a.slices() - b.slices();
             cpu += dc;
             wait += dw;
-            long[] t = byName.computeIfAbsent(a.name().replaceAll("[0-9]+", "#"), k -> new long[2]);
+            scheduled += ds;
+            long[] t = byName.computeIfAbsent(a.name().replaceAll("[0-9]+", "#"), k -> new long[3]);
             t[0] += dc;
             t[1] += dw;
+            t[2] += ds;
         }
         List<Map.Entry<String, long[]>> sorted = new ArrayList<>(byName.entrySet());
         sorted.sort((x, y) -> Long.compare(y.getValue()[1], x.getValue()[1]));
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("cpu_ms", cpu / 1_000_000);
         m.put("run_queue_wait_ms", wait / 1_000_000);
+        m.put("times_scheduled", scheduled);
         List<String> threads = new ArrayList<>();
         for (int i = 0; i < Math.min(top, sorted.size()); i++) {
             long[] t = sorted.get(i).getValue();
-            threads.add(sorted.get(i).getKey() + " " + t[0] / 1_000_000 + "/" + t[1] / 1_000_000);
+            threads.add(sorted.get(i).getKey() + " " + t[0] / 1_000_000 + "/" + t[1] / 1_000_000 + "/" + t[2]);
         }
-        m.put("threads_cpu_ms/wait_ms", threads);
+        m.put("threads_cpu_ms/wait_ms/times_scheduled", threads);
         return m;
     }
 
