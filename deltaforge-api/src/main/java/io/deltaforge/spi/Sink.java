@@ -8,9 +8,11 @@ import java.util.concurrent.CompletionStage;
 /**
  * Delivers batches of encoded events somewhere durable.
  *
- * <p>The engine calls {@link #start()} once, then {@link #send(Batch)} from a single thread, batch after
+ * <p>The engine calls {@link #start()} once, then {@link #send(Batch)} one call at a time, batch after
  * batch in log order, possibly before earlier sends have completed (up to the sink's in-flight window,
- * which {@code send} enforces by blocking). The returned stage completes normally only once every
+ * which {@code send} enforces by blocking). Calls never overlap, and each sees what the ones before it did,
+ * but they need not come from the same thread: the engine sends a small batch from the thread that made it
+ * when the sink has nothing else to send, rather than wake the sink's own thread for it. The returned stage completes normally only once every
  * message of the batch is durably accepted; the engine acknowledges the source only after that. Any
  * failure other than {@link io.deltaforge.api.RetryableException} is permanent.
  *
@@ -64,8 +66,8 @@ public interface Sink extends AutoCloseable {
      *
      * <p>Answer only ids that are really stored: an id in the answer is never sent again, so a wrong one is a
      * lost event. Ids missing from the answer are merely sent again. The answer may be incomplete (for
-     * example, when looking further back would take too long). Called on the sink's own engine thread, the
-     * one that calls {@link #send}.
+     * example, when looking further back would take too long). Called like {@link #send}: never while
+     * a send runs.
      *
      * @param sourceId  the source's configured id ({@link io.deltaforge.api.ChangeEvent#sourceId()})
      * @param commitLsn the commit LSN of the first event about to be sent; stored events of earlier

@@ -31,7 +31,7 @@ import org.jspecify.annotations.Nullable;
  *         .createBucket(true).build();
  * }</pre>
  *
- * <p>Thread safety: as the {@link Sink} contract requires (sends from one thread).
+ * <p>Thread safety: as the {@link Sink} contract requires (one send at a time).
  */
 public final class NatsKvSink implements Sink {
     private final KvSettings settings;

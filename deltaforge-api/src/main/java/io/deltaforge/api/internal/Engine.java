@@ -125,7 +125,7 @@ public final class Engine implements Pipeline {
             @Nullable Duration patience = !b.required() && coordinator.ignoresOptionalSinks()
                     ? settings.optionalSinkPatience() : null;
             drivers.add(new SinkDriver(i, b, coordinator, settings.maxInFlightBatches(), backoff, this::fail,
-                    metrics, patience));
+                    metrics, patience, settings.sinks().size() == 1));
         }
         this.batches = EngineMetrics.counter(registry, "deltaforge.batches", tags);
         source.bindMetrics(registry, tags);

@@ -22,8 +22,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Feeds one sink from its own thread, so that {@code Sink.send} is always called by one thread, in log
- * order. At most {@code maxUnconfirmed} batches are held between submission and settling (confirmed,
+ * Feeds one sink from its own thread, so that {@code Sink.send} is called once at a time, in log order.
+ * At most {@code maxUnconfirmed} batches are held between submission and settling (confirmed,
  * together with every batch before it); the batcher waits beyond that, which is how a slow sink slows the
  * source down.
  *
@@ -38,9 +38,17 @@ import org.slf4j.LoggerFactory;
  * from the batch's transaction on it holds already ({@code Sink.storedSince}) and leaves exactly those out:
  * the sink proves them stored, so a restart or a sink outage longer than the sink's own de-duplication
  * (JetStream's duplicate window) stores nothing twice. A sink that cannot say gets everything again.
+ *
+ * <p>A small batch that finds the driver idle (nothing waiting, nothing being sent, no replay or question
+ * pending) is sent by the submitting batcher itself, when the pipeline has this one sink and no patience
+ * applies: handing it to the driver's thread would cost a wake-up of that thread, which at a few events per
+ * batch is a large part of the work. Sends still happen one at a time and in order: whoever sends holds the
+ * send turn ({@link #sending}). Bigger batches go to the driver's thread, so encoding the next overlaps sending.
  */
 final class SinkDriver implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(SinkDriver.class);
+    /** The most messages a batch may hold to be sent by its submitter rather than by the driver's thread. */
+    static final int SUBMITTER_SENDS_UP_TO = 32;
 
     private final int index;
     private final SinkBinding binding;
@@ -52,7 +60,7 @@ final class SinkDriver implements Runnable {
     private final Semaphore unconfirmed;
     /**
      * Guards {@link #outstanding}, {@link #sentCount}, {@link #retryNotBefore}, {@link #consecutiveFailures},
-     * {@link #askStored} and {@link #failedForGood}.
+     * {@link #askStored}, {@link #failedForGood} and {@link #sending}.
      */
     private final Object lock = new Object();
     /**
@@ -75,12 +83,24 @@ final class SinkDriver implements Runnable {
     private boolean behind;
     /** Set at start and by every replay: the next send first asks the sink what it holds. Guarded by {@link #lock}. */
     private boolean askStored = true;
-    /** Driver thread only. */
+    /**
+     * A thread (the driver's, or the batcher sending a small batch itself) has taken the next batch to send and
+     * has not yet handed it to the sink: nobody else may send meanwhile. Guarded by {@link #lock}.
+     */
+    private boolean sending;
+    /** Whether the batcher may send small batches itself (see the class comment). */
+    private final boolean submitterMaySend;
+    /** Used only by the thread that holds the send turn ({@link #sending}). */
     private final HeldBySink held = new HeldBySink();
 
+    /**
+     * @param onlySink whether this is the pipeline's only sink: then the batcher may send small batches itself,
+     *                 as it holds up no other sink meanwhile
+     */
     SinkDriver(int index, SinkBinding binding, CommitCoordinator coordinator, int maxUnconfirmed, Backoff backoff,
-               Consumer<Throwable> failPipeline, EngineMetrics metrics, @Nullable Duration patience) {
+               Consumer<Throwable> failPipeline, EngineMetrics metrics, @Nullable Duration patience, boolean onlySink) {
         this.patience = patience;
+        this.submitterMaySend = onlySink && patience == null;
         this.index = index;
         this.binding = binding;
         this.coordinator = coordinator;
@@ -119,9 +139,23 @@ final class SinkDriver implements Runnable {
             behind = false;
             log.info("optional sink '{}' has room again after skipping {} batches", sinkId(), skipped);
         }
+        Work work = new Work(entry, batch, System.nanoTime());
+        boolean sendHere;
+        int attempt;
         synchronized (lock) {
-            outstanding.add(new Work(entry, batch, System.nanoTime()));
-            lock.notifyAll();
+            sendHere = submitterMaySend && batch.messages().size() <= SUBMITTER_SENDS_UP_TO && started && !sending
+                    && !askStored && !failedForGood && sentCount == outstanding.size();
+            outstanding.add(work);
+            attempt = work.attempt;
+            if (sendHere) {
+                sentCount++;
+                sending = true;
+            } else {
+                lock.notifyAll();
+            }
+        }
+        if (sendHere) {
+            sendTaken(work, attempt, false);
         }
     }
 
@@ -183,16 +217,9 @@ final class SinkDriver implements Runnable {
                     sentCount++;
                     ask = askStored;
                     askStored = false;
+                    sending = true;
                 }
-                if (ask && !askStored(work, attempt)) {
-                    continue;
-                }
-                Batch unsent = held.without(work.batch);
-                if (unsent.isEmpty()) {
-                    onComplete(work, attempt, null);
-                } else {
-                    send(work, unsent, attempt);
-                }
+                sendTaken(work, attempt, ask);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -200,11 +227,36 @@ final class SinkDriver implements Runnable {
     }
 
     /**
-     * The first batch waiting for its send, unless a replay's backoff is still running; else waits a little
-     * and returns null. Holds {@link #lock}.
+     * Sends a batch taken with the send turn, first asking the sink what it holds when {@code ask}, and gives the
+     * turn back; the driver's thread is woken when batches wait for it meanwhile (a replay).
+     */
+    private void sendTaken(Work work, int attempt, boolean ask) {
+        try {
+            if (ask && !askStored(work, attempt)) {
+                return;
+            }
+            Batch unsent = held.without(work.batch);
+            if (unsent.isEmpty()) {
+                onComplete(work, attempt, null);
+            } else {
+                send(work, unsent, attempt);
+            }
+        } finally {
+            synchronized (lock) {
+                sending = false;
+                if (sentCount < outstanding.size()) {
+                    lock.notifyAll();
+                }
+            }
+        }
+    }
+
+    /**
+     * The first batch waiting for its send, unless another thread is sending or a replay's backoff is still
+     * running; else waits a little and returns null. Holds {@link #lock}.
      */
     private @Nullable Work nextToSend() throws InterruptedException {
-        if (sentCount == outstanding.size() || failedForGood) {
+        if (sentCount == outstanding.size() || failedForGood || sending) {
             lock.wait(50);
             return null;
         }

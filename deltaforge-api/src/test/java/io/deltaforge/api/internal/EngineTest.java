@@ -322,6 +322,53 @@ class EngineTest {
         assertThat(sequences(sink)).containsExactly(1L, 2L, 3L, 2L, 3L, 1L, 2L, 3L);
     }
 
+    @Test
+    void theOnlySinksSmallBatchesAreSentByTheBatcherWhenNothingElseIsBeingSentAndBigOnesByTheSinksThread() {
+        FakeSink sink = new FakeSink("a");
+        List<String> senders = recordingSenders(sink);
+        pipeline = builder().sink(sink).build();
+        pipeline.start();
+        // The first send asks the sink what it holds, which is the sink thread's job.
+        for (int i = 1; i <= 3; i++) {
+            source.records.addAll(tx(i, i * 100L, 1));
+            Lsn end = new Lsn(i * 100L + 1);
+            await().atMost(5, TimeUnit.SECONDS).until(() -> end.equals(source.lastAck()));
+        }
+        source.records.addAll(tx(4, 400, SinkDriver.SUBMITTER_SENDS_UP_TO + 1));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(401).equals(source.lastAck()));
+
+        assertThat(senders).containsExactly("deltaforge-test-sink-a", "deltaforge-test-batcher",
+                "deltaforge-test-batcher", "deltaforge-test-sink-a");
+    }
+
+    @Test
+    void withTwoSinksEachIsSentToByItsOwnThreadSoThatOneCannotHoldUpTheOther() {
+        FakeSink a = new FakeSink("a");
+        FakeSink b = new FakeSink("b");
+        List<String> sendersOfA = recordingSenders(a);
+        List<String> sendersOfB = recordingSenders(b);
+        pipeline = builder().sink(a).sink(b).build();
+        pipeline.start();
+        for (int i = 1; i <= 3; i++) {
+            source.records.addAll(tx(i, i * 100L, 1));
+            Lsn end = new Lsn(i * 100L + 1);
+            await().atMost(5, TimeUnit.SECONDS).until(() -> end.equals(source.lastAck()));
+        }
+
+        assertThat(sendersOfA).containsOnly("deltaforge-test-sink-a").hasSize(3);
+        assertThat(sendersOfB).containsOnly("deltaforge-test-sink-b").hasSize(3);
+    }
+
+    /** Makes the sink confirm at once and note the name of each thread that calls {@code send}. */
+    private static List<String> recordingSenders(FakeSink sink) {
+        List<String> senders = new CopyOnWriteArrayList<>();
+        sink.behaviour = b -> {
+            senders.add(Thread.currentThread().getName());
+            return CompletableFuture.completedFuture(null);
+        };
+        return senders;
+    }
+
     /** Transactions 1 to n, committing at 100, 200, ..., each its own batch, all sent without waiting. */
     private void startAndSendOneBatchPerTransaction(FakeSink sink, int n) {
         pipeline = builder().sink(sink).maxInFlightBatches(8).build();

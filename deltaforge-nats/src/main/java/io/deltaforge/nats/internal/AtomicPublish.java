@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * whole atomic batch. A batch's window places are taken before its first message, so it never waits half-sent
  * (the server abandons a batch idle for 10 s).
  *
- * <p>Threads: {@link #publish} is called on the engine's single sink thread.
+ * <p>Threads: {@link #publish} is called on the sending thread (the engine sends one batch at a time).
  */
 final class AtomicPublish {
     private static final Logger log = LoggerFactory.getLogger(AtomicPublish.class);

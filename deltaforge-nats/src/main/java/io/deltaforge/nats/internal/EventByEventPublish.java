@@ -10,7 +10,7 @@ import java.util.concurrent.CompletableFuture;
 /**
  * Publishes a batch message by message, each acknowledged on its own, in order: it stops at the first refusal.
  *
- * <p>Threads: {@link #publish} is called on the engine's single sink thread.
+ * <p>Threads: {@link #publish} is called on the sending thread (the engine sends one batch at a time).
  */
 final class EventByEventPublish {
     private final OutgoingMessages outgoing;

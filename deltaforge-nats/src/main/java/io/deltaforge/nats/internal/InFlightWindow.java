@@ -14,10 +14,10 @@ import org.jspecify.annotations.Nullable;
  * The bounded window of unacknowledged publishes (messages and bytes) that both publish paths share, and the
  * bookkeeping of one batch's publishes ({@link Sending}) until the last is acknowledged.
  *
- * <p>Threads: places are taken and messages sent on the engine's single sink thread; answers release places on
- * whichever thread answers a publish (a reply on the inbox's jnats dispatcher, a deadline on the publisher's
- * sweeper, a closed connection on jnats' listener thread, a refused publish on the sink thread) and only
- * touch atomics and futures.
+ * <p>Threads: places are taken and messages sent on the sending thread (the engine sends one batch at a
+ * time); answers release places on whichever thread answers a publish (a reply on the inbox's jnats
+ * dispatcher, a deadline on the publisher's sweeper, a closed connection on jnats' listener thread, a refused
+ * publish on the sending thread) and only touch atomics and futures.
  */
 final class InFlightWindow {
     private static final int PUBLISHES_PER_CLOCK_READ = 64;
@@ -88,7 +88,7 @@ final class InFlightWindow {
         private final String[] subjects;
         private final int[] sizes;
         private int count;
-        /** Sink thread only: {@link #publishClock}'s reading and how many publishes may still use it. */
+        /** Sending thread only: {@link #publishClock}'s reading and how many publishes may still use it. */
         private long clock;
         private int clockUses;
 

@@ -30,8 +30,8 @@ import org.slf4j.LoggerFactory;
  * event by event ({@link EventByEventPublish}) or as atomic batches ({@link AtomicPublish}), their PubAcks
  * read on the connection's {@link PubAckInbox}.
  *
- * <p>Threads: {@link #start()}, {@link #send(Batch)} and {@link #close()} are called by the engine's
- * single sink thread; acknowledgements complete on whichever thread answers a publish (see
+ * <p>Threads: {@link #start()}, {@link #send(Batch)} and {@link #close()} are called one at a time by the
+ * engine (the sending thread); acknowledgements complete on whichever thread answers a publish (see
  * {@link InFlightWindow}) and only touch atomics and futures.
  */
 public final class JetStreamPublisher {
@@ -205,7 +205,7 @@ public final class JetStreamPublisher {
     }
 
     /**
-     * Replaces a lost connection with a fresh one; called on the sink thread before publishing. Returns
+     * Replaces a lost connection with a fresh one; called on the sending thread before publishing. Returns
      * null (with the batch failed retryably) when no server answers yet: the engine backs off and resends.
      */
     private @Nullable JetStream connectedJetStream(Batch batch, CompletableFuture<Void> acks) {
@@ -250,7 +250,7 @@ public final class JetStreamPublisher {
         }
     }
 
-    /** See {@link StoredEvents}; called on the sink thread before the first send and before each resend. */
+    /** See {@link StoredEvents}; called on the sending thread before the first send and before each resend. */
     public Set<String> storedSince(String sourceId, Lsn commitLsn) {
         if (!started) {
             throw new IllegalStateException(name + ": storedSince() before start()");

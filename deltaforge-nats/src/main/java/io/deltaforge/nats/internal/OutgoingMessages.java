@@ -16,7 +16,7 @@ import org.slf4j.LoggerFactory;
  * The message that goes out for one event: its subject and headers, or its dead-letter record when it is too
  * big for NATS.
  *
- * <p>Threads: called by the engine's single sink thread.
+ * <p>Threads: called by the sending thread (the engine sends one batch at a time).
  */
 final class OutgoingMessages {
     private static final Logger log = LoggerFactory.getLogger(OutgoingMessages.class);
@@ -34,11 +34,11 @@ final class OutgoingMessages {
     private final SizeLimits limits;
     /** Replaced whole and never mutated, so threads that race on it at most build it twice. */
     private volatile @Nullable HeaderTemplate streamTemplate;
-    /** Touched by the sink thread only. */
+    /** Touched by the sending thread only. */
     private @Nullable Origin lastOrigin;
-    /** Touched by the sink thread only. */
+    /** Touched by the sending thread only. */
     private @Nullable TransactionHeaders transactionHeaders;
-    /** The last subject an envelope chose that passed {@link #checkRouted}; touched by the sink thread only. */
+    /** The last subject an envelope chose that passed {@link #checkRouted}; touched by the sending thread only. */
     private @Nullable String lastRoutedSubject;
 
     OutgoingMessages(NatsSinkSettings settings, String name, DeadLetters deadLetters, SizeLimits limits) {

@@ -12,13 +12,13 @@ import org.jspecify.annotations.Nullable;
  * (its reply, its deadline, the connection closing) answers it, so each is answered exactly once and a late
  * or repeated reply finds nothing.
  *
- * <p>Threads: {@link #add} on the engine's single sink thread; {@link #take}, {@link #expired} and
- * {@link #takeAll} on any thread.
+ * <p>Threads: {@link #add} on the sending thread (the engine sends one batch at a time); {@link #take},
+ * {@link #expired} and {@link #takeAll} on any thread.
  */
 final class PendingReplies {
     private final AtomicReferenceArray<@Nullable PendingPublish> slots;
     private final int mask;
-    /** The next reply number to try; sink thread only. */
+    /** The next reply number to try; sending thread only. */
     private long next;
 
     PendingReplies(int places) {

@@ -22,8 +22,8 @@ import java.util.concurrent.TimeoutException;
  * fails with a {@link CancellationException}, and a 503 status (no responder for the subject) fails as
  * {@code publishAsync} reports it. Either way the engine resends the batch.
  *
- * <p>Threads: {@link #publish} on the engine's single sink thread; replies on this inbox's jnats dispatcher;
- * {@link #expire} on the sweeper; {@link #close} on any thread.
+ * <p>Threads: {@link #publish} on the sending thread (the engine sends one batch at a time); replies on this
+ * inbox's jnats dispatcher; {@link #expire} on the sweeper; {@link #close} on any thread.
  */
 final class PubAckInbox {
     private final Connection connection;

@@ -6,7 +6,7 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The size limits for one message (server max_payload, stream max_msg_size), for the check before each publish
- * and for error messages. Recorded on the sink thread, read on any thread.
+ * and for error messages. Recorded on the sending thread, read on any thread.
  */
 final class SizeLimits {
     /** The smallest size limit for one message (server max_payload, stream max_msg_size); 0: unknown. */

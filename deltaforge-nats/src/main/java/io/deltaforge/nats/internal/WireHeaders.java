@@ -26,7 +26,7 @@ import org.jspecify.annotations.Nullable;
  * copy constructor and its {@code equals} read their argument's private map, which is empty here: never
  * {@code new Headers(wire)} (use {@link #mutableCopy}), never {@code plain.equals(wire)}.
  *
- * <p>Threads: built on the sink thread, then read by jnats' writer and whoever reads the message; immutable
+ * <p>Threads: built on the sending thread, then read by jnats' writer and whoever reads the message; immutable
  * but for the accessors' headers, which two threads may each build once.
  */
 final class WireHeaders extends Headers {
