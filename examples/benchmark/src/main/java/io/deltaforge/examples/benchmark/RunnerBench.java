@@ -535,7 +535,7 @@ final class RunnerBench {
     private Process startConsumer(NatsServer nats, String stream, String subject, Path samples) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         // Its collections are logged: a pause there would count as delivery time, for every contender alike.
-        String gcLog = "-Xlog:gc:file=" + samples.toAbsolutePath() + ".gc.log";
+        String gcLog = "-Xlog:gc:file=" + samples.toAbsolutePath() + ".gc.log::filecount=0";
         Process p = new ProcessBuilder(java, gcLog, "-cp", System.getProperty("java.class.path"),
                 Benchmark.class.getName(), "--latency-consumer", nats.url(), stream, subject,
                 samples.toAbsolutePath().toString())
