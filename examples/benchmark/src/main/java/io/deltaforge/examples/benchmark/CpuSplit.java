@@ -110,8 +110,8 @@ final class CpuSplit {
             }
             long idle = Long.parseLong(f[4]) + Long.parseLong(f[5]);
             long kernel = Long.parseLong(f[3]) + Long.parseLong(f[6]) + Long.parseLong(f[7]);
-            long switches = lines.stream().filter(l -> l.startsWith("ctxt ")).mapToLong(l -> Long.parseLong(l.substring(5)))
-                    .findFirst().orElse(0);
+            long switches = lines.stream().filter(l -> l.startsWith("ctxt "))
+                    .mapToLong(l -> Long.parseLong(l.substring(5))).findFirst().orElse(0);
             return new long[] {total - idle, kernel, total, switches};
         } catch (IOException | RuntimeException e) {
             return new long[] {0, 0, 0, 0};

@@ -663,8 +663,8 @@ final class RunnerBench {
             }
         }
         if (results.get("w2") instanceof List<?> w2) {
-            System.out.printf(Locale.ROOT, "%-24s %5s %7s %7s %7s %7s %13s %20s   %s%n", "W2 " + settings.w2Rate() + " tx/s",
-                    "round", "p50 ms", "p90 ms", "p99 ms", "max ms", "cpu/wait s", "box busy/krn %, cs/tx",
+            System.out.printf(Locale.ROOT, "%-24s %5s %7s %7s %7s %7s %13s %20s   %s%n",
+                    "W2 " + settings.w2Rate() + " tx/s", "round", "p50 ms", "p90 ms", "p99 ms", "max ms", "cpu/wait s", "box busy/krn %, cs/tx",
                     "commit->stored p50/p99/max, stored->received p50/p99/max");
             for (Object o : w2) {
                 Map<?, ?> m = (Map<?, ?>) o;
