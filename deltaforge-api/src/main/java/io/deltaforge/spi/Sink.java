@@ -11,10 +11,11 @@ import java.util.concurrent.CompletionStage;
  * <p>The engine calls {@link #start()} once, then {@link #send(Batch)} one call at a time, batch after
  * batch in log order, possibly before earlier sends have completed (up to the sink's in-flight window,
  * which {@code send} enforces by blocking). Calls never overlap, and each sees what the ones before it did,
- * but they need not come from the same thread: the engine sends a small batch from the thread that made it
- * when the sink has nothing else to send, rather than wake the sink's own thread for it. The returned stage
- * completes normally only once every message of the batch is durably accepted; the engine acknowledges the
- * source only after that. Any failure other than {@link io.deltaforge.api.RetryableException} is permanent.
+ * but they need not come from the same thread: for a pipeline's only sink, the engine sends a small batch from
+ * the thread that made it when the sink has nothing else to send, rather than wake the sink's own thread. The
+ * returned stage completes normally only once every message of the batch is durably accepted; the engine
+ * acknowledges the source only after that. Any failure other than
+ * {@link io.deltaforge.api.RetryableException} is permanent.
  *
  * <p>Order, including after a failure, is the engine's job; a sink only stores what it is given, in the
  * order of the {@code send} calls. When a stage fails with {@link io.deltaforge.api.RetryableException},

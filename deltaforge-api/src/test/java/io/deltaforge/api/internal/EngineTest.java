@@ -328,8 +328,12 @@ class EngineTest {
         List<String> senders = recordingSenders(sink);
         pipeline = builder().sink(sink).build();
         pipeline.start();
-        // The first send asks the sink what it holds, which is the sink thread's job.
-        for (int i = 1; i <= 3; i++) {
+        // The first send asks the sink what it holds, which is the sink thread's job. Its answer acknowledges
+        // before the thread gives the send turn back, so the next batch waits until the thread waits for work.
+        source.records.addAll(tx(1, 100, 1));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> new Lsn(101).equals(source.lastAck()));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> waitingForWork("deltaforge-test-sink-a"));
+        for (int i = 2; i <= 3; i++) {
             source.records.addAll(tx(i, i * 100L, 1));
             Lsn end = new Lsn(i * 100L + 1);
             await().atMost(5, TimeUnit.SECONDS).until(() -> end.equals(source.lastAck()));
@@ -357,6 +361,12 @@ class EngineTest {
 
         assertThat(sendersOfA).containsOnly("deltaforge-test-sink-a").hasSize(3);
         assertThat(sendersOfB).containsOnly("deltaforge-test-sink-b").hasSize(3);
+    }
+
+    /** Whether the named thread waits (not blocked on a lock, not running): for the driver, nothing to send. */
+    private static boolean waitingForWork(String threadName) {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(threadName))
+                .allMatch(t -> t.getState() == Thread.State.WAITING || t.getState() == Thread.State.TIMED_WAITING);
     }
 
     /** Makes the sink confirm at once and note the name of each thread that calls {@code send}. */
