@@ -158,6 +158,9 @@ final class RunnerBench {
         results.put("settings", s);
         try (PostgresServer pg = PostgresServer.start(); NatsServer nats = NatsServer.start();
              Connection nc = Nats.connect(nats.url())) {
+            // At LOG level, so that W2's rounds can show the checkpoints and autovacuum runs in their window.
+            pg.addSettings(Map.of("log_min_messages", "log", "log_checkpoints", "on",
+                    "log_autovacuum_min_duration", "0"));
             results.put("postgres", pg.queryString("SHOW server_version"));
             results.put("nats_server", nc.getServerInfo().getVersion());
             pg.execute("""
@@ -434,12 +437,19 @@ final class RunnerBench {
                 ThreadWaits waits = ThreadWaits.start(p.pid());
                 CpuSplit split = new CpuSplit(p.pid(), pg.dataDir());
                 split.mark();
-                long[] window = load(pg);
+                StallWitness witness = StallWitness.start();
+                Load window;
+                try {
+                    window = load(pg);
+                } finally {
+                    witness.close();
+                }
+                m.put("page_cache", witness.pageCache(window.fromMicros()));
                 split.mark();
                 m.put("process_threads", waits.summary(8));
-                m.put("cpu_per_tx", split.between(0, 1, window[2]));
+                m.put("cpu_per_tx", split.between(0, 1, window.committed()));
                 var jsm = nc.jetStreamManagement();
-                long committed = window[2];
+                long committed = window.committed();
                 long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
                 while (jsm.getStreamInfo(stream).getStreamState().getMsgCount() < committed
                         && System.nanoTime() < deadline) {
@@ -451,7 +461,11 @@ final class RunnerBench {
                     throw new IllegalStateException("the latency consumer did not write its samples");
                 }
                 m.put("tx_committed", committed);
-                summarize(m, Files.readAllLines(samples), window[0], window[1]);
+                summarize(m, Files.readAllLines(samples), window.fromMicros(), window.toMicros());
+                m.put("slow_commit_calls_at_s_ms", window.slowCommits().stream()
+                        .map(slow -> List.of(round((slow[0] - window.fromMicros()) / 1e6), ms(slow[1]))).toList());
+                m.put("postgres_log", StallWitness.postgresLog(pg.logFile(), window.fromMicros(), window.toMicros()));
+                m.put("nats_log", StallWitness.natsLog(nats.logFile(), window.fromMicros(), window.toMicros()));
             } finally {
                 consumer.destroyForcibly();
             }
@@ -483,13 +497,55 @@ final class RunnerBench {
                 ms(pipeline.length == 0 ? 0 : pipeline[pipeline.length - 1])));
         m.put("stored_to_received_p50_p99_max_ms", List.of(ms(percentile(delivery, 0.5)), ms(percentile(delivery, 0.99)),
                 ms(delivery.length == 0 ? 0 : delivery[delivery.length - 1])));
+        m.put("stalls_commit_to_stored", stalls(in, fromMicros));
     }
 
     /**
-     * The paced load; returns the measurement window (epoch µs from the end of the warm-up to the end) and
-     * the number of committed transactions.
+     * Runs of messages, in commit order, that took {@link #SLOW_COMMIT_MICROS} or more from commit to storage,
+     * joined while less than 100 ms of commits lie between them: each as its first commit (s into the
+     * window), its length (ms of commits), how many messages and the slowest's time (ms).
      */
-    private long[] load(PostgresServer pg) throws Exception {
+    private static List<List<Object>> stalls(List<long[]> samples, long fromMicros) {
+        List<long[]> byCommit = new ArrayList<>(samples);
+        byCommit.sort((a, b) -> Long.compare(a[0], b[0]));
+        List<List<Object>> stalls = new ArrayList<>();
+        long first = -1;
+        long last = -1;
+        long worst = 0;
+        int n = 0;
+        for (long[] s : byCommit) {
+            long took = s[1] - s[0];
+            if (took < SLOW_COMMIT_MICROS) {
+                continue;
+            }
+            if (n > 0 && s[0] - last >= 100_000) {
+                stalls.add(List.of(round((first - fromMicros) / 1e6), ms(last - first), n, ms(worst)));
+                n = 0;
+                worst = 0;
+            }
+            if (n == 0) {
+                first = s[0];
+            }
+            last = s[0];
+            worst = Math.max(worst, took);
+            n++;
+        }
+        if (n > 0) {
+            stalls.add(List.of(round((first - fromMicros) / 1e6), ms(last - first), n, ms(worst)));
+        }
+        return stalls;
+    }
+
+    /**
+     * The paced load: the measurement window (epoch µs from the end of the warm-up to the end), the number of
+     * committed transactions, and the commits whose call took {@link #SLOW_COMMIT_MICROS} or more (each as its
+     * start in epoch µs and its duration), which tell a stall in PostgreSQL's commit from one after it.
+     */
+    private record Load(long fromMicros, long toMicros, long committed, List<long[]> slowCommits) {}
+
+    private static final long SLOW_COMMIT_MICROS = 50_000;
+
+    private Load load(PostgresServer pg) throws Exception {
         int writers = settings.writers();
         long period = TimeUnit.SECONDS.toNanos(writers) / settings.w2Rate();
         long t0 = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100);
@@ -498,6 +554,7 @@ final class RunnerBench {
         AtomicLong committed = new AtomicLong();
         List<Thread> threads = new ArrayList<>();
         List<Throwable> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<long[]> slowCommits = new java.util.concurrent.CopyOnWriteArrayList<>();
         for (int w = 0; w < writers; w++) {
             long offset = period * w / writers;
             Thread t = new Thread(() -> {
@@ -511,7 +568,12 @@ final class RunnerBench {
                             LockSupport.parkNanos(wait);
                             continue;
                         }
+                        long started = System.nanoTime();
                         insert.executeUpdate();
+                        long took = (System.nanoTime() - started) / 1000;
+                        if (took >= SLOW_COMMIT_MICROS) {
+                            slowCommits.add(new long[] {LatencyConsumer.micros(Instant.now()) - took, took});
+                        }
                         committed.incrementAndGet();
                         next += period;
                     }
@@ -529,7 +591,7 @@ final class RunnerBench {
         if (!errors.isEmpty()) {
             throw new IllegalStateException("W2 load failed", errors.get(0));
         }
-        return new long[] {windowFrom, windowTo, committed.get()};
+        return new Load(windowFrom, windowTo, committed.get(), slowCommits);
     }
 
     private Process startConsumer(NatsServer nats, String stream, String subject, Path samples) throws Exception {
