@@ -304,6 +304,55 @@ class PostgresSourceIT {
         }
     }
 
+    /**
+     * pgoutput sends a table's Relation message again after anything that invalidates its cache entry:
+     * autovacuum's ANALYZE, or a new DEFAULT. The lookup of NOT NULL columns and defaults that follows each one
+     * used to open a connection of its own, on the reader's thread, which held up every change behind it by
+     * 33–250 ms; the session keeps one catalog connection for that.
+     */
+    @Test
+    void relationMessagesAfterAnalyzeAndNewDefaultsAreLookedUpOnTheSessionsOneCatalogConnection() throws Exception {
+        String t = table("CREATE TABLE %s (id int PRIMARY KEY, name text DEFAULT 'a')");
+        try (PostgresSource source = source(t).build()) {
+            source.start();
+            pg.execute("INSERT INTO " + t + " VALUES (0)");
+            pollCommits(source, 1);
+            String catalogConnection = catalogConnections();
+            assertThat(catalogConnection).as("the session's catalog connection (pid)").isNotEmpty();
+            for (int i = 1; i <= 3; i++) {
+                pg.execute("ANALYZE " + t + "; ALTER TABLE " + t + " ALTER COLUMN name SET DEFAULT 'd" + i + "'; "
+                        + "INSERT INTO " + t + " VALUES (" + i + ")");
+                ChangeEvent insert = (ChangeEvent) data(pollCommits(source, 1)).get(0);
+                String newDefault = "'d" + i + "'::text";
+                assertThat(insert.columnTypes()).filteredOn(c -> c.name().equals("name")).singleElement()
+                        .satisfies(c -> assertThat(c.defaultExpression()).isEqualTo(newDefault));
+            }
+            assertThat(catalogConnections()).as("still the one catalog connection").isEqualTo(catalogConnection);
+
+            // A kept connection the server ended (idle_session_timeout, an administrator) is replaced, and the
+            // session goes on: the next change comes from the same walsender, with the newest default.
+            String walsender = pg.queryString("SELECT pid::text FROM pg_stat_activity "
+                    + "WHERE application_name = 'deltaforge-it' AND backend_type = 'walsender'");
+            pg.execute("SELECT pg_terminate_backend(" + catalogConnection + ")");
+            pg.execute("ALTER TABLE " + t + " ALTER COLUMN name SET DEFAULT 'e'; INSERT INTO " + t + " VALUES (9)");
+            ChangeEvent insert = (ChangeEvent) data(pollCommits(source, 1)).get(0);
+            assertThat(insert.columnTypes()).filteredOn(c -> c.name().equals("name")).singleElement()
+                    .satisfies(c -> assertThat(c.defaultExpression()).isEqualTo("'e'::text"));
+            assertThat(catalogConnections()).isNotEmpty().isNotEqualTo(catalogConnection);
+            assertThat(pg.queryString("SELECT pid::text FROM pg_stat_activity "
+                    + "WHERE application_name = 'deltaforge-it' AND backend_type = 'walsender'")).isEqualTo(walsender);
+        }
+        await("the catalog connection closed with the session").atMost(Duration.ofSeconds(10))
+                .until(() -> catalogConnections().isEmpty());
+    }
+
+    /** The pids of the source's ordinary connections (its replication connection is a walsender). */
+    private static String catalogConnections() {
+        String pids = pg.queryString("SELECT string_agg(pid::text, ',' ORDER BY pid) FROM pg_stat_activity "
+                + "WHERE application_name = 'deltaforge-it' AND backend_type = 'client backend'");
+        return pids == null ? "" : pids;
+    }
+
     @Test
     void missingPublicationFailsNamingItAndTheFix() {
         pg.execute("CREATE TABLE IF NOT EXISTS public.users (id int PRIMARY KEY)");

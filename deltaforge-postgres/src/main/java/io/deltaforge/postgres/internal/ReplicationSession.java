@@ -59,6 +59,7 @@ public final class ReplicationSession implements AutoCloseable {
     private final PgOutputDecoder decoder;
     private final IncrementalSnapshots snapshots;
     private final @Nullable HeartbeatWriter heartbeatWriter;
+    private final TypeCatalog catalog;
     /** The flush position last reported to the server; never lower than the slot's confirmed position. */
     private long reported;
     /** The last position handed over as a boundary (commit end or heartbeat). */
@@ -86,7 +87,8 @@ public final class ReplicationSession implements AutoCloseable {
         this.connection = connection;
         this.stream = stream;
         // One mapper for streamed and snapshot values, so that a value looks the same either way.
-        TypeMapper types = new TypeMapper(new TypeCatalog(() -> Connections.admin(settings)));
+        this.catalog = TypeCatalog.keepingConnection(() -> Connections.admin(settings));
+        TypeMapper types = new TypeMapper(catalog);
         this.snapshots = new IncrementalSnapshots(settings, acknowledged, snapshotRequested, metrics, types);
         this.decoder = new PgOutputDecoder(settings.id(), settings.dsn().database(), settings.tableFilter(), types,
                 settings.messages(), settings.toastPlaceholder(), Clock.systemUTC(), snapshots::control);
@@ -367,6 +369,7 @@ public final class ReplicationSession implements AutoCloseable {
         }
         closed = true;
         snapshots.close();
+        catalog.close();
         if (heartbeatWriter != null) {
             heartbeatWriter.close();
         }
