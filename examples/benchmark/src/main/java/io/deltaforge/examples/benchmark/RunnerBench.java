@@ -394,7 +394,7 @@ final class RunnerBench {
     /**
      * The contenders in the order they run in round {@code r}: each round starts one further down the list. A
      * drain that follows another one of the same backlog in a round ran up to a third faster in its cold phase (runs K
-     * and L in docs/performance.md: the same two builds, each order once), so a fixed order favours the later.
+     * and L in docs/performance-history.md: the same two builds, each order once), so a fixed order favours the later.
      */
     private List<Contender> inTurn(int r) {
         List<Contender> turn = new ArrayList<>(settings.contenders());
