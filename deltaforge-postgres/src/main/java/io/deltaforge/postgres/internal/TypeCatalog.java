@@ -144,7 +144,15 @@ public final class TypeCatalog implements TypeMapper.Lookup, AutoCloseable {
 
     private Connection connection() throws SQLException {
         if (kept == null) {
-            kept = connections.open();
+            Connection opened = connections.open();
+            try {
+                // A transaction left open between lookups would hold back vacuum's horizon for the session's life.
+                opened.setAutoCommit(true);
+            } catch (SQLException e) {
+                Connections.closeQuietly(opened);
+                throw e;
+            }
+            kept = opened;
         }
         return kept;
     }

@@ -501,7 +501,7 @@ final class RunnerBench {
     }
 
     /**
-     * Runs of messages, in commit order, that took {@link #SLOW_COMMIT_MICROS} or more from commit to storage,
+     * Runs of messages, in commit order, that took {@link #SLOW_MICROS} or more from commit to storage,
      * joined while less than 100 ms of commits lie between them: each as its first commit (s into the
      * window), its length (ms of commits), how many messages and the slowest's time (ms).
      */
@@ -515,7 +515,7 @@ final class RunnerBench {
         int n = 0;
         for (long[] s : byCommit) {
             long took = s[1] - s[0];
-            if (took < SLOW_COMMIT_MICROS) {
+            if (took < SLOW_MICROS) {
                 continue;
             }
             if (n > 0 && s[0] - last >= 100_000) {
@@ -538,12 +538,13 @@ final class RunnerBench {
 
     /**
      * The paced load: the measurement window (epoch µs from the end of the warm-up to the end), the number of
-     * committed transactions, and the commits whose call took {@link #SLOW_COMMIT_MICROS} or more (each as its
+     * committed transactions, and the commits whose call took {@link #SLOW_MICROS} or more (each as its
      * start in epoch µs and its duration), which tell a stall in PostgreSQL's commit from one after it.
      */
     private record Load(long fromMicros, long toMicros, long committed, List<long[]> slowCommits) {}
 
-    private static final long SLOW_COMMIT_MICROS = 50_000;
+    /** What counts as slow, for a message's commit → stored and for a writer's commit call. */
+    private static final long SLOW_MICROS = 50_000;
 
     private Load load(PostgresServer pg) throws Exception {
         int writers = settings.writers();
@@ -571,7 +572,7 @@ final class RunnerBench {
                         long started = System.nanoTime();
                         insert.executeUpdate();
                         long took = (System.nanoTime() - started) / 1000;
-                        if (took >= SLOW_COMMIT_MICROS) {
+                        if (took >= SLOW_MICROS) {
                             slowCommits.add(new long[] {LatencyConsumer.micros(Instant.now()) - took, took});
                         }
                         committed.incrementAndGet();
