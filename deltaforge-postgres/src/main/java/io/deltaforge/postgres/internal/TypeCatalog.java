@@ -23,7 +23,7 @@ import org.jspecify.annotations.Nullable;
  * the given {@link ConnectionSource}: a new one per lookup, or with {@link #keepingConnection} one kept open
  * between lookups. A streaming session keeps its connection: pgoutput sends a table's Relation message again
  * after anything that invalidates the table's cache entry, autovacuum's ANALYZE included, and opening a
- * connection there (33–72 ms on an idle 2-core box, up to a quarter of a second under load) held up every
+ * connection there (33–72 ms on an idle 2-core box, over 200 ms under load) held up every
  * change behind it, where a query on the kept connection takes about half a millisecond.
  *
  * <pre>{@code
