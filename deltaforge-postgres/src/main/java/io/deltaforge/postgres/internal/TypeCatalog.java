@@ -162,7 +162,7 @@ public final class TypeCatalog implements TypeMapper.Lookup, AutoCloseable {
         kept = null;
     }
 
-    /** Closes the kept connection, if any; later lookups fail. Idempotent. */
+    /** Closes the kept connection, if any; a catalog that keeps its connection fails later lookups. Idempotent. */
     @Override
     public synchronized void close() {
         closed = true;
