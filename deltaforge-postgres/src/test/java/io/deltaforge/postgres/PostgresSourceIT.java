@@ -334,16 +334,14 @@ class PostgresSourceIT {
 
             // A kept connection the server ended (idle_session_timeout, an administrator) is replaced, and the
             // session goes on: the next change comes from the same walsender, with the newest default.
-            String walsender = pg.queryString("SELECT pid::text FROM pg_stat_activity "
-                    + "WHERE application_name = 'deltaforge-it' AND backend_type = 'walsender'");
+            String walsender = sourceConnections("walsender");
             pg.execute("SELECT pg_terminate_backend(" + catalogConnection + ")");
             pg.execute("ALTER TABLE " + t + " ALTER COLUMN name SET DEFAULT 'e'; INSERT INTO " + t + " VALUES (9)");
             ChangeEvent insert = (ChangeEvent) data(pollCommits(source, 1)).get(0);
             assertThat(insert.columnTypes()).filteredOn(c -> c.name().equals("name")).singleElement()
                     .satisfies(c -> assertThat(c.defaultExpression()).isEqualTo("'e'::text"));
             assertThat(catalogConnections()).isNotEmpty().isNotEqualTo(catalogConnection);
-            assertThat(pg.queryString("SELECT pid::text FROM pg_stat_activity "
-                    + "WHERE application_name = 'deltaforge-it' AND backend_type = 'walsender'")).isEqualTo(walsender);
+            assertThat(sourceConnections("walsender")).isEqualTo(walsender);
         }
         await("the catalog connection closed with the session").atMost(Duration.ofSeconds(10))
                 .until(() -> catalogConnections().isEmpty());
@@ -351,8 +349,13 @@ class PostgresSourceIT {
 
     /** The pids of the source's ordinary connections (its replication connection is a walsender). */
     private static String catalogConnections() {
+        return sourceConnections("client backend");
+    }
+
+    /** The pids of the source's connections of one {@code pg_stat_activity.backend_type}, comma-separated. */
+    private static String sourceConnections(String backendType) {
         String pids = pg.queryString("SELECT string_agg(pid::text, ',' ORDER BY pid) FROM pg_stat_activity "
-                + "WHERE application_name = 'deltaforge-it' AND backend_type = 'client backend'");
+                + "WHERE application_name = 'deltaforge-it' AND backend_type = '" + backendType + "'");
         return pids == null ? "" : pids;
     }
 

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -65,7 +66,7 @@ final class StallWitness {
                     maxDirtyKb = Math.max(maxDirtyKb, dirty);
                     if (writeback > maxWritebackKb) {
                         maxWritebackKb = writeback;
-                        maxWritebackAtMicros = System.currentTimeMillis() * 1000;
+                        maxWritebackAtMicros = LatencyConsumer.micros(Instant.now());
                     }
                 }
                 Thread.sleep(20);
