@@ -17,11 +17,11 @@ import java.util.Map;
  */
 final class CpuSplit {
     /**
-     * CPU times in nanoseconds, the runner's minor page faults, the box's busy, kernel and total time in clock
-     * ticks and its context switches since boot, at one moment.
+     * CPU times in nanoseconds, the runner's minor page faults, the box's busy, kernel, I/O-wait and total time in
+     * clock ticks and its context switches since boot, at one moment.
      */
     private record Sample(long runner, long runnerFaults, long nats, long postgres, long boxBusy, long boxKernel,
-                          long boxTotal, long boxSwitches) {
+                          long boxIoWait, long boxTotal, long boxSwitches) {
     }
 
     private final long runnerPid;
@@ -37,15 +37,16 @@ final class CpuSplit {
     void mark() {
         long[] box = box();
         samples.add(new Sample(cpu(ProcessHandle.of(runnerPid).stream().toList()), minorFaults(runnerPid), natsServer(),
-                postgres(), box[0], box[1], box[2], box[3]));
+                postgres(), box[0], box[1], box[2], box[3], box[4]));
     }
 
     /**
      * Between marks {@code from} and {@code to} (counted from 0 in the order taken), over {@code events}: CPU µs
      * per event of the runner / nats-server / PostgreSQL, the runner's minor page faults per thousand events (a
      * heap that grows into fresh memory faults on every new page, and the kernel zeroes each one), the box's
-     * busy share in percent, the kernel's part of it (system, interrupts), and the box's context switches per
-     * event: a thread that waits for work and is woken costs two, so they count hand-offs between threads.
+     * busy share in percent, the kernel's part of it (system, interrupts), its idle time with a disk read or write
+     * outstanding (I/O wait: an idle core while a drain runs is either that or threads waiting on each other),
+     * and the box's context switches per event: a thread that waits for work and is woken costs two, so they count hand-offs between threads.
      */
     Map<String, Object> between(int from, int to, long events) {
         Sample a = samples.get(from);
@@ -59,6 +60,7 @@ final class CpuSplit {
         long total = b.boxTotal() - a.boxTotal();
         m.put("box_busy_percent", total <= 0 ? 0 : Benchmark.round(100.0 * (b.boxBusy() - a.boxBusy()) / total));
         m.put("box_kernel_percent", total <= 0 ? 0 : Benchmark.round(100.0 * (b.boxKernel() - a.boxKernel()) / total));
+        m.put("box_iowait_percent", total <= 0 ? 0 : Benchmark.round(100.0 * (b.boxIoWait() - a.boxIoWait()) / total));
         m.put("box_context_switches_per_event", Benchmark.round((b.boxSwitches() - a.boxSwitches()) / n));
         return m;
     }
@@ -99,7 +101,10 @@ final class CpuSplit {
         return processes.stream().mapToLong(p -> p.info().totalCpuDuration().map(Duration::toNanos).orElse(0L)).sum();
     }
 
-    /** Busy, kernel (system, interrupts) and total clock ticks of all cores, and context switches, since boot. */
+    /**
+     * Busy, kernel (system, interrupts), I/O-wait and total clock ticks of all cores, and context switches, since
+     * boot.
+     */
     private static long[] box() {
         try {
             List<String> lines = Files.readAllLines(Path.of("/proc/stat"));
@@ -112,9 +117,9 @@ final class CpuSplit {
             long kernel = Long.parseLong(f[3]) + Long.parseLong(f[6]) + Long.parseLong(f[7]);
             long switches = lines.stream().filter(l -> l.startsWith("ctxt "))
                     .mapToLong(l -> Long.parseLong(l.substring(5))).findFirst().orElse(0);
-            return new long[] {total - idle, kernel, total, switches};
+            return new long[] {total - idle, kernel, Long.parseLong(f[5]), total, switches};
         } catch (IOException | RuntimeException e) {
-            return new long[] {0, 0, 0, 0};
+            return new long[] {0, 0, 0, 0, 0};
         }
     }
 }
