@@ -444,6 +444,8 @@ final class RunnerBench {
                 } finally {
                     witness.close();
                 }
+                // The wall-clock start, to line the stalls' offsets up with traces taken outside the benchmark.
+                m.put("window_start", Instant.ofEpochSecond(0, window.fromMicros() * 1000).toString());
                 m.put("page_cache", witness.pageCache(window.fromMicros()));
                 split.mark();
                 m.put("process_threads", waits.summary(8));
