@@ -46,7 +46,8 @@ final class CpuSplit {
      * heap that grows into fresh memory faults on every new page, and the kernel zeroes each one), the box's
      * busy share in percent, the kernel's part of it (system, interrupts), its idle time with a disk read or write
      * outstanding (I/O wait: an idle core while a drain runs is either that or threads waiting on each other),
-     * and the box's context switches per event: a thread that waits for work and is woken costs two, so they count hand-offs between threads.
+     * and the box's context switches per event: a thread that waits for work and is woken costs two, so they
+     * count hand-offs between threads.
      */
     Map<String, Object> between(int from, int to, long events) {
         Sample a = samples.get(from);
