@@ -16,12 +16,15 @@ import java.util.Map;
  * by CPU (the box busy, the servers' share per event) from one waiting on something else (idle cores).
  */
 final class CpuSplit {
+    /** CPU times in nanoseconds, the runner's minor page faults and the whole box's counters, at one moment. */
+    private record Sample(long runner, long runnerFaults, long nats, long postgres, Box box) {
+    }
+
     /**
-     * CPU times in nanoseconds, the runner's minor page faults, the box's busy, kernel, I/O-wait and total time in
-     * clock ticks and its context switches since boot, at one moment.
+     * Busy, kernel (system, interrupts), I/O-wait and total clock ticks of all cores, and context switches, since
+     * boot; all zero when {@code /proc/stat} cannot be read.
      */
-    private record Sample(long runner, long runnerFaults, long nats, long postgres, long boxBusy, long boxKernel,
-                          long boxIoWait, long boxTotal, long boxSwitches) {
+    private record Box(long busy, long kernel, long ioWait, long total, long switches) {
     }
 
     private final long runnerPid;
@@ -35,9 +38,8 @@ final class CpuSplit {
 
     /** Takes a sample now; call once at the start and once at the end of each phase. */
     void mark() {
-        long[] box = box();
         samples.add(new Sample(cpu(ProcessHandle.of(runnerPid).stream().toList()), minorFaults(runnerPid), natsServer(),
-                postgres(), box[0], box[1], box[2], box[3], box[4]));
+                postgres(), box()));
     }
 
     /**
@@ -58,12 +60,18 @@ final class CpuSplit {
         m.put("runner_minor_faults_per_1000_events", Benchmark.round((b.runnerFaults() - a.runnerFaults()) * 1e3 / n));
         m.put("nats_server_us_per_event", Benchmark.round((b.nats() - a.nats()) / 1e3 / n));
         m.put("postgres_us_per_event", Benchmark.round((b.postgres() - a.postgres()) / 1e3 / n));
-        long total = b.boxTotal() - a.boxTotal();
-        m.put("box_busy_percent", total <= 0 ? 0 : Benchmark.round(100.0 * (b.boxBusy() - a.boxBusy()) / total));
-        m.put("box_kernel_percent", total <= 0 ? 0 : Benchmark.round(100.0 * (b.boxKernel() - a.boxKernel()) / total));
-        m.put("box_iowait_percent", total <= 0 ? 0 : Benchmark.round(100.0 * (b.boxIoWait() - a.boxIoWait()) / total));
-        m.put("box_context_switches_per_event", Benchmark.round((b.boxSwitches() - a.boxSwitches()) / n));
+        Box x = a.box();
+        Box y = b.box();
+        long total = y.total() - x.total();
+        m.put("box_busy_percent", percent(y.busy() - x.busy(), total));
+        m.put("box_kernel_percent", percent(y.kernel() - x.kernel(), total));
+        m.put("box_iowait_percent", percent(y.ioWait() - x.ioWait(), total));
+        m.put("box_context_switches_per_event", Benchmark.round((y.switches() - x.switches()) / n));
         return m;
+    }
+
+    private static double percent(long ticks, long total) {
+        return total <= 0 ? 0 : Benchmark.round(100.0 * ticks / total);
     }
 
     private static long natsServer() {
@@ -102,11 +110,7 @@ final class CpuSplit {
         return processes.stream().mapToLong(p -> p.info().totalCpuDuration().map(Duration::toNanos).orElse(0L)).sum();
     }
 
-    /**
-     * Busy, kernel (system, interrupts), I/O-wait and total clock ticks of all cores, and context switches, since
-     * boot.
-     */
-    private static long[] box() {
+    private static Box box() {
         try {
             List<String> lines = Files.readAllLines(Path.of("/proc/stat"));
             String[] f = lines.get(0).trim().split("\\s+");
@@ -114,13 +118,14 @@ final class CpuSplit {
             for (int i = 1; i < f.length && i <= 8; i++) {
                 total += Long.parseLong(f[i]);
             }
-            long idle = Long.parseLong(f[4]) + Long.parseLong(f[5]);
+            long ioWait = Long.parseLong(f[5]);
+            long idle = Long.parseLong(f[4]) + ioWait;
             long kernel = Long.parseLong(f[3]) + Long.parseLong(f[6]) + Long.parseLong(f[7]);
             long switches = lines.stream().filter(l -> l.startsWith("ctxt "))
                     .mapToLong(l -> Long.parseLong(l.substring(5))).findFirst().orElse(0);
-            return new long[] {total - idle, kernel, Long.parseLong(f[5]), total, switches};
+            return new Box(total - idle, kernel, ioWait, total, switches);
         } catch (IOException | RuntimeException e) {
-            return new long[] {0, 0, 0, 0, 0};
+            return new Box(0, 0, 0, 0, 0);
         }
     }
 }
