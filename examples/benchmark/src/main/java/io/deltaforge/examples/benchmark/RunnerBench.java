@@ -4,6 +4,7 @@ import io.deltaforge.testkit.NatsServer;
 import io.deltaforge.testkit.PostgresServer;
 import io.nats.client.Connection;
 import io.nats.client.JetStream;
+import io.nats.client.JetStreamApiException;
 import io.nats.client.Nats;
 import io.nats.client.api.PublishAck;
 import io.nats.client.api.StorageType;
@@ -26,6 +27,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -207,7 +209,7 @@ final class RunnerBench {
                 }
                 deleteStream(nc, stream);
             }
-            runs.add(l2(nats, size == null ? 600 : size, r));
+            runs.add(l2(pg, nats, nc, size == null ? 600 : size, r));
             deleteStream(nc, l2Stream(r));
         }
         results.put("w1", runs);
@@ -318,18 +320,69 @@ final class RunnerBench {
         return m;
     }
 
-    /** L2 in a fresh JVM, so its cold start is counted the same way. */
-    private Map<String, Object> l2(NatsServer nats, int size, int round) throws Exception {
+    /**
+     * L2 in a fresh JVM, so its cold start is counted the same way. Its stream's count is polled as a drain's
+     * is, so that its cold phase (from the child's start) and last quarter get the box's and nats-server's
+     * share as the runner's do: whether L2 keeps the box busier than the pipeline, or only spends less per
+     * message. The child reads its own CPU.
+     */
+    private Map<String, Object> l2(PostgresServer pg, NatsServer nats, Connection nc, int size, int round)
+            throws Exception {
         long events = ((Number) results.get("w1_changes")).longValue();
+        long cold = settings.w1Cold();
+        long quarter = events / 4;
+        String stream = l2Stream(round);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("contender", "L2 jnats publishAsync");
         m.put("round", round);
         m.put("uptime", uptime());
         m.put("message_bytes", size);
         long natsCpu = Benchmark.serverCpuNanos("nats-server");
-        m.putAll(Benchmark.runChild("l2-child", Benchmark.CHILD_HEAP, nats.url(), l2Stream(round),
-                "l2." + round + ".events", Long.toString(events), Integer.toString(settings.w1Cold()),
-                Integer.toString(size)));
+        CpuSplit split = CpuSplit.withoutProcess(pg.dataDir());
+        split.mark();
+        CompletableFuture<Map<String, Object>> child = CompletableFuture.supplyAsync(() -> {
+            try {
+                return Benchmark.runChild("l2-child", Benchmark.CHILD_HEAP, nats.url(), stream,
+                        "l2." + round + ".events", Long.toString(events), Long.toString(cold), Integer.toString(size));
+            } catch (Exception e) {
+                throw new CompletionException(e);
+            }
+        });
+        long[] marks = {cold, 3 * quarter, events};
+        int[] splitAt = new int[marks.length];
+        int splits = 0;
+        int reached = 0;
+        var jsm = nc.jetStreamManagement();
+        while (reached < marks.length) {
+            boolean finished = child.isDone();
+            long count;
+            try {
+                count = jsm.getStreamInfo(stream).getStreamState().getMsgCount();
+            } catch (JetStreamApiException notYetMade) {
+                count = 0;
+            }
+            boolean reachedOne = false;
+            for (int i = 0; i < marks.length; i++) {
+                if (splitAt[i] == 0 && count >= marks[i]) {
+                    splitAt[i] = splits + 1;
+                    reached++;
+                    reachedOne = true;
+                }
+            }
+            if (reachedOne) {
+                split.mark();
+                splits++;
+            }
+            if (finished) {
+                break;
+            }
+            Thread.sleep(20);
+        }
+        m.putAll(child.join());
+        if (reached == marks.length) {
+            m.put("cpu_cold", split.between(0, splitAt[0], cold));
+            m.put("cpu_last_quarter", split.between(splitAt[1], splitAt[2], events - 3 * quarter));
+        }
         m.put("nats_server_us_per_event", round((Benchmark.serverCpuNanos("nats-server") - natsCpu) / 1e3 / events));
         System.out.printf(Locale.ROOT, "L2 round %d: %s%n", round, m);
         return m;
