@@ -235,29 +235,23 @@ final class RunnerBench {
         String subject = "w1." + stream.toLowerCase(Locale.ROOT) + ".events";
         createStream(nc, stream, subject);
         long quarter = events / 4;
-        long[] marks = {settings.w1Cold(), quarter, 2 * quarter, 3 * quarter, events};
-        long[] reached = new long[marks.length];
-        boolean[] done = new boolean[marks.length];
-        // The CPU split's mark taken when marks[i] was reached (mark 0 at the start). The cold mark may lie past
-        // the first quarters' (--w1-cold above a quarter of --w1-events), so marks are not reached in order.
-        int[] splitAt = new int[marks.length];
         String load = uptime();
         long t0 = System.nanoTime();
         long first = 0;
         double cpuSeconds;
-        CpuSplit split;
+        // Reached: the cold count, then the end of each quarter.
+        PhaseMarks progress;
         Map<String, Object> threads;
         Map<String, Object> lastQuarterThreads;
         try (SoakRunner p = start(c, pg, nats, slot("w1", c, round), "users_pub", subject, stream, "w1-" + round)) {
             ThreadWaits waits = ThreadWaits.start(p.pid());
             // Which thread the steady rate's CPU goes to: the last quarter alone (W1's deletes).
             ThreadWaits lastQuarterWaits = null;
-            split = new CpuSplit(p.pid(), pg.dataDir());
-            split.mark();
+            progress = new PhaseMarks(new CpuSplit(p.pid(), pg.dataDir()), settings.w1Cold(), quarter, 2 * quarter,
+                    3 * quarter, events);
             var jsm = nc.jetStreamManagement();
             long deadline = t0 + DRAIN_TIMEOUT.toNanos();
-            int splits = 0;
-            while (!done[marks.length - 1]) {
+            while (!progress.allReached()) {
                 if (System.nanoTime() > deadline || !p.isAlive()) {
                     throw new IllegalStateException(c.label() + " did not drain " + events + " events (alive="
                             + p.isAlive() + "); the end of its log:\n" + p.logTail(30));
@@ -267,21 +261,8 @@ final class RunnerBench {
                 if (count > 0 && first == 0) {
                     first = now;
                 }
-                boolean reachedOne = false;
-                for (int i = 0; i < marks.length; i++) {
-                    if (!done[i] && count >= marks[i]) {
-                        done[i] = true;
-                        reached[i] = now;
-                        splitAt[i] = splits + 1;
-                        reachedOne = true;
-                        if (i == 3) {
-                            lastQuarterWaits = ThreadWaits.start(p.pid());
-                        }
-                    }
-                }
-                if (reachedOne) {
-                    split.mark();
-                    splits++;
+                if (progress.reach(count, now).contains(3)) {
+                    lastQuarterWaits = ThreadWaits.start(p.pid());
                 }
                 Thread.sleep(20);
             }
@@ -297,23 +278,23 @@ final class RunnerBench {
         m.put("stream", stream);
         m.put("uptime", load);
         m.put("seconds_to_first_event", round((first - t0) / 1e9));
-        m.put("cold_events_per_s", round(settings.w1Cold() / ((reached[0] - t0) / 1e9)));
+        m.put("cold_events_per_s", round(settings.w1Cold() / ((progress.reachedAt(0) - t0) / 1e9)));
         double[] quarters = new double[4];
         long previous = t0;
         for (int q = 0; q < 4; q++) {
-            quarters[q] = round(quarter / ((reached[q + 1] - previous) / 1e9));
-            previous = reached[q + 1];
+            quarters[q] = round(quarter / ((progress.reachedAt(q + 1) - previous) / 1e9));
+            previous = progress.reachedAt(q + 1);
         }
         m.put("quarter_events_per_s", Arrays.stream(quarters).boxed().toList());
         m.put("steady_events_per_s", quarters[3]);
-        m.put("all_events_per_s", round(events / ((reached[4] - t0) / 1e9)));
+        m.put("all_events_per_s", round(events / ((progress.reachedAt(4) - t0) / 1e9)));
         m.put("process_cpu_us_per_event", round(cpuSeconds * 1e6 / events));
-        m.put("cpu_cold", split.between(0, splitAt[0], settings.w1Cold()));
-        m.put("cpu_last_quarter", split.between(splitAt[3], splitAt[4], quarter));
+        m.put("cpu_cold", progress.cpuUntil(0, settings.w1Cold()));
+        m.put("cpu_last_quarter", progress.cpuBetween(3, 4, quarter));
         m.put("process_threads", threads);
         m.put("process_threads_last_quarter", lastQuarterThreads);
         System.out.printf(Locale.ROOT, "W1 %-12s round %d: first event %.2f s, cold %.0f ev/s, quarters %s, CPU %.1f us/ev (uptime %s)%n",
-                c.label(), round, (first - t0) / 1e9, settings.w1Cold() / ((reached[0] - t0) / 1e9),
+                c.label(), round, (first - t0) / 1e9, settings.w1Cold() / ((progress.reachedAt(0) - t0) / 1e9),
                 Arrays.toString(quarters), cpuSeconds * 1e6 / events, load);
         System.out.printf(Locale.ROOT, "    cpu cold %s, last quarter %s%n    threads %s%n    threads in the last"
                 + " quarter %s%n", m.get("cpu_cold"), m.get("cpu_last_quarter"), threads, lastQuarterThreads);
@@ -338,8 +319,8 @@ final class RunnerBench {
         m.put("uptime", uptime());
         m.put("message_bytes", size);
         long natsCpu = Benchmark.serverCpuNanos("nats-server");
-        CpuSplit split = CpuSplit.withoutProcess(pg.dataDir());
-        split.mark();
+        // Reached: the cold count, the start of the last quarter, the end.
+        PhaseMarks progress = new PhaseMarks(CpuSplit.withoutProcess(pg.dataDir()), cold, 3 * quarter, events);
         CompletableFuture<Map<String, Object>> child = CompletableFuture.supplyAsync(() -> {
             try {
                 return Benchmark.runChild("l2-child", Benchmark.CHILD_HEAP, nats.url(), stream,
@@ -348,12 +329,8 @@ final class RunnerBench {
                 throw new CompletionException(e);
             }
         });
-        long[] marks = {cold, 3 * quarter, events};
-        int[] splitAt = new int[marks.length];
-        int splits = 0;
-        int reached = 0;
         var jsm = nc.jetStreamManagement();
-        while (reached < marks.length) {
+        while (!progress.allReached()) {
             boolean finished = child.isDone();
             long count;
             try {
@@ -361,27 +338,16 @@ final class RunnerBench {
             } catch (JetStreamApiException notYetMade) {
                 count = 0;
             }
-            boolean reachedOne = false;
-            for (int i = 0; i < marks.length; i++) {
-                if (splitAt[i] == 0 && count >= marks[i]) {
-                    splitAt[i] = splits + 1;
-                    reached++;
-                    reachedOne = true;
-                }
-            }
-            if (reachedOne) {
-                split.mark();
-                splits++;
-            }
+            progress.reach(count, System.nanoTime());
             if (finished) {
                 break;
             }
             Thread.sleep(20);
         }
         m.putAll(child.join());
-        if (reached == marks.length) {
-            m.put("cpu_cold", split.between(0, splitAt[0], cold));
-            m.put("cpu_last_quarter", split.between(splitAt[1], splitAt[2], events - 3 * quarter));
+        if (progress.allReached()) {
+            m.put("cpu_cold", progress.cpuUntil(0, cold));
+            m.put("cpu_last_quarter", progress.cpuBetween(1, 2, events - 3 * quarter));
         }
         m.put("nats_server_us_per_event", round((Benchmark.serverCpuNanos("nats-server") - natsCpu) / 1e3 / events));
         System.out.printf(Locale.ROOT, "L2 round %d: %s%n", round, m);
