@@ -1,6 +1,6 @@
 # Sourced by both launchers (./deltaforge in the repository, bin/deltaforge in the distribution): the JVM
-# options they add, each chosen by measurement (docs/performance.md, "JVM options"). DELTAFORGE_JAVA_OPTS
-# come after them and win; DELTAFORGE_JVM_DEFAULTS=off adds none.
+# options they add and the scheduling policy they run it under, each chosen by measurement (docs/performance.md,
+# "JVM options"). DELTAFORGE_JAVA_OPTS come after the options and win; DELTAFORGE_JVM_DEFAULTS=off adds none.
 
 # deltaforge_jvm_defaults JAVA CLASSPATH CLASSLIST: sets the array jvm_defaults. CLASSPATH is the runner's
 # own (DELTAFORGE_CLASSPATH may follow it at run time), CLASSLIST the classes for the archive below.
@@ -31,6 +31,20 @@ deltaforge_jvm_defaults() {
       && archive=$(deltaforge_cds_archive "$1" "$2" "$3"); then
     jvm_defaults+=("-XX:SharedArchiveFile=$archive")
   fi
+}
+
+# deltaforge_batch_scheduling: on one or two CPUs, puts this shell, and so the JVM it execs, under Linux's
+# SCHED_BATCH policy: a runner thread that wakes up waits for the running thread's time slice to end instead
+# of preempting it. On two cores the runner shares the CPUs with nats-server, whose one goroutine per stream is
+# what a backlog drain waits on; a woken runner thread (a PubAck handed over, a batch passed on) would otherwise
+# take the core from it. Needs chrt (util-linux); without it, or where the policy cannot be set, nothing changes.
+# DELTAFORGE_JVM_DEFAULTS=off leaves the policy as it is.
+deltaforge_batch_scheduling() {
+  [[ "${DELTAFORGE_JVM_DEFAULTS:-on}" == off ]] && return 0
+  local cpus
+  cpus=$(nproc 2>/dev/null || echo 4)
+  (( cpus <= 2 )) && command -v chrt >/dev/null 2>&1 || return 0
+  chrt --batch --pid 0 "$$" >/dev/null 2>&1 || true
 }
 
 # deltaforge_every_jvm_option: the options of every variable the JVM reads them from, ours included.

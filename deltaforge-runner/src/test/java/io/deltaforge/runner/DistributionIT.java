@@ -145,6 +145,37 @@ class DistributionIT {
     }
 
     /**
+     * On one or two CPUs the launcher runs the JVM under Linux's SCHED_BATCH policy (docs/performance.md, "JVM
+     * options"); DELTAFORGE_JVM_DEFAULTS=off, or a machine without chrt, leaves the policy as it was. The java
+     * here is a script that prints the scheduling policy of its own process, which is the launcher's after exec.
+     */
+    @org.junit.jupiter.api.Test
+    void theLauncherSchedulesTheJvmAsBatchWorkOnOneOrTwoCpus(@TempDir Path tmp) throws Exception {
+        Path home = unpackPlain(tmp);
+        Path tools = onlyTools(tmp.resolve("tools"), false, "bash", "dirname", "readlink", "nproc", "chrt");
+        Path noChrt = onlyTools(tmp.resolve("no-chrt"), false, "bash", "dirname", "readlink", "nproc");
+        for (Path dir : List.of(tools, noChrt)) {
+            Path java = dir.resolve("java");
+            // Field 41 of /proc/PID/stat is the policy: 0 normal, 3 batch.
+            Files.writeString(java, "#!/bin/bash\nread -r -a stat < /proc/self/stat\necho \"policy ${stat[40]}\"\n");
+            assertThat(java.toFile().setExecutable(true)).isTrue();
+        }
+        String taskset = onlyTools(tmp.resolve("taskset"), false, "taskset").resolve("taskset").toString();
+        String deltaforge = home.resolve("bin").resolve("deltaforge").toString();
+        Map<String, String> env = Map.of("PATH", tools.toString(), "HOME", tmp.toString());
+
+        assertThat(run(tmp, env, taskset, "-c", "0", deltaforge, "--version").output()).contains("policy 3");
+        Map<String, String> off = new java.util.HashMap<>(env);
+        off.put("DELTAFORGE_JVM_DEFAULTS", "off");
+        assertThat(run(tmp, off, taskset, "-c", "0", deltaforge, "--version").output()).contains("policy 0");
+        Map<String, String> without = new java.util.HashMap<>(env);
+        without.put("PATH", noChrt.toString());
+        Finished unchanged = run(tmp, without, taskset, "-c", "0", deltaforge, "--version");
+        assertThat(unchanged.output()).contains("policy 0");
+        assertThat(unchanged.code()).isZero();
+    }
+
+    /**
      * Where the kernel gives transparent huge pages on request (madvise), the launcher asks for them for the
      * heap (docs/performance.md, "JVM options"); elsewhere it adds nothing, so the JVM has nothing to warn about.
      * The user's own option, in any of the JVM's option variables, and DELTAFORGE_JVM_DEFAULTS=off win.
