@@ -7,14 +7,11 @@
 deltaforge_jvm_defaults() {
   jvm_defaults=()
   [[ "${DELTAFORGE_JVM_DEFAULTS:-on}" == off ]] && return 0
-  local opts="${DELTAFORGE_JAVA_OPTS:-}" cpus archive
+  local opts="${DELTAFORGE_JAVA_OPTS:-}" archive
   # On one or two CPUs the C2 compiler's threads take, for minutes after a start, the CPU that the
   # pipeline's threads are waiting for (the latency tail and the first minute's throughput): C1 only there.
-  if [[ "$opts" != *Tiered* ]]; then
-    cpus=$(nproc 2>/dev/null || echo 4)
-    if (( cpus <= 2 )); then
-      jvm_defaults+=(-XX:TieredStopAtLevel=1)
-    fi
+  if [[ "$opts" != *Tiered* ]] && deltaforge_few_cpus; then
+    jvm_defaults+=(-XX:TieredStopAtLevel=1)
   fi
   # Transparent huge pages for the heap where the kernel gives them only on request (enabled = madvise; with
   # always the heap has them anyway). A backlog drain lets G1 grow the heap into fresh memory, and with 4 KiB
@@ -41,10 +38,16 @@ deltaforge_jvm_defaults() {
 # DELTAFORGE_JVM_DEFAULTS=off leaves the policy as it is.
 deltaforge_batch_scheduling() {
   [[ "${DELTAFORGE_JVM_DEFAULTS:-on}" == off ]] && return 0
+  deltaforge_few_cpus && command -v chrt >/dev/null 2>&1 || return 0
+  chrt --batch --pid 0 "$$" >/dev/null 2>&1 || true
+}
+
+# deltaforge_few_cpus: succeeds on one or two CPUs (as nproc counts them: the affinity mask, so taskset counts),
+# where two of the launcher's defaults apply.
+deltaforge_few_cpus() {
   local cpus
   cpus=$(nproc 2>/dev/null || echo 4)
-  (( cpus <= 2 )) && command -v chrt >/dev/null 2>&1 || return 0
-  chrt --batch --pid 0 "$$" >/dev/null 2>&1 || true
+  (( cpus <= 2 ))
 }
 
 # deltaforge_every_jvm_option: the options of every variable the JVM reads them from, ours included.
