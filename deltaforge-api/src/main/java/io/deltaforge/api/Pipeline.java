@@ -109,6 +109,7 @@ public interface Pipeline extends AutoCloseable {
         private BatchConfig batch = BatchConfig.defaults();
         private CommitPolicy commitPolicy = CommitPolicy.required();
         private int queueCapacity = 8192;
+        private long queueMaxBytes = 32L << 20;
         private int maxInFlightBatches = 8;
         private Duration retryInitialBackoff = Duration.ofMillis(200);
         private Duration retryMaxBackoff = Duration.ofSeconds(5);
@@ -128,6 +129,7 @@ public interface Pipeline extends AutoCloseable {
             b.batch = batch;
             b.commitPolicy = commitPolicy;
             b.queueCapacity = queueCapacity;
+            b.queueMaxBytes = queueMaxBytes;
             b.maxInFlightBatches = maxInFlightBatches;
             b.retryInitialBackoff = retryInitialBackoff;
             b.retryMaxBackoff = retryMaxBackoff;
@@ -187,6 +189,16 @@ public interface Pipeline extends AutoCloseable {
         /** Records buffered between the source and the batcher; defaults to 8192. */
         public Builder queueCapacity(int capacity) {
             this.queueCapacity = capacity;
+            return this;
+        }
+
+        /**
+         * The heap the buffered records' rows may take, estimated from their values; defaults to 32 MiB. The
+         * queue stops at whichever bound it reaches first, so large rows wait for room rather than fill the
+         * heap; a single row larger than this still passes.
+         */
+        public Builder queueMaxBytes(long bytes) {
+            this.queueMaxBytes = bytes;
             return this;
         }
 
@@ -258,6 +270,9 @@ public interface Pipeline extends AutoCloseable {
             if (queueCapacity < 1) {
                 problems.add(new ConfigException.Problem("queueCapacity", "must be at least 1, was " + queueCapacity));
             }
+            if (queueMaxBytes < 1) {
+                problems.add(new ConfigException.Problem("queueMaxBytes", "must be at least 1, was " + queueMaxBytes));
+            }
             if (maxInFlightBatches < 1) {
                 problems.add(new ConfigException.Problem("maxInFlightBatches",
                         "must be at least 1, was " + maxInFlightBatches));
@@ -280,7 +295,7 @@ public interface Pipeline extends AutoCloseable {
             }
             Builder configuration = copy();
             return new Engine(new Engine.Settings(name, Objects.requireNonNull(source), List.copyOf(bound), batch,
-                    commitPolicy, queueCapacity, maxInFlightBatches, retryInitialBackoff, retryMaxBackoff,
+                    commitPolicy, queueCapacity, queueMaxBytes, maxInFlightBatches, retryInitialBackoff, retryMaxBackoff,
                     meterRegistry, filter, optionalSinkPatience), configuration::copy);
         }
     }

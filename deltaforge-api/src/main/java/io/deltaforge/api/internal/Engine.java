@@ -27,7 +27,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
@@ -68,7 +67,7 @@ public final class Engine implements Pipeline {
      *                             optional sinks
      */
     public record Settings(String name, Source source, List<SinkBinding> sinks, BatchConfig batch,
-                           CommitPolicy commitPolicy, int queueCapacity, int maxInFlightBatches,
+                           CommitPolicy commitPolicy, int queueCapacity, long queueMaxBytes, int maxInFlightBatches,
                            Duration retryInitialBackoff, Duration retryMaxBackoff,
                            @Nullable MeterRegistry meterRegistry, EventFilter filter, Duration optionalSinkPatience) {
         public Settings {
@@ -85,7 +84,7 @@ public final class Engine implements Pipeline {
     private final Settings settings;
     private final Supplier<Pipeline.Builder> configuration;
     private final Source source;
-    private final ArrayBlockingQueue<SourceRecord> queue;
+    private final RecordQueue queue;
     private final CommitCoordinator coordinator;
     private final List<SinkDriver> drivers = new ArrayList<>();
     private final Backoff backoff;
@@ -113,7 +112,7 @@ public final class Engine implements Pipeline {
         this.settings = settings;
         this.configuration = configuration;
         this.source = settings.source();
-        this.queue = new ArrayBlockingQueue<>(settings.queueCapacity());
+        this.queue = new RecordQueue(settings.queueCapacity(), settings.queueMaxBytes());
         this.backoff = new Backoff(settings.retryInitialBackoff(), settings.retryMaxBackoff());
         MeterRegistry registry = settings.meterRegistry() != null ? settings.meterRegistry() : new SimpleMeterRegistry();
         this.metrics = new EngineMetrics(registry, settings.name());
@@ -133,7 +132,7 @@ public final class Engine implements Pipeline {
                 coordinator::isIdle);
         Gauge.builder("deltaforge.events.received", received, AtomicLong::get).tags(tags).register(registry);
         Gauge.builder("deltaforge.events.delivered", coordinator, CommitCoordinator::delivered).tags(tags).register(registry);
-        Gauge.builder("deltaforge.queue.depth", queue, ArrayBlockingQueue::size).tags(tags).register(registry);
+        Gauge.builder("deltaforge.queue.depth", queue, RecordQueue::size).tags(tags).register(registry);
         Gauge.builder("deltaforge.checkpoint.lsn", coordinator, c -> {
             Lsn checkpoint = c.checkpoint();
             return checkpoint == null ? 0 : checkpoint.value();
@@ -419,10 +418,7 @@ public final class Engine implements Pipeline {
                     if (!batcher.isEmpty() && !batcher.insideTransaction()) {
                         timeoutNanos = Math.max(0, batcher.firstEventNanos() + maxWaitNanos - System.nanoTime());
                     }
-                    record = queue.poll(timeoutNanos, TimeUnit.NANOSECONDS);
-                    if (record != null) {
-                        queue.drainTo(taken, TAKE_AT_ONCE);
-                    }
+                    record = queue.poll(timeoutNanos, taken, TAKE_AT_ONCE);
                 }
                 if (record == END) {
                     batcher.flushCommitted();

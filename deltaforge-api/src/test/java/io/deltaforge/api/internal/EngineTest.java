@@ -800,11 +800,12 @@ class EngineTest {
 
     @Test
     void builderReportsEveryProblemAtOnce() {
-        assertThatThrownBy(() -> Pipeline.builder().queueCapacity(0).optionalSinkPatience(Duration.ofSeconds(-1)).build())
+        assertThatThrownBy(() -> Pipeline.builder().queueCapacity(0).queueMaxBytes(0).optionalSinkPatience(Duration.ofSeconds(-1)).build())
                 .hasMessageContaining("source: is required")
                 .hasMessageContaining("optionalSinkPatience")
                 .hasMessageContaining("sinks: at least one sink")
-                .hasMessageContaining("queueCapacity");
+                .hasMessageContaining("queueCapacity")
+                .hasMessageContaining("queueMaxBytes");
     }
 
     /** Fails as soon as {@code condition} stops holding within {@code period}: what must not happen, does not. */
