@@ -50,8 +50,7 @@ final class RecordQueue {
 
     /** Waits up to the timeout for room, by count and by bytes; false if there was none. */
     boolean offer(SourceRecord record, long timeout, TimeUnit unit) throws InterruptedException {
-        long size = estimate(record);
-        long large = size > largeAbove ? size : 0;
+        long large = largeOf(record);
         long timeoutNanos = unit.toNanos(timeout);
         // The clock is read only when the bytes are short: two reads per record cost as much as the rest.
         if (large > 0 && !tryReserve(large)) {
@@ -97,6 +96,7 @@ final class RecordQueue {
         return records.size();
     }
 
+    /** The record's estimate if it is large, else 0: what it holds of the byte bound. */
     private long largeOf(SourceRecord record) {
         long size = estimate(record);
         return size > largeAbove ? size : 0;

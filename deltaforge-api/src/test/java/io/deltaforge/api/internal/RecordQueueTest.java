@@ -27,9 +27,9 @@ class RecordQueueTest {
         long small = RecordQueue.estimate(event(1, "x"));
         long large = RecordQueue.estimate(event(2, "x".repeat(100 * KIB)));
         assertThat(large - small).isGreaterThanOrEqualTo(100 * KIB - 1);
-        assertThat(RecordQueue.estimate(eventOf(new RawJson("[" + "1,".repeat(KIB) + "1]"))))
+        assertThat(RecordQueue.estimate(event(1, new RawJson("[" + "1,".repeat(KIB) + "1]"))))
                 .isGreaterThan(2 * KIB);
-        assertThat(RecordQueue.estimate(eventOf(List.of("a".repeat(KIB), Map.of("k", "b".repeat(KIB))))))
+        assertThat(RecordQueue.estimate(event(1, List.of("a".repeat(KIB), Map.of("k", "b".repeat(KIB))))))
                 .isGreaterThan(2 * KIB);
     }
 
@@ -106,17 +106,9 @@ class RecordQueueTest {
         }
     }
 
-    private static ChangeEvent event(long id, String text) {
-        return eventOf(text, id);
-    }
-
-    private static ChangeEvent eventOf(Object value) {
-        return eventOf(value, 1);
-    }
-
-    private static ChangeEvent eventOf(Object value, long id) {
+    private static ChangeEvent event(long id, Object body) {
         SourcePosition pos = new SourcePosition(new Lsn(100), new Lsn(90), 0, 7, Instant.EPOCH);
         return new ChangeEvent("e" + id, "src", Op.CREATE, new TableId("public", "t"), null,
-                Row.of(List.of("id", "body"), id, value), pos);
+                Row.of(List.of("id", "body"), id, body), pos);
     }
 }
