@@ -145,6 +145,70 @@ class DistributionIT {
     }
 
     /**
+     * On one or two CPUs the launcher picks the serial collector (docs/performance.md, "JVM options"), where the
+     * JVM would pick G1 on two CPUs and 2 GB of memory; a collector of the user's own, in any of the JVM's option
+     * variables, or DELTAFORGE_JVM_DEFAULTS=off leaves the JVM's choice. Two CPUs by affinity: on one the JVM
+     * picks the serial collector itself.
+     */
+    @org.junit.jupiter.api.Test
+    void theLauncherPicksTheSerialCollectorOnOneOrTwoCpus(@TempDir Path tmp) throws Exception {
+        List<String> cpus = allowedCpus();
+        org.junit.jupiter.api.Assumptions.assumeTrue(cpus.size() >= 2 && memoryKib() >= 2L << 20,
+                "needs two CPUs and 2 GB, where the JVM's own choice is G1");
+        Path home = unpackPlain(tmp);
+        Path tools = onlyTools(tmp.resolve("tools"), true, "bash", "dirname", "readlink", "nproc");
+        String taskset = onlyTools(tmp.resolve("taskset"), false, "taskset").resolve("taskset").toString();
+        String twoCpus = cpus.get(0) + "," + cpus.get(1);
+        String deltaforge = home.resolve("bin").resolve("deltaforge").toString();
+        Map<String, String> env = Map.of("PATH", tools.toString(), "HOME", tmp.toString(),
+                "DELTAFORGE_JAVA_OPTS", "-XX:+PrintFlagsFinal");
+
+        assertThat(run(tmp, env, taskset, "-c", twoCpus, deltaforge, "--version").output())
+                .containsPattern("UseSerialGC\\s+= true\\s");
+        Map<String, String> off = new java.util.HashMap<>(env);
+        off.put("DELTAFORGE_JVM_DEFAULTS", "off");
+        assertThat(run(tmp, off, taskset, "-c", twoCpus, deltaforge, "--version").output())
+                .containsPattern("UseG1GC\\s+= true\\s");
+        Map<String, String> own = new java.util.HashMap<>(env);
+        own.put("DELTAFORGE_JAVA_OPTS", "-XX:+PrintFlagsFinal -XX:+UseParallelGC");
+        Finished parallel = run(tmp, own, taskset, "-c", twoCpus, deltaforge, "--version");
+        assertThat(parallel.code()).as(parallel.output()).isZero();
+        assertThat(parallel.output()).containsPattern("UseParallelGC\\s+= true\\s");
+        Map<String, String> tool = new java.util.HashMap<>(env);
+        tool.put("JAVA_TOOL_OPTIONS", "-XX:+UseG1GC");
+        Finished g1 = run(tmp, tool, taskset, "-c", twoCpus, deltaforge, "--version");
+        assertThat(g1.code()).as(g1.output()).isZero();
+        assertThat(g1.output()).containsPattern("UseG1GC\\s+= true\\s");
+    }
+
+    /** The CPUs this process may run on, from /proc/self/status ("0-3,6"), in order. */
+    private static List<String> allowedCpus() throws IOException {
+        List<String> cpus = new java.util.ArrayList<>();
+        for (String range : procField("/proc/self/status", "Cpus_allowed_list:").split(",")) {
+            if (range.isEmpty()) {
+                continue;
+            }
+            String[] ends = range.split("-");
+            int last = Integer.parseInt(ends[ends.length - 1]);
+            for (int cpu = Integer.parseInt(ends[0]); cpu <= last; cpu++) {
+                cpus.add(Integer.toString(cpu));
+            }
+        }
+        return cpus;
+    }
+
+    /** The machine's memory as /proc/meminfo gives it ("MemTotal: 24641232 kB"). */
+    private static long memoryKib() throws IOException {
+        return Long.parseLong(procField("/proc/meminfo", "MemTotal:").split("\\s+")[0]);
+    }
+
+    /** What follows {@code label} on its line of {@code file}, trimmed; empty when there is no such line. */
+    private static String procField(String file, String label) throws IOException {
+        return Files.readAllLines(Path.of(file)).stream().filter(l -> l.startsWith(label)).findFirst()
+                .map(l -> l.substring(label.length()).trim()).orElse("");
+    }
+
+    /**
      * On one or two CPUs the launcher runs the JVM under Linux's SCHED_BATCH policy (docs/performance.md, "JVM
      * options"); DELTAFORGE_JVM_DEFAULTS=off, or a machine without chrt, leaves the policy as it was (this test's
      * own). The java here is a script that prints the scheduling policy of its own process, which is the
