@@ -9,6 +9,7 @@ import io.nats.client.api.StreamConfiguration;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Map;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Timeout;
@@ -31,8 +32,8 @@ class LargeRowsSmallHeapIT extends RealServers {
     @ParameterizedTest
     @ValueSource(strings = {"G1", "Serial"})
     void aBacklogOfLargeRowsDrainsInASmallHeapWithTheDefaults(String collector, @TempDir Path tmp) throws Exception {
-        String name = "big_" + collector.toLowerCase(java.util.Locale.ROOT);
-        String stream = name.toUpperCase(java.util.Locale.ROOT);
+        String name = "big_" + collector.toLowerCase(Locale.ROOT);
+        String stream = name.toUpperCase(Locale.ROOT);
         pg.execute("CREATE TABLE " + name + " (id int PRIMARY KEY, body text NOT NULL)");
         pg.execute("CREATE PUBLICATION " + name + "_pub FOR TABLE " + name);
         pg.queryString("SELECT lsn FROM pg_create_logical_replication_slot('" + name + "_slot', 'pgoutput')");
