@@ -7,26 +7,27 @@
 deltaforge_jvm_defaults() {
   jvm_defaults=()
   [[ "${DELTAFORGE_JVM_DEFAULTS:-on}" == off ]] && return 0
-  local opts="${DELTAFORGE_JAVA_OPTS:-}" archive
-  # On one or two CPUs the C2 compiler's threads take, for minutes after a start, the CPU that the
-  # pipeline's threads are waiting for (the latency tail and the first minute's throughput): C1 only there.
-  if [[ "$opts" != *Tiered* ]] && deltaforge_few_cpus; then
-    jvm_defaults+=(-XX:TieredStopAtLevel=1)
-  fi
-  # The serial collector on one or two CPUs, where the JVM would pick G1 once it sees 2 GB of memory. A runner's
-  # live heap is small: the serial collector kept the heap at its initial size where G1 grew it to gigabytes of
-  # fresh memory in a backlog drain, and the first minute ran faster. Your own collector, in any of the JVM's
-  # option variables, wins.
-  if ! [[ " $(deltaforge_every_jvm_option) " =~ [[:space:]]-XX:[+-]Use[A-Za-z0-9]*GC[[:space:]] ]] \
-      && deltaforge_few_cpus; then
-    jvm_defaults+=(-XX:+UseSerialGC)
+  local opts="${DELTAFORGE_JAVA_OPTS:-}" all archive
+  all=" $(deltaforge_every_jvm_option) "
+  if deltaforge_few_cpus; then
+    # On one or two CPUs the C2 compiler's threads take, for minutes after a start, the CPU that the
+    # pipeline's threads are waiting for (the latency tail and the first minute's throughput): C1 only there.
+    if [[ "$opts" != *Tiered* ]]; then
+      jvm_defaults+=(-XX:TieredStopAtLevel=1)
+    fi
+    # The serial collector, where the JVM would pick G1 once it sees 2 GB of memory. A runner's live heap is
+    # small: the serial collector kept the heap at its initial size where G1 grew it to gigabytes of fresh
+    # memory in a backlog drain, and the first minute ran faster. Your own collector, in any of the JVM's
+    # option variables, wins.
+    if ! [[ "$all" =~ [[:space:]]-XX:[+-]Use[A-Za-z0-9]*GC[[:space:]] ]]; then
+      jvm_defaults+=(-XX:+UseSerialGC)
+    fi
   fi
   # Transparent huge pages for the heap where the kernel gives them only on request (enabled = madvise; with
   # always the heap has them anyway). A backlog drain lets G1 grow the heap into fresh memory, and with 4 KiB
   # pages every page costs a fault: about 30 % of the runner's CPU over a drain's first 200,000 events. Your own
   # TransparentHugePages option, in any of the JVM's option variables, wins.
-  if [[ "$(deltaforge_every_jvm_option)" != *TransparentHugePages* ]] \
-      && deltaforge_huge_pages_on_request; then
+  if [[ "$all" != *TransparentHugePages* ]] && deltaforge_huge_pages_on_request; then
     jvm_defaults+=(-XX:+UseTransparentHugePages)
   fi
   # Class-data sharing: the runner's classes parsed and verified once, then mapped by every start (the first
