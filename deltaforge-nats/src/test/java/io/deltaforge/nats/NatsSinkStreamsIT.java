@@ -12,6 +12,7 @@ import io.deltaforge.api.RetryableException;
 import io.deltaforge.api.TableId;
 import io.deltaforge.spi.Batch;
 import io.nats.client.api.MessageInfo;
+import io.nats.client.api.PersistMode;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
 import java.time.Duration;
@@ -95,6 +96,25 @@ class NatsSinkStreamsIT {
                 .hasMessageContaining("never changes an existing stream")
                 .hasMessageNotContaining("replicas").hasMessageNotContaining("subjects");
         assertThat(nats.jsm().getStreamInfo("USERS").getConfiguration().getStorageType()).isEqualTo(StorageType.File);
+    }
+
+    @Test
+    void aStreamThatMayAcknowledgeBeforeWritingIsNamedByTheCheckAndStillUsed() throws Exception {
+        Streams.add(nats.jsm(), StreamConfiguration.builder().name("USERS").subjects("users.>")
+                .storageType(StorageType.File).persistMode(PersistMode.Async).build());
+        NatsSink async = sink(builder("users.events"));
+        assertThat(async.check()).anySatisfy(note -> assertThat(note).contains("users-nats")
+                .contains("stream 'USERS' uses persist_mode: async")
+                .contains("set the stream's persist_mode to default"));
+
+        async.start();
+        await(async.send(batches.batch(2)));
+        assertThat(nats.jsm().getStreamInfo("USERS").getStreamState().getMsgCount()).isEqualTo(2);
+
+        nats.jsm().deleteStream("USERS");
+        addStream("USERS", "users.>");
+        assertThat(sink(builder("users.events")).check())
+                .noneSatisfy(note -> assertThat(note).contains("persist_mode"));
     }
 
     @Test

@@ -122,6 +122,10 @@ public final class JetStreamPublisher {
             StreamConfiguration stream = java.util.Objects.requireNonNull(config);
             atomic = AtomicBatches.decide(settings, AtomicBatches.obstacle(settings, nc.getServerInfo(), stream,
                     deadLettersInStream), stream, name);
+            String durability = streamSetup.durabilityProblem(stream);
+            if (durability != null) {
+                log.warn("{}: {}", name, durability);
+            }
             markersRefused = streamSetup.transactionSubjectProblem(stream);
             if (markersRefused != null) {
                 // Only an envelope that writes markers meets it, and the sink cannot know which envelope it gets:
@@ -145,8 +149,8 @@ public final class JetStreamPublisher {
 
     /**
      * What {@link #start()} checks, creating nothing: connects, checks the stream (subjects, configured
-     * settings, dead-letter subject, duplicate window) and disconnects. Notes what the first start would
-     * create. Leaves the publisher unstarted.
+     * settings, dead-letter subject, duplicate window, persistence) and disconnects. Notes what the first start
+     * would create. Leaves the publisher unstarted.
      */
     public List<String> check() {
         if (started) {
@@ -166,6 +170,10 @@ public final class JetStreamPublisher {
                 deadLetterInStream = deadLetters.checkSubject(jsm, config);
             } else {
                 deadLetterInStream = deadLetters.checkSubject(jsm);
+            }
+            String durability = streamSetup.durabilityProblem(config);
+            if (durability != null) {
+                notes.add(name + ": " + durability);
             }
             String markers = streamSetup.transactionSubjectProblem(config);
             if (markers != null) {

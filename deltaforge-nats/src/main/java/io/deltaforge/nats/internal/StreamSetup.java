@@ -3,6 +3,7 @@ package io.deltaforge.nats.internal;
 import io.deltaforge.api.DeltaforgeException;
 import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
+import io.nats.client.api.PersistMode;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
 import io.nats.client.api.StreamInfo;
@@ -167,6 +168,20 @@ final class StreamSetup {
                 + config.getSubjects() + "), so transaction markers (the debezium envelope's BEGIN and END events with"
                 + " provide_transaction_metadata) cannot be published; add the subject to the stream (e.g. nats stream"
                 + " edit " + settings.stream() + " --subjects ...) or set transaction_subject to one it captures";
+    }
+
+    /**
+     * Null unless the stream lets nats-server acknowledge a message before writing it ({@code persist_mode: async}).
+     * The sink cannot tell such an acknowledgement from a written one, and the slot moves on after it: a hard kill of
+     * nats-server then loses events for good. Not refused, as a memory stream is not: the stream is the user's.
+     */
+    @Nullable String durabilityProblem(StreamConfiguration config) {
+        if (config.getPersistMode() != PersistMode.Async) {
+            return null;
+        }
+        return "stream '" + settings.stream() + "' uses persist_mode: async, so nats-server may acknowledge a message"
+                + " before it writes it, and a hard kill of nats-server can then lose events the replication slot was"
+                + " already acknowledged past; for no loss, set the stream's persist_mode to default";
     }
 
     private String suggestedFilter() {
