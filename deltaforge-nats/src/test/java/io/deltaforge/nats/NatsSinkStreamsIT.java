@@ -105,7 +105,7 @@ class NatsSinkStreamsIT {
         NatsSink async = sink(builder("users.events"));
         assertThat(async.check()).anySatisfy(note -> assertThat(note).contains("users-nats")
                 .contains("stream 'USERS' uses persist_mode: async")
-                .contains("set the stream's persist_mode to default"));
+                .contains("use a stream with persist_mode: default"));
 
         async.start();
         await(async.send(batches.batch(2)));

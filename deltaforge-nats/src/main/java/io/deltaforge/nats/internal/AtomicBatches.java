@@ -82,8 +82,8 @@ final class AtomicBatches {
                     + " allow_atomic: true, e.g. nats stream edit " + settings.stream() + " --config with it set)";
             if (stream.getPersistMode() == PersistMode.Async) {
                 return "stream '" + settings.stream() + "' uses asynchronous persistence (persist_mode: async), which"
-                        + " JetStream does not allow with atomic publish; switch it to persist_mode: default and "
-                        + fix;
+                        + " JetStream does not allow with atomic publish and cannot change on an existing stream; use a"
+                        + " stream with persist_mode: default and allow_atomic: true";
             }
             return "stream '" + settings.stream() + "' does not allow atomic publish (allow_atomic is false); " + fix;
         }

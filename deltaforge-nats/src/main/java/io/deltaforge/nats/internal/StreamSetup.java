@@ -181,7 +181,8 @@ final class StreamSetup {
         }
         return "stream '" + settings.stream() + "' uses persist_mode: async, so nats-server may acknowledge a message"
                 + " before it writes it, and a hard kill of nats-server can then lose events the replication slot was"
-                + " already acknowledged past; for no loss, set the stream's persist_mode to default";
+                + " already acknowledged past; for no loss, use a stream with persist_mode: default (nats-server cannot"
+                + " change it on an existing stream)";
     }
 
     private String suggestedFilter() {
