@@ -11,6 +11,8 @@ import io.nats.client.JetStream;
 import io.nats.client.JetStreamApiException;
 import io.nats.client.KeyValueManagement;
 import io.nats.client.api.KeyValueConfiguration;
+import io.nats.client.api.KeyValueStatus;
+import io.nats.client.api.PersistMode;
 import io.nats.client.api.PublishAck;
 import io.nats.client.api.StorageType;
 import io.nats.client.impl.Headers;
@@ -49,7 +51,7 @@ public final class KvWriter implements AutoCloseable {
 
     /** Connects and checks (or creates) the bucket. */
     public void start() {
-        List<String> notes = checkBucket(connection(), settings.createBucket());
+        List<String> notes = checkBucket(connection(), true);
         notes.forEach(note -> LOG.info("sink {}: {}", settings.id(), note));
     }
 
@@ -63,18 +65,22 @@ public final class KvWriter implements AutoCloseable {
         }
     }
 
-    private List<String> checkBucket(Connection nc, boolean create) {
+    /** At start a missing bucket may be created and a bucket's durability is warned about; else both are notes. */
+    private List<String> checkBucket(Connection nc, boolean starting) {
         try {
             KeyValueManagement kvm = nc.keyValueManagement();
             try {
-                kvm.getStatus(settings.bucket());
-                return List.of();
+                String durability = durabilityProblem(kvm.getStatus(settings.bucket()));
+                if (durability != null && starting) {
+                    LOG.warn("sink {}: {}", settings.id(), durability);
+                }
+                return durability == null || starting ? List.of() : List.of(durability);
             } catch (JetStreamApiException e) {
                 if (e.getErrorCode() != 404) {
                     throw e;
                 }
             }
-            if (!create) {
+            if (!starting || !settings.createBucket()) {
                 if (settings.createBucket()) {
                     return List.of("KV bucket '" + settings.bucket() + "' does not exist; the first start creates it");
                 }
@@ -92,6 +98,17 @@ public final class KvWriter implements AutoCloseable {
             throw new DeltaforgeException("sink " + settings.id() + ": KV bucket '" + settings.bucket()
                     + "' is unusable: " + e.getMessage(), e);
         }
+    }
+
+    /** As the NATS sink's stream check: an acknowledgement before the write lets a hard kill of nats-server lose it. */
+    private @Nullable String durabilityProblem(KeyValueStatus status) {
+        if (status.getBackingStreamInfo().getConfiguration().getPersistMode() != PersistMode.Async) {
+            return null;
+        }
+        return "KV bucket '" + settings.bucket() + "' uses persist_mode: async (its stream KV_" + settings.bucket()
+                + "), so nats-server may acknowledge a write before it stores it, and a hard kill of nats-server can"
+                + " then lose writes the replication slot was already acknowledged past; for no loss, use a bucket"
+                + " whose stream has persist_mode: default (nats-server cannot change it on an existing stream)";
     }
 
     /** Writes the batch and waits for every acknowledgement; throws as the batch's stage should fail. */
