@@ -1,6 +1,7 @@
 package io.deltaforge.nats;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.deltaforge.api.TableId;
 import io.nats.client.api.KeyValueConfiguration;
@@ -25,6 +26,8 @@ class NatsKvSinkIT {
         nats.jsm().addStream(StreamConfiguration.builder().name("KV_mirror").subjects("$KV.mirror.>")
                 .storageType(StorageType.File).maxMessagesPerSubject(1).allowRollup(true).denyDelete(true)
                 .allowDirect(true).persistMode(PersistMode.Async).build());
+        assumeTrue(nats.jsm().getStreamInfo("KV_mirror").getConfiguration().getPersistMode() == PersistMode.Async,
+                "nats-server " + nats.admin().getServerInfo().getVersion() + " has no persist_mode (needs 2.12+)");
         try (NatsKvSink sink = sink("mirror")) {
             assertThat(sink.check()).singleElement().asString()
                     .contains("KV bucket 'mirror' uses persist_mode: async (its stream KV_mirror)")
