@@ -59,6 +59,12 @@ import java.util.concurrent.locks.LockSupport;
 final class RunnerBench {
     private static final int TX_SIZE = 100;
     private static final int L2_WINDOW = 4096;
+    private static final String L2_LABEL = "L2 jnats publishAsync";
+    private static final String DEBEZIUM_LABEL = "debezium";
+    /** W1's targets, as ratios to L2 (or Debezium) in the same round. */
+    private static final double W1_COLD_TARGET = 0.6;
+    private static final double W1_COLD_TARGET_DEBEZIUM = 2.5;
+    private static final double W1_STEADY_TARGET = 0.9;
     private static final Duration DRAIN_TIMEOUT = Duration.ofMinutes(10);
     private static final Duration STARTUP_TIMEOUT = Duration.ofMinutes(2);
 
@@ -74,7 +80,7 @@ final class RunnerBench {
                 }
                 env.put(parts[i].substring(0, eq), parts[i].substring(eq + 1));
             }
-            return new Contender(parts[0], parts[0].startsWith("debezium"), env);
+            return new Contender(parts[0], parts[0].startsWith(DEBEZIUM_LABEL), env);
         }
     }
 
@@ -90,7 +96,7 @@ final class RunnerBench {
                 }
             }
             if (a.contains("--debezium")) {
-                contenders.add(new Contender("debezium", true, Map.of()));
+                contenders.add(new Contender(DEBEZIUM_LABEL, true, Map.of()));
             }
             int w1Events = intArg(a, "--w1-events", 800_000);
             return new Settings(w1Events, Math.min(w1Events, intArg(a, "--w1-cold", 200_000)),
@@ -129,6 +135,7 @@ final class RunnerBench {
 
     private final Settings settings;
     private final Map<String, Object> results = new LinkedHashMap<>();
+    private List<SameRoundRatios> w1Ratios = List.of();
     private final Path work;
 
     private RunnerBench(Settings settings) throws IOException {
@@ -213,6 +220,24 @@ final class RunnerBench {
             deleteStream(nc, l2Stream(r));
         }
         results.put("w1", runs);
+        // Each target against its own reference: L2 for DeltaForge's contenders, Debezium's default run for the cold
+        // phase's second target.
+        List<Map<String, Object>> againstL2 = runs.stream().filter(m -> !isDebezium(m)).toList();
+        List<SameRoundRatios> ratios = new ArrayList<>(SameRoundRatios.of(againstL2, L2_LABEL, "cold_events_per_s",
+                W1_COLD_TARGET));
+        ratios.addAll(SameRoundRatios.of(againstL2, L2_LABEL, "steady_events_per_s", W1_STEADY_TARGET));
+        if (runs.stream().anyMatch(m -> DEBEZIUM_LABEL.equals(m.get("contender")))) {
+            List<Map<String, Object>> againstDebezium = runs.stream().filter(m -> !L2_LABEL.equals(m.get("contender"))
+                    && (!isDebezium(m) || DEBEZIUM_LABEL.equals(m.get("contender")))).toList();
+            ratios.addAll(SameRoundRatios.of(againstDebezium, DEBEZIUM_LABEL, "cold_events_per_s",
+                    W1_COLD_TARGET_DEBEZIUM));
+        }
+        w1Ratios = ratios;
+        results.put("w1_ratios", ratios.stream().map(SameRoundRatios::toJson).toList());
+    }
+
+    private static boolean isDebezium(Map<String, Object> run) {
+        return String.valueOf(run.get("contender")).startsWith(DEBEZIUM_LABEL);
     }
 
     private void loadBacklog(PostgresServer pg) throws Exception {
@@ -314,7 +339,7 @@ final class RunnerBench {
         long quarter = events / 4;
         String stream = l2Stream(round);
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("contender", "L2 jnats publishAsync");
+        m.put("contender", L2_LABEL);
         m.put("round", round);
         m.put("uptime", uptime());
         m.put("message_bytes", size);
@@ -745,6 +770,11 @@ final class RunnerBench {
                         m.get("steady_events_per_s"), (m.containsKey("quarter_events_per_s") ? m.get("quarter_events_per_s") : none),
                         (m.containsKey("process_cpu_us_per_event") ? m.get("process_cpu_us_per_event") : none));
             }
+        }
+        if (!w1Ratios.isEmpty()) {
+            System.out.println("W1 against L2 or Debezium in the same round (each round's ratio; a target is judged on"
+                    + " the median)");
+            w1Ratios.forEach(r -> System.out.println(r.line()));
         }
         if (results.get("w2") instanceof List<?> w2) {
             System.out.printf(Locale.ROOT, "%-24s %5s %7s %7s %7s %7s %13s %20s   %s%n",
