@@ -10,7 +10,7 @@ import java.util.stream.Collectors;
 /**
  * One contender's W1 figure as a ratio to a reference's (L2, or Debezium) in the same round, round by round, and
  * their median over the rounds. A target is judged on the median: a single round's ratio moves with the box's
- * speed in its minutes, by up to 0.36 × L2 between two identical runner processes of one round (runs R21–R24 in
+ * speed in its minutes, by up to 0.355 × L2 between two identical runner processes of one round (runs R21–R27 in
  * docs/performance.md).
  *
  * @param contender the contender's label
