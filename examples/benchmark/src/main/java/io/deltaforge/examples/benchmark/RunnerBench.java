@@ -756,9 +756,9 @@ final class RunnerBench {
 
     private void printTable() {
         System.out.println();
-        System.out.println("DeltaForge runner benchmark (same run; PostgreSQL " + results.get("postgres") + ", nats-server "
-                + results.get("nats_server") + "; uptime at start: " + results.get("uptime_at_start") + ", at end: "
-                + results.get("uptime_at_end") + ")");
+        System.out.println("DeltaForge runner benchmark (same run; PostgreSQL " + results.get("postgres")
+                + ", nats-server " + results.get("nats_server") + "; uptime at start: " + results.get("uptime_at_start")
+                + ", at end: " + results.get("uptime_at_end") + ")");
         System.out.println("-".repeat(100));
         if (results.get("w1") instanceof List<?> w1) {
             System.out.printf(Locale.ROOT, "%-24s %5s %9s %11s %11s   %s%n", "W1 " + results.get("w1_changes") + " events",

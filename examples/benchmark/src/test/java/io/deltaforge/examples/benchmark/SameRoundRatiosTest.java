@@ -31,7 +31,8 @@ class SameRoundRatiosTest {
         // Two rounds: the median is the middle of them, and 0.85 misses the target.
         assertThat(ratios.get(1).median()).isEqualTo(0.85);
         assertThat(ratios.get(1).met()).isFalse();
-        assertThat(ratios.get(1).line()).contains("steady x L2", "0.950 / 0.750", "median 0.850", "1 of 2 rounds >= 0.9", "NOT met");
+        assertThat(ratios.get(1).line())
+                .contains("steady x L2", "0.950 / 0.750", "median 0.850", "1 of 2 rounds >= 0.9", "NOT met");
     }
 
     @Test
@@ -43,7 +44,7 @@ class SameRoundRatiosTest {
         SameRoundRatios ours = SameRoundRatios.of(runs, L2, "steady_events_per_s", 0.9).get(0);
 
         assertThat(ours.perRound()).containsExactly(0.9);
-        assertThat(ours.toJson()).containsEntry("reference", L2).containsEntry("median", 0.9).containsEntry("rounds_meeting_target", 1L)
-                .containsEntry("met", true);
+        assertThat(ours.toJson()).containsEntry("reference", L2).containsEntry("median", 0.9)
+                .containsEntry("rounds_meeting_target", 1L).containsEntry("met", true);
     }
 }
