@@ -773,8 +773,8 @@ final class RunnerBench {
             }
         }
         if (!w1Ratios.isEmpty()) {
-            System.out.println("W1 against L2 or Debezium in the same round (each round's ratio; a target is judged on"
-                    + " the median)");
+            System.out.println("W1 against L2 or Debezium in the same round (a target is judged on the median over many"
+                    + " rounds: one run's median of three can land either side)");
             w1Ratios.forEach(r -> System.out.println(r.line()));
         }
         if (results.get("w2") instanceof List<?> w2) {
