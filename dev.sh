@@ -268,13 +268,19 @@ dist() {
   say "$out"
 }
 
+# Exports DELTAFORGE_NATS_SERVER for the servers the tests and the benchmark start: the one it names, else the
+# newest (nats_latest).
+use_latest_nats() {
+  DELTAFORGE_NATS_SERVER=${DELTAFORGE_NATS_SERVER:-$(nats_latest)}
+  export DELTAFORGE_NATS_SERVER
+  say "nats-server for $1: $DELTAFORGE_NATS_SERVER ($("$DELTAFORGE_NATS_SERVER" --version))"
+}
+
 bench() {
   ensure_tools
   # The same nats-server as the tests, so figures do not depend on which one happens to be on PATH (Debian
   # stable's 2.9 and the newest differ in their stores).
-  DELTAFORGE_NATS_SERVER=${DELTAFORGE_NATS_SERVER:-$(nats_latest)}
-  export DELTAFORGE_NATS_SERVER
-  say "nats-server for the benchmark: $DELTAFORGE_NATS_SERVER ($("$DELTAFORGE_NATS_SERVER" --version))"
+  use_latest_nats "the benchmark"
   local jar=$ROOT/examples/benchmark/target/benchmark.jar
   if [ ! -f "$jar" ]; then
     say "building the benchmark (first use)"
@@ -326,9 +332,7 @@ pg_matrix() {
 # NATS sink's and the pipeline's integration tests again on the system's (Debian stable's) server.
 run_tests() {
   ensure_tools
-  DELTAFORGE_NATS_SERVER=${DELTAFORGE_NATS_SERVER:-$(nats_latest)}
-  export DELTAFORGE_NATS_SERVER
-  say "nats-server for the tests: $DELTAFORGE_NATS_SERVER ($("$DELTAFORGE_NATS_SERVER" --version))"
+  use_latest_nats "the tests"
   cd "$ROOT" && mvn -B verify "$@"
 }
 

@@ -80,7 +80,12 @@ final class RunnerBench {
                 }
                 env.put(parts[i].substring(0, eq), parts[i].substring(eq + 1));
             }
-            return new Contender(parts[0], parts[0].startsWith(DEBEZIUM_LABEL), env);
+            return new Contender(parts[0], isDebezium(parts[0]), env);
+        }
+
+        /** A label starting with {@code debezium} names a Debezium run. */
+        static boolean isDebezium(String label) {
+            return label.startsWith(DEBEZIUM_LABEL);
         }
     }
 
@@ -237,7 +242,7 @@ final class RunnerBench {
     }
 
     private static boolean isDebezium(Map<String, Object> run) {
-        return String.valueOf(run.get("contender")).startsWith(DEBEZIUM_LABEL);
+        return Contender.isDebezium(String.valueOf(run.get("contender")));
     }
 
     private void loadBacklog(PostgresServer pg) throws Exception {
